@@ -1,0 +1,128 @@
+package api
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/aptq/aptq/apt"
+	"github.com/aptq/aptq/sign"
+	"github.com/aptq/aptq/store"
+)
+
+// ErrorBody is the JSON body of every error response.
+type ErrorBody struct {
+	Code    string         `json:"code"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details,omitempty"`
+}
+
+// statusByCode is the one table from domain error codes to HTTP statuses.
+var statusByCode = map[string]int{
+	store.CodeNotFound:        http.StatusNotFound,
+	store.CodeConflict:        http.StatusConflict,
+	store.CodeInvalid:         http.StatusUnprocessableEntity,
+	store.CodeUnauthorized:    http.StatusUnauthorized,
+	store.CodePackageConflict: http.StatusConflict,
+	store.CodeUnknownPackage:  http.StatusUnprocessableEntity,
+	store.CodeStaleGeneration: http.StatusConflict,
+	store.CodeAlreadySigned:   http.StatusConflict,
+	store.CodeRoundFailed:     http.StatusConflict,
+	codeBadRequest:            http.StatusBadRequest,
+	codeChecksumMismatch:      http.StatusUnprocessableEntity,
+	codeInvalidPackage:        http.StatusUnprocessableEntity,
+	codeTooLarge:              http.StatusRequestEntityTooLarge,
+	codeInvalidKey:            http.StatusUnprocessableEntity,
+	codePrivateKey:            http.StatusUnprocessableEntity,
+	codeBadSignature:          http.StatusUnprocessableEntity,
+	codeUnknownKey:            http.StatusUnprocessableEntity,
+	codeContentMismatch:       http.StatusUnprocessableEntity,
+}
+
+// Codes the API itself raises, beside the store's.
+const (
+	codeBadRequest       = "bad_request"
+	codeChecksumMismatch = "checksum_mismatch"
+	codeInvalidPackage   = "invalid_package"
+	codeTooLarge         = "too_large"
+	codeInvalidKey       = "invalid_key"
+	codePrivateKey       = "private_key"
+	codeBadSignature     = "bad_signature"
+	codeUnknownKey       = "unknown_key"
+	codeContentMismatch  = "content_mismatch"
+	codeInternal         = "internal"
+)
+
+// domainSentinels maps the domain packages' sentinel errors to codes.
+var domainSentinels = []struct {
+	err  error
+	code string
+}{
+	{apt.ErrInvalidPackage, codeInvalidPackage},
+	{sign.ErrPrivateKey, codePrivateKey},
+	{sign.ErrInvalidKey, codeInvalidKey},
+	{sign.ErrContentMismatch, codeContentMismatch},
+	{sign.ErrUnknownKey, codeUnknownKey},
+	{sign.ErrBadSignature, codeBadSignature},
+	{sign.ErrExpiredKey, codeBadSignature},
+}
+
+func badRequest(format string, args ...any) error {
+	return store.Errorf(codeBadRequest, format, args...)
+}
+
+// toBody turns any error into a status and a body that is safe to show.
+func toBody(err error) (int, ErrorBody) {
+	var e *store.Error
+	if errors.As(err, &e) {
+		if status, ok := statusByCode[e.Code]; ok {
+			return status, ErrorBody{Code: e.Code, Message: e.Message, Details: e.Details}
+		}
+	}
+	for _, s := range domainSentinels {
+		if errors.Is(err, s.err) {
+			return statusByCode[s.code], ErrorBody{Code: s.code, Message: err.Error()}
+		}
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		code := codeBadRequest
+		switch he.Code {
+		case http.StatusNotFound:
+			code = store.CodeNotFound
+		case http.StatusMethodNotAllowed:
+			code = "method_not_allowed"
+		case http.StatusRequestEntityTooLarge:
+			code = codeTooLarge
+		case http.StatusUnauthorized:
+			code = store.CodeUnauthorized
+		}
+		msg := http.StatusText(he.Code)
+		if m, ok := he.Message.(string); ok {
+			msg = m
+		}
+		return he.Code, ErrorBody{Code: code, Message: msg}
+	}
+	return http.StatusInternalServerError, ErrorBody{Code: codeInternal, Message: "internal error"}
+}
+
+// errorHandler is echo's HTTPErrorHandler: one place maps errors to
+// responses, and only server errors are logged.
+func (s *Server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status, body := toBody(err)
+	// A client that went away (a long poll given up) is not a server error.
+	if status >= 500 && c.Request().Context().Err() == nil {
+		s.logger.Error("request failed", slog.String("method", c.Request().Method),
+			slog.String("path", c.Request().URL.Path), slog.Any("error", err))
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	_ = c.JSON(status, body)
+}

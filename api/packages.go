@@ -1,0 +1,181 @@
+package api
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/aptq/aptq/apt"
+	"github.com/aptq/aptq/blob"
+	"github.com/aptq/aptq/store"
+)
+
+// PackageResponse is an uploaded package as the API shows it.
+type PackageResponse struct {
+	SHA256       string `json:"sha256"`
+	Name         string `json:"name"`
+	Version      string `json:"version"`
+	Architecture string `json:"architecture"`
+	Source       string `json:"source"`
+	Size         int64  `json:"size"`
+}
+
+func packageResponse(p store.Package) PackageResponse {
+	return PackageResponse{SHA256: p.SHA256, Name: p.Name, Version: p.Version,
+		Architecture: p.Architecture, Source: p.Source, Size: p.Size}
+}
+
+var sha256Re = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+func sha256Param(c echo.Context) (string, error) {
+	sum := c.Param("sha256")
+	if !sha256Re.MatchString(sum) {
+		return "", badRequest("%q is not a lowercase hex SHA-256", sum)
+	}
+	return sum, nil
+}
+
+func (s *Server) headPackage(c echo.Context) error {
+	sum, err := sha256Param(c)
+	if err != nil {
+		return err
+	}
+	if _, err := s.store.PackageBySHA256(c.Request().Context(), tenantOf(c).ID, sum); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusOK)
+}
+
+// hashes computes every checksum a Packages stanza lists in one pass.
+type hashes struct {
+	md5, sha1, sha256, sha512 hash.Hash
+	size                      int64
+}
+
+func newHashes() *hashes {
+	return &hashes{md5: md5.New(), sha1: sha1.New(), sha256: sha256.New(), sha512: sha512.New()}
+}
+
+func (h *hashes) Write(p []byte) (int, error) {
+	h.md5.Write(p)
+	h.sha1.Write(p)
+	h.sha256.Write(p)
+	h.sha512.Write(p)
+	h.size += int64(len(p))
+	return len(p), nil
+}
+
+func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
+
+// putPackage streams a .deb to S3 under a temporary key while hashing it and
+// parsing its control file from the same stream, so memory stays bounded
+// whatever the size. Only a body whose SHA-256 matches the path and that
+// parses as a .deb is kept, at its content-addressed key.
+func (s *Server) putPackage(c echo.Context) error {
+	ctx := c.Request().Context()
+	tenant := tenantOf(c)
+	sum, err := sha256Param(c)
+	if err != nil {
+		return err
+	}
+	if p, err := s.store.PackageBySHA256(ctx, tenant.ID, sum); err == nil {
+		return c.JSON(http.StatusOK, packageResponse(p))
+	}
+	req := c.Request()
+	if req.ContentLength > s.cfg.MaxUploadBytes {
+		return tooLarge(s.cfg.MaxUploadBytes)
+	}
+	body := http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxUploadBytes)
+
+	hs := newHashes()
+	pr, pw := io.Pipe()
+	parsed := make(chan parseResult, 1)
+	go func() {
+		ctl, err := apt.ReadDeb(pr)
+		// Keep draining so the upload never blocks on the parser.
+		_, _ = io.Copy(io.Discard, pr)
+		parsed <- parseResult{ctl, err}
+	}()
+	tee := io.TeeReader(body, io.MultiWriter(hs, pw))
+
+	tmpKey := fmt.Sprintf("_uploads/%d/%s-%s", tenant.ID, sum, randomSuffix())
+	size := req.ContentLength
+	if size <= 0 {
+		size = -1
+	}
+	_, putErr := s.blob.Put(ctx, tmpKey, tee, size, blob.PutOptions{ContentType: "application/vnd.debian.binary-package"})
+	pw.CloseWithError(putErr)
+	res := <-parsed
+
+	cleanup := func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		_ = s.blob.Delete(ctx, tmpKey)
+	}
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(putErr, &maxErr):
+		cleanup()
+		return tooLarge(s.cfg.MaxUploadBytes)
+	case putErr != nil:
+		cleanup()
+		return fmt.Errorf("store upload: %w", putErr)
+	case hexSum(hs.sha256) != sum:
+		cleanup()
+		e := store.Errorf(codeChecksumMismatch, "the body's SHA-256 is %s, not %s", hexSum(hs.sha256), sum)
+		e.Details = map[string]any{"expected": sum, "actual": hexSum(hs.sha256)}
+		return e
+	case res.err != nil:
+		cleanup()
+		return res.err
+	}
+	defer cleanup()
+
+	key := store.PackageBlobKey(tenant.ID, sum)
+	if _, err := s.blob.Copy(ctx, tmpKey, key); err != nil {
+		return fmt.Errorf("store package: %w", err)
+	}
+	p, created, err := s.store.InsertPackage(ctx, store.Package{TenantID: tenant.ID, SHA256: sum,
+		SHA512: hexSum(hs.sha512), SHA1: hexSum(hs.sha1), MD5: hexSum(hs.md5), Size: hs.size,
+		Name: res.ctl.Package, Version: res.ctl.Version, Architecture: res.ctl.Architecture,
+		Source: res.ctl.Source, Control: res.ctl.Paragraph.String()})
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return c.JSON(status, packageResponse(p))
+}
+
+type parseResult struct {
+	ctl *apt.Control
+	err error
+}
+
+func tooLarge(limit int64) error {
+	e := store.Errorf(codeTooLarge, "package larger than the server's limit of %d bytes", limit)
+	e.Details = map[string]any{"limit": strconv.FormatInt(limit, 10)}
+	return e
+}
+
+func randomSuffix() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

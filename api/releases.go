@@ -1,0 +1,182 @@
+package api
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/aptq/aptq/store"
+)
+
+// ReleaseRequest creates a release; empty fields take defaults.
+type ReleaseRequest struct {
+	Name          string   `json:"name"`
+	Origin        string   `json:"origin"`
+	Label         string   `json:"label"`
+	Suite         string   `json:"suite"`
+	Codename      string   `json:"codename"`
+	Version       string   `json:"version"`
+	Description   string   `json:"description"`
+	Components    []string `json:"components"`
+	Architectures []string `json:"architectures"`
+	Compressions  []string `json:"compressions"`
+}
+
+// ReleaseResponse is a release as the API shows it.
+type ReleaseResponse struct {
+	Name                string    `json:"name"`
+	Origin              string    `json:"origin"`
+	Label               string    `json:"label"`
+	Suite               string    `json:"suite"`
+	Codename            string    `json:"codename"`
+	Version             string    `json:"version,omitempty"`
+	Description         string    `json:"description"`
+	Components          []string  `json:"components"`
+	Architectures       []string  `json:"architectures"`
+	Compressions        []string  `json:"compressions"`
+	Generation          int64     `json:"generation"`
+	PublishedGeneration int64     `json:"published_generation"`
+	CreatedAt           time.Time `json:"created_at"`
+}
+
+func releaseResponse(r store.Release) ReleaseResponse {
+	return ReleaseResponse{Name: r.Name, Origin: r.Origin, Label: r.Label, Suite: r.Suite,
+		Codename: r.Codename, Version: r.Version, Description: r.Description, Components: r.Components,
+		Architectures: r.Architectures, Compressions: r.Compressions, Generation: r.Generation,
+		PublishedGeneration: r.PublishedGeneration, CreatedAt: r.CreatedAt}
+}
+
+var (
+	componentRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+	archRe      = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+)
+
+func invalidField(field, format string, args ...any) error {
+	e := store.Errorf(store.CodeInvalid, format, args...)
+	e.Details = map[string]any{"field": field}
+	return e
+}
+
+// validateRelease applies defaults and checks every field that ends up in a
+// Release file, where a newline or a non-UTF-8 byte would corrupt it.
+func validateRelease(req *ReleaseRequest, repoName string) error {
+	if req.Suite == "" {
+		req.Suite = req.Name
+	}
+	if req.Codename == "" {
+		req.Codename = req.Name
+	}
+	if req.Origin == "" {
+		req.Origin = repoName
+	}
+	if req.Label == "" {
+		req.Label = repoName
+	}
+	if len(req.Components) == 0 {
+		req.Components = []string{"main"}
+	}
+	if len(req.Architectures) == 0 {
+		req.Architectures = []string{"amd64"}
+	}
+	if req.Compressions == nil {
+		req.Compressions = []string{"gz", "xz"}
+	}
+	for field, v := range map[string]string{"origin": req.Origin, "label": req.Label, "suite": req.Suite,
+		"codename": req.Codename, "version": req.Version, "description": req.Description} {
+		if !utf8.ValidString(v) || len(v) > 200 || strings.ContainsAny(v, "\r\n") {
+			return invalidField(field, "%s must be one line of UTF-8 text, at most 200 bytes", field)
+		}
+	}
+	for _, c := range req.Components {
+		if !componentRe.MatchString(c) {
+			return invalidField("components", "component %q is not a valid name", c)
+		}
+	}
+	for _, a := range req.Architectures {
+		if !archRe.MatchString(a) || a == "all" || a == "source" {
+			return invalidField("architectures", "architecture %q is not a valid binary architecture", a)
+		}
+	}
+	for _, c := range req.Compressions {
+		if c != "gz" && c != "xz" {
+			return invalidField("compressions", "compression %q is not one of gz, xz", c)
+		}
+	}
+	if hasDup(req.Components) || hasDup(req.Architectures) || hasDup(req.Compressions) {
+		return invalidField("components", "components, architectures and compressions must not repeat")
+	}
+	return nil
+}
+
+func hasDup(xs []string) bool {
+	seen := map[string]bool{}
+	for _, x := range xs {
+		if seen[x] {
+			return true
+		}
+		seen[x] = true
+	}
+	return false
+}
+
+func (s *Server) createRelease(c echo.Context) error {
+	repo, err := s.repoFromPath(c)
+	if err != nil {
+		return err
+	}
+	var req ReleaseRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if err := validateRelease(&req, repo.Name); err != nil {
+		return err
+	}
+	rel, err := s.store.CreateRelease(c.Request().Context(), store.Release{RepositoryID: repo.ID,
+		Name: req.Name, Origin: req.Origin, Label: req.Label, Suite: req.Suite, Codename: req.Codename,
+		Version: req.Version, Description: req.Description, Components: req.Components,
+		Architectures: req.Architectures, Compressions: req.Compressions})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, releaseResponse(rel))
+}
+
+func (s *Server) listReleases(c echo.Context) error {
+	repo, err := s.repoFromPath(c)
+	if err != nil {
+		return err
+	}
+	rels, err := s.store.Releases(c.Request().Context(), repo.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]ReleaseResponse, 0, len(rels))
+	for _, r := range rels {
+		out = append(out, releaseResponse(r))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"releases": out})
+}
+
+func (s *Server) getRelease(c echo.Context) error {
+	repo, err := s.repoFromPath(c)
+	if err != nil {
+		return err
+	}
+	rel, err := s.store.Release(c.Request().Context(), repo.ID, c.Param("release"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, releaseResponse(rel))
+}
+
+func newStrictDecoder(r io.Reader) *json.Decoder {
+	dec := json.NewDecoder(io.LimitReader(r, 4<<20))
+	dec.DisallowUnknownFields()
+	return dec
+}

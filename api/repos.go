@@ -1,0 +1,178 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/aptq/aptq/sign"
+	"github.com/aptq/aptq/store"
+)
+
+// RepoResponse is a repository as the API shows it.
+type RepoResponse struct {
+	Name      string            `json:"name"`
+	URL       string            `json:"url"`
+	Keys      []KeyResponse     `json:"keys"`
+	Releases  []ReleaseResponse `json:"releases"`
+	CreatedAt time.Time         `json:"created_at"`
+}
+
+// KeyResponse is a registered public key; Armored only when asked for one key.
+type KeyResponse struct {
+	Fingerprint string    `json:"fingerprint"`
+	UserIDs     []string  `json:"user_ids"`
+	Armored     string    `json:"armored,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// aptURL is where apt clients read the repository through this API.
+func aptURL(c echo.Context, tenant store.Tenant, repo string) string {
+	scheme := c.Scheme()
+	return scheme + "://" + c.Request().Host + "/apt/" + tenant.Name + "/" + repo
+}
+
+func (s *Server) repoFromPath(c echo.Context) (store.Repository, error) {
+	return s.store.Repository(c.Request().Context(), tenantOf(c).ID, c.Param("repo"))
+}
+
+func (s *Server) createRepo(c echo.Context) error {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	repo, err := s.store.CreateRepository(c.Request().Context(), tenantOf(c), req.Name)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, RepoResponse{Name: repo.Name, URL: aptURL(c, tenantOf(c), repo.Name),
+		Keys: []KeyResponse{}, Releases: []ReleaseResponse{}, CreatedAt: repo.CreatedAt})
+}
+
+func (s *Server) listRepos(c echo.Context) error {
+	repos, err := s.store.Repositories(c.Request().Context(), tenantOf(c).ID)
+	if err != nil {
+		return err
+	}
+	out := make([]RepoResponse, 0, len(repos))
+	for _, r := range repos {
+		full, err := s.repoResponse(c, r)
+		if err != nil {
+			return err
+		}
+		out = append(out, full)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"repos": out})
+}
+
+func (s *Server) getRepo(c echo.Context) error {
+	repo, err := s.repoFromPath(c)
+	if err != nil {
+		return err
+	}
+	out, err := s.repoResponse(c, repo)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) repoResponse(c echo.Context, repo store.Repository) (RepoResponse, error) {
+	ctx := c.Request().Context()
+	keys, err := s.store.SigningKeys(ctx, s.store.Pool, repo.ID)
+	if err != nil {
+		return RepoResponse{}, err
+	}
+	rels, err := s.store.Releases(ctx, repo.ID)
+	if err != nil {
+		return RepoResponse{}, err
+	}
+	out := RepoResponse{Name: repo.Name, URL: aptURL(c, tenantOf(c), repo.Name), CreatedAt: repo.CreatedAt,
+		Keys: make([]KeyResponse, 0, len(keys)), Releases: make([]ReleaseResponse, 0, len(rels))}
+	for _, k := range keys {
+		out.Keys = append(out.Keys, keyResponse(k, false))
+	}
+	for _, r := range rels {
+		out.Releases = append(out.Releases, releaseResponse(r))
+	}
+	return out, nil
+}
+
+func keyResponse(k store.SigningKey, withArmor bool) KeyResponse {
+	out := KeyResponse{Fingerprint: k.Fingerprint, CreatedAt: k.CreatedAt, UserIDs: []string{}}
+	if pk, err := sign.ParsePublicKey([]byte(k.Armored)); err == nil {
+		out.UserIDs = pk.UserIDs
+	}
+	if withArmor {
+		out.Armored = k.Armored
+	}
+	return out
+}
+
+func (s *Server) addKey(c echo.Context) error {
+	repo, err := s.repoFromPath(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Armored string `json:"armored"`
+	}
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	pk, err := sign.ParsePublicKey([]byte(req.Armored))
+	if err != nil {
+		return err
+	}
+	k, err := s.store.AddSigningKey(c.Request().Context(), repo.ID, pk.Fingerprint, string(pk.Armored))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, keyResponse(k, false))
+}
+
+func (s *Server) listKeys(c echo.Context) error {
+	repo, err := s.repoFromPath(c)
+	if err != nil {
+		return err
+	}
+	keys, err := s.store.SigningKeys(c.Request().Context(), s.store.Pool, repo.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]KeyResponse, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, keyResponse(k, false))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"keys": out})
+}
+
+func (s *Server) getKey(c echo.Context) error {
+	repo, err := s.repoFromPath(c)
+	if err != nil {
+		return err
+	}
+	keys, err := s.store.SigningKeys(c.Request().Context(), s.store.Pool, repo.ID)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if k.Fingerprint == c.Param("fingerprint") {
+			return c.JSON(http.StatusOK, keyResponse(k, true))
+		}
+	}
+	return store.Errorf(store.CodeNotFound, "no key %s on repository %s", c.Param("fingerprint"), repo.Name)
+}
+
+// bind decodes a JSON body strictly: unknown fields are a 400, so a typo
+// does not silently change nothing.
+func bind(c echo.Context, v any) error {
+	dec := newStrictDecoder(c.Request().Body)
+	if err := dec.Decode(v); err != nil {
+		return badRequest("invalid JSON body: %v", err)
+	}
+	return nil
+}

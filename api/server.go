@@ -1,0 +1,107 @@
+// Package api is aptq's HTTP API: echo handlers as methods on a Server.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/riverqueue/river"
+
+	"github.com/aptq/aptq/blob"
+	"github.com/aptq/aptq/store"
+)
+
+// Config wires a Server.
+type Config struct {
+	Store    *store.Store
+	Blob     blob.Blob
+	Listener *store.Listener       // wakes long polls
+	River    *river.Client[pgx.Tx] // insert-only client: enqueues jobs in the API's transactions
+	Logger   *slog.Logger
+	// MaxUploadBytes caps one .deb upload.
+	MaxUploadBytes int64
+	// Partitions is the number of publish queues releases are hashed into.
+	Partitions int
+	// MaxWait caps the long-poll wait a client may ask for.
+	MaxWait time.Duration
+}
+
+// Server serves the /v1 API, health checks and the read-only APT view.
+type Server struct {
+	cfg    Config
+	store  *store.Store
+	blob   blob.Blob
+	logger *slog.Logger
+	echo   *echo.Echo
+}
+
+// New builds a Server and its routes.
+func New(cfg Config) *Server {
+	if cfg.MaxUploadBytes == 0 {
+		cfg.MaxUploadBytes = 2 << 30
+	}
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = 60 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{cfg: cfg, store: cfg.Store, blob: cfg.Blob, logger: cfg.Logger}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(middleware.Recover())
+	s.echo = e
+	s.routes()
+	return s
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Serve listens on addr until ctx ends, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context, addr string) error {
+	srv := &http.Server{Addr: addr, Handler: s.echo, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+func (s *Server) routes() {
+	e := s.echo
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+
+	e.GET("/apt/:tenant/:repo/*", s.serveAPT)
+	e.HEAD("/apt/:tenant/:repo/*", s.serveAPT)
+
+	v1 := e.Group("/v1", s.authenticate)
+	v1.GET("/whoami", s.whoami)
+	v1.POST("/repos", s.createRepo)
+	v1.GET("/repos", s.listRepos)
+	v1.GET("/repos/:repo", s.getRepo)
+	v1.POST("/repos/:repo/keys", s.addKey)
+	v1.GET("/repos/:repo/keys", s.listKeys)
+	v1.GET("/repos/:repo/keys/:fingerprint", s.getKey)
+	v1.POST("/repos/:repo/releases", s.createRelease)
+	v1.GET("/repos/:repo/releases", s.listReleases)
+	v1.GET("/repos/:repo/releases/:release", s.getRelease)
+	v1.POST("/repos/:repo/releases/:release/changes", s.submitChange)
+	v1.HEAD("/packages/:sha256", s.headPackage)
+	v1.PUT("/packages/:sha256", s.putPackage)
+	v1.GET("/jobs/:id", s.getJob)
+	v1.POST("/rounds/:id/signature", s.submitSignature)
+}

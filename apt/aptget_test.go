@@ -1,0 +1,204 @@
+package apt
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aptq/aptq/apt/debtest"
+	"github.com/stretchr/testify/require"
+)
+
+// TestAptGetAcceptsRepository publishes a signed repository laid out as
+// aptq lays it out in S3 (pool/, dists/ with by-hash copies, InRelease and
+// Release.gpg), serves it over HTTP and has apt-get update, show and
+// download from it with a throwaway configuration.
+func TestAptGetAcceptsRepository(t *testing.T) {
+	t.Parallel()
+	aptGet := needTool(t, "apt-get")
+	tmp := t.TempDir()
+	repo := filepath.Join(tmp, "repo")
+
+	// main has packages (one arch-specific per arch, one "all"); contrib
+	// is empty, to prove empty indexes are accepted.
+	var pkgs []Package
+	for _, o := range []debtest.Options{
+		{Package: "hello", Version: "1.0-1", Description: "old hello"},
+		{Package: "hello", Version: "1:2.0-1", Description: "new hello\nwith an epoch"},
+		{Package: "hello-data", Version: "2.0+dfsg-1", Architecture: "all", Source: "hello", Compression: "xz"},
+		{Package: "libfoo1", Version: "1.2~rc1-1", Source: "foo", Compression: "zst"},
+		{Package: "tool", Version: "1.0-1", Architecture: "arm64"},
+	} {
+		deb := debtest.Build(t, o)
+		p := repoPackage(t, "main", deb)
+		writeFile(t, repo, p.Filename, deb)
+		pkgs = append(pkgs, p)
+	}
+	archs, components := []string{"amd64", "arm64"}, []string{"main", "contrib"}
+	var files []IndexFile
+	for _, component := range components {
+		var own []Package
+		if component == "main" {
+			own = pkgs
+		}
+		byArch := SplitByArch(own, archs)
+		for _, arch := range archs {
+			generated, err := GenerateIndexes(component, arch, byArch[arch], []Compression{Gzip, XZ})
+			require.NoError(t, err)
+			files = append(files, generated...)
+		}
+	}
+	dists := filepath.Join(repo, "dists", "stable")
+	for _, f := range files {
+		writeFile(t, dists, f.Path, f.Data)
+		writeFile(t, dists, ByHashPath(f.Path, "SHA256", f.SHA256), f.Data)
+		writeFile(t, dists, ByHashPath(f.Path, "SHA512", f.SHA512), f.Data)
+	}
+	now := time.Now()
+	release := BuildRelease(ReleaseMeta{
+		Origin: "aptq", Label: "aptq test", Suite: "stable", Codename: "stable",
+		Date: now, ValidUntil: now.Add(7 * 24 * time.Hour), Generation: 7,
+		Architectures: archs, Components: components, Description: "aptq apt-get test",
+	}, files)
+	writeFile(t, dists, "Release", release)
+	pubKey := signRelease(t, tmp, dists)
+
+	var (
+		mu        sync.Mutex
+		requested []string
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requested = append(requested, r.URL.Path)
+		mu.Unlock()
+		http.FileServer(http.Dir(repo)).ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+
+	apt := newAptConfig(t, filepath.Join(tmp, "apt"),
+		"deb [signed-by="+pubKey+"] "+srv.URL+"/ stable main contrib")
+	out := apt.run(t, aptGet, "update")
+	requireNoWarnings(t, out)
+	mu.Lock()
+	got := slices.Clone(requested)
+	mu.Unlock()
+	require.Contains(t, got, "/dists/stable/InRelease")
+	require.True(t, slices.ContainsFunc(got, func(p string) bool {
+		return strings.HasPrefix(p, "/dists/stable/main/binary-amd64/by-hash/SHA512/")
+	}), "apt fetched the index by hash: %v", got)
+
+	policy := apt.run(t, "apt-cache", "policy", "hello")
+	require.Contains(t, policy, "Candidate: 1:2.0-1")
+	show := apt.run(t, "apt-cache", "show", "hello-data")
+	require.Contains(t, show, "Filename: pool/main/h/hello/hello-data_2.0+dfsg-1_all.deb")
+
+	out = apt.run(t, aptGet, "install", "--download-only", "-y", "hello", "hello-data", "libfoo1")
+	requireNoWarnings(t, out)
+	for _, name := range []string{"hello_1%3a2.0-1_amd64.deb", "hello-data_2.0+dfsg-1_all.deb", "libfoo1_1.2~rc1-1_amd64.deb"} {
+		require.FileExists(t, filepath.Join(apt.dir, "var/cache/apt/archives", name))
+	}
+
+	// Installing for real needs root (dpkg chowns files to root); it runs
+	// dpkg with --root inside the temporary directory.
+	if os.Geteuid() != 0 {
+		t.Log("not root: skipping the real installation")
+		return
+	}
+	out = apt.run(t, aptGet, "install", "-y", "hello", "hello-data", "libfoo1")
+	requireNoWarnings(t, out)
+	require.FileExists(t, filepath.Join(apt.root, "usr/share/doc/hello-data/README"))
+	status, err := os.ReadFile(filepath.Join(apt.root, "var/lib/dpkg/status"))
+	require.NoError(t, err)
+	require.Contains(t, string(status), "Package: libfoo1\nStatus: install ok installed")
+}
+
+// signRelease signs dists/<rel>/Release with a throwaway key, as the aptq
+// CLI does: InRelease (clearsigned) and Release.gpg (detached, armored). It
+// returns the path of the public key for signed-by.
+func signRelease(t *testing.T, tmp, dists string) string {
+	t.Helper()
+	gpg := needTool(t, "gpg")
+	home := filepath.Join(tmp, "gnupg")
+	require.NoError(t, os.Mkdir(home, 0o700))
+	env := []string{"GNUPGHOME=" + home}
+	t.Cleanup(func() {
+		_ = runQuiet(env, "gpgconf", "--kill", "gpg-agent") // best effort: the agent only holds a test key
+	})
+	batch := []string{"--batch", "--pinentry-mode", "loopback", "--passphrase", ""}
+	run(t, tmp, env, gpg, append(batch, "--quick-gen-key", "aptq test <test@aptq.invalid>", "ed25519", "sign", "never")...)
+	pub := filepath.Join(tmp, "aptq-test.gpg")
+	run(t, tmp, env, gpg, "--batch", "--output", pub, "--export")
+	release := filepath.Join(dists, "Release")
+	run(t, tmp, env, gpg, append(batch, "--yes", "--output", filepath.Join(dists, "InRelease"), "--clearsign", release)...)
+	run(t, tmp, env, gpg, append(batch, "--yes", "--output", filepath.Join(dists, "Release.gpg"), "--armor", "--detach-sign", release)...)
+	return pub
+}
+
+// aptConfig is a throwaway apt installation under dir: its own sources,
+// lists, cache and dpkg status, and none of the host's configuration.
+type aptConfig struct {
+	dir, root string
+	env       []string
+}
+
+func newAptConfig(t *testing.T, dir, sourcesLine string) aptConfig {
+	t.Helper()
+	root := filepath.Join(dir, "root")
+	for _, d := range []string{
+		"etc/apt/apt.conf.d", "etc/apt/preferences.d", "etc/apt/sources.list.d", "etc/apt/trusted.gpg.d",
+		"var/lib/apt/lists/partial", "var/cache/apt/archives/partial", "var/log/apt",
+		"root/var/lib/dpkg/updates", "root/var/lib/dpkg/info", "root/var/lib/dpkg/triggers",
+	} {
+		require.NoError(t, os.MkdirAll(filepath.Join(dir, d), 0o755))
+	}
+	writeFile(t, dir, "root/var/lib/dpkg/status", nil)
+	writeFile(t, dir, "sources.list", []byte(sourcesLine+"\n"))
+	// APT_CONFIG is read before the host's apt.conf.d, and points
+	// Dir::Etc::Parts and Main away from it, so host settings (proxies,
+	// hooks, other sources) cannot leak in.
+	conf := strings.Join([]string{
+		`Dir "` + dir + `/";`,
+		`Dir::Etc::Main "` + dir + `/etc/apt/apt.conf";`,
+		`Dir::Etc::Parts "` + dir + `/etc/apt/apt.conf.d/";`,
+		`Dir::Etc::SourceList "` + dir + `/sources.list";`,
+		`Dir::Etc::SourceParts "` + dir + `/etc/apt/sources.list.d/";`,
+		`Dir::State::status "` + root + `/var/lib/dpkg/status";`,
+		`DPkg::Options { "--root=` + root + `"; "--admindir=` + root + `/var/lib/dpkg"; "--force-script-chrootless"; "--log=` + dir + `/var/log/dpkg.log"; };`,
+		`DPkg::Path "/usr/sbin:/usr/bin:/sbin:/bin";`,
+		`APT::Architecture "amd64";`,
+		`APT::Architectures { "amd64"; };`,
+		`APT::Sandbox::User "root";`,
+		`Debug::NoLocking "true";`,
+		`Acquire::Languages "none";`,
+		`Acquire::http::Proxy "DIRECT";`,
+		`Acquire::Retries "0";`,
+	}, "\n") + "\n"
+	writeFile(t, dir, "apt.conf", []byte(conf))
+	return aptConfig{dir: dir, root: root, env: []string{
+		"APT_CONFIG=" + filepath.Join(dir, "apt.conf"),
+		"LC_ALL=C", "http_proxy=", "HTTP_PROXY=", "no_proxy=*",
+	}}
+}
+
+// run runs an apt command with the throwaway configuration and returns its
+// combined output.
+func (a aptConfig) run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	return string(runCombined(t, a.dir, a.env, name, args...))
+}
+
+var aptProblem = regexp.MustCompile(`(?m)^(W|E|Err):`)
+
+// requireNoWarnings fails on the warnings and errors apt prints about
+// signatures, hashes or missing files (it exits 0 for some of them).
+func requireNoWarnings(t *testing.T, out string) {
+	t.Helper()
+	require.False(t, aptProblem.MatchString(out), "apt complained:\n%s", out)
+}

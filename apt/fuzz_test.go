@@ -1,0 +1,50 @@
+package apt
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// FuzzParseParagraph checks that parsing never panics, that every error is
+// a parse error, and that what parses survives a serialise/parse round trip
+// unchanged. Seeds: testdata/fuzz/FuzzParseParagraph.
+func FuzzParseParagraph(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := ParseParagraph(data)
+		if err != nil {
+			require.ErrorIs(t, err, errParagraph)
+			return
+		}
+		require.NotEmpty(t, p)
+		text := p.AppendTo(nil)
+		again, err := ParseParagraph(text)
+		require.NoError(t, err, "re-parsing %q", text)
+		require.Equal(t, p, again)
+		require.Equal(t, string(text), again.String())
+	})
+}
+
+// FuzzReadDeb checks that ReadDeb never panics, that it blames every
+// failure on the package (the reader cannot fail here), and that what it
+// accepts has well-formed identifying fields. Seeds (.debs of each control
+// compression): testdata/fuzz/FuzzReadDeb.
+func FuzzReadDeb(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ReadDeb(bytes.NewReader(data))
+		if err != nil {
+			require.ErrorIs(t, err, ErrInvalidPackage)
+			require.Nil(t, c)
+			return
+		}
+		require.NoError(t, checkPackageName(c.Package))
+		_, err = parseVersion(c.Version)
+		require.NoError(t, err)
+		require.NoError(t, checkArchitecture(c.Architecture))
+		require.NoError(t, checkPackageName(c.Source))
+		require.Equal(t, c.Package, c.Paragraph.Get("Package"))
+		require.Equal(t, c.Version, c.Paragraph.Get("Version"))
+		require.Equal(t, c.Architecture, c.Paragraph.Get("Architecture"))
+	})
+}

@@ -1,0 +1,236 @@
+package apt
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// ArchAll is the architecture of architecture-independent packages, which
+// apt looks for in every binary-<arch> index.
+const ArchAll = "all"
+
+// Package is one entry of a Packages index, as stored when the .deb was
+// accepted: the index is generated from it without reading the .deb again.
+type Package struct {
+	Control  Paragraph // the control paragraph as uploaded (Control.Paragraph)
+	Filename string    // pool path relative to the repository root (PoolPath)
+	Size     int64
+	// Digests of the .deb, lowercase hex.
+	MD5, SHA1, SHA256, SHA512 string
+}
+
+// Name returns the Package field.
+func (p *Package) Name() string { return p.Control.Get("Package") }
+
+// Version returns the Version field.
+func (p *Package) Version() string { return p.Control.Get("Version") }
+
+// Arch returns the Architecture field.
+func (p *Package) Arch() string { return p.Control.Get("Architecture") }
+
+// SplitByArch distributes one component's packages over the binary-<arch>
+// indexes of archs: a package goes to the index of its architecture, and
+// Architecture: all packages go to every index. Every arch in archs gets an
+// entry, empty if need be, because an index that exists in Release must be
+// published even when it lists nothing. Packages of an architecture not in
+// archs are left out.
+//
+// If archs contains "all", binary-all gets the Architecture: all packages
+// (in addition to every other index); apt then downloads them twice, so a
+// release normally does not list "all".
+func SplitByArch(pkgs []Package, archs []string) map[string][]Package {
+	out := make(map[string][]Package, len(archs))
+	for _, a := range archs {
+		out[a] = []Package{}
+	}
+	for _, p := range pkgs {
+		pa := p.Arch()
+		for _, a := range archs {
+			if pa == a || (pa == ArchAll && a != ArchAll) {
+				out[a] = append(out[a], p)
+			}
+		}
+	}
+	return out
+}
+
+// fieldOrder is the order in which apt-ftparchive (apt 2.6,
+// apt-pkg/tagfile-order.c) writes the fields of a Packages stanza; fields
+// not listed follow in their original order. Names match case-insensitively
+// and are written as spelled here. Matching apt-ftparchive field for field
+// means a repository moved between aptq and Debian tools indexes identically.
+var fieldOrder = [...]string{
+	"Package", "Package-Type", "Architecture", "Subarchitecture", "Version",
+	"Kernel-Version", "Built-Using", "Static-Built-Using", "Built-For-Profiles",
+	"Auto-Built-Package", "Multi-Arch", "Status", "Priority", "Build-Essential",
+	"Protected", "Important", "Essential", "Installer-Menu-Item", "Section",
+	"Source", "Origin", "Phased-Update-Percentage", "Maintainer",
+	"Original-Maintainer", "Bugs", "Config-Version", "Conffiles",
+	"Triggers-Awaited", "Triggers-Pending", "Installed-Size", "Provides",
+	"Pre-Depends", "Depends", "Recommends", "Suggests", "Conflicts", "Breaks",
+	"Replaces", "Enhances", "Filename", "MSDOS-Filename", "Size", "MD5sum",
+	"SHA1", "SHA256", "SHA512", "Homepage", "Description", "Description-md5",
+	"Tag", "Task",
+}
+
+// Ranks in fieldOrder of the fields that the index, not the .deb, supplies,
+// and of Status, which apt-ftparchive drops (it describes an installation).
+var (
+	rankFilename = fieldRank["filename"]
+	rankSize     = fieldRank["size"]
+	rankMD5      = fieldRank["md5sum"]
+	rankSHA1     = fieldRank["sha1"]
+	rankSHA256   = fieldRank["sha256"]
+	rankSHA512   = fieldRank["sha512"]
+	rankStatus   = fieldRank["status"]
+)
+
+// fieldRank maps a lowercased field name to its index in fieldOrder;
+// exactRank does the same for the canonical spelling, which is what nearly
+// every control file uses, so that the common case does not allocate.
+var fieldRank, exactRank = func() (map[string]int, map[string]int) {
+	lower := make(map[string]int, len(fieldOrder))
+	exact := make(map[string]int, len(fieldOrder))
+	for i, name := range fieldOrder {
+		lower[strings.ToLower(name)] = i
+		exact[name] = i
+	}
+	return lower, exact
+}()
+
+func rankOf(name string) (int, bool) {
+	if r, ok := exactRank[name]; ok {
+		return r, true
+	}
+	r, ok := fieldRank[strings.ToLower(name)]
+	return r, ok
+}
+
+// stanzaSize is an upper bound of the rendered size of p, so that the
+// index buffer is allocated once.
+func stanzaSize(p *Package) int {
+	n := 1 + len("Filename: \nSize: \nMD5sum: \nSHA1: \nSHA256: \nSHA512: \n") +
+		len(p.Filename) + 20 + len(p.MD5) + len(p.SHA1) + len(p.SHA256) + len(p.SHA512)
+	for _, f := range p.Control {
+		n += len(f.Name) + len(f.Value) + 3
+	}
+	return n
+}
+
+// appendStanza renders p as apt-ftparchive would, followed by the blank
+// line that ends a stanza. Control fields named like the index fields
+// (Filename, Size, MD5sum, SHA*) are replaced by the index's values, and
+// Status is dropped, as apt-ftparchive does. Empty digests are left out.
+func appendStanza(b []byte, p *Package) []byte {
+	// slot[r] is 1 + the index in p.Control of the field of rank r.
+	var slot [len(fieldOrder)]int
+	unordered := make([]int, 0, 4)
+	for i, f := range p.Control {
+		if r, ok := rankOf(f.Name); ok {
+			slot[r] = i + 1
+		} else {
+			unordered = append(unordered, i)
+		}
+	}
+	for r, name := range fieldOrder {
+		switch r {
+		case rankFilename:
+			b = appendIndexField(b, name, p.Filename)
+		case rankSize:
+			b = append(b, "Size: "...)
+			b = strconv.AppendInt(b, p.Size, 10)
+			b = append(b, '\n')
+		case rankMD5:
+			b = appendIndexField(b, name, p.MD5)
+		case rankSHA1:
+			b = appendIndexField(b, name, p.SHA1)
+		case rankSHA256:
+			b = appendIndexField(b, name, p.SHA256)
+		case rankSHA512:
+			b = appendIndexField(b, name, p.SHA512)
+		case rankStatus:
+		default:
+			if i := slot[r]; i > 0 {
+				b = appendField(b, name, p.Control[i-1].Value)
+			}
+		}
+	}
+	for _, i := range unordered {
+		b = appendField(b, p.Control[i].Name, p.Control[i].Value)
+	}
+	return append(b, '\n')
+}
+
+// appendIndexField writes a field the index supplies, leaving out digests
+// the caller does not have (apt-ftparchive, too, writes only those it has).
+func appendIndexField(b []byte, name, value string) []byte {
+	if value == "" {
+		return b
+	}
+	return appendField(b, name, value)
+}
+
+// indexEntry is the sort key of one package: the name, the parsed version
+// and the architecture are extracted once, so sorting compares strings and
+// never re-parses.
+type indexEntry struct {
+	pkg        *Package
+	name, arch string
+	ver        version
+}
+
+// sortedEntries checks and orders an index's packages by name, then version
+// (Debian order), then architecture.
+func sortedEntries(arch string, pkgs []Package) ([]indexEntry, error) {
+	entries := make([]indexEntry, len(pkgs))
+	for i := range pkgs {
+		p := &pkgs[i]
+		e := indexEntry{pkg: p, name: p.Name(), arch: p.Arch()}
+		if e.name == "" || e.arch == "" || p.Filename == "" {
+			return nil, fmt.Errorf("package %d (%q): Package, Architecture and Filename are required", i, e.name)
+		}
+		if e.arch != arch && e.arch != ArchAll {
+			return nil, fmt.Errorf("package %s has architecture %s, which does not belong in binary-%s", e.name, e.arch, arch)
+		}
+		var err error
+		if e.ver, err = parseVersion(p.Version()); err != nil {
+			return nil, fmt.Errorf("package %s: version %q: %w", e.name, p.Version(), err)
+		}
+		entries[i] = e
+	}
+	slices.SortFunc(entries, compareEntries)
+	for i := 1; i < len(entries); i++ {
+		if compareEntries(entries[i-1], entries[i]) == 0 {
+			a, b := entries[i-1].pkg, entries[i].pkg
+			return nil, fmt.Errorf("packages %s %s %s and %s %s are the same version for apt (%s, %s)",
+				a.Name(), a.Version(), a.Arch(), b.Version(), b.Arch(), a.Filename, b.Filename)
+		}
+	}
+	return entries, nil
+}
+
+func compareEntries(a, b indexEntry) int {
+	if c := strings.Compare(a.name, b.name); c != 0 {
+		return c
+	}
+	if c := a.ver.compare(b.ver); c != 0 {
+		return c
+	}
+	return strings.Compare(a.arch, b.arch)
+}
+
+// renderPackages returns the uncompressed Packages file of the sorted
+// entries: one stanza per package, each followed by a blank line.
+func renderPackages(entries []indexEntry) []byte {
+	size := 0
+	for _, e := range entries {
+		size += stanzaSize(e.pkg)
+	}
+	b := make([]byte, 0, size)
+	for _, e := range entries {
+		b = appendStanza(b, e.pkg)
+	}
+	return b
+}

@@ -1,0 +1,173 @@
+package client
+
+import "time"
+
+// Job states, as docs/api.md names them.
+const (
+	JobQueued            = "queued"
+	JobAwaitingSignature = "awaiting_signature"
+	JobSigned            = "signed"
+	JobCommitted         = "committed"
+	JobPublished         = "published"
+	JobFailed            = "failed"
+	JobCancelled         = "cancelled"
+)
+
+// Error codes the API answers with that a client acts on.
+const (
+	CodeUnauthorized    = "unauthorized"
+	CodeNotFound        = "not_found"
+	CodeConflict        = "conflict"
+	CodeStaleGeneration = "stale_generation"
+	CodeAlreadySigned   = "already_signed"
+	CodeRoundFailed     = "round_failed"
+	CodePrivateKey      = "private_key"
+	CodeInternal        = "internal"
+)
+
+// Repo is a tenant's APT repository.
+type Repo struct {
+	Name string `json:"name"`
+	// URL is where apt clients read the repository (the base of a sources.list line).
+	URL       string    `json:"url"`
+	Keys      []Key     `json:"keys"`
+	Releases  []Release `json:"releases"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Key is a public signing key registered on a repository.
+type Key struct {
+	Fingerprint string   `json:"fingerprint"`
+	UserIDs     []string `json:"user_ids"`
+	// Armored is the public key; only GetKey fills it.
+	Armored   string    `json:"armored,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// ReleaseRequest creates a release. Empty fields take the server's defaults:
+// suite = codename = name, origin = label = repository name, components
+// ["main"], architectures ["amd64"], compressions ["gz","xz"].
+type ReleaseRequest struct {
+	Name          string   `json:"name"`
+	Origin        string   `json:"origin,omitempty"`
+	Label         string   `json:"label,omitempty"`
+	Suite         string   `json:"suite,omitempty"`
+	Codename      string   `json:"codename,omitempty"`
+	Description   string   `json:"description,omitempty"`
+	Components    []string `json:"components,omitempty"`
+	Architectures []string `json:"architectures,omitempty"`
+	Compressions  []string `json:"compressions,omitempty"`
+}
+
+// Release is a distribution (dists/<name>) of a repository.
+type Release struct {
+	Name          string   `json:"name"`
+	Origin        string   `json:"origin"`
+	Label         string   `json:"label"`
+	Suite         string   `json:"suite"`
+	Codename      string   `json:"codename"`
+	Description   string   `json:"description"`
+	Components    []string `json:"components"`
+	Architectures []string `json:"architectures"`
+	Compressions  []string `json:"compressions"`
+	// Generation is the newest committed index; PublishedGeneration the
+	// newest one that reached S3.
+	Generation          int64     `json:"generation"`
+	PublishedGeneration int64     `json:"published_generation"`
+	CreatedAt           time.Time `json:"created_at"`
+}
+
+// Package is an uploaded .deb, content-addressed by SHA-256.
+type Package struct {
+	SHA256       string `json:"sha256"`
+	Name         string `json:"name"`
+	Version      string `json:"version"`
+	Architecture string `json:"architecture"`
+	Source       string `json:"source"`
+	Size         int64  `json:"size"`
+}
+
+// ChangeRequest asks for packages to be added to and removed from a release.
+type ChangeRequest struct {
+	Adds    []Add    `json:"adds,omitempty"`
+	Removes []Remove `json:"removes,omitempty"`
+}
+
+// Add puts an uploaded package into a component.
+type Add struct {
+	SHA256    string `json:"sha256"`
+	Component string `json:"component"`
+}
+
+// Remove takes a package out of a component.
+type Remove struct {
+	Name         string `json:"name"`
+	Version      string `json:"version"`
+	Architecture string `json:"architecture"`
+	Component    string `json:"component"`
+}
+
+// JobRef identifies the job that carries an accepted (durable) change.
+type JobRef struct {
+	JobID    int64 `json:"job_id"`
+	ChangeID int64 `json:"change_id"`
+}
+
+// Job is the state of one change on its way to publication.
+type Job struct {
+	JobID    int64  `json:"job_id"`
+	ChangeID int64  `json:"change_id"`
+	Repo     string `json:"repo"`
+	Release  string `json:"release"`
+	State    string `json:"state"`
+	// Generation is set once the change is in a round.
+	Generation int64     `json:"generation,omitempty"`
+	Round      *Round    `json:"round,omitempty"`
+	Error      *JobError `json:"error,omitempty"`
+	URL        string    `json:"url,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// Done reports whether the job reached a final state.
+func (j Job) Done() bool {
+	return j.State == JobPublished || j.State == JobFailed || j.State == JobCancelled
+}
+
+// Round is one publish of a release.
+type Round struct {
+	ID         int64  `json:"id"`
+	Generation int64  `json:"generation"`
+	State      string `json:"state"`
+	// Release holds the exact Release bytes to sign; it is present only
+	// while the round awaits a signature.
+	Release           string     `json:"release,omitempty"`
+	SignatureDeadline *time.Time `json:"signature_deadline,omitempty"`
+}
+
+// AwaitsSignature reports whether r can be signed now.
+func (r *Round) AwaitsSignature() bool {
+	return r != nil && r.State == JobAwaitingSignature && r.Release != ""
+}
+
+// JobError is why a job failed or was cancelled.
+type JobError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// SignatureRequest carries the signatures of a round's Release.
+type SignatureRequest struct {
+	Generation int64 `json:"generation"`
+	// InRelease is Release clearsigned; ReleaseGPG a detached armored signature of it.
+	InRelease  string `json:"inrelease"`
+	ReleaseGPG string `json:"release_gpg"`
+}
+
+// SignatureResult is the server's answer to an accepted signature.
+type SignatureResult struct {
+	RoundID    int64    `json:"round_id"`
+	Generation int64    `json:"generation"`
+	State      string   `json:"state"`
+	Signers    []string `json:"signers"`
+}

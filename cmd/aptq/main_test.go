@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// result is what one run of the CLI did.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runCLI runs the CLI in-process with env as its whole environment.
+func runCLI(t *testing.T, env map[string]string, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), args, func(k string) string { return env[k] }, &stdout, &stderr)
+	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	// No server is needed: every case fails before a request would be sent.
+	env := map[string]string{"APTQ_URL": "http://127.0.0.1:1", "APTQ_TOKEN": "tok"}
+	tests := map[string][]string{
+		"unknown command":     {"bogus"},
+		"unknown subcommand":  {"repo", "crate", "acme"},
+		"unknown flag":        {"repo", "list", "--bogus"},
+		"missing argument":    {"repo", "create"},
+		"extra argument":      {"repo", "show", "a", "b"},
+		"missing repo":        {"pkg", "add", "--release", "stable", "x.deb"},
+		"missing release":     {"release", "show", "--repo", "acme"},
+		"missing files":       {"pkg", "add", "--repo", "acme", "--release", "stable"},
+		"missing key":         {"pkg", "add", "--repo", "acme", "--release", "stable", "x.deb"},
+		"missing name":        {"key", "generate", "--out", "x.asc"},
+		"negative timeout":    {"--timeout", "-1s", "repo", "list"},
+		"bad duration":        {"--timeout", "soon", "repo", "list"},
+		"job id not a number": {"job", "show", "seventeen"},
+	}
+	for name, args := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			res := runCLI(t, env, args...)
+			require.Equal(t, exitUsage, res.code, res.stderr)
+			require.Contains(t, res.stderr, "aptq: usage: ")
+			require.Contains(t, res.stderr, "--help' for usage")
+		})
+	}
+}
+
+func TestHelpDocumentsExitStatus(t *testing.T) {
+	t.Parallel()
+	res := runCLI(t, nil, "--help")
+	require.Equal(t, exitOK, res.code)
+	for _, want := range []string{"Exit status", "3  timeout", "4  authentication", "APTQ_SIGNING_KEY"} {
+		require.Contains(t, res.stdout, want)
+	}
+}
+
+func TestUnreachableServerTimesOut(t *testing.T) {
+	t.Parallel()
+	res := runCLI(t, map[string]string{"APTQ_URL": "http://127.0.0.1:1"}, "--timeout", "300ms", "repo", "list")
+	require.Equal(t, exitTimeout, res.code, res.stderr)
+	require.Contains(t, res.stderr, "aptq: timeout: gave up after 300ms")
+	require.Contains(t, res.stderr, "connection refused")
+}

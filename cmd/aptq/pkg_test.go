@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/aptq/aptq/client"
+)
+
+// pkgBundle is a fake API and the environment of a CI job that publishes to it.
+type pkgBundle struct {
+	api     *fakeAPI
+	env     map[string]string
+	dir     string
+	keyPath string
+}
+
+func setupPkg(t *testing.T, mode string) pkgBundle {
+	t.Helper()
+	privPath, _, public := keyFiles(t)
+	api, srv := newFakeAPI(t, mode, public)
+	return pkgBundle{
+		api:     api,
+		env:     map[string]string{"APTQ_URL": srv.URL, "APTQ_TOKEN": fakeToken},
+		dir:     t.TempDir(),
+		keyPath: privPath,
+	}
+}
+
+// deb writes a stand-in .deb (the fake does not parse it) and returns its
+// path and SHA-256.
+func (b pkgBundle) deb(t *testing.T, name, content string) (string, string) {
+	t.Helper()
+	path := filepath.Join(b.dir, name)
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+	sum := sha256.Sum256([]byte(content))
+	return path, hex.EncodeToString(sum[:])
+}
+
+func TestPkgAddPublishes(t *testing.T) {
+	t.Parallel()
+	b := setupPkg(t, publishes)
+	hello, helloSum := b.deb(t, "hello_1.0_amd64.deb", "hello deb")
+	world, worldSum := b.deb(t, "world_1.0_amd64.deb", "world deb")
+	b.api.packages[worldSum] = true // uploaded by an earlier run
+
+	// The key comes from the environment, armored, as CI secrets usually are.
+	private, err := os.ReadFile(b.keyPath)
+	require.NoError(t, err)
+	b.env["APTQ_SIGNING_KEY"] = string(private)
+	res := runCLI(t, b.env, "pkg", "add", "--repo", "acme", "--release", "stable", "--json", hello, world)
+	require.Equal(t, exitOK, res.code, res.stderr)
+
+	var out map[string]any
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &out), res.stdout)
+	require.Equal(t, map[string]any{
+		"job_id": float64(fakeJobID), "state": "published", "generation": float64(fakeGen),
+		"url": fakeRepoURL, "error": nil,
+	}, out)
+
+	seen := b.api.snapshot()
+	require.Equal(t, []string{helloSum}, seen.uploaded, "only the missing package is uploaded")
+	require.Equal(t, []client.ChangeRequest{{Adds: []client.Add{
+		{SHA256: helloSum, Component: "main"}, {SHA256: worldSum, Component: "main"},
+	}}}, seen.changes, "one change holds every file")
+	require.Len(t, seen.signatures, 1, "the fake verified it with sign.Verify")
+	require.EqualValues(t, fakeGen, seen.signatures[0].Generation)
+
+	require.Empty(t, seen.polls[0].Get("state"), "the first poll answers at once")
+	for _, q := range seen.polls[1:] {
+		require.Equal(t, "30s", q.Get("wait"))
+		require.NotEmpty(t, q.Get("state"), "later polls pass the last state seen")
+	}
+	require.Equal(t, "queued", seen.polls[1].Get("state"))
+}
+
+func TestPkgAddHumanOutput(t *testing.T) {
+	t.Parallel()
+	b := setupPkg(t, publishes)
+	hello, _ := b.deb(t, "hello.deb", "hello deb")
+	res := runCLI(t, b.env, "pkg", "add", "--repo", "acme", "--release", "stable", "--key", b.keyPath, hello)
+	require.Equal(t, exitOK, res.code, res.stderr)
+	require.Equal(t, "published generation 42: "+fakeRepoURL+"\n", res.stdout)
+	require.Contains(t, res.stderr, "job 17: awaiting_signature (generation 42)")
+	require.Contains(t, res.stderr, "signed round 9 (generation 42)")
+}
+
+func TestPkgAddRoundSignedByAnotherClient(t *testing.T) {
+	t.Parallel()
+	b := setupPkg(t, signedByPeer)
+	hello, _ := b.deb(t, "hello.deb", "hello deb")
+	res := runCLI(t, b.env, "pkg", "add", "--repo", "acme", "--release", "stable", "--key", b.keyPath, hello)
+	require.Equal(t, exitOK, res.code, res.stderr)
+	require.Contains(t, res.stderr, "round 9 was signed by another client")
+	require.Contains(t, res.stdout, "published generation 42")
+}
+
+func TestPkgAddJobFails(t *testing.T) {
+	t.Parallel()
+	b := setupPkg(t, fails)
+	hello, _ := b.deb(t, "hello.deb", "hello deb")
+	res := runCLI(t, b.env, "pkg", "add", "--repo", "acme", "--release", "stable", "--key", b.keyPath, "--json", hello)
+	require.Equal(t, exitFailed, res.code, res.stderr)
+	require.Contains(t, res.stderr, "aptq: signature_timeout: job 17 failed: no signature within 120s")
+
+	var out outcome
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &out), res.stdout)
+	require.EqualValues(t, fakeJobID, *out.JobID)
+	require.Equal(t, client.JobFailed, out.State)
+	require.Equal(t, "signature_timeout", out.Error.Code)
+}
+
+func TestPkgAddUnauthorized(t *testing.T) {
+	t.Parallel()
+	b := setupPkg(t, publishes)
+	hello, _ := b.deb(t, "hello.deb", "hello deb")
+	b.env["APTQ_TOKEN"] = "revoked"
+	res := runCLI(t, b.env, "pkg", "add", "--repo", "acme", "--release", "stable", "--key", b.keyPath, hello)
+	require.Equal(t, exitAuth, res.code, res.stderr)
+	require.Contains(t, res.stderr, "aptq: unauthorized: unknown token")
+}
+
+func TestPkgAddTimesOut(t *testing.T) {
+	t.Parallel()
+	b := setupPkg(t, neverEnds)
+	hello, _ := b.deb(t, "hello.deb", "hello deb")
+	res := runCLI(t, b.env, "pkg", "add", "--repo", "acme", "--release", "stable", "--key", b.keyPath,
+		"--timeout", "2s", "--json", hello)
+	require.Equal(t, exitTimeout, res.code, res.stderr)
+	require.Contains(t, res.stderr, "aptq: timeout: job 17 still queued after 2s")
+
+	var out outcome
+	require.NoError(t, json.Unmarshal([]byte(res.stdout), &out), res.stdout)
+	require.Equal(t, "timeout", out.Error.Code)
+	require.Equal(t, client.JobQueued, out.State)
+	require.LessOrEqual(t, len(b.api.snapshot().polls), 3, "long polls, not a busy loop")
+}
+
+func TestPkgAddWrongKey(t *testing.T) {
+	t.Parallel()
+	b := setupPkg(t, publishes)
+	hello, _ := b.deb(t, "hello.deb", "hello deb")
+	other, _, _ := keyFiles(t) // not the key the fake accepts
+	res := runCLI(t, b.env, "pkg", "add", "--repo", "acme", "--release", "stable", "--key", other, hello)
+	require.Equal(t, exitFailed, res.code, res.stderr)
+	require.Contains(t, res.stderr, "aptq: unknown_key: sign round 9: ")
+}
+
+func TestPkgRemove(t *testing.T) {
+	t.Parallel()
+	b := setupPkg(t, publishes)
+	res := runCLI(t, b.env, "pkg", "remove", "--repo", "acme", "--release", "stable", "--key", b.keyPath,
+		"hello=1:2.0-1", "world=1.0:all")
+	require.Equal(t, exitOK, res.code, res.stderr)
+	require.Equal(t, []client.ChangeRequest{{Removes: []client.Remove{
+		{Name: "hello", Version: "1:2.0-1", Architecture: "amd64", Component: "main"},
+		{Name: "world", Version: "1.0", Architecture: "all", Component: "main"},
+	}}}, b.api.snapshot().changes)
+}
+
+func TestPkgRemoveNeedsArchitecture(t *testing.T) {
+	t.Parallel()
+	b := setupPkg(t, publishes)
+	b.api.archs = []string{"amd64", "arm64"}
+	res := runCLI(t, b.env, "pkg", "remove", "--repo", "acme", "--release", "stable", "--key", b.keyPath, "hello=1.0")
+	require.Equal(t, exitUsage, res.code, res.stderr)
+	require.Contains(t, res.stderr, "say which: hello=1.0:ARCH")
+	require.Empty(t, b.api.snapshot().changes)
+}
+
+func TestParseRemove(t *testing.T) {
+	t.Parallel()
+	rel := client.Release{Name: "stable", Architectures: []string{"amd64", "arm64"}}
+	tests := []struct {
+		spec    string
+		want    client.Remove
+		wantErr string
+	}{
+		{spec: "hello=1.0:amd64", want: client.Remove{Name: "hello", Version: "1.0", Architecture: "amd64"}},
+		{spec: "hello=1:2.0-1:arm64", want: client.Remove{Name: "hello", Version: "1:2.0-1", Architecture: "arm64"}},
+		{spec: "hello=2.0:all", want: client.Remove{Name: "hello", Version: "2.0", Architecture: "all"}},
+		{spec: "hello=1:2.0", wantErr: "several architectures"},
+		{spec: "hello=1.0:amd46", wantErr: `"amd46" is not an architecture of release stable`},
+		{spec: "hello=1:2.0:i386", wantErr: `"i386" is not an architecture`},
+		{spec: "hello", wantErr: "want NAME=VERSION[:ARCH]"},
+		{spec: "=1.0", wantErr: "want NAME=VERSION[:ARCH]"},
+		{spec: "hello=", wantErr: "want NAME=VERSION[:ARCH]"},
+		{spec: "hello=:amd64", wantErr: "want NAME=VERSION[:ARCH]"},
+	}
+	for _, tt := range tests {
+		got, err := parseRemove(tt.spec, rel)
+		if tt.wantErr != "" {
+			require.ErrorContains(t, err, tt.wantErr, tt.spec)
+			continue
+		}
+		require.NoError(t, err, tt.spec)
+		require.Equal(t, tt.want, got, tt.spec)
+	}
+}
+
+func TestPkgAddInterrupted(t *testing.T) {
+	t.Parallel()
+	b := setupPkg(t, neverEnds)
+	hello, _ := b.deb(t, "hello.deb", "hello deb")
+	ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond) // as SIGINT would
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"pkg", "add", "--repo", "acme", "--release", "stable", "--key", b.keyPath, hello},
+		func(k string) string { return b.env[k] }, &stdout, &stderr)
+	require.Equal(t, exitFailed, code, stderr.String())
+	require.Contains(t, stderr.String(), "aptq: interrupted: ")
+	require.Contains(t, stderr.String(), "job 17 is queued and may still be published")
+}
+
+func TestPkgAddChecksFilesFirst(t *testing.T) {
+	t.Parallel()
+	b := setupPkg(t, publishes)
+	hello, _ := b.deb(t, "hello.deb", "hello deb")
+	res := runCLI(t, b.env, "pkg", "add", "--repo", "acme", "--release", "stable", "--key", b.keyPath,
+		hello, filepath.Join(b.dir, "missing.deb"))
+	require.Equal(t, exitFailed, res.code)
+	require.Contains(t, res.stderr, "missing.deb: no such file")
+	require.Empty(t, b.api.snapshot().uploaded)
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aptq/aptq/client"
+)
+
+func (a *app) releaseCommand() *cobra.Command {
+	return a.group("release", "Create and inspect releases (dists/<name>)",
+		a.releaseCreateCommand(), a.releaseListCommand(), a.releaseShowCommand())
+}
+
+func (a *app) releaseCreateCommand() *cobra.Command {
+	var repo string
+	var req client.ReleaseRequest
+	cmd := &cobra.Command{
+		Use:   "create --repo REPO --release NAME [flags]",
+		Short: "Create a release",
+		Long: `Create a release (dists/NAME) in a repository. Unset fields take the server's
+defaults: suite = codename = NAME, origin = label = the repository name,
+components main, architectures amd64, compressions gz,xz.`,
+		Args: cobra.NoArgs,
+		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, _ []string) error {
+			rel, err := a.client().CreateRelease(cmd.Context(), repo, req)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(rel)
+			}
+			a.printf("created release %s in %s\n", rel.Name, repo)
+			a.printRelease(rel)
+			return nil
+		}),
+	}
+	f := cmd.Flags()
+	f.StringVar(&repo, "repo", "", "repository name (required)")
+	f.StringVar(&req.Name, "release", "", "release name, e.g. stable or bookworm (required)")
+	f.StringVar(&req.Origin, "origin", "", "Origin field")
+	f.StringVar(&req.Label, "label", "", "Label field")
+	f.StringVar(&req.Suite, "suite", "", "Suite field")
+	f.StringVar(&req.Codename, "codename", "", "Codename field")
+	f.StringVar(&req.Description, "description", "", "Description field")
+	f.StringSliceVar(&req.Components, "components", nil, "components, e.g. main,contrib")
+	f.StringSliceVar(&req.Architectures, "architectures", nil, "architectures, e.g. amd64,arm64")
+	f.StringSliceVar(&req.Compressions, "compressions", nil, "index compressions, e.g. gz,xz")
+	_ = cmd.MarkFlagRequired("repo")
+	_ = cmd.MarkFlagRequired("release")
+	return cmd
+}
+
+func (a *app) releaseListCommand() *cobra.Command {
+	var repo string
+	cmd := &cobra.Command{
+		Use:   "list --repo REPO",
+		Short: "List a repository's releases",
+		Args:  cobra.NoArgs,
+		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, _ []string) error {
+			rels, err := a.client().ListReleases(cmd.Context(), repo)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(map[string][]client.Release{"releases": rels})
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tGENERATION\tPUBLISHED\tCOMPONENTS\tARCHITECTURES")
+			for _, r := range rels {
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", r.Name, r.Generation, r.PublishedGeneration,
+					strings.Join(r.Components, ","), strings.Join(r.Architectures, ","))
+			}
+			return tw.Flush()
+		}),
+	}
+	cmd.Flags().StringVar(&repo, "repo", "", "repository name (required)")
+	_ = cmd.MarkFlagRequired("repo")
+	return cmd
+}
+
+func (a *app) releaseShowCommand() *cobra.Command {
+	var repo, release string
+	cmd := &cobra.Command{
+		Use:   "show --repo REPO --release NAME",
+		Short: "Show a release",
+		Args:  cobra.NoArgs,
+		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, _ []string) error {
+			rel, err := a.client().GetRelease(cmd.Context(), repo, release)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(rel)
+			}
+			a.printRelease(rel)
+			return nil
+		}),
+	}
+	cmd.Flags().StringVar(&repo, "repo", "", "repository name (required)")
+	cmd.Flags().StringVar(&release, "release", "", "release name (required)")
+	_ = cmd.MarkFlagRequired("repo")
+	_ = cmd.MarkFlagRequired("release")
+	return cmd
+}
+
+func (a *app) printRelease(r client.Release) {
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 1, ' ', 0)
+	for _, row := range [][2]string{
+		{"name", r.Name},
+		{"origin", r.Origin},
+		{"label", r.Label},
+		{"suite", r.Suite},
+		{"codename", r.Codename},
+		{"description", r.Description},
+		{"components", strings.Join(r.Components, " ")},
+		{"architectures", strings.Join(r.Architectures, " ")},
+		{"compressions", strings.Join(r.Compressions, " ")},
+		{"generation", fmt.Sprint(r.Generation)},
+		{"published", fmt.Sprint(r.PublishedGeneration)},
+		{"created", r.CreatedAt.Format(time.RFC3339)},
+	} {
+		fmt.Fprintf(tw, "%s:\t%s\n", row[0], row[1])
+	}
+	_ = tw.Flush()
+}

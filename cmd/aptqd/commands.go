@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/aptq/aptq/api"
+	"github.com/aptq/aptq/blob"
+	"github.com/aptq/aptq/jobs"
+	"github.com/aptq/aptq/migrations"
+	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/worker"
+)
+
+func rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "aptqd",
+		Short:         "aptq server: API, publish workers, migrations",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(migrateCommand(), serveCommand("api", true, false), serveCommand("worker", false, true),
+		serveCommand("all", true, true), adminCommand())
+	return root
+}
+
+func migrateCommand() *cobra.Command {
+	var cfg config
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "apply database migrations (aptq's and River's); a no-op when current",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.validate(false, false, false); err != nil {
+				return err
+			}
+			log := cfg.logger()
+			pool, err := store.Connect(cmd.Context(), cfg.databaseURL)
+			if err != nil {
+				return err
+			}
+			defer pool.Close()
+			res, err := migrations.Up(cmd.Context(), pool, log)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "migrations applied: aptq %d, river %d\n", len(res.Applied), len(res.RiverApplied))
+			return nil
+		},
+	}
+	cfg.bindDatabase(cmd.Flags())
+	return cmd
+}
+
+func adminCommand() *cobra.Command {
+	var cfg config
+	admin := &cobra.Command{Use: "admin", Short: "administrative tasks"}
+	create := &cobra.Command{
+		Use:   "create-tenant NAME",
+		Short: "create a tenant and print its first API token (shown once)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := cfg.validate(false, false, false); err != nil {
+				return err
+			}
+			pool, err := store.Connect(cmd.Context(), cfg.databaseURL)
+			if err != nil {
+				return err
+			}
+			defer pool.Close()
+			_, token, err := store.New(pool).CreateTenant(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), token)
+			return nil
+		},
+	}
+	cfg.bindDatabase(create.Flags())
+	admin.AddCommand(create)
+	return admin
+}
+
+// serveCommand runs the API, the workers, or both ("all", which also
+// migrates first so that one command starts a working server).
+func serveCommand(role string, withAPI, withWorker bool) *cobra.Command {
+	var cfg config
+	short := map[string]string{
+		"api":    "serve the HTTP API",
+		"worker": "run publish workers",
+		"all":    "migrate, then serve the API and run workers in one process",
+	}[role]
+	cmd := &cobra.Command{
+		Use:   role,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.validate(true, withAPI, withWorker); err != nil {
+				return err
+			}
+			return serve(cmd.Context(), cfg, role == "all", withAPI, withWorker)
+		},
+	}
+	cfg.bindDatabase(cmd.Flags())
+	cfg.bindS3(cmd.Flags())
+	cfg.bindQueues(cmd.Flags())
+	if withAPI {
+		cfg.bindAPI(cmd.Flags())
+	}
+	if withWorker {
+		cfg.bindWorker(cmd.Flags())
+	}
+	return cmd
+}
+
+func serve(ctx context.Context, cfg config, migrate, withAPI, withWorker bool) error {
+	log := cfg.logger()
+	pool, err := store.Connect(ctx, cfg.databaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if migrate {
+		if _, err := migrations.Up(ctx, pool, log); err != nil {
+			return err
+		}
+	}
+	bucket, err := blob.NewS3(ctx, blob.Config{Endpoint: cfg.s3Endpoint, Region: cfg.s3Region,
+		Bucket: cfg.s3Bucket, AccessKey: cfg.s3AccessKey, SecretKey: cfg.s3SecretKey})
+	if err != nil {
+		return err
+	}
+	st := store.New(pool)
+	listener := store.NewListener(pool, log)
+
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { listener.Run(ctx); return nil })
+
+	riverClient, err := newRiverClient(pool, cfg, log, withWorker, worker.Config{
+		Store: st, Blob: bucket, Listener: listener, Logger: log, Holder: holderName(),
+		LeaseTTL: cfg.leaseTTL, SignatureTimeout: cfg.signatureTimeout, RoundBudget: cfg.roundBudget,
+	})
+	if err != nil {
+		return err
+	}
+	if withWorker {
+		if err := riverClient.Start(ctx); err != nil {
+			return fmt.Errorf("start workers: %w", err)
+		}
+		g.Go(func() error {
+			<-ctx.Done()
+			stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			return riverClient.Stop(stopCtx)
+		})
+		log.Info("workers started", slog.Int("partitions", cfg.partitions), slog.Int("workers_per_queue", cfg.workersPerQueue))
+	}
+	if withAPI {
+		srv := api.New(api.Config{Store: st, Blob: bucket, Listener: listener, River: riverClient, Logger: log,
+			MaxUploadBytes: cfg.maxUploadBytes, Partitions: cfg.partitions})
+		g.Go(func() error { return srv.Serve(ctx, cfg.listen) })
+		log.Info("api listening", slog.String("addr", cfg.listen))
+	}
+	return g.Wait()
+}
+
+// newRiverClient builds the River client: insert-only for the API, with
+// queues and workers for a worker. Settings, on purpose:
+//   - one queue per partition, workersPerQueue jobs each: a flood on one
+//     release fills one queue only; waiting jobs snooze instead of holding a slot;
+//   - the publish worker's own Timeout bounds a leader (round budget +
+//     signature timeout + upload); RescueStuckJobsAfter is longer than that,
+//     so River rescues only jobs of a dead process, never a live leader's.
+func newRiverClient(pool *pgxpool.Pool, cfg config, log *slog.Logger, withWorker bool, wcfg worker.Config) (*river.Client[pgx.Tx], error) {
+	rc := &river.Config{Logger: log}
+	if withWorker {
+		workers := river.NewWorkers()
+		worker.Register(workers, wcfg)
+		queues := map[string]river.QueueConfig{jobs.MaintenanceQueue: {MaxWorkers: 2}}
+		for _, q := range jobs.PublishQueues(cfg.partitions) {
+			queues[q] = river.QueueConfig{MaxWorkers: cfg.workersPerQueue}
+		}
+		rc.Workers = workers
+		rc.Queues = queues
+		rc.ID = wcfg.Holder
+		rc.RescueStuckJobsAfter = cfg.roundBudget + cfg.signatureTimeout + 10*time.Minute
+	}
+	client, err := river.NewClient(riverpgxv5.New(pool), rc)
+	if err != nil {
+		return nil, fmt.Errorf("river client: %w", err)
+	}
+	return client, nil
+}
+
+// holderName identifies this process in lease rows and River's client id.
+func holderName() string {
+	host, _ := os.Hostname()
+	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(time.Now().UnixNano()%1e6, 10)
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// config is every setting of aptqd; each flag defaults to its APTQ_* variable.
+type config struct {
+	databaseURL      string
+	s3Endpoint       string
+	s3Bucket         string
+	s3AccessKey      string
+	s3SecretKey      string
+	s3Region         string
+	listen           string
+	logLevel         string
+	partitions       int
+	workersPerQueue  int
+	leaseTTL         time.Duration
+	signatureTimeout time.Duration
+	roundBudget      time.Duration
+	maxUploadBytes   int64
+}
+
+// envErrors collects malformed APTQ_* values, reported at start-up.
+var envErrors []error
+
+func envString(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		envErrors = append(envErrors, fmt.Errorf("%s=%q is not a whole number", name, v))
+	}
+	return n
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	v, ok := os.LookupEnv(name)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		envErrors = append(envErrors, fmt.Errorf("%s=%q is not a duration like 30s", name, v))
+	}
+	return d
+}
+
+func (c *config) bindDatabase(fs *pflag.FlagSet) {
+	fs.StringVar(&c.databaseURL, "database-url", envString("APTQ_DATABASE_URL", ""), "Postgres URL ($APTQ_DATABASE_URL)")
+	fs.StringVar(&c.logLevel, "log-level", envString("APTQ_LOG_LEVEL", "info"), "debug, info, warn or error ($APTQ_LOG_LEVEL)")
+}
+
+func (c *config) bindS3(fs *pflag.FlagSet) {
+	fs.StringVar(&c.s3Endpoint, "s3-endpoint", envString("APTQ_S3_ENDPOINT", ""), "S3 endpoint URL; empty for AWS ($APTQ_S3_ENDPOINT)")
+	fs.StringVar(&c.s3Bucket, "s3-bucket", envString("APTQ_S3_BUCKET", ""), "S3 bucket ($APTQ_S3_BUCKET)")
+	fs.StringVar(&c.s3AccessKey, "s3-access-key", envString("APTQ_S3_ACCESS_KEY", ""), "S3 access key ($APTQ_S3_ACCESS_KEY)")
+	fs.StringVar(&c.s3SecretKey, "s3-secret-key", envString("APTQ_S3_SECRET_KEY", ""), "S3 secret key ($APTQ_S3_SECRET_KEY)")
+	fs.StringVar(&c.s3Region, "s3-region", envString("APTQ_S3_REGION", "us-east-1"), "S3 region ($APTQ_S3_REGION)")
+}
+
+func (c *config) bindQueues(fs *pflag.FlagSet) {
+	fs.IntVar(&c.partitions, "partitions", envInt("APTQ_PARTITIONS", 16), "publish queues releases are hashed into ($APTQ_PARTITIONS)")
+}
+
+func (c *config) bindAPI(fs *pflag.FlagSet) {
+	fs.StringVar(&c.listen, "listen", envString("APTQ_LISTEN", "127.0.0.1:8080"), "API listen address ($APTQ_LISTEN)")
+	fs.Int64Var(&c.maxUploadBytes, "max-upload-bytes", int64(envInt("APTQ_MAX_UPLOAD_BYTES", 2<<30)), "largest .deb accepted ($APTQ_MAX_UPLOAD_BYTES)")
+}
+
+func (c *config) bindWorker(fs *pflag.FlagSet) {
+	fs.IntVar(&c.workersPerQueue, "workers-per-queue", envInt("APTQ_WORKERS_PER_QUEUE", 10), "concurrent jobs per publish queue ($APTQ_WORKERS_PER_QUEUE)")
+	fs.DurationVar(&c.leaseTTL, "lease-ttl", envDuration("APTQ_LEASE_TTL", 30*time.Second), "release lease lifetime without heartbeat ($APTQ_LEASE_TTL)")
+	fs.DurationVar(&c.signatureTimeout, "signature-timeout", envDuration("APTQ_SIGNATURE_TIMEOUT", 120*time.Second), "how long a round waits for a signature ($APTQ_SIGNATURE_TIMEOUT)")
+	fs.DurationVar(&c.roundBudget, "round-budget", envDuration("APTQ_ROUND_BUDGET", 2*time.Minute), "how long one job keeps cutting rounds before handing the lease on ($APTQ_ROUND_BUDGET)")
+}
+
+// validate reports the first bad setting a role needs, in words an operator can act on.
+func (c *config) validate(needS3, needAPI, needWorker bool) error {
+	if len(envErrors) > 0 {
+		return envErrors[0]
+	}
+	if c.databaseURL == "" {
+		return fmt.Errorf("no database: set APTQ_DATABASE_URL or --database-url")
+	}
+	if _, err := url.Parse(c.databaseURL); err != nil {
+		return fmt.Errorf("APTQ_DATABASE_URL is not a URL: %v", err)
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return fmt.Errorf("log level %q is not one of debug, info, warn, error", c.logLevel)
+	}
+	if needS3 {
+		if c.s3Bucket == "" {
+			return fmt.Errorf("no S3 bucket: set APTQ_S3_BUCKET or --s3-bucket")
+		}
+		if c.s3Endpoint != "" {
+			if u, err := url.Parse(c.s3Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("APTQ_S3_ENDPOINT %q is not an http(s) URL", c.s3Endpoint)
+			}
+		}
+	}
+	if needS3 && (c.partitions < 1 || c.partitions > 256) {
+		return fmt.Errorf("partitions must be between 1 and 256, not %d", c.partitions)
+	}
+	if needAPI {
+		if _, _, err := net.SplitHostPort(c.listen); err != nil {
+			return fmt.Errorf("listen address %q is not host:port", c.listen)
+		}
+		if c.maxUploadBytes <= 0 {
+			return fmt.Errorf("max upload bytes must be positive")
+		}
+	}
+	if needWorker {
+		if c.workersPerQueue < 1 {
+			return fmt.Errorf("workers per queue must be at least 1")
+		}
+		if c.leaseTTL < 3*time.Second || c.signatureTimeout < time.Second || c.roundBudget <= 0 {
+			return fmt.Errorf("lease TTL must be at least 3s, signature timeout at least 1s, round budget positive")
+		}
+	}
+	return nil
+}
+
+func (c *config) logger() *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.logLevel))
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+}

@@ -1,0 +1,197 @@
+// Package e2e drives the real binaries as a user would: aptqd against the
+// real Postgres and S3 of `make services`, the aptq CLI, and apt-get.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/aptq/aptq/store/storetest"
+)
+
+// binDir holds aptqd and aptq, built once for the package.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "aptq-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	cmd := exec.Command("go", "build", "-race", "-o", dir+"/", "github.com/aptq/aptq/cmd/aptqd", "github.com/aptq/aptq/cmd/aptq")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build binaries:", err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// bundle is one running aptq system with a tenant of its own.
+type bundle struct {
+	t      *testing.T
+	dbURL  string
+	URL    string
+	Token  string
+	Tenant string
+	dir    string
+	logs   *lockedWriter
+}
+
+type serverOpts struct {
+	extraEnv []string
+}
+
+// setup starts `aptqd all` on a fresh database and a free port, and creates
+// a tenant with a random name (so S3 prefixes never collide across tests).
+func setup(t *testing.T, opts ...serverOpts) *bundle {
+	t.Helper()
+	b := &bundle{t: t, dbURL: storetest.NewDB(t), dir: t.TempDir(), logs: &lockedWriter{w: &bytes.Buffer{}}}
+	var o serverOpts
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	addr := freeAddr(t)
+	b.URL = "http://" + addr
+	cmd := exec.Command(filepath.Join(binDir, "aptqd"), "all", "--listen", addr, "--database-url", b.dbURL)
+	cmd.Env = append(os.Environ(), o.extraEnv...)
+	cmd.Stdout = b.logs
+	cmd.Stderr = cmd.Stdout
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("aptqd log:\n%s", tail(b.logs.String(), 8000))
+		}
+	})
+	b.waitReady()
+
+	b.Tenant = "t-" + randomHex(6)
+	out, err := exec.Command(filepath.Join(binDir, "aptqd"), "admin", "create-tenant", b.Tenant,
+		"--database-url", b.dbURL).CombinedOutput()
+	require.NoError(t, err, string(out))
+	b.Token = strings.TrimSpace(string(out))
+	return b
+}
+
+// waitReady polls /readyz while the server starts; start-up polling is the
+// one wait here that has nothing to subscribe to.
+func (b *bundle) waitReady() {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(b.URL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b.t.Fatalf("aptqd not ready:\n%s", b.logs.String())
+}
+
+// cli runs the aptq CLI and returns its stdout, stderr and exit code.
+func (b *bundle) cli(ctx context.Context, args ...string) (string, string, int) {
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "aptq"), args...)
+	cmd.Env = append(os.Environ(), "APTQ_URL="+b.URL, "APTQ_TOKEN="+b.Token)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		code = -1
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// mustCLI runs the CLI and fails the test unless it exits 0.
+func (b *bundle) mustCLI(args ...string) string {
+	b.t.Helper()
+	out, errOut, code := b.cli(context.Background(), args...)
+	require.Equal(b.t, 0, code, "aptq %v\nstdout: %s\nstderr: %s", args, out, errOut)
+	return out
+}
+
+// repoWithKey creates a repository with a fresh signing key and a release.
+func (b *bundle) repoWithKey(repo string, releases ...string) (keyFile string) {
+	b.t.Helper()
+	keyFile = filepath.Join(b.dir, repo+".asc")
+	b.mustCLI("key", "generate", "--name", "e2e "+repo, "--email", "e2e@example.com", "--out", keyFile)
+	b.mustCLI("repo", "create", repo)
+	b.mustCLI("key", "add", "--repo", repo, pubKeyFile(keyFile))
+	for _, r := range releases {
+		b.mustCLI("release", "create", "--repo", repo, "--release", r, "--architectures", "amd64,arm64")
+	}
+	return keyFile
+}
+
+func pubKeyFile(keyFile string) string {
+	return strings.TrimSuffix(keyFile, ".asc") + ".pub.asc"
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// String returns what was written so far.
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.String()
+}

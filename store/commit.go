@@ -1,0 +1,157 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// CommitRound makes a signed round's generation the release's, in one
+// transaction: the lease fence, the generation step, every change's
+// membership edits in order, the index files, and the round's state.
+func (s *Store) CommitRound(ctx context.Context, l Lease, r Round, changes []Change) error {
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		if err := checkFence(ctx, tx, l); err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		steps := []string{}
+		queue := func(step, sql string, args ...any) {
+			steps = append(steps, step)
+			b.Queue(sql, args...)
+		}
+		queue("advance generation", `
+			UPDATE releases SET generation = $2, release_date = $3
+			WHERE id = $1 AND generation = $2 - 1`, r.ReleaseID, r.Generation, r.ReleaseDate)
+		for _, c := range changes {
+			adds, _ := json.Marshal(c.Adds)
+			removes, _ := json.Marshal(c.Removes)
+			queue(fmt.Sprintf("add packages of change %d", c.ID), `
+				INSERT INTO release_packages (release_id, component, package_id, filename)
+				SELECT $1, a.component, a.package_id, a.filename
+				FROM jsonb_to_recordset($2) AS a(package_id bigint, component text, filename text)
+				ON CONFLICT DO NOTHING`, r.ReleaseID, adds)
+			queue(fmt.Sprintf("remove packages of change %d", c.ID), `
+				DELETE FROM release_packages rp
+				USING packages p, jsonb_to_recordset($2) AS x(name text, version text, architecture text, component text)
+				WHERE rp.release_id = $1 AND rp.package_id = p.id AND rp.component = x.component
+				  AND p.name = x.name AND p.version = x.version AND p.architecture = x.architecture`,
+				r.ReleaseID, removes)
+		}
+		files, _ := json.Marshal(r.Files)
+		queue("record index files", `
+			INSERT INTO release_files (release_id, generation, path, size, md5, sha1, sha256, sha512)
+			SELECT $1, $2, f.path, f.size, f.md5, f.sha1, f.sha256, f.sha512
+			FROM jsonb_to_recordset($3) AS f(path text, size bigint, md5 text, sha1 text, sha256 text, sha512 text)`,
+			r.ReleaseID, r.Generation, files)
+		queue("mark round committed", `
+			UPDATE rounds SET state = 'committed', committed_at = now() WHERE id = $1 AND state = 'signed'`, r.ID)
+		queue("notify", `SELECT pg_notify('`+releaseChannel+`', $1::bigint::text)`, r.ReleaseID)
+
+		results := tx.SendBatch(ctx, b)
+		defer results.Close()
+		for i, step := range steps {
+			tag, err := results.Exec()
+			if err != nil {
+				return translate(fmt.Sprintf("commit round %d: step %d (%s)", r.ID, i+1, step), err)
+			}
+			if (step == "advance generation" || step == "mark round committed") && tag.RowsAffected() != 1 {
+				return Errorf(CodeStaleGeneration, "commit round %d: %s: the release or round moved", r.ID, step)
+			}
+		}
+		return results.Close()
+	})
+}
+
+// PublishRound records that a committed round reached S3: the InRelease
+// ETag the next upload must match, and its changes as published.
+func (s *Store) PublishRound(ctx context.Context, r Round, inReleaseETag string) error {
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `
+			UPDATE releases SET inrelease_etag = $2, published_generation = $3
+			WHERE id = $1 AND published_generation < $3`, r.ReleaseID, inReleaseETag, r.Generation); err != nil {
+			return translate("record published generation", err)
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE rounds SET state = 'published', published_at = now() WHERE id = $1 AND state = 'committed'`, r.ID); err != nil {
+			return translate("mark round published", err)
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE changes SET state = 'published', updated_at = now() WHERE round_id = $1 AND state = 'in_round'`, r.ID); err != nil {
+			return translate("mark changes published", err)
+		}
+		return notifyRelease(ctx, tx, r.ReleaseID)
+	})
+}
+
+// Member is a package in a component of a release.
+type Member struct {
+	Component string
+	Filename  string
+	Package   Package
+}
+
+// Members lists the release's packages in the given components whose
+// architecture is one of archs (pass "all" to include arch-independent ones).
+func (s *Store) Members(ctx context.Context, releaseID int64, components, archs []string) ([]Member, error) {
+	rows, err := s.Pool.Query(ctx, `
+		SELECT rp.component, rp.filename, `+prefixed("p", packageColumns)+`
+		FROM release_packages rp JOIN packages p ON p.id = rp.package_id
+		WHERE rp.release_id = $1 AND rp.component = ANY($2) AND p.architecture = ANY($3)`,
+		releaseID, components, archs)
+	if err != nil {
+		return nil, translate("list members", err)
+	}
+	defer rows.Close()
+	var out []Member
+	for rows.Next() {
+		var m Member
+		p := &m.Package
+		if err := rows.Scan(&m.Component, &m.Filename, &p.ID, &p.TenantID, &p.SHA256, &p.SHA512, &p.SHA1,
+			&p.MD5, &p.Size, &p.Name, &p.Version, &p.Architecture, &p.Source, &p.Control, &p.CreatedAt); err != nil {
+			return nil, translate("list members", err)
+		}
+		out = append(out, m)
+	}
+	return out, translate("list members", rows.Err())
+}
+
+// PackagesByID returns the packages with these ids.
+func (s *Store) PackagesByID(ctx context.Context, ids []int64) (map[int64]Package, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT `+packageColumns+` FROM packages WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, translate("packages by id", err)
+	}
+	defer rows.Close()
+	out := make(map[int64]Package, len(ids))
+	for rows.Next() {
+		p, err := scanPackage(rows)
+		if err != nil {
+			return nil, translate("packages by id", err)
+		}
+		out[p.ID] = p
+	}
+	return out, translate("packages by id", rows.Err())
+}
+
+// ReleaseFiles returns the index files of a committed generation.
+func (s *Store) ReleaseFiles(ctx context.Context, releaseID, generation int64) ([]IndexFile, error) {
+	rows, err := s.Pool.Query(ctx, `
+		SELECT path, size, md5, sha1, sha256, sha512 FROM release_files
+		WHERE release_id = $1 AND generation = $2 ORDER BY path`, releaseID, generation)
+	if err != nil {
+		return nil, translate("release files", err)
+	}
+	defer rows.Close()
+	var out []IndexFile
+	for rows.Next() {
+		var f IndexFile
+		if err := rows.Scan(&f.Path, &f.Size, &f.MD5, &f.SHA1, &f.SHA256, &f.SHA512); err != nil {
+			return nil, translate("release files", err)
+		}
+		out = append(out, f)
+	}
+	return out, translate("release files", rows.Err())
+}

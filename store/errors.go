@@ -1,0 +1,110 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Error codes: the domain speaks these; the API maps each to an HTTP status.
+const (
+	CodeNotFound         = "not_found"
+	CodeConflict         = "conflict"
+	CodeInvalid          = "invalid"
+	CodeUnauthorized     = "unauthorized"
+	CodePackageConflict  = "package_conflict"
+	CodeUnknownPackage   = "unknown_package"
+	CodeStaleGeneration  = "stale_generation"
+	CodeAlreadySigned    = "already_signed"
+	CodeRoundFailed      = "round_failed"
+	CodeLeaseLost        = "lease_lost"
+	CodeSignatureTimeout = "signature_timeout"
+	CodeRetry            = "retry"
+)
+
+// Error is a domain error with a machine-readable code.
+type Error struct {
+	Code    string
+	Message string
+	Details map[string]any
+	Err     error // the cause, for logs; never shown to clients
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrNotFound) match any Error with the same code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code && t.Message == ""
+}
+
+// Errorf builds an Error with a code.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Sentinels for errors.Is; they carry only a code.
+var (
+	ErrNotFound        = &Error{Code: CodeNotFound}
+	ErrConflict        = &Error{Code: CodeConflict}
+	ErrUnauthorized    = &Error{Code: CodeUnauthorized}
+	ErrStaleGeneration = &Error{Code: CodeStaleGeneration}
+	ErrAlreadySigned   = &Error{Code: CodeAlreadySigned}
+	ErrLeaseLost       = &Error{Code: CodeLeaseLost}
+)
+
+// ErrorCode returns the code of err, or "" when it is not a domain error.
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// constraintFields names, for each unique constraint, the field a client sent
+// that collided, so that a 409 can say which.
+var constraintFields = map[string]string{
+	"tenants_name_key":                        "name",
+	"repositories_tenant_name_key":            "name",
+	"releases_repository_name_key":            "name",
+	"signing_keys_repository_fingerprint_key": "fingerprint",
+	"api_tokens_token_hash_key":               "token",
+}
+
+// translate turns database errors into domain errors by SQLSTATE and
+// constraint name; what is not recognised is wrapped unchanged.
+func translate(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &Error{Code: CodeNotFound, Message: op + ": not found", Err: err}
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	switch pgErr.Code {
+	case pgerrcode.UniqueViolation:
+		field := constraintFields[pgErr.ConstraintName]
+		return &Error{Code: CodeConflict, Message: op + ": already exists",
+			Details: map[string]any{"field": field, "constraint": pgErr.ConstraintName}, Err: err}
+	case pgerrcode.CheckViolation, pgerrcode.NotNullViolation, pgerrcode.StringDataRightTruncationDataException:
+		return &Error{Code: CodeInvalid, Message: op + ": invalid value",
+			Details: map[string]any{"constraint": pgErr.ConstraintName}, Err: err}
+	case pgerrcode.SerializationFailure, pgerrcode.DeadlockDetected:
+		return &Error{Code: CodeRetry, Message: op + ": concurrent update, retry", Err: err}
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}

@@ -1,0 +1,85 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Release is a distribution of a repository (dists/<Name>) and the state of
+// its last committed generation.
+type Release struct {
+	ID                  int64
+	RepositoryID        int64
+	Name                string
+	Origin              string
+	Label               string
+	Suite               string
+	Codename            string
+	Version             string
+	Description         string
+	Components          []string
+	Architectures       []string
+	Compressions        []string
+	Generation          int64
+	ReleaseDate         *time.Time
+	InReleaseETag       *string
+	PublishedGeneration int64
+	CreatedAt           time.Time
+}
+
+const releaseColumns = `id, repository_id, name, origin, label, suite, codename, version, description,
+	components, architectures, compressions, generation, release_date, inrelease_etag,
+	published_generation, created_at`
+
+func scanRelease(row interface{ Scan(...any) error }) (Release, error) {
+	var r Release
+	err := row.Scan(&r.ID, &r.RepositoryID, &r.Name, &r.Origin, &r.Label, &r.Suite, &r.Codename,
+		&r.Version, &r.Description, &r.Components, &r.Architectures, &r.Compressions,
+		&r.Generation, &r.ReleaseDate, &r.InReleaseETag, &r.PublishedGeneration, &r.CreatedAt)
+	return r, err
+}
+
+// CreateRelease creates a release with no packages (generation 0).
+func (s *Store) CreateRelease(ctx context.Context, r Release) (Release, error) {
+	row := s.Pool.QueryRow(ctx, `
+		INSERT INTO releases (repository_id, name, origin, label, suite, codename, version, description,
+			components, architectures, compressions)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		RETURNING `+releaseColumns,
+		r.RepositoryID, r.Name, r.Origin, r.Label, r.Suite, r.Codename, r.Version, r.Description,
+		r.Components, r.Architectures, r.Compressions)
+	out, err := scanRelease(row)
+	return out, translate("create release "+r.Name, err)
+}
+
+// Release returns a repository's release by name.
+func (s *Store) Release(ctx context.Context, repoID int64, name string) (Release, error) {
+	r, err := scanRelease(s.Pool.QueryRow(ctx,
+		`SELECT `+releaseColumns+` FROM releases WHERE repository_id = $1 AND name = $2`, repoID, name))
+	return r, translate("release "+name, err)
+}
+
+// ReleaseByID returns a release by id.
+func (s *Store) ReleaseByID(ctx context.Context, db DBTX, id int64) (Release, error) {
+	r, err := scanRelease(db.QueryRow(ctx, `SELECT `+releaseColumns+` FROM releases WHERE id = $1`, id))
+	return r, translate("release", err)
+}
+
+// Releases lists a repository's releases by name.
+func (s *Store) Releases(ctx context.Context, repoID int64) ([]Release, error) {
+	rows, err := s.Pool.Query(ctx,
+		`SELECT `+releaseColumns+` FROM releases WHERE repository_id = $1 ORDER BY name`, repoID)
+	if err != nil {
+		return nil, translate("list releases", err)
+	}
+	defer rows.Close()
+	var out []Release
+	for rows.Next() {
+		r, err := scanRelease(rows)
+		if err != nil {
+			return nil, translate("list releases", err)
+		}
+		out = append(out, r)
+	}
+	return out, translate("list releases", rows.Err())
+}

@@ -1,0 +1,118 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Repository is a tenant's APT repository: its objects live under Prefix in
+// the server's bucket.
+type Repository struct {
+	ID        int64
+	TenantID  int64
+	Name      string
+	Prefix    string
+	CreatedAt time.Time
+}
+
+// SigningKey is a public key whose signatures the repository accepts.
+type SigningKey struct {
+	ID           int64
+	RepositoryID int64
+	Fingerprint  string
+	Armored      string
+	CreatedAt    time.Time
+}
+
+// CreateRepository creates a repository whose objects go under
+// "<tenant>/<name>/".
+func (s *Store) CreateRepository(ctx context.Context, tenant Tenant, name string) (Repository, error) {
+	var r Repository
+	err := s.Pool.QueryRow(ctx, `
+		INSERT INTO repositories (tenant_id, name, prefix) VALUES ($1, $2, $3)
+		RETURNING id, tenant_id, name, prefix, created_at`,
+		tenant.ID, name, tenant.Name+"/"+name+"/").
+		Scan(&r.ID, &r.TenantID, &r.Name, &r.Prefix, &r.CreatedAt)
+	return r, translate("create repository "+name, err)
+}
+
+// Repository returns the tenant's repository by name; another tenant's is
+// ErrNotFound.
+func (s *Store) Repository(ctx context.Context, tenantID int64, name string) (Repository, error) {
+	var r Repository
+	err := s.Pool.QueryRow(ctx, `
+		SELECT id, tenant_id, name, prefix, created_at FROM repositories
+		WHERE tenant_id = $1 AND name = $2`, tenantID, name).
+		Scan(&r.ID, &r.TenantID, &r.Name, &r.Prefix, &r.CreatedAt)
+	return r, translate("repository "+name, err)
+}
+
+// RepositoryByPath finds a repository by tenant name and repository name, as
+// the public /apt/ URLs name them.
+func (s *Store) RepositoryByPath(ctx context.Context, tenantName, name string) (Repository, error) {
+	var r Repository
+	err := s.Pool.QueryRow(ctx, `
+		SELECT r.id, r.tenant_id, r.name, r.prefix, r.created_at
+		FROM repositories r JOIN tenants t ON t.id = r.tenant_id
+		WHERE t.name = $1 AND r.name = $2`, tenantName, name).
+		Scan(&r.ID, &r.TenantID, &r.Name, &r.Prefix, &r.CreatedAt)
+	return r, translate("repository "+tenantName+"/"+name, err)
+}
+
+// Repositories lists the tenant's repositories by name.
+func (s *Store) Repositories(ctx context.Context, tenantID int64) ([]Repository, error) {
+	rows, err := s.Pool.Query(ctx, `
+		SELECT id, tenant_id, name, prefix, created_at FROM repositories
+		WHERE tenant_id = $1 ORDER BY name`, tenantID)
+	if err != nil {
+		return nil, translate("list repositories", err)
+	}
+	defer rows.Close()
+	var out []Repository
+	for rows.Next() {
+		var r Repository
+		if err := rows.Scan(&r.ID, &r.TenantID, &r.Name, &r.Prefix, &r.CreatedAt); err != nil {
+			return nil, translate("list repositories", err)
+		}
+		out = append(out, r)
+	}
+	return out, translate("list repositories", rows.Err())
+}
+
+// AddSigningKey registers a public key on a repository.
+func (s *Store) AddSigningKey(ctx context.Context, repoID int64, fingerprint, armored string) (SigningKey, error) {
+	var k SigningKey
+	err := s.Pool.QueryRow(ctx, `
+		INSERT INTO signing_keys (repository_id, fingerprint, armored) VALUES ($1, $2, $3)
+		RETURNING id, repository_id, fingerprint, armored, created_at`, repoID, fingerprint, armored).
+		Scan(&k.ID, &k.RepositoryID, &k.Fingerprint, &k.Armored, &k.CreatedAt)
+	return k, translate("add signing key "+fingerprint, err)
+}
+
+// SigningKeys lists a repository's public keys, oldest first.
+func (s *Store) SigningKeys(ctx context.Context, db DBTX, repoID int64) ([]SigningKey, error) {
+	rows, err := db.Query(ctx, `
+		SELECT id, repository_id, fingerprint, armored, created_at FROM signing_keys
+		WHERE repository_id = $1 ORDER BY id`, repoID)
+	if err != nil {
+		return nil, translate("list signing keys", err)
+	}
+	defer rows.Close()
+	var out []SigningKey
+	for rows.Next() {
+		var k SigningKey
+		if err := rows.Scan(&k.ID, &k.RepositoryID, &k.Fingerprint, &k.Armored, &k.CreatedAt); err != nil {
+			return nil, translate("list signing keys", err)
+		}
+		out = append(out, k)
+	}
+	return out, translate("list signing keys", rows.Err())
+}
+
+// RepositoryByID returns a repository by id.
+func (s *Store) RepositoryByID(ctx context.Context, id int64) (Repository, error) {
+	var r Repository
+	err := s.Pool.QueryRow(ctx, `SELECT id, tenant_id, name, prefix, created_at FROM repositories WHERE id = $1`, id).
+		Scan(&r.ID, &r.TenantID, &r.Name, &r.Prefix, &r.CreatedAt)
+	return r, translate("repository", err)
+}

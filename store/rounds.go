@@ -1,0 +1,225 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Round states.
+const (
+	RoundAwaitingSignature = "awaiting_signature"
+	RoundSigned            = "signed"
+	RoundCommitted         = "committed"
+	RoundPublished         = "published"
+	RoundFailed            = "failed"
+)
+
+// IndexFile is one file a Release lists, path relative to dists/<release>/.
+type IndexFile struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	MD5    string `json:"md5"`
+	SHA1   string `json:"sha1"`
+	SHA256 string `json:"sha256"`
+	SHA512 string `json:"sha512"`
+}
+
+// Round is one publish of a release: its generated Release, and once
+// signed, the signatures.
+type Round struct {
+	ID                int64
+	ReleaseID         int64
+	Generation        int64
+	State             string
+	ReleaseDate       time.Time
+	ReleaseBytes      []byte
+	Files             []IndexFile
+	SignatureDeadline time.Time
+	InRelease         []byte
+	ReleaseGPG        []byte
+	Signers           []string
+	ErrorCode         string
+	ErrorMessage      string
+	CreatedAt         time.Time
+}
+
+const roundColumns = `id, release_id, generation, state, release_date, release_bytes, files,
+	signature_deadline, inrelease, release_gpg, coalesce(signers, '{}'), coalesce(error_code, ''),
+	coalesce(error_message, ''), created_at`
+
+func scanRound(row interface{ Scan(...any) error }) (Round, error) {
+	var r Round
+	var files []byte
+	err := row.Scan(&r.ID, &r.ReleaseID, &r.Generation, &r.State, &r.ReleaseDate, &r.ReleaseBytes,
+		&files, &r.SignatureDeadline, &r.InRelease, &r.ReleaseGPG, &r.Signers, &r.ErrorCode,
+		&r.ErrorMessage, &r.CreatedAt)
+	if err != nil {
+		return r, err
+	}
+	return r, json.Unmarshal(files, &r.Files)
+}
+
+// RoundByID returns a round.
+func (s *Store) RoundByID(ctx context.Context, id int64) (Round, error) {
+	r, err := scanRound(s.Pool.QueryRow(ctx, `SELECT `+roundColumns+` FROM rounds WHERE id = $1`, id))
+	return r, translate("round", err)
+}
+
+// OpenRound returns the release's unfinished round (awaiting signature,
+// signed or committed), or ErrNotFound.
+func (s *Store) OpenRound(ctx context.Context, releaseID int64) (Round, error) {
+	r, err := scanRound(s.Pool.QueryRow(ctx, `SELECT `+roundColumns+` FROM rounds
+		WHERE release_id = $1 AND state IN ('awaiting_signature', 'signed', 'committed')`, releaseID))
+	return r, translate("open round", err)
+}
+
+// NextReleaseDate is the Date of the release's next generation: now by the
+// database clock, to the second, and at least one second after the last
+// committed generation's, because apt ignores a Release older than its own.
+func (s *Store) NextReleaseDate(ctx context.Context, releaseID int64) (time.Time, error) {
+	var t time.Time
+	err := s.Pool.QueryRow(ctx, `
+		SELECT greatest(date_trunc('second', now()), date_trunc('second', release_date) + interval '1 second')
+		FROM releases WHERE id = $1`, releaseID).Scan(&t)
+	return t.UTC(), translate("next release date", err)
+}
+
+// Cut is what a worker decided a new round holds.
+type Cut struct {
+	Lease            Lease
+	Generation       int64
+	ReleaseDate      time.Time
+	ReleaseBytes     []byte
+	Files            []IndexFile
+	ChangeIDs        []int64
+	SignatureTimeout time.Duration
+}
+
+// CutRound stores a new round awaiting signature and moves its changes into
+// it. It fails with ErrLeaseLost when the lease is no longer the caller's,
+// and with CodeRetry when the release or its pending changes moved since the
+// caller read them.
+func (s *Store) CutRound(ctx context.Context, c Cut) (Round, error) {
+	var r Round
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		if err := checkFence(ctx, tx, c.Lease); err != nil {
+			return err
+		}
+		var gen int64
+		if err := tx.QueryRow(ctx, `SELECT generation FROM releases WHERE id = $1`, c.Lease.ReleaseID).Scan(&gen); err != nil {
+			return translate("read release generation", err)
+		}
+		if gen != c.Generation-1 {
+			return Errorf(CodeRetry, "release moved to generation %d", gen)
+		}
+		files, _ := json.Marshal(c.Files)
+		var err error
+		r, err = scanRound(tx.QueryRow(ctx, `
+			INSERT INTO rounds (release_id, generation, state, release_date, release_bytes, files, signature_deadline)
+			VALUES ($1, $2, 'awaiting_signature', $3, $4, $5, now() + $6::interval)
+			RETURNING `+roundColumns,
+			c.Lease.ReleaseID, c.Generation, c.ReleaseDate, c.ReleaseBytes, files, c.SignatureTimeout))
+		if err != nil {
+			return translate("insert round", err)
+		}
+		tag, err := tx.Exec(ctx, `
+			UPDATE changes SET state = 'in_round', round_id = $2, updated_at = now()
+			WHERE id = ANY($1) AND state = 'pending'`, c.ChangeIDs, r.ID)
+		if err != nil {
+			return translate("move changes into round", err)
+		}
+		if tag.RowsAffected() != int64(len(c.ChangeIDs)) {
+			return Errorf(CodeRetry, "pending changes moved while the round was cut")
+		}
+		return notifyRelease(ctx, tx, c.Lease.ReleaseID)
+	})
+	return r, err
+}
+
+// SignRound stores a verified signature pair on a round awaiting one. The
+// first valid signature wins; the error says why another is refused.
+func (s *Store) SignRound(ctx context.Context, roundID, generation int64, inRelease, releaseGPG []byte, signers []string) (Round, error) {
+	var r Round
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		r, err = scanRound(tx.QueryRow(ctx, `SELECT `+roundColumns+` FROM rounds WHERE id = $1 FOR UPDATE`, roundID))
+		if err != nil {
+			return translate("round", err)
+		}
+		var expired bool
+		if err := tx.QueryRow(ctx, `SELECT signature_deadline < now() FROM rounds WHERE id = $1`, roundID).Scan(&expired); err != nil {
+			return translate("round deadline", err)
+		}
+		switch {
+		case r.Generation != generation:
+			return &Error{Code: CodeStaleGeneration,
+				Message: fmt.Sprintf("round %d publishes generation %d, not %d", r.ID, r.Generation, generation),
+				Details: map[string]any{"generation": r.Generation}}
+		case r.State == RoundFailed || (r.State == RoundAwaitingSignature && expired):
+			return Errorf(CodeRoundFailed, "round %d failed or timed out", r.ID)
+		case r.State != RoundAwaitingSignature:
+			return Errorf(CodeAlreadySigned, "round %d is already signed", r.ID)
+		}
+		r, err = scanRound(tx.QueryRow(ctx, `
+			UPDATE rounds SET state = 'signed', inrelease = $2, release_gpg = $3, signers = $4, signed_at = now()
+			WHERE id = $1 RETURNING `+roundColumns, roundID, inRelease, releaseGPG, signers))
+		if err != nil {
+			return translate("sign round", err)
+		}
+		return notifyRelease(ctx, tx, r.ReleaseID)
+	})
+	return r, err
+}
+
+// FailRound ends a round that cannot publish; its changes fail with the
+// same reason. A round already committed cannot fail.
+func (s *Store) FailRound(ctx context.Context, r Round, code, message string) error {
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			UPDATE rounds SET state = 'failed', error_code = $2, error_message = $3
+			WHERE id = $1 AND state IN ('awaiting_signature', 'signed')`, r.ID, code, message)
+		if err != nil {
+			return translate("fail round", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return Errorf(CodeConflict, "round %d can no longer fail", r.ID)
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE changes SET state = 'failed', error_code = $2, error_message = $3, updated_at = now()
+			WHERE round_id = $1 AND state = 'in_round'`, r.ID, code, message); err != nil {
+			return translate("fail round changes", err)
+		}
+		return notifyRelease(ctx, tx, r.ReleaseID)
+	})
+}
+
+// ExpireRound fails a round still awaiting a signature once its deadline
+// has passed by the database clock; expired says whether it did.
+func (s *Store) ExpireRound(ctx context.Context, r Round) (expired bool, err error) {
+	err = s.InTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			UPDATE rounds SET state = 'failed', error_code = $2,
+				error_message = 'no signature arrived before the deadline'
+			WHERE id = $1 AND state = 'awaiting_signature' AND signature_deadline <= now()`,
+			r.ID, CodeSignatureTimeout)
+		if err != nil {
+			return translate("expire round", err)
+		}
+		expired = tag.RowsAffected() == 1
+		if !expired {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE changes SET state = 'failed', error_code = $2,
+				error_message = 'no signature arrived before the deadline', updated_at = now()
+			WHERE round_id = $1 AND state = 'in_round'`, r.ID, CodeSignatureTimeout); err != nil {
+			return translate("fail round changes", err)
+		}
+		return notifyRelease(ctx, tx, r.ReleaseID)
+	})
+	return expired, err
+}

@@ -1,0 +1,80 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Tenant is an account; API tokens belong to it and it sees only its own data.
+type Tenant struct {
+	ID        int64
+	Name      string
+	CreatedAt time.Time
+}
+
+// tokenPrefix marks aptq tokens so that secret scanners can find leaked ones.
+const tokenPrefix = "aptq_"
+
+// newToken returns a random token and the hash stored for it.
+func newToken() (string, []byte) {
+	var b [32]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
+	token := tokenPrefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+	return token, hashToken(token)
+}
+
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// CreateTenant creates a tenant and its first API token, returned in clear
+// once; only its hash is stored.
+func (s *Store) CreateTenant(ctx context.Context, name string) (Tenant, string, error) {
+	var t Tenant
+	token, hash := newToken()
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx,
+			`INSERT INTO tenants (name) VALUES ($1) RETURNING id, name, created_at`, name).
+			Scan(&t.ID, &t.Name, &t.CreatedAt)
+		if err != nil {
+			return translate("create tenant "+name, err)
+		}
+		_, err = tx.Exec(ctx,
+			`INSERT INTO api_tokens (tenant_id, name, token_hash) VALUES ($1, 'initial', $2)`, t.ID, hash)
+		return translate("create token", err)
+	})
+	if err != nil {
+		return Tenant{}, "", err
+	}
+	return t, token, nil
+}
+
+// TenantByToken authenticates a bearer token: ErrUnauthorized when it is
+// unknown or revoked.
+func (s *Store) TenantByToken(ctx context.Context, token string) (Tenant, error) {
+	var t Tenant
+	err := s.Pool.QueryRow(ctx, `
+		SELECT t.id, t.name, t.created_at
+		FROM api_tokens k JOIN tenants t ON t.id = k.tenant_id
+		WHERE k.token_hash = $1 AND k.revoked_at IS NULL`, hashToken(token)).
+		Scan(&t.ID, &t.Name, &t.CreatedAt)
+	if err != nil {
+		if ErrorCode(translate("", err)) == CodeNotFound {
+			return Tenant{}, Errorf(CodeUnauthorized, "invalid or revoked token")
+		}
+		return Tenant{}, translate("authenticate token", err)
+	}
+	return t, nil
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.Pool.Ping(ctx)
+}

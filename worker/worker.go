@@ -1,0 +1,204 @@
+// Package worker runs aptq's River workers: the publish round (lease, cut,
+// signature wait, commit, ordered upload) for each release.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/aptq/aptq/blob"
+	"github.com/aptq/aptq/jobs"
+	"github.com/aptq/aptq/store"
+)
+
+// Config wires the workers.
+type Config struct {
+	Store    *store.Store
+	Blob     blob.Blob
+	Listener *store.Listener
+	Logger   *slog.Logger
+	// Holder names this worker in lease rows; unique per process.
+	Holder string
+	// LeaseTTL is how long a lease lives without a heartbeat (default 30 s).
+	LeaseTTL time.Duration
+	// SignatureTimeout is how long a round waits for a signature (default 120 s).
+	SignatureTimeout time.Duration
+	// RoundBudget bounds how long one job keeps cutting further rounds for
+	// its release before it hands the lease back (default 2 min).
+	RoundBudget time.Duration
+	// Snooze is the base delay of a job that finds its release's lease taken;
+	// jitter of the same size is added (default 1 s).
+	Snooze time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.LeaseTTL == 0 {
+		c.LeaseTTL = 30 * time.Second
+	}
+	if c.SignatureTimeout == 0 {
+		c.SignatureTimeout = 120 * time.Second
+	}
+	if c.RoundBudget == 0 {
+		c.RoundBudget = 2 * time.Minute
+	}
+	if c.Snooze == 0 {
+		c.Snooze = time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// PublishWorker works publish jobs: the job that holds the release's lease
+// publishes every pending change of the release; the others wait for it.
+type PublishWorker struct {
+	river.WorkerDefaults[jobs.PublishArgs]
+	cfg Config
+}
+
+// NewPublishWorker returns the publish worker.
+func NewPublishWorker(cfg Config) *PublishWorker {
+	cfg.setDefaults()
+	return &PublishWorker{cfg: cfg}
+}
+
+// Register adds aptq's workers to a River worker set.
+func Register(workers *river.Workers, cfg Config) {
+	river.AddWorker(workers, NewPublishWorker(cfg))
+}
+
+// Timeout covers the longest a leader may run: its round budget plus one
+// round's signature wait and upload.
+func (w *PublishWorker) Timeout(*river.Job[jobs.PublishArgs]) time.Duration {
+	return w.cfg.RoundBudget + w.cfg.SignatureTimeout + 5*time.Minute
+}
+
+// Work publishes the job's change, or waits for the lease holder to.
+func (w *PublishWorker) Work(ctx context.Context, job *river.Job[jobs.PublishArgs]) error {
+	change, err := w.cfg.Store.Change(ctx, job.Args.ChangeID)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return river.JobCancel(fmt.Errorf("change %d no longer exists", job.Args.ChangeID))
+		}
+		return err
+	}
+	if done, err := finished(change); done {
+		return err
+	}
+	lease, ok, err := w.cfg.Store.AcquireLease(ctx, job.Args.ReleaseID, w.cfg.Holder, w.cfg.LeaseTTL)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return river.JobSnooze(w.cfg.Snooze + rand.N(w.cfg.Snooze))
+	}
+	log := w.cfg.Logger.With(slog.Int64("release_id", lease.ReleaseID), slog.Int64("job_id", job.ID),
+		slog.Int64("lease_token", lease.Token))
+	log.Debug("lease acquired")
+	defer func() {
+		releaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := w.cfg.Store.ReleaseLease(releaseCtx, lease); err != nil {
+			log.Warn("release lease", slog.Any("error", err))
+		}
+	}()
+
+	ctx, stop := w.heartbeat(ctx, lease, log)
+	defer stop()
+	if err := w.lead(ctx, lease, log); err != nil {
+		return err
+	}
+
+	change, err = w.cfg.Store.Change(ctx, job.Args.ChangeID)
+	if err != nil {
+		return err
+	}
+	if done, err := finished(change); done {
+		return err
+	}
+	// The round budget ran out before this change's turn: let another job lead.
+	return river.JobSnooze(w.cfg.Snooze)
+}
+
+// finished says whether a change has reached a final state, and the job's
+// result for it: published completes the job; failed or cancelled cancels it
+// with the reason (River does not retry cancelled jobs).
+func finished(c store.Change) (bool, error) {
+	switch c.State {
+	case store.ChangePublished:
+		return true, nil
+	case store.ChangeFailed, store.ChangeCancelled:
+		return true, river.JobCancel(fmt.Errorf("change %d %s: %s: %s", c.ID, c.State, c.ErrorCode, c.ErrorMessage))
+	}
+	return false, nil
+}
+
+// lead runs rounds for the release while it holds the lease: first any
+// unfinished round (a crashed holder's), then new rounds of every pending
+// change, until none is left or the round budget is spent.
+func (w *PublishWorker) lead(ctx context.Context, lease store.Lease, log *slog.Logger) error {
+	start := time.Now()
+	for {
+		round, err := w.cfg.Store.OpenRound(ctx, lease.ReleaseID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			if time.Since(start) > w.cfg.RoundBudget {
+				return nil
+			}
+			pending, err := w.cfg.Store.PendingChanges(ctx, w.cfg.Store.Pool, lease.ReleaseID)
+			if err != nil {
+				return err
+			}
+			if len(pending) == 0 {
+				return nil
+			}
+			round, err = w.cut(ctx, lease, pending, log)
+			if store.ErrorCode(err) == store.CodeRetry {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		}
+		if err := w.drive(ctx, lease, round, log); err != nil {
+			return err
+		}
+	}
+}
+
+// heartbeat renews the lease every third of its TTL; when a renewal finds
+// the lease lost, the returned context is cancelled so the holder stops.
+func (w *PublishWorker) heartbeat(ctx context.Context, lease store.Lease, log *slog.Logger) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(w.cfg.LeaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			err := w.cfg.Store.RenewLease(ctx, lease, w.cfg.LeaseTTL)
+			if errors.Is(err, store.ErrLeaseLost) {
+				log.Warn("lease lost")
+				cancel(err)
+				return
+			}
+			if err != nil && ctx.Err() == nil {
+				log.Warn("renew lease", slog.Any("error", err))
+			}
+		}
+	}()
+	return ctx, func() { cancel(nil); <-done }
+}
