@@ -75,11 +75,10 @@ func synthPackage(rng *rand.Rand, component, name, version, arch string) Package
 		return strings.Join(w, " ")
 	}
 	var desc strings.Builder
-	desc.WriteString(sentence(5))
-	for range 2 + rng.IntN(3) {
-		desc.WriteString("\n " + sentence(11))
+	desc.WriteString(sentence(4))
+	for range 1 + rng.IntN(2) {
+		desc.WriteString("\n " + sentence(8))
 	}
-	desc.WriteString("\n .\n " + sentence(9))
 	control := Paragraph{
 		{"Package", name},
 		{"Source", name + "-src"},

@@ -2,9 +2,11 @@ package apt
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // ArchAll is the architecture of architecture-independent packages, which
@@ -221,14 +223,56 @@ func compareEntries(a, b indexEntry) int {
 	return strings.Compare(a.arch, b.arch)
 }
 
+// renderChunk is the number of stanzas below which rendering on several
+// goroutines costs more than it saves.
+const renderChunk = 2048
+
 // renderPackages returns the uncompressed Packages file of the sorted
-// entries: one stanza per package, each followed by a blank line.
+// entries: one stanza per package, each followed by a blank line. Rendering
+// is otherwise the one single-threaded phase of GenerateIndexes, so large
+// indexes are rendered in chunks on all CPUs, each chunk into its own
+// region of one buffer sized from stanzaSize's upper bounds; the regions
+// are then closed up, which copies within memory already touched.
 func renderPackages(entries []indexEntry) []byte {
-	size := 0
-	for _, e := range entries {
-		size += stanzaSize(e.pkg)
+	workers := min(runtime.GOMAXPROCS(0), len(entries)/renderChunk)
+	if workers <= 1 {
+		return renderStanzas(nil, entries)
 	}
-	b := make([]byte, 0, size)
+	per := (len(entries) + workers - 1) / workers
+	starts := make([]int, workers+1) // region i is buf[starts[i]:starts[i+1]]
+	for i := range workers {
+		for _, e := range entries[i*per : min((i+1)*per, len(entries))] {
+			starts[i+1] += stanzaSize(e.pkg)
+		}
+		starts[i+1] += starts[i]
+	}
+	buf := make([]byte, starts[workers])
+	ends := make([]int, workers)
+	var wg sync.WaitGroup
+	for i := range workers {
+		wg.Go(func() {
+			region := buf[starts[i]:starts[i]:starts[i+1]]
+			ends[i] = starts[i] + len(renderStanzas(region, entries[i*per:min((i+1)*per, len(entries))]))
+		})
+	}
+	wg.Wait()
+	n := ends[0]
+	for i := 1; i < workers; i++ {
+		n += copy(buf[n:], buf[starts[i]:ends[i]])
+	}
+	return buf[:n]
+}
+
+// renderStanzas appends the stanzas of entries to b, growing it at most
+// once (never, if b has room for stanzaSize of every entry).
+func renderStanzas(b []byte, entries []indexEntry) []byte {
+	if b == nil {
+		size := 0
+		for _, e := range entries {
+			size += stanzaSize(e.pkg)
+		}
+		b = make([]byte, 0, size)
+	}
 	for _, e := range entries {
 		b = appendStanza(b, e.pkg)
 	}

@@ -17,12 +17,19 @@ import (
 )
 
 // putMultipart streams body to key in parts. It holds at most partsInFlight+1
-// part buffers, whatever the body's length; a body shorter than one part goes
-// out as a single PutObject instead. The conditions in opts apply to the
+// part buffers, whatever the body's length; a body that fits in one part goes
+// out as a single PutObject from memory instead. The conditions in opts apply to the
 // completion of the upload, so a lost race costs the upload, but never replaces
 // the object.
 func (s *S3) putMultipart(ctx context.Context, key string, body io.Reader, size int64, opts PutOptions) (Info, error) {
 	partSize := s.partSize
+	if size >= 0 && size <= partSize {
+		buf := make([]byte, size)
+		if _, err := io.ReadFull(body, buf); err != nil {
+			return Info{}, fmt.Errorf("put %q: read %d bytes of body: %w", key, size, err)
+		}
+		return s.Put(ctx, key, bytes.NewReader(buf), size, opts)
+	}
 	if size > 0 {
 		partSize = max(partSize, (size+maxParts-1)/maxParts)
 	}

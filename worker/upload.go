@@ -100,24 +100,32 @@ func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round sto
 		}
 	}
 
-	key := distsKey(repo.Prefix, rel.Name, "InRelease")
-	opts := blob.PutOptions{IfNoneMatch: true}
-	if rel.InReleaseETag != nil {
-		opts = blob.PutOptions{IfMatch: *rel.InReleaseETag}
-	}
-	info, err := w.cfg.Blob.Put(ctx, key, bytes.NewReader(round.InRelease), int64(len(round.InRelease)), opts)
-	etag := info.ETag
-	if errors.Is(err, blob.ErrPrecondition) {
-		etag, err = w.resolveInReleaseConflict(ctx, key, round)
-	}
+	etag, err := w.putInRelease(ctx, distsKey(repo.Prefix, rel.Name, "InRelease"), round, rel.InReleaseETag)
 	if err != nil {
-		return fmt.Errorf("upload %s: %w", key, err)
+		return err
 	}
 	if err := w.cfg.Store.PublishRound(ctx, round, etag); err != nil {
 		return err
 	}
 	log.Info("round published")
 	return nil
+}
+
+// putInRelease replaces InRelease only if it is still the one this release
+// last published (prevETag; nil: none yet), and returns the new ETag.
+func (w *PublishWorker) putInRelease(ctx context.Context, key string, round store.Round, prevETag *string) (string, error) {
+	opts := blob.PutOptions{IfNoneMatch: true}
+	if prevETag != nil {
+		opts = blob.PutOptions{IfMatch: *prevETag}
+	}
+	info, err := w.cfg.Blob.Put(ctx, key, bytes.NewReader(round.InRelease), int64(len(round.InRelease)), opts)
+	if errors.Is(err, blob.ErrPrecondition) {
+		return w.resolveInReleaseConflict(ctx, key, round)
+	}
+	if err != nil {
+		return "", fmt.Errorf("upload %s: %w", key, err)
+	}
+	return info.ETag, nil
 }
 
 // resolveInReleaseConflict decides what a lost conditional InRelease PUT

@@ -1,0 +1,109 @@
+package worker
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/aptq/aptq/blob"
+	"github.com/aptq/aptq/store"
+)
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// TestFencedCommit: a worker whose lease was taken over cannot commit its
+// round; the new holder resumes the same round from the database and
+// publishes it (G1, G6).
+func TestFencedCommit(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	log := slog.New(slog.DiscardHandler)
+	change := b.addChange(t, "fenced")
+
+	a := b.worker("a")
+	leaseA, ok, err := b.store.AcquireLease(b.ctx, b.release.ID, "a", a.cfg.LeaseTTL)
+	require.NoError(t, err)
+	require.True(t, ok)
+	round, err := a.cut(b.ctx, leaseA, []store.Change{change}, log)
+	require.NoError(t, err)
+	round = b.signRound(t, round)
+
+	// A pauses past its TTL; B takes the lease with a larger token.
+	b.expireLease(t)
+	w := b.worker("b")
+	leaseB, ok, err := b.store.AcquireLease(b.ctx, b.release.ID, "b", w.cfg.LeaseTTL)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Greater(t, leaseB.Token, leaseA.Token)
+
+	// A wakes up and tries to commit: refused by the fence, nothing changes.
+	err = a.verifyAndCommit(b.ctx, leaseA, round, log)
+	require.ErrorIs(t, err, store.ErrLeaseLost)
+	rel, err := b.store.ReleaseByID(b.ctx, b.store.Pool, b.release.ID)
+	require.NoError(t, err)
+	require.Zero(t, rel.Generation)
+	stillSigned, err := b.store.RoundByID(b.ctx, round.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.RoundSigned, stillSigned.State)
+
+	// A cannot start uploading either: the lease check before the signed files fails.
+	require.ErrorIs(t, a.upload(b.ctx, leaseA, stillSigned, log), store.ErrLeaseLost)
+
+	// B resumes the round where A left it and publishes generation 1.
+	require.NoError(t, w.drive(b.ctx, leaseB, stillSigned, log))
+	published, err := b.store.RoundByID(b.ctx, round.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.RoundPublished, published.State)
+	got, err := b.store.Change(b.ctx, change.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.ChangePublished, got.State)
+	inRelease := b.read(t, distsKey(b.repo.Prefix, "stable", "InRelease"))
+	require.Equal(t, round.Generation, generationOf(inRelease))
+}
+
+// TestStaleWriterCannotReplaceInRelease: a writer holding an old ETag (it
+// lost the release while paused) cannot overwrite a newer InRelease; its
+// conditional PUT loses and it never retries blindly (G1).
+func TestStaleWriterCannotReplaceInRelease(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	w := b.worker("stale")
+	key := distsKey(b.repo.Prefix, "stable", "InRelease")
+
+	first, err := b.blob.Put(b.ctx, key, bytes.NewReader([]byte("Aptq-Generation: 1\n")), -1, blob.PutOptions{IfNoneMatch: true})
+	require.NoError(t, err)
+	newer := []byte("Aptq-Generation: 2\nnewer\n")
+	_, err = b.blob.Put(b.ctx, key, bytes.NewReader(newer), int64(len(newer)), blob.PutOptions{IfMatch: first.ETag})
+	require.NoError(t, err)
+
+	// The stale writer still believes generation 1 (first.ETag) is current.
+	stale := store.Round{Generation: 1, InRelease: []byte("Aptq-Generation: 1\nstale copy\n")}
+	_, err = w.putInRelease(b.ctx, key, stale, &first.ETag)
+	require.NoError(t, err, "a newer generation in S3 already carries the stale round's changes")
+	require.Equal(t, newer, b.read(t, key))
+
+	// A writer for a newer generation than S3's, but with a stale ETag, must
+	// not overwrite what it did not expect: it reports the lost release.
+	ahead := store.Round{Generation: 3, InRelease: []byte("Aptq-Generation: 3\n")}
+	_, err = w.putInRelease(b.ctx, key, ahead, &first.ETag)
+	require.ErrorIs(t, err, errLostRelease)
+	require.Equal(t, newer, b.read(t, key))
+
+	// A first-time writer (If-None-Match: *) loses to any existing InRelease.
+	_, err = w.putInRelease(b.ctx, key, ahead, nil)
+	require.ErrorIs(t, err, errLostRelease)
+	require.Equal(t, newer, b.read(t, key))
+}
+
+func (b *bundle) read(t *testing.T, key string) []byte {
+	t.Helper()
+	body, _, err := b.blob.Get(b.ctx, key, "")
+	require.NoError(t, err)
+	defer body.Close()
+	data, err := io.ReadAll(body)
+	require.NoError(t, err)
+	return data
+}

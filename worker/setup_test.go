@@ -1,0 +1,113 @@
+package worker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/aptq/aptq/apt"
+	"github.com/aptq/aptq/apt/debtest"
+	"github.com/aptq/aptq/blob"
+	"github.com/aptq/aptq/blob/blobtest"
+	"github.com/aptq/aptq/sign"
+	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/store/storetest"
+)
+
+// bundle is a release on a fresh database and the real S3, a signer whose
+// public key the repository registers, and a worker factory.
+type bundle struct {
+	ctx      context.Context
+	store    *store.Store
+	blob     blob.Blob
+	listener *store.Listener
+	tenant   store.Tenant
+	repo     store.Repository
+	release  store.Release
+	signer   *sign.Signer
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	st := storetest.NewStore(t)
+	s3, _ := blobtest.New(t)
+	listener := store.NewListener(st.Pool, slog.New(slog.DiscardHandler))
+	go listener.Run(ctx)
+
+	b := &bundle{ctx: ctx, store: st, blob: s3, listener: listener}
+	var err error
+	b.tenant, _, err = st.CreateTenant(ctx, "w-"+randomHex(6))
+	require.NoError(t, err)
+	b.repo, err = st.CreateRepository(ctx, b.tenant, "repo")
+	require.NoError(t, err)
+	priv, pub, err := sign.GenerateKey("worker test", "w@example.com")
+	require.NoError(t, err)
+	b.signer, err = sign.ParsePrivateKey(priv, nil)
+	require.NoError(t, err)
+	pk, err := sign.ParsePublicKey(pub)
+	require.NoError(t, err)
+	_, err = st.AddSigningKey(ctx, b.repo.ID, pk.Fingerprint, string(pk.Armored))
+	require.NoError(t, err)
+	b.release, err = st.CreateRelease(ctx, store.Release{RepositoryID: b.repo.ID, Name: "stable",
+		Origin: "o", Label: "l", Suite: "stable", Codename: "stable",
+		Components: []string{"main"}, Architectures: []string{"amd64", "arm64"}, Compressions: []string{"gz"}})
+	require.NoError(t, err)
+	return b
+}
+
+// worker returns a publish worker named holder.
+func (b *bundle) worker(holder string) *PublishWorker {
+	return NewPublishWorker(Config{Store: b.store, Blob: b.blob, Listener: b.listener,
+		Logger: slog.New(slog.DiscardHandler), Holder: holder, LeaseTTL: 30 * time.Second,
+		SignatureTimeout: time.Minute})
+}
+
+// addChange records a pending change adding a new package (the pool object
+// is not needed by the worker, which never reads .deb files).
+func (b *bundle) addChange(t *testing.T, name string) store.Change {
+	t.Helper()
+	deb := debtest.Build(t, debtest.Options{Package: name, Version: "1.0", Architecture: "amd64"})
+	ctl, err := apt.ReadDeb(bytesReader(deb))
+	require.NoError(t, err)
+	p, _, err := b.store.InsertPackage(b.ctx, store.Package{TenantID: b.tenant.ID, SHA256: randomHex(32),
+		SHA512: randomHex(64), SHA1: randomHex(20), MD5: randomHex(16), Size: int64(len(deb)),
+		Name: ctl.Package, Version: ctl.Version, Architecture: ctl.Architecture, Source: ctl.Source,
+		Control: ctl.Paragraph.String()})
+	require.NoError(t, err)
+	c, err := b.store.InsertChange(b.ctx, b.store.Pool, b.release.ID, []store.ChangeAdd{{PackageID: p.ID,
+		Component: "main", Architecture: p.Architecture,
+		Filename: apt.PoolPath("main", p.Source, p.Name, p.Version, p.Architecture)}}, nil)
+	require.NoError(t, err)
+	return c
+}
+
+// signRound signs a round awaiting a signature, as a CLI would.
+func (b *bundle) signRound(t *testing.T, r store.Round) store.Round {
+	t.Helper()
+	inRelease, releaseGPG, err := sign.Sign(r.ReleaseBytes, b.signer)
+	require.NoError(t, err)
+	signed, err := b.store.SignRound(b.ctx, r.ID, r.Generation, inRelease, releaseGPG, []string{b.signer.Fingerprint()})
+	require.NoError(t, err)
+	return signed
+}
+
+// expireLease makes the current lease look expired, as when its holder was
+// paused past the TTL.
+func (b *bundle) expireLease(t *testing.T) {
+	t.Helper()
+	_, err := b.store.Pool.Exec(b.ctx, `UPDATE release_leases SET expires_at = now() - interval '1 second' WHERE release_id = $1`, b.release.ID)
+	require.NoError(t, err)
+}
+
+func randomHex(n int) string {
+	buf := make([]byte, n)
+	_, _ = rand.Read(buf)
+	return hex.EncodeToString(buf)
+}
