@@ -36,6 +36,14 @@ const (
 // (Measured by BenchmarkGzipLevel.)
 const gzipLevel = gzip.BestSpeed
 
+// xzDictCap is the LZMA2 dictionary size of Packages.xz. With this encoder
+// (github.com/ulikunitz/xz, hash-table matcher) a 256 KiB dictionary
+// compresses a Packages file as well as the 8 MiB default, about twice as
+// fast and with a seventh of the memory; it also keeps apt's decoder small.
+// (Measured on a 2.3 MB synthetic Packages: 140 ms vs 300 ms, ratio 3.52 vs
+// 3.51, 7 MB vs 55 MB allocated.)
+const xzDictCap = 256 << 10
+
 // IndexFile is one file listed in Release, with its path relative to
 // dists/<release>/ (e.g. "main/binary-amd64/Packages.xz").
 type IndexFile struct {
@@ -143,10 +151,10 @@ func compress(c Compression, data []byte) ([]byte, error) {
 // for a typical Packages compression ratio.
 func newCompressor(c Compression, buf *bytes.Buffer, size int) (io.WriteCloser, error) {
 	if c == XZ {
-		buf.Grow(size/8 + 64)
-		return xz.NewWriter(buf)
+		buf.Grow(size/3 + 64)
+		return xz.WriterConfig{DictCap: xzDictCap}.NewWriter(buf)
 	}
-	buf.Grow(size/4 + 64)
+	buf.Grow(size/3 + 64)
 	zw, err := gzip.NewWriterLevel(buf, gzipLevel)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // ArchAll is the architecture of architecture-independent packages, which
@@ -234,7 +235,11 @@ const renderChunk = 2048
 // region of one buffer sized from stanzaSize's upper bounds; the regions
 // are then closed up, which copies within memory already touched.
 func renderPackages(entries []indexEntry) []byte {
-	workers := min(runtime.GOMAXPROCS(0), len(entries)/renderChunk)
+	return renderParallel(entries, min(runtime.GOMAXPROCS(0), len(entries)/renderChunk))
+}
+
+// renderParallel is renderPackages on the given number of goroutines.
+func renderParallel(entries []indexEntry, workers int) []byte {
 	if workers <= 1 {
 		return renderStanzas(nil, entries)
 	}
@@ -248,14 +253,27 @@ func renderPackages(entries []indexEntry) []byte {
 	}
 	buf := make([]byte, starts[workers])
 	ends := make([]int, workers)
-	var wg sync.WaitGroup
+	var (
+		wg       sync.WaitGroup
+		overflow atomic.Bool
+	)
 	for i := range workers {
 		wg.Go(func() {
 			region := buf[starts[i]:starts[i]:starts[i+1]]
-			ends[i] = starts[i] + len(renderStanzas(region, entries[i*per:min((i+1)*per, len(entries))]))
+			out := renderStanzas(region, entries[i*per:min((i+1)*per, len(entries))])
+			// A region that had to grow was not filled in place.
+			// stanzaSize makes that impossible; the check keeps a
+			// future mistake there from publishing a corrupt index.
+			if cap(out) != cap(region) {
+				overflow.Store(true)
+			}
+			ends[i] = starts[i] + len(out)
 		})
 	}
 	wg.Wait()
+	if overflow.Load() {
+		return renderStanzas(nil, entries)
+	}
 	n := ends[0]
 	for i := 1; i < workers; i++ {
 		n += copy(buf[n:], buf[starts[i]:ends[i]])

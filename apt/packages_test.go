@@ -224,3 +224,32 @@ func TestSplitByArch(t *testing.T) {
 	}
 	require.Equal(t, map[string][]Package{"amd64": {}}, SplitByArch(nil, []string{"amd64"}))
 }
+
+// TestStanzaSizeIsUpperBound guards the buffer sizing that parallel
+// rendering relies on, with the packages most likely to break it.
+func TestStanzaSizeIsUpperBound(t *testing.T) {
+	t.Parallel()
+	odd := []Package{
+		pkg("hello", "1.0", "amd64"),
+		{Control: Paragraph{{"Package", "x"}}, Filename: "f", Size: -1 << 63},
+		{Control: Paragraph{{"Package", "x"}, {"Size", ""}, {"Filename", "very/long/path/that/is/skipped"}, {"Status", "ok"}}, Size: 1<<63 - 1},
+		{Control: Paragraph{{"Pac\u212aage", "kelvin"}, {"Description", "\n x\n y"}, {"Empty", ""}}},
+		{},
+	}
+	for _, p := range odd {
+		require.LessOrEqual(t, len(appendStanza(nil, &p)), stanzaSize(&p), "%v", p.Control)
+	}
+}
+
+// TestRenderParallel checks that rendering in chunks on several goroutines
+// gives exactly the bytes of rendering in one piece.
+func TestRenderParallel(t *testing.T) {
+	t.Parallel()
+	pkgs := SplitByArch(synthRepo(8000)["main"], []string{"amd64"})["amd64"]
+	entries, err := sortedEntries("amd64", pkgs)
+	require.NoError(t, err)
+	want := renderStanzas(nil, entries)
+	for _, workers := range []int{2, 3, 7} {
+		require.Equal(t, want, renderParallel(entries, workers), "%d workers", workers)
+	}
+}

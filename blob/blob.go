@@ -18,9 +18,10 @@ var (
 	// ErrNotFound: the key (or, from Ping, the bucket) does not exist.
 	ErrNotFound = errors.New("blob: not found")
 	// ErrPrecondition: a conditional Put lost, i.e. someone else wrote the key
-	// first. S3 answers 412 Precondition Failed, 409 ConditionalRequestConflict
-	// when two conditional writes race, and versitygw 404 NoSuchKey for If-Match
-	// on a missing key; all three mean the same to aptq.
+	// first (or, from Copy, the source changed during the copy). S3 answers 412
+	// Precondition Failed, 409 ConditionalRequestConflict when two conditional
+	// writes race, and versitygw 404 NoSuchKey for If-Match on a missing key;
+	// all three mean the same to aptq.
 	//
 	// Conditional writes are made exactly once (no automatic retry), so that
 	// ErrPrecondition never hides our own earlier attempt. A caller that retries

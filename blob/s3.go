@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +34,9 @@ const (
 	// maxAttempts bounds the SDK's standard retryer (5xx, throttling, timeouts)
 	// for requests that are safe to repeat.
 	maxAttempts = 4
+	// abortTimeout bounds the clean-up of a failed multipart upload, which runs
+	// even when the caller's context is already cancelled.
+	abortTimeout = 30 * time.Second
 )
 
 // Config says where the bucket is and how to sign requests.
@@ -149,14 +153,16 @@ func (s *S3) Get(ctx context.Context, key string, byteRange string) (io.ReadClos
 		LastModified: aws.ToTime(out.LastModified),
 		ContentType:  aws.ToString(out.ContentType),
 	}
-	// "bytes 0-99/1234": the total size follows the slash.
+	// A range answer's ContentLength is the range's; the object's size follows
+	// the slash in "bytes 0-99/1234".
 	if cr := aws.ToString(out.ContentRange); cr != "" {
-		if _, total, ok := strings.Cut(cr, "/"); ok && total != "*" {
-			if _, err := fmt.Sscan(total, &info.Size); err != nil {
-				out.Body.Close()
-				return nil, Info{}, fmt.Errorf("get %q: bad Content-Range %q", key, cr)
-			}
+		_, total, _ := strings.Cut(cr, "/")
+		size, err := strconv.ParseInt(total, 10, 64)
+		if err != nil {
+			out.Body.Close()
+			return nil, Info{}, fmt.Errorf("get %q: unexpected Content-Range %q", key, cr)
 		}
+		info.Size = size
 	}
 	return out.Body, info, nil
 }
@@ -209,8 +215,13 @@ func (s *S3) Copy(ctx context.Context, srcKey, dstKey string) (Info, error) {
 // Delete implements Blob.
 func (s *S3) Delete(ctx context.Context, key string) error {
 	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.bucket, Key: &key})
-	if err != nil && !errors.Is(readError(err), ErrNotFound) {
-		return fmt.Errorf("delete %q: %w", key, err)
+	if err != nil {
+		// S3 and versitygw answer 204 for a missing key, some S3-compatible
+		// servers 404 NoSuchKey; a missing bucket is still an error.
+		if _, code := status(err); code == "NoSuchKey" {
+			return nil
+		}
+		return fmt.Errorf("delete %q: %w", key, readError(err))
 	}
 	return nil
 }
@@ -315,7 +326,3 @@ func copyError(err error) error {
 func unquote(etag *string) string { return strings.Trim(aws.ToString(etag), `"`) }
 
 func quote(etag string) string { return `"` + strings.Trim(etag, `"`) + `"` }
-
-// abortTimeout bounds the clean-up of a failed multipart upload, which runs
-// even when the caller's context is already cancelled.
-const abortTimeout = 30 * time.Second
