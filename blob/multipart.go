@@ -18,9 +18,9 @@ import (
 
 // putMultipart streams body to key in parts. It holds at most partsInFlight+1
 // part buffers, whatever the body's length; a body that fits in one part goes
-// out as a single PutObject from memory instead. The conditions in opts apply to the
-// completion of the upload, so a lost race costs the upload, but never replaces
-// the object.
+// out as a single PutObject from memory instead. The conditions in opts apply
+// to the completion of the upload, so a lost race costs the upload but never
+// replaces the object.
 func (s *S3) putMultipart(ctx context.Context, key string, body io.Reader, size int64, opts PutOptions) (Info, error) {
 	partSize := s.partSize
 	if size >= 0 && size <= partSize {

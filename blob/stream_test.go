@@ -3,6 +3,7 @@ package blob_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -184,6 +185,34 @@ func TestPutBodyFails(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cancelAfter cancels a context once n bytes have been read through it.
+type cancelAfter struct {
+	r      io.Reader
+	n      int64
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if c.n -= int64(n); c.n <= 0 {
+		c.cancel()
+	}
+	return n, err
+}
+
+func TestPutCancelled(t *testing.T) {
+	t.Parallel()
+	s, prefix := blobtest.New(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	body := &cancelAfter{r: newStream(100<<20, 3), n: 20 << 20, cancel: cancel}
+
+	_, err := s.Put(ctx, prefix+"k", body, -1, blob.PutOptions{})
+	require.ErrorIs(t, err, context.Canceled)
+	_, err = s.Head(t.Context(), prefix+"k")
+	require.ErrorIs(t, err, blob.ErrNotFound)
 }
 
 // TestPutStreamingMemory uploads 1 GiB generated on the fly with an unknown

@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivermigrate"
 )
@@ -27,10 +26,27 @@ type Result struct {
 	RiverApplied []int
 }
 
+// lockKey is the advisory lock that serialises migrating processes.
+const lockKey = 0x61707471 // "aptq"
+
 // Up applies River's migrations and then aptq's pending SQL files. It is safe
-// to run from several processes at once: both runners take an advisory lock.
-func Up(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) (Result, error) {
-	var res Result
+// to run from several processes at once (several `aptqd all` starting
+// together): they take turns on an advisory lock, since River's migrator
+// does not serialise itself.
+func Up(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) (res Result, err error) {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return res, fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockKey); err != nil {
+		return res, fmt.Errorf("migrate: take lock: %w", err)
+	}
+	defer func() {
+		if _, unlockErr := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockKey); unlockErr != nil && err == nil {
+			err = fmt.Errorf("migrate: release lock: %w", unlockErr)
+		}
+	}()
 
 	migrator, err := rivermigrate.New(riverpgxv5.New(pool), &rivermigrate.Config{Logger: logger})
 	if err != nil {
@@ -44,15 +60,9 @@ func Up(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) (Result, e
 		res.RiverApplied = append(res.RiverApplied, v.Version)
 	}
 
-	// Another process migrating holds the lock for seconds at most; poll it often.
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
-	if err != nil {
-		return res, fmt.Errorf("goose locker: %w", err)
-	}
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
-	provider, err := goose.NewProvider(goose.DialectPostgres, db, Files,
-		goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true))
+	provider, err := goose.NewProvider(goose.DialectPostgres, db, Files, goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		return res, fmt.Errorf("goose provider: %w", err)
 	}

@@ -116,7 +116,14 @@ func TestVerifyAcceptsGPGSignatures(t *testing.T) {
 	t.Parallel()
 	home := gpgHome(t)
 	fpr := gpgKey(t, home, "Test <t@example.com>", "ed25519", "sign", "")
-	pub := run(t, home, nil, "gpg", "--armor", "--export", fpr)
+	// Register the key as the server stores it: normalized by ParsePublicKey.
+	pk, err := ParsePublicKey(run(t, home, nil, "gpg", "--armor", "--export", fpr))
+	require.NoError(t, err)
+	require.Equal(t, fpr, pk.Fingerprint)
+	require.Equal(t, []string{"Test <t@example.com>"}, pk.UserIDs)
+	pub := pk.Armored
+	keyring, err := Dearmor(pub)
+	require.NoError(t, err)
 
 	tests := []struct {
 		name    string
@@ -145,6 +152,7 @@ func TestVerifyAcceptsGPGSignatures(t *testing.T) {
 			signers, err := Verify(release, inRelease, releaseGPG, [][]byte{pub})
 			require.NoError(t, err)
 			require.Equal(t, []string{fpr}, signers)
+			require.True(t, gpgv(t, keyring, inRelease).aptAccepts(), "gpgv with the normalized key")
 
 			_, err = Verify(append(release, "X: y\n"...), inRelease, releaseGPG, [][]byte{pub})
 			require.ErrorIs(t, err, ErrContentMismatch)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -38,6 +39,11 @@ func Connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	}
 	// A dead connection is replaced quickly after a Postgres restart.
 	cfg.HealthCheckPeriod = 5 * time.Second
+	// pgxpool's default (4 on a 2-core machine) starves long polls, workers
+	// and uploads of one process; the URL's pool_max_conns still wins.
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = 32
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database pool: %w", err)

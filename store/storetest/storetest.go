@@ -38,6 +38,18 @@ func URL(t testing.TB) string {
 // and returns its URL.
 func NewDB(t testing.TB) string {
 	t.Helper()
+	return newDB(t, true)
+}
+
+// NewEmptyDB creates an empty database (no migrations) for this test, for
+// tests of the migrations themselves.
+func NewEmptyDB(t testing.TB) string {
+	t.Helper()
+	return newDB(t, false)
+}
+
+func newDB(t testing.TB, migrated bool) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	base := URL(t)
@@ -47,9 +59,11 @@ func NewDB(t testing.TB) string {
 	}
 	defer admin.Close(ctx)
 
-	tmpl, err := ensureTemplate(ctx, admin, base)
-	if err != nil {
-		t.Fatal(err)
+	tmpl := "template1"
+	if migrated {
+		if tmpl, err = ensureTemplate(ctx, admin, base); err != nil {
+			t.Fatal(err)
+		}
 	}
 	name := "test_" + randomHex(8)
 	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, tmpl)); err != nil {
