@@ -16,9 +16,10 @@ import (
 )
 
 // Benchmarks of index generation on synthetic repositories. Each reports
-// peak-RSS-MiB: the process's resident-set high-water mark (VmHWM) during
-// the timed loop, which includes the synthetic packages held in memory.
-// Run one benchmark per process for a meaningful figure:
+// base-RSS-MiB, the resident set before the timed loop (mostly the
+// synthetic packages), and peak-RSS-MiB, the resident-set high-water mark
+// (VmHWM) during the loop. Run one benchmark per process for a meaningful
+// figure:
 //
 //	go test -bench 'FullGeneration100k$' -benchmem -run '^$' ./apt/
 
@@ -125,13 +126,13 @@ func generateRelease(b *testing.B, repo map[string][]Package, compressions []Com
 
 func benchmarkFullGeneration(b *testing.B, n int, compressions []Compression) {
 	repo := synthRepo(n)
-	resetPeakRSS()
+	rss := startRSS()
 	var files []IndexFile
 	for b.Loop() {
 		files, _ = generateRelease(b, repo, compressions)
 	}
 	reportSizes(b, files)
-	reportPeakRSS(b)
+	rss.report(b)
 }
 
 // BenchmarkFullGeneration100k generates every Packages and Packages.gz of a
@@ -160,7 +161,7 @@ func benchmarkRegenerateOneChanged(b *testing.B, n int, compressions []Compressi
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	repo["main"] = append(repo["main"], synthPackage(rng, "main", "hello-new", "1.0-1", "amd64"))
-	resetPeakRSS()
+	rss := startRSS()
 	var files []IndexFile
 	for b.Loop() {
 		changed, err := GenerateIndexes("main", "amd64", SplitByArch(repo["main"], []string{"amd64"})["amd64"], compressions)
@@ -171,7 +172,7 @@ func benchmarkRegenerateOneChanged(b *testing.B, n int, compressions []Compressi
 		BuildRelease(benchMeta, files)
 	}
 	reportSizes(b, files)
-	reportPeakRSS(b)
+	rss.report(b)
 }
 
 // BenchmarkRegenerateOneChanged20k regenerates Packages and Packages.gz of
@@ -223,26 +224,39 @@ func reportSizes(b *testing.B, files []IndexFile) {
 	b.ReportMetric(float64(plain)/1e6, "Packages-MB")
 }
 
-// resetPeakRSS resets the resident-set high-water mark (Linux ≥ 4.0), so
-// that reportPeakRSS measures from here rather than from process start.
-func resetPeakRSS() {
-	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // not Linux: the figure covers the whole process
+// rssProbe measures the resident set of the benchmark process.
+type rssProbe struct{ baseKiB int }
+
+// startRSS records the current resident set and resets the high-water mark
+// (Linux ≥ 4.0), so that the reported peak covers the timed loop rather
+// than the setup.
+func startRSS() rssProbe {
+	_ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) // not Linux: no figures
+	return rssProbe{baseKiB: procStatusKiB("VmRSS:")}
 }
 
-// reportPeakRSS reports VmHWM from /proc/self/status, if there is one.
-func reportPeakRSS(b *testing.B) {
+// report reports base-RSS-MiB (resident before the loop: mostly the input
+// packages) and peak-RSS-MiB (VmHWM since startRSS).
+func (p rssProbe) report(b *testing.B) {
+	if peak := procStatusKiB("VmHWM:"); peak > 0 {
+		b.ReportMetric(float64(p.baseKiB)/1024, "base-RSS-MiB")
+		b.ReportMetric(float64(peak)/1024, "peak-RSS-MiB")
+	}
+}
+
+// procStatusKiB returns a "<field> <n> kB" value of /proc/self/status, or 0.
+func procStatusKiB(field string) int {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
-		return
+		return 0
 	}
 	defer f.Close()
 	s := bufio.NewScanner(f)
 	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
-			kb, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-			if err == nil {
-				b.ReportMetric(float64(kb)/1024, "peak-RSS-MiB")
-			}
+		if v, ok := strings.CutPrefix(s.Text(), field); ok {
+			kib, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return kib
 		}
 	}
+	return 0
 }

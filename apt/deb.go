@@ -204,7 +204,8 @@ func readControlFile(r io.Reader) ([]byte, error) {
 		if path.Clean(h.Name) != "control" {
 			continue
 		}
-		if h.Typeflag != tar.TypeReg && h.Typeflag != tar.TypeRegA {
+		if h.Typeflag != tar.TypeReg { // the reader maps the old '\x00' type to TypeReg
+
 			return nil, errors.New("./control is not a regular file")
 		}
 		if h.Size > maxControlFile {
@@ -249,18 +250,18 @@ func parseControl(data []byte) (*Control, error) {
 		}
 	}
 	if err := checkPackageName(c.Package); err != nil {
-		return nil, fmt.Errorf("Package: %w", err)
+		return nil, fmt.Errorf("bad Package field: %w", err)
 	}
 	if _, err := parseVersion(c.Version); err != nil {
-		return nil, fmt.Errorf("Version %q: %w", truncate(c.Version), err)
+		return nil, fmt.Errorf("bad Version field %q: %w", truncate(c.Version), err)
 	}
 	if err := checkArchitecture(c.Architecture); err != nil {
-		return nil, fmt.Errorf("Architecture: %w", err)
+		return nil, fmt.Errorf("bad Architecture field: %w", err)
 	}
 	c.Source = c.Package
 	if s := p.Get("Source"); s != "" {
 		if c.Source, err = sourceName(s); err != nil {
-			return nil, fmt.Errorf("Source: %w", err)
+			return nil, fmt.Errorf("bad Source field: %w", err)
 		}
 	}
 	return c, nil

@@ -28,20 +28,20 @@ const (
 	XZ   Compression = "xz"
 )
 
-// gzipLevel trades index size for publish latency. apt does not care about
-// the level. BestSpeed (1) compresses a 9.5 MB Packages file in about a
-// third of the time of the default level (6) and yields a file about 45%
-// larger; since apt prefers Packages.xz whenever it is listed, the gzip
-// variant is mostly a fallback, and the round latency matters more.
-// (Measured by BenchmarkGzipLevel.)
+// gzipLevel trades index size for publish latency; apt accepts any level.
+// On the first 10 MB of Debian bookworm's main/binary-amd64/Packages,
+// level 1 takes 41 ms for a ratio of 3.90, the default level 6 79 ms for
+// 4.34, level 9 194 ms for 4.48. The 11% larger file is worth half the
+// time: apt prefers Packages.xz when it is listed, and at level 6 a full
+// 100 000-package generation no longer fits its one-second budget.
+// (BenchmarkGzipLevel repeats the measurement on synthetic data.)
 const gzipLevel = gzip.BestSpeed
 
 // xzDictCap is the LZMA2 dictionary size of Packages.xz. With this encoder
-// (github.com/ulikunitz/xz, hash-table matcher) a 256 KiB dictionary
-// compresses a Packages file as well as the 8 MiB default, about twice as
-// fast and with a seventh of the memory; it also keeps apt's decoder small.
-// (Measured on a 2.3 MB synthetic Packages: 140 ms vs 300 ms, ratio 3.52 vs
-// 3.51, 7 MB vs 55 MB allocated.)
+// (github.com/ulikunitz/xz, hash-table matcher) a 256 KiB dictionary is
+// about six times faster than the 8 MiB default for a 3% larger file (same
+// 10 MB as above: 548 ms, ratio 4.48, vs 3.1 s, ratio 4.60), allocates a
+// quarter of the memory, and keeps the decoder in apt small.
 const xzDictCap = 256 << 10
 
 // IndexFile is one file listed in Release, with its path relative to

@@ -18,7 +18,7 @@ func checkPackageName(name string) error {
 	}
 	for i := 1; i < len(name); i++ {
 		if c := name[i]; !isLowerAlnum(c) && c != '+' && c != '-' && c != '.' {
-			return fmt.Errorf("%q may contain only lowercase letters, digits and + - .", truncate(name))
+			return fmt.Errorf("%q may contain only lowercase letters, digits and \"+-.\"", truncate(name))
 		}
 	}
 	return nil
@@ -32,7 +32,7 @@ func checkArchitecture(arch string) error {
 	}
 	for i := 0; i < len(arch); i++ {
 		if c := arch[i]; !isLowerAlnum(c) && c != '-' {
-			return fmt.Errorf("%q may contain only lowercase letters, digits and -", truncate(arch))
+			return fmt.Errorf("%q may contain only lowercase letters, digits and \"-\"", truncate(arch))
 		}
 	}
 	return nil

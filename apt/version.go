@@ -49,12 +49,12 @@ func parseVersion(s string) (version, error) {
 	}
 	for i := 0; i < len(v.upstream); i++ {
 		if c := v.upstream[i]; !isAlnum(c) && !strings.ContainsRune(".+~-:", rune(c)) {
-			return v, errors.New("upstream version may contain only letters, digits and . + ~ - :")
+			return v, errors.New(`upstream version may contain only letters, digits and ".+~-:"`)
 		}
 	}
 	for i := 0; i < len(v.revision); i++ {
 		if c := v.revision[i]; !isAlnum(c) && !strings.ContainsRune(".+~", rune(c)) {
-			return v, errors.New("revision may contain only letters, digits and . + ~")
+			return v, errors.New(`revision may contain only letters, digits and ".+~"`)
 		}
 	}
 	return v, nil

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/aptq/aptq/store/storetest"
@@ -60,10 +61,12 @@ type bundle struct {
 	Tenant string
 	dir    string
 	logs   *lockedWriter
+	pid    int
 }
 
 type serverOpts struct {
 	extraEnv []string
+	aptqd    string // another aptqd binary than the shared race-enabled one
 }
 
 // setup starts `aptqd all` on a fresh database and a free port, and creates
@@ -77,11 +80,16 @@ func setup(t *testing.T, opts ...serverOpts) *bundle {
 	}
 	addr := freeAddr(t)
 	b.URL = "http://" + addr
-	cmd := exec.Command(filepath.Join(binDir, "aptqd"), "all", "--listen", addr, "--database-url", b.dbURL)
+	aptqd := filepath.Join(binDir, "aptqd")
+	if o.aptqd != "" {
+		aptqd = o.aptqd
+	}
+	cmd := exec.Command(aptqd, "all", "--listen", addr, "--database-url", b.dbURL)
 	cmd.Env = append(os.Environ(), o.extraEnv...)
 	cmd.Stdout = b.logs
 	cmd.Stderr = cmd.Stdout
 	require.NoError(t, cmd.Start())
+	b.pid = cmd.Process.Pid
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
@@ -104,6 +112,18 @@ func setup(t *testing.T, opts ...serverOpts) *bundle {
 	require.NoError(t, err, string(out))
 	b.Token = strings.TrimSpace(string(out))
 	return b
+}
+
+// tenantID reads the tenant's id from the database.
+func (b *bundle) tenantID(t *testing.T) int64 {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, b.dbURL)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	var id int64
+	require.NoError(t, conn.QueryRow(ctx, `SELECT id FROM tenants WHERE name = $1`, b.Tenant).Scan(&id))
+	return id
 }
 
 // waitReady polls /readyz while the server starts; start-up polling is the

@@ -12,7 +12,9 @@ import (
 // never panic, must fail only with the package's sentinels (the API maps each
 // to a 422 code, anything else would be a 500), and may succeed only for the
 // registered key. The seed corpus in testdata/fuzz/FuzzVerify holds valid pairs
-// made by Sign and by gpg for testdata/fuzz-key.asc over testdata/fuzz-release.
+// made by Sign and by gpg for testdata/fuzz-key.asc over testdata/fuzz-release,
+// plus broken ones. The key's private half was discarded after making them; to
+// refresh the seeds, make a new key and replace the key and the pairs together.
 func FuzzVerify(f *testing.F) {
 	pub, err := os.ReadFile("testdata/fuzz-key.asc")
 	require.NoError(f, err)

@@ -41,9 +41,9 @@ var errUnknownIssuer = errors.New("issuer not registered")
 // The text of InRelease, dash-escapes removed, must be byte-identical to
 // release (else ErrContentMismatch); gpg leaves the final newline of a file
 // outside the signed text, so a missing final newline is the one difference
-// tolerated. InRelease must start with its BEGIN line and end after the
-// signature, as apt requires. Release.gpg must be an armored signature over
-// exactly release.
+// tolerated. InRelease must be one clearsigned message with nothing before or
+// after it, so that no unsigned text rides along to apt clients. Release.gpg
+// must be one armored signature block over exactly release.
 func Verify(release, inRelease, releaseGPG []byte, publicKeys [][]byte) (signers []string, err error) {
 	keyring, err := readKeyring(publicKeys)
 	if err != nil {
