@@ -93,3 +93,21 @@ func jobResponse(c echo.Context, tenant store.Tenant, v store.JobView) JobRespon
 	}
 	return out
 }
+
+// cancelJob withdraws a change that is not committed yet (DELETE /v1/jobs/{id}).
+func (s *Server) cancelJob(c echo.Context) error {
+	ctx := c.Request().Context()
+	tenant := tenantOf(c)
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return badRequest("job id %q is not a number", c.Param("id"))
+	}
+	if err := s.store.CancelJob(ctx, tenant.ID, id); err != nil {
+		return err
+	}
+	view, err := s.store.JobView(ctx, tenant.ID, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, jobResponse(c, tenant, view))
+}

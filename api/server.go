@@ -103,5 +103,6 @@ func (s *Server) routes() {
 	v1.HEAD("/packages/:sha256", s.headPackage)
 	v1.PUT("/packages/:sha256", s.putPackage)
 	v1.GET("/jobs/:id", s.getJob)
+	v1.DELETE("/jobs/:id", s.cancelJob)
 	v1.POST("/rounds/:id/signature", s.submitSignature)
 }

@@ -99,7 +99,7 @@ func readDebianBinary(ar *arReader) error {
 		return err
 	}
 	if hdr.name != "debian-binary" {
-		return fmt.Errorf("first member is %q, want \"debian-binary\"", hdr.name)
+		return fmt.Errorf("first member is %q, want \"debian-binary\"", truncate(hdr.name))
 	}
 	if hdr.size > 64 {
 		return fmt.Errorf("debian-binary is %d bytes, want \"2.0\\n\"", hdr.size)
@@ -205,7 +205,6 @@ func readControlFile(r io.Reader) ([]byte, error) {
 			continue
 		}
 		if h.Typeflag != tar.TypeReg { // the reader maps the old '\x00' type to TypeReg
-
 			return nil, errors.New("./control is not a regular file")
 		}
 		if h.Size > maxControlFile {

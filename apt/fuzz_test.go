@@ -2,8 +2,10 @@ package apt
 
 import (
 	"bytes"
+	"regexp"
 	"testing"
 
+	debversion "github.com/knqyf263/go-deb-version"
 	"github.com/stretchr/testify/require"
 )
 
@@ -46,5 +48,29 @@ func FuzzReadDeb(f *testing.F) {
 		require.Equal(t, c.Package, c.Paragraph.Get("Package"))
 		require.Equal(t, c.Version, c.Paragraph.Get("Version"))
 		require.Equal(t, c.Architecture, c.Paragraph.Get("Architecture"))
+	})
+}
+
+// FuzzCompareVersions checks that CompareVersions is antisymmetric and, on
+// valid versions whose digit runs fit in an int64, agrees with
+// github.com/knqyf263/go-deb-version, an independent implementation.
+// Seeds: testdata/fuzz/FuzzCompareVersions.
+func FuzzCompareVersions(f *testing.F) {
+	longDigits := regexp.MustCompile(`[0-9]{19,}`)
+	f.Fuzz(func(t *testing.T, a, b string) {
+		c := CompareVersions(a, b)
+		require.Contains(t, []int{-1, 0, 1}, c)
+		require.Equal(t, -c, CompareVersions(b, a))
+		if _, err := parseVersion(a); err != nil {
+			return
+		}
+		if _, err := parseVersion(b); err != nil || longDigits.MatchString(a+" "+b) {
+			return
+		}
+		va, err := debversion.NewVersion(a)
+		require.NoError(t, err)
+		vb, err := debversion.NewVersion(b)
+		require.NoError(t, err)
+		require.Equal(t, sign(va.Compare(vb)), c, "%q vs %q", a, b)
 	})
 }

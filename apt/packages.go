@@ -17,7 +17,7 @@ const ArchAll = "all"
 // Package is one entry of a Packages index, as stored when the .deb was
 // accepted: the index is generated from it without reading the .deb again.
 type Package struct {
-	Control  Paragraph // the control paragraph as uploaded (Control.Paragraph)
+	Control  Paragraph // the control paragraph as uploaded (Control.Paragraph of ReadDeb)
 	Filename string    // pool path relative to the repository root (PoolPath)
 	Size     int64
 	// Digests of the .deb, lowercase hex.

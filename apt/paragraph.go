@@ -97,6 +97,9 @@ func ParseParagraph(data []byte) (Paragraph, error) {
 		p     Paragraph
 		seen  = make(map[string]bool)
 		ended bool // a blank line followed the paragraph
+		// wsLine is the whitespace-only line that ended the paragraph,
+		// an error only if the paragraph was not over.
+		wsLine int
 		// The value of the field being read is text[valStart:valEnd]:
 		// slicing instead of concatenating keeps hostile inputs with
 		// thousands of continuation lines linear.
@@ -104,8 +107,8 @@ func ParseParagraph(data []byte) (Paragraph, error) {
 	)
 	closeField := func() {
 		if len(p) > 0 {
-			// Trailing whitespace ends no value (apt trims it too);
-			// whitespace at the end of inner lines is kept, as apt keeps it.
+			// No value ends in whitespace (apt trims it too); inner
+			// lines keep theirs, as in apt.
 			p[len(p)-1].Value = strings.TrimRight(text[valStart:valEnd], " \t")
 		}
 	}
@@ -120,12 +123,14 @@ func ParseParagraph(data []byte) (Paragraph, error) {
 		}
 		if strings.Trim(line, " \t") == "" {
 			if line != "" && len(p) > 0 && !ended {
-				return nil, fmt.Errorf("%w: line %d: whitespace-only line inside the paragraph (write \" .\" for an empty line in a multi-line field)", errParagraph, n)
+				wsLine = n
 			}
 			ended = len(p) > 0
 			continue
 		}
 		switch {
+		case ended && wsLine > 0:
+			return nil, fmt.Errorf("%w: line %d: whitespace-only line inside the paragraph (write \" .\" for an empty line in a multi-line field)", errParagraph, wsLine)
 		case ended:
 			return nil, fmt.Errorf("%w: line %d: more than one paragraph (only one is allowed)", errParagraph, n)
 		case line[0] == ' ' || line[0] == '\t':
@@ -179,7 +184,7 @@ func checkFieldName(name string) error {
 	}
 	for i := 0; i < len(name); i++ {
 		if c := name[i]; c <= ' ' || c >= 0x7f {
-			return fmt.Errorf("field name %q contains %q (only printable ASCII without spaces is allowed)", truncate(name), rune(c))
+			return fmt.Errorf("field name %q may contain only printable ASCII characters other than space", truncate(name))
 		}
 	}
 	return nil

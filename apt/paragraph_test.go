@@ -26,6 +26,7 @@ func TestParseParagraph(t *testing.T) {
 		},
 		{"value on next line", "Conffiles:\n /etc/a 0123\n /etc/b 4567\n", Paragraph{{"Conffiles", "\n /etc/a 0123\n /etc/b 4567"}}},
 		{"blank lines around", "\n\n  \nPackage: x\n\n\n \t\n", Paragraph{{"Package", "x"}}},
+		{"whitespace-only last line", "Package: x\n \t", Paragraph{{"Package", "x"}}},
 		{"case kept", "package: x\nX-Custom-FIELD: y\n", Paragraph{{"package", "x"}, {"X-Custom-FIELD", "y"}}},
 		{"utf-8", "Maintainer: Jörg Möller <j@example.org>\n", Paragraph{{"Maintainer", "Jörg Möller <j@example.org>"}}},
 	}
@@ -57,8 +58,9 @@ func TestParseParagraphErrors(t *testing.T) {
 		{"crlf", "Package: x\r\n", "line 1: carriage return"},
 		{"comment", "# comment: x\nPackage: x\n", `field name "# comment" must not start with '#'`},
 		{"dash", "-Package: x\n", "must not start with '-'"},
-		{"space in name", "Pack age: x\n", `field name "Pack age" contains ' '`},
+		{"space in name", "Pack age: x\n", `field name "Pack age" may contain only printable ASCII characters other than space`},
 		{"non-ascii name", "Packäge: x\n", "only printable ASCII"},
+		{"whitespace-only line then text", "Package: x\n \n\nVersion: 1\n", "line 2: whitespace-only line inside the paragraph"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

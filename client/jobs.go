@@ -49,3 +49,12 @@ func (c *Client) SubmitSignature(ctx context.Context, roundID int64, req Signatu
 	err := c.doJSON(ctx, http.MethodPost, path, req, &res)
 	return res, err
 }
+
+// CancelJob cancels a job whose change is not committed yet. A committed
+// change cannot be cancelled: expect an *APIError with code "conflict".
+func (c *Client) CancelJob(ctx context.Context, id int64) (Job, error) {
+	var j Job
+	err := c.do(ctx, call{method: http.MethodDelete, path: "/v1/jobs/" + strconv.FormatInt(id, 10),
+		timeout: c.requestTimeout}, &j)
+	return j, err
+}

@@ -67,6 +67,7 @@ type bundle struct {
 type serverOpts struct {
 	extraEnv []string
 	aptqd    string // another aptqd binary than the shared race-enabled one
+	role     string // "all" (default) or "api": no workers, jobs stay queued
 }
 
 // setup starts `aptqd all` on a fresh database and a free port, and creates
@@ -84,7 +85,15 @@ func setup(t *testing.T, opts ...serverOpts) *bundle {
 	if o.aptqd != "" {
 		aptqd = o.aptqd
 	}
-	cmd := exec.Command(aptqd, "all", "--listen", addr, "--database-url", b.dbURL)
+	role := "all"
+	if o.role != "" {
+		role = o.role
+	}
+	if role == "api" { // the API does not migrate; the database comes migrated
+		out, err := exec.Command(aptqd, "migrate", "--database-url", b.dbURL).CombinedOutput()
+		require.NoError(t, err, string(out))
+	}
+	cmd := exec.Command(aptqd, role, "--listen", addr, "--database-url", b.dbURL)
 	cmd.Env = append(os.Environ(), o.extraEnv...)
 	cmd.Stdout = b.logs
 	cmd.Stderr = cmd.Stdout

@@ -77,13 +77,18 @@ func (w *PublishWorker) drive(ctx context.Context, lease store.Lease, round stor
 		default: // published or failed
 			return nil
 		}
+		current, rerr := w.cfg.Store.RoundByID(ctx, round.ID)
 		if err != nil {
+			// A round aborted meanwhile (a change of it was cancelled) ends here.
+			if rerr == nil && current.State == store.RoundFailed {
+				return nil
+			}
 			return err
 		}
-		round, err = w.cfg.Store.RoundByID(ctx, round.ID)
-		if err != nil {
-			return err
+		if rerr != nil {
+			return rerr
 		}
+		round = current
 	}
 }
 

@@ -111,3 +111,12 @@ func randomHex(n int) string {
 	_, _ = rand.Read(buf)
 	return hex.EncodeToString(buf)
 }
+
+// lease takes the release's lease for w.
+func (b *bundle) lease(t *testing.T, w *PublishWorker) store.Lease {
+	t.Helper()
+	l, ok, err := b.store.AcquireLease(b.ctx, b.release.ID, w.cfg.Holder, w.cfg.LeaseTTL)
+	require.NoError(t, err)
+	require.True(t, ok, "lease taken")
+	return l
+}

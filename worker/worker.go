@@ -35,6 +35,8 @@ type Config struct {
 	// Snooze is the base delay of a job that finds its release's lease taken;
 	// jitter of the same size is added (default 1 s).
 	Snooze time.Duration
+	// Partitions is the number of publish queues (for resume jobs).
+	Partitions int
 }
 
 func (c *Config) setDefaults() {
@@ -70,7 +72,22 @@ func NewPublishWorker(cfg Config) *PublishWorker {
 
 // Register adds aptq's workers to a River worker set.
 func Register(workers *river.Workers, cfg Config) {
+	cfg.setDefaults()
 	river.AddWorker(workers, NewPublishWorker(cfg))
+	river.AddWorker(workers, &SweepWorker{cfg: cfg, partitions: cfg.Partitions})
+}
+
+// SweepInterval is how often stalled releases are looked for.
+const SweepInterval = 10 * time.Second
+
+// PeriodicJobs are the maintenance jobs every worker process schedules
+// (River runs each on one elected leader only).
+func PeriodicJobs() []*river.PeriodicJob {
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(SweepInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return jobs.SweepArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+	}
 }
 
 // Timeout covers the longest a leader may run: its round budget plus one
@@ -79,23 +96,31 @@ func (w *PublishWorker) Timeout(*river.Job[jobs.PublishArgs]) time.Duration {
 	return w.cfg.RoundBudget + w.cfg.SignatureTimeout + 5*time.Minute
 }
 
-// Work publishes the job's change, or waits for the lease holder to.
+// Work publishes the job's change, or waits for the lease holder to. A job
+// without a change (ChangeID 0, from the sweep) resumes the release's
+// unfinished work if no one else holds the lease.
 func (w *PublishWorker) Work(ctx context.Context, job *river.Job[jobs.PublishArgs]) error {
-	change, err := w.cfg.Store.Change(ctx, job.Args.ChangeID)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return river.JobCancel(fmt.Errorf("change %d no longer exists", job.Args.ChangeID))
+	resume := job.Args.ChangeID == 0
+	if !resume {
+		change, err := w.cfg.Store.Change(ctx, job.Args.ChangeID)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return river.JobCancel(fmt.Errorf("change %d no longer exists", job.Args.ChangeID))
+			}
+			return err
 		}
-		return err
-	}
-	if done, err := finished(change); done {
-		return err
+		if done, err := finished(change); done {
+			return err
+		}
 	}
 	lease, ok, err := w.cfg.Store.AcquireLease(ctx, job.Args.ReleaseID, w.cfg.Holder, w.cfg.LeaseTTL)
 	if err != nil {
 		return err
 	}
 	if !ok {
+		if resume {
+			return nil // someone leads the release: nothing to resume
+		}
 		return river.JobSnooze(w.cfg.Snooze + rand.N(w.cfg.Snooze))
 	}
 	log := w.cfg.Logger.With(slog.Int64("release_id", lease.ReleaseID), slog.Int64("job_id", job.ID),
@@ -114,8 +139,11 @@ func (w *PublishWorker) Work(ctx context.Context, job *river.Job[jobs.PublishArg
 	if err := w.lead(ctx, lease, log); err != nil {
 		return err
 	}
+	if resume {
+		return nil
+	}
 
-	change, err = w.cfg.Store.Change(ctx, job.Args.ChangeID)
+	change, err := w.cfg.Store.Change(ctx, job.Args.ChangeID)
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,10 @@ func (a *app) publish(ctx context.Context, p publishFlags,
 	prepare func(context.Context, *client.Client, client.Release) (client.ChangeRequest, error)) error {
 	var out outcome
 	job, err := a.runChange(ctx, p, prepare, &out)
+	if err != nil && ctx.Err() != nil && out.JobID != nil {
+		// Giving up: withdraw the change unless it is already committed.
+		job = a.cancel(*out.JobID, job)
+	}
 	if err != nil && ctx.Err() != nil && context.Cause(ctx) != errTimedOut {
 		err = &cliError{code: "interrupted", exit: exitFailed, msg: fmt.Sprintf("%v%s", err, mayStillPublish(out.JobID, stateOf(job)))}
 	}
@@ -56,6 +60,20 @@ func (a *app) publish(ctx context.Context, p publishFlags,
 		a.printf("published generation %d: %s\n", job.Generation, job.URL)
 	}
 	return err
+}
+
+// cancel asks the server, best effort and briefly, to cancel a job the CLI
+// gives up on, and returns the job's state as the server then tells it.
+func (a *app) cancel(id int64, last client.Job) client.Job {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	job, err := a.client().CancelJob(ctx, id)
+	if err != nil {
+		a.progress("could not cancel job %d: %v", id, err)
+		return last
+	}
+	a.progress("job %d: %s", id, job.State)
+	return job
 }
 
 func mayStillPublish(jobID *int64, state string) string {
@@ -93,7 +111,7 @@ func (a *app) runChange(ctx context.Context, p publishFlags,
 				msg: fmt.Sprintf("no change submitted after %s: %v", a.deadline, err)}
 		}
 		return &cliError{code: "timeout", exit: exitTimeout,
-			msg: fmt.Sprintf("job %d still %s after %s; it may still be published", *out.JobID, stateOf(job), a.deadline)}
+			msg: fmt.Sprintf("job %d still %s after %s; cancelled unless already committed", *out.JobID, stateOf(job), a.deadline)}
 	}
 
 	c := a.client()

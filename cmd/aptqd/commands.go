@@ -150,6 +150,7 @@ func serve(ctx context.Context, cfg config, migrate, withAPI, withWorker bool) e
 	riverClient, err := newRiverClient(pool, cfg, log, withWorker, worker.Config{
 		Store: st, Blob: bucket, Listener: listener, Logger: log, Holder: holderName(),
 		LeaseTTL: cfg.leaseTTL, SignatureTimeout: cfg.signatureTimeout, RoundBudget: cfg.roundBudget,
+		Partitions: cfg.partitions,
 	})
 	if err != nil {
 		return err
@@ -193,6 +194,7 @@ func newRiverClient(pool *pgxpool.Pool, cfg config, log *slog.Logger, withWorker
 		}
 		rc.Workers = workers
 		rc.Queues = queues
+		rc.PeriodicJobs = worker.PeriodicJobs()
 		rc.ID = wcfg.Holder
 		rc.RescueStuckJobsAfter = cfg.roundBudget + cfg.signatureTimeout + 10*time.Minute
 	}

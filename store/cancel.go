@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// CancelJob cancels the tenant's change carried by a job, if it is not
+// committed yet. A pending change is simply cancelled. A change already in a
+// round that awaits (or holds) a signature aborts that round: the round
+// fails, this change is cancelled and the round's other changes go back to
+// pending, so the next round publishes them without it. A committed change
+// cannot be cancelled: it will be published (CodeConflict).
+func (s *Store) CancelJob(ctx context.Context, tenantID, jobID int64) error {
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		var changeID, releaseID int64
+		var state string
+		var roundID *int64
+		err := tx.QueryRow(ctx, `
+			SELECT c.id, c.release_id, c.state, c.round_id
+			FROM changes c
+			JOIN releases rel ON rel.id = c.release_id
+			JOIN repositories repo ON repo.id = rel.repository_id
+			WHERE c.job_id = $1 AND repo.tenant_id = $2
+			FOR UPDATE OF c`, jobID, tenantID).Scan(&changeID, &releaseID, &state, &roundID)
+		if err != nil {
+			return translate("job", err)
+		}
+		switch state {
+		case ChangeCancelled, ChangeFailed:
+			return nil
+		case ChangePublished:
+			return Errorf(CodeConflict, "job %d is already published", jobID)
+		case ChangeInRound:
+			if err := abortRound(ctx, tx, *roundID, changeID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `
+			UPDATE changes SET state = 'cancelled', error_code = 'cancelled',
+				error_message = 'cancelled by the client', round_id = NULL, updated_at = now()
+			WHERE id = $1`, changeID); err != nil {
+			return translate("cancel change", err)
+		}
+		return notifyRelease(ctx, tx, releaseID)
+	})
+}
+
+// abortRound fails an uncommitted round because one of its changes was
+// cancelled, and returns its other changes to pending.
+func abortRound(ctx context.Context, tx pgx.Tx, roundID, cancelled int64) error {
+	var state string
+	if err := tx.QueryRow(ctx, `SELECT state FROM rounds WHERE id = $1 FOR UPDATE`, roundID).Scan(&state); err != nil {
+		return translate("lock round", err)
+	}
+	if state != RoundAwaitingSignature && state != RoundSigned {
+		return Errorf(CodeConflict, "the change is already committed in round %d and will be published", roundID)
+	}
+	if _, err := tx.Exec(ctx, `
+		UPDATE rounds SET state = 'failed', error_code = 'aborted',
+			error_message = 'a change of the round was cancelled; its other changes go to the next round'
+		WHERE id = $1`, roundID); err != nil {
+		return translate("abort round", err)
+	}
+	_, err := tx.Exec(ctx, `
+		UPDATE changes SET state = 'pending', round_id = NULL, updated_at = now()
+		WHERE round_id = $1 AND id <> $2 AND state = 'in_round'`, roundID, cancelled)
+	return translate("return changes to pending", err)
+}
+
+// StalledReleases lists releases that have unfinished changes but no live
+// lease: their leader died, and a job must resume them.
+func (s *Store) StalledReleases(ctx context.Context) ([]int64, error) {
+	rows, err := s.Pool.Query(ctx, `
+		SELECT DISTINCT c.release_id FROM changes c
+		WHERE c.state IN ('pending', 'in_round') AND c.updated_at < now() - interval '10 seconds'
+		  AND NOT EXISTS (SELECT 1 FROM release_leases l WHERE l.release_id = c.release_id AND l.expires_at > now())`)
+	if err != nil {
+		return nil, translate("stalled releases", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	return ids, translate("stalled releases", err)
+}
