@@ -43,13 +43,9 @@ func (s *Server) getJob(c echo.Context) error {
 	if err != nil {
 		return badRequest("job id %q is not a number", c.Param("id"))
 	}
-	var wait time.Duration
-	if w := c.QueryParam("wait"); w != "" {
-		wait, err = time.ParseDuration(w)
-		if err != nil || wait < 0 {
-			return badRequest("wait %q is not a duration like 30s", w)
-		}
-		wait = min(wait, s.cfg.MaxWait)
+	wait, err := s.waitParam(c)
+	if err != nil {
+		return err
 	}
 	lastState := c.QueryParam("state")
 	deadline := time.NewTimer(wait)

@@ -100,6 +100,8 @@ func (s *Server) routes() {
 	v1.GET("/repos/:repo/releases", s.listReleases)
 	v1.GET("/repos/:repo/releases/:release", s.getRelease)
 	v1.POST("/repos/:repo/releases/:release/changes", s.submitChange)
+	v1.POST("/repos/:repo/releases/:release/reconcile", s.requestReconcile)
+	v1.GET("/repos/:repo/releases/:release/reconcile", s.reconcileReports)
 	v1.HEAD("/packages/:sha256", s.headPackage)
 	v1.PUT("/packages/:sha256", s.putPackage)
 	v1.GET("/jobs/:id", s.getJob)

@@ -1,11 +1,6 @@
 package jobs
 
-import (
-	"time"
-
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
-)
+import "github.com/riverqueue/river"
 
 // SweepArgs is the periodic job that finds releases whose leader died
 // (unfinished changes, no live lease) and enqueues a resume for each.
@@ -25,11 +20,6 @@ func (SweepArgs) InsertOpts() river.InsertOpts {
 // process does not block the next minute's.
 func ResumeOpts(releaseID int64, partitions int) *river.InsertOpts {
 	opts := PublishArgs{ReleaseID: releaseID}.QueueOpts(partitions)
-	opts.UniqueOpts = river.UniqueOpts{
-		ByArgs:   true,
-		ByPeriod: time.Minute,
-		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
-			rivertype.JobStateRunning, rivertype.JobStateScheduled},
-	}
+	opts.UniqueOpts = uniqueWhileQueued()
 	return opts
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts (idempotently) or stops the real servers aptq's tests and demo use:
 # PostgreSQL and versitygw (S3), both on loopback, state under .aptq/.
-# Usage: scripts/services.sh start|stop|status
+# Usage: scripts/services.sh start|stop|status|restart-postgres
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -172,13 +172,18 @@ stop)
 	stop_versitygw
 	stop_postgres
 	;;
+restart-postgres)
+	# For fault tests: a real Postgres restart under load.
+	data=$(pg_datadir)
+	as_pg "$(pg_bindir)/pg_ctl" -D "$data" -m fast -w restart >/dev/null
+	;;
 status)
 	data=$(pg_datadir)
 	as_pg "$(pg_bindir)/pg_ctl" -D "$data" status || true
 	s3_up && echo "versitygw: up on 127.0.0.1:$s3_port" || echo "versitygw: down"
 	;;
 *)
-	echo "usage: $0 start|stop|status" >&2
+	echo "usage: $0 start|stop|status|restart-postgres" >&2
 	exit 2
 	;;
 esac

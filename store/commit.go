@@ -34,10 +34,16 @@ func (s *Store) CommitRound(ctx context.Context, l Lease, r Round, changes []Cha
 				FROM jsonb_to_recordset($2) AS a(package_id bigint, component text, filename text)
 				ON CONFLICT DO NOTHING`, r.ReleaseID, adds)
 			queue(fmt.Sprintf("remove packages of change %d", c.ID), `
-				DELETE FROM release_packages rp
-				USING packages p, jsonb_to_recordset($2) AS x(name text, version text, architecture text, component text)
-				WHERE rp.release_id = $1 AND rp.package_id = p.id AND rp.component = x.component
-				  AND p.name = x.name AND p.version = x.version AND p.architecture = x.architecture`,
+				WITH gone AS (
+					DELETE FROM release_packages rp
+					USING packages p, jsonb_to_recordset($2) AS x(name text, version text, architecture text, component text)
+					WHERE rp.release_id = $1 AND rp.package_id = p.id AND rp.component = x.component
+					  AND p.name = x.name AND p.version = x.version AND p.architecture = x.architecture
+					RETURNING rp.filename
+				)
+				INSERT INTO pool_removals (repository_id, filename)
+				SELECT (SELECT repository_id FROM releases WHERE id = $1), filename FROM gone
+				ON CONFLICT (repository_id, filename) DO UPDATE SET removed_at = now()`,
 				r.ReleaseID, removes)
 		}
 		files, _ := json.Marshal(r.Files)

@@ -37,6 +37,15 @@ type Config struct {
 	Snooze time.Duration
 	// Partitions is the number of publish queues (for resume jobs).
 	Partitions int
+	// MaintenanceInterval is how often every release is reconciled and every
+	// repository garbage collected (default 10 min).
+	MaintenanceInterval time.Duration
+	// KeepGenerations is how many recent generations' by-hash objects garbage
+	// collection keeps (default 3).
+	KeepGenerations int
+	// GCGrace is how old an object must be before garbage collection may
+	// delete it (default 1 h).
+	GCGrace time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -55,6 +64,15 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.MaintenanceInterval == 0 {
+		c.MaintenanceInterval = 10 * time.Minute
+	}
+	if c.KeepGenerations == 0 {
+		c.KeepGenerations = 3
+	}
+	if c.GCGrace == 0 {
+		c.GCGrace = time.Hour
+	}
 }
 
 // PublishWorker works publish jobs: the job that holds the release's lease
@@ -72,9 +90,12 @@ func NewPublishWorker(cfg Config) *PublishWorker {
 
 // Register adds aptq's workers to a River worker set.
 func Register(workers *river.Workers, cfg Config) {
-	cfg.setDefaults()
-	river.AddWorker(workers, NewPublishWorker(cfg))
-	river.AddWorker(workers, &SweepWorker{cfg: cfg, partitions: cfg.Partitions})
+	pub := NewPublishWorker(cfg)
+	river.AddWorker(workers, pub)
+	river.AddWorker(workers, &SweepWorker{cfg: pub.cfg, partitions: pub.cfg.Partitions})
+	river.AddWorker(workers, &MaintainWorker{pub: pub})
+	river.AddWorker(workers, &ReconcileWorker{pub: pub})
+	river.AddWorker(workers, &GCWorker{pub: pub})
 }
 
 // SweepInterval is how often stalled releases are looked for.
@@ -82,11 +103,14 @@ const SweepInterval = 10 * time.Second
 
 // PeriodicJobs are the maintenance jobs every worker process schedules
 // (River runs each on one elected leader only).
-func PeriodicJobs() []*river.PeriodicJob {
+func PeriodicJobs(cfg Config) []*river.PeriodicJob {
+	cfg.setDefaults()
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(SweepInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return jobs.SweepArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(cfg.MaintenanceInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return jobs.MaintainArgs{}, nil }, nil),
 	}
 }
 

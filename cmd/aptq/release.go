@@ -13,7 +13,7 @@ import (
 
 func (a *app) releaseCommand() *cobra.Command {
 	return a.group("release", "Create and inspect releases (dists/<name>)",
-		a.releaseCreateCommand(), a.releaseListCommand(), a.releaseShowCommand())
+		a.releaseCreateCommand(), a.releaseListCommand(), a.releaseShowCommand(), a.releaseReconcileCommand())
 }
 
 func (a *app) releaseCreateCommand() *cobra.Command {
@@ -127,4 +127,49 @@ func (a *app) printRelease(r client.Release) {
 		fmt.Fprintf(tw, "%s:\t%s\n", row[0], row[1])
 	}
 	_ = tw.Flush()
+}
+
+func (a *app) releaseReconcileCommand() *cobra.Command {
+	var repo, release string
+	cmd := &cobra.Command{
+		Use:   "reconcile --repo REPO --release NAME",
+		Short: "Check that S3 holds exactly the last committed generation, and repair it",
+		Long: `Run a reconcile of the release now and print its report: every object the
+last committed generation names is checked in S3 (by size and MD5 ETag) and put
+back from the database where it is missing or differs, InRelease last and
+conditional. An InRelease newer than the database's is reported, never replaced.`,
+		Args: cobra.NoArgs,
+		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, _ []string) error {
+			c := a.client()
+			jobID, err := c.Reconcile(cmd.Context(), repo, release)
+			if err != nil {
+				return err
+			}
+			a.progress("reconcile job %d enqueued", jobID)
+			for {
+				reports, err := c.ReconcileReports(cmd.Context(), repo, release, jobID, 30*time.Second)
+				if err != nil {
+					return err
+				}
+				for _, r := range reports {
+					if r.JobID == nil || *r.JobID != jobID {
+						continue
+					}
+					if a.json {
+						return a.printJSON(r)
+					}
+					a.printf("generation %d: %s (%d objects checked)\n", r.Generation, r.Outcome, r.Checked)
+					for _, rep := range r.Repairs {
+						a.printf("  %s: %s, %s\n", rep.Key, rep.Problem, rep.Action)
+					}
+					return nil
+				}
+			}
+		}),
+	}
+	cmd.Flags().StringVar(&repo, "repo", "", "repository name (required)")
+	cmd.Flags().StringVar(&release, "release", "", "release name (required)")
+	_ = cmd.MarkFlagRequired("repo")
+	_ = cmd.MarkFlagRequired("release")
+	return cmd
 }

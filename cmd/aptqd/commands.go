@@ -150,7 +150,8 @@ func serve(ctx context.Context, cfg config, migrate, withAPI, withWorker bool) e
 	riverClient, err := newRiverClient(pool, cfg, log, withWorker, worker.Config{
 		Store: st, Blob: bucket, Listener: listener, Logger: log, Holder: holderName(),
 		LeaseTTL: cfg.leaseTTL, SignatureTimeout: cfg.signatureTimeout, RoundBudget: cfg.roundBudget,
-		Partitions: cfg.partitions,
+		Partitions: cfg.partitions, MaintenanceInterval: cfg.maintenanceInterval,
+		KeepGenerations: cfg.keepGenerations, GCGrace: cfg.gcGrace,
 	})
 	if err != nil {
 		return err
@@ -194,7 +195,7 @@ func newRiverClient(pool *pgxpool.Pool, cfg config, log *slog.Logger, withWorker
 		}
 		rc.Workers = workers
 		rc.Queues = queues
-		rc.PeriodicJobs = worker.PeriodicJobs()
+		rc.PeriodicJobs = worker.PeriodicJobs(wcfg)
 		rc.ID = wcfg.Holder
 		rc.RescueStuckJobsAfter = cfg.roundBudget + cfg.signatureTimeout + 10*time.Minute
 	}

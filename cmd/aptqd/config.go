@@ -28,6 +28,10 @@ type config struct {
 	signatureTimeout time.Duration
 	roundBudget      time.Duration
 	maxUploadBytes   int64
+
+	maintenanceInterval time.Duration
+	keepGenerations     int
+	gcGrace             time.Duration
 }
 
 // envErrors collects malformed APTQ_* values, reported at start-up.
@@ -90,6 +94,9 @@ func (c *config) bindWorker(fs *pflag.FlagSet) {
 	fs.IntVar(&c.workersPerQueue, "workers-per-queue", envInt("APTQ_WORKERS_PER_QUEUE", 10), "concurrent jobs per publish queue ($APTQ_WORKERS_PER_QUEUE)")
 	fs.DurationVar(&c.leaseTTL, "lease-ttl", envDuration("APTQ_LEASE_TTL", 30*time.Second), "release lease lifetime without heartbeat ($APTQ_LEASE_TTL)")
 	fs.DurationVar(&c.signatureTimeout, "signature-timeout", envDuration("APTQ_SIGNATURE_TIMEOUT", 120*time.Second), "how long a round waits for a signature ($APTQ_SIGNATURE_TIMEOUT)")
+	fs.DurationVar(&c.maintenanceInterval, "maintenance-interval", envDuration("APTQ_MAINTENANCE_INTERVAL", 10*time.Minute), "how often releases are reconciled and garbage collected ($APTQ_MAINTENANCE_INTERVAL)")
+	fs.IntVar(&c.keepGenerations, "keep-generations", envInt("APTQ_KEEP_GENERATIONS", 3), "generations whose by-hash objects are kept ($APTQ_KEEP_GENERATIONS)")
+	fs.DurationVar(&c.gcGrace, "gc-grace", envDuration("APTQ_GC_GRACE", time.Hour), "minimum age of an object before it is collected ($APTQ_GC_GRACE)")
 	fs.DurationVar(&c.roundBudget, "round-budget", envDuration("APTQ_ROUND_BUDGET", 2*time.Minute), "how long one job keeps cutting rounds before handing the lease on ($APTQ_ROUND_BUDGET)")
 }
 
@@ -135,6 +142,9 @@ func (c *config) validate(needS3, needAPI, needWorker bool) error {
 		}
 		if c.leaseTTL < 3*time.Second || c.signatureTimeout < time.Second || c.roundBudget <= 0 {
 			return fmt.Errorf("lease TTL must be at least 3s, signature timeout at least 1s, round budget positive")
+		}
+		if c.maintenanceInterval < time.Second || c.keepGenerations < 1 || c.gcGrace <= 0 {
+			return fmt.Errorf("maintenance interval must be at least 1s, keep generations at least 1, GC grace positive")
 		}
 	}
 	return nil

@@ -1,0 +1,111 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/aptq/aptq/jobs"
+	"github.com/aptq/aptq/store"
+)
+
+// ReconcileReportResponse is a reconcile report as operators see it.
+type ReconcileReportResponse struct {
+	ID         int64          `json:"id"`
+	JobID      *int64         `json:"job_id,omitempty"`
+	Generation int64          `json:"generation"`
+	Checked    int            `json:"checked"`
+	Repairs    []store.Repair `json:"repairs"`
+	Outcome    string         `json:"outcome"`
+	CreatedAt  time.Time      `json:"created_at"`
+}
+
+// requestReconcile enqueues a reconcile of the release now.
+func (s *Server) requestReconcile(c echo.Context) error {
+	ctx := c.Request().Context()
+	repo, err := s.repoFromPath(c)
+	if err != nil {
+		return err
+	}
+	rel, err := s.store.Release(ctx, repo.ID, c.Param("release"))
+	if err != nil {
+		return err
+	}
+	res, err := s.cfg.River.Insert(ctx, jobs.ReconcileArgs{ReleaseID: rel.ID}, nil)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, map[string]int64{"job_id": res.Job.ID})
+}
+
+// reconcileReports lists the release's latest reports; with
+// ?job_id=N&wait=30s it waits until the report of that job exists.
+func (s *Server) reconcileReports(c echo.Context) error {
+	ctx := c.Request().Context()
+	repo, err := s.repoFromPath(c)
+	if err != nil {
+		return err
+	}
+	rel, err := s.store.Release(ctx, repo.ID, c.Param("release"))
+	if err != nil {
+		return err
+	}
+	var jobID int64
+	if v := c.QueryParam("job_id"); v != "" {
+		if jobID, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return badRequest("job_id %q is not a number", v)
+		}
+	}
+	wait, err := s.waitParam(c)
+	if err != nil {
+		return err
+	}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		wake := s.cfg.Listener.Wait(rel.ID)
+		reports, err := s.store.ReconcileReports(ctx, rel.ID, 20)
+		if err != nil {
+			return err
+		}
+		if jobID == 0 || hasJob(reports, jobID) || wait == 0 {
+			out := make([]ReconcileReportResponse, 0, len(reports))
+			for _, r := range reports {
+				out = append(out, ReconcileReportResponse{ID: r.ID, JobID: r.JobID, Generation: r.Generation,
+					Checked: r.Checked, Repairs: r.Repairs, Outcome: r.Outcome, CreatedAt: r.CreatedAt})
+			}
+			return c.JSON(http.StatusOK, map[string]any{"reports": out})
+		}
+		select {
+		case <-wake:
+		case <-deadline.C:
+			wait = 0
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func hasJob(reports []store.ReconcileReport, jobID int64) bool {
+	for _, r := range reports {
+		if r.JobID != nil && *r.JobID == jobID {
+			return true
+		}
+	}
+	return false
+}
+
+// waitParam reads ?wait=30s, capped by the server's MaxWait.
+func (s *Server) waitParam(c echo.Context) (time.Duration, error) {
+	w := c.QueryParam("wait")
+	if w == "" {
+		return 0, nil
+	}
+	wait, err := time.ParseDuration(w)
+	if err != nil || wait < 0 {
+		return 0, badRequest("wait %q is not a duration like 30s", w)
+	}
+	return min(wait, s.cfg.MaxWait), nil
+}

@@ -1,0 +1,129 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/aptq/aptq/blob"
+	"github.com/aptq/aptq/jobs"
+)
+
+// GCWorker deletes a repository's S3 objects that nothing may name any
+// more: by-hash index objects that none of a release's last KeepGenerations
+// generations (nor an unfinished round) names, and pool files no release
+// holds; both only once older than the grace period, so a client that read
+// an older InRelease a moment ago still finds what it names.
+type GCWorker struct {
+	river.WorkerDefaults[jobs.GCArgs]
+	pub *PublishWorker
+}
+
+// Work collects one repository's garbage.
+func (w *GCWorker) Work(ctx context.Context, job *river.Job[jobs.GCArgs]) error {
+	deleted, err := w.pub.collect(ctx, job.Args.RepositoryID)
+	if deleted > 0 {
+		w.pub.cfg.Logger.Info("garbage collected", slog.Int64("repository_id", job.Args.RepositoryID),
+			slog.Int("deleted", deleted))
+	}
+	return err
+}
+
+// collect deletes what the repository no longer needs; it returns how many
+// objects it deleted.
+func (w *PublishWorker) collect(ctx context.Context, repoID int64) (int, error) {
+	repo, err := w.cfg.Store.RepositoryByID(ctx, repoID)
+	if err != nil {
+		return 0, err
+	}
+	now, err := w.cfg.Store.Now(ctx)
+	if err != nil {
+		return 0, err
+	}
+	cutoff := now.Add(-w.cfg.GCGrace)
+	rels, err := w.cfg.Store.Releases(ctx, repo.ID)
+	if err != nil {
+		return 0, err
+	}
+	deleted := 0
+	for _, rel := range rels {
+		inUse, err := w.cfg.Store.ByHashInUse(ctx, rel.ID, w.cfg.KeepGenerations)
+		if err != nil {
+			return deleted, err
+		}
+		n, err := w.deleteUnused(ctx, distsKey(repo.Prefix, rel.Name, ""), cutoff, func(key string) bool {
+			i := strings.Index(key, "/by-hash/")
+			if i < 0 {
+				return true // flat files and Release files are replaced, never collected
+			}
+			return inUse[key[strings.LastIndex(key, "/")+1:]]
+		})
+		deleted += n
+		if err != nil {
+			return deleted, err
+		}
+	}
+	inUse, err := w.cfg.Store.PoolInUse(ctx, repo.ID, w.cfg.GCGrace)
+	if err != nil {
+		return deleted, err
+	}
+	n, err := w.deleteUnused(ctx, repo.Prefix+"pool/", cutoff, func(key string) bool {
+		return inUse[strings.TrimPrefix(key, repo.Prefix)]
+	})
+	return deleted + n, err
+}
+
+// deleteUnused deletes the objects under prefix older than cutoff that keep
+// does not claim.
+func (w *PublishWorker) deleteUnused(ctx context.Context, prefix string, cutoff time.Time, keep func(key string) bool) (int, error) {
+	var doomed []string
+	err := w.cfg.Blob.List(ctx, prefix, func(info blob.Info) error {
+		if info.LastModified.Before(cutoff) && !keep(info.Key) {
+			doomed = append(doomed, info.Key)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("list %s: %w", prefix, err)
+	}
+	for i, key := range doomed {
+		if err := w.cfg.Blob.Delete(ctx, key); err != nil {
+			return i, fmt.Errorf("delete %s: %w", key, err)
+		}
+	}
+	return len(doomed), nil
+}
+
+// MaintainWorker fans the periodic maintenance out: a reconcile per
+// release and a garbage collection per repository.
+type MaintainWorker struct {
+	river.WorkerDefaults[jobs.MaintainArgs]
+	pub *PublishWorker
+}
+
+// Work enqueues the maintenance jobs.
+func (w *MaintainWorker) Work(ctx context.Context, _ *river.Job[jobs.MaintainArgs]) error {
+	refs, err := w.pub.cfg.Store.ReleaseRefs(ctx)
+	if err != nil {
+		return err
+	}
+	client := river.ClientFromContext[pgx.Tx](ctx)
+	repos := map[int64]bool{}
+	for _, ref := range refs {
+		if _, err := client.Insert(ctx, jobs.ReconcileArgs{ReleaseID: ref.ID}, nil); err != nil {
+			return fmt.Errorf("enqueue reconcile: %w", err)
+		}
+		repos[ref.RepositoryID] = true
+	}
+	for id := range repos {
+		if _, err := client.Insert(ctx, jobs.GCArgs{RepositoryID: id}, nil); err != nil {
+			return fmt.Errorf("enqueue gc: %w", err)
+		}
+	}
+	return nil
+}

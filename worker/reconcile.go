@@ -1,0 +1,273 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/riverqueue/river"
+
+	"github.com/aptq/aptq/apt"
+	"github.com/aptq/aptq/blob"
+	"github.com/aptq/aptq/jobs"
+	"github.com/aptq/aptq/store"
+)
+
+// ReconcileWorker makes S3 hold exactly what a release's last committed
+// generation names. It needs the release's lease (it may write InRelease),
+// skips a release whose round is in progress (its leader resumes it), and
+// never publishes an older generation over a newer one.
+type ReconcileWorker struct {
+	river.WorkerDefaults[jobs.ReconcileArgs]
+	pub *PublishWorker
+}
+
+// Work reconciles one release and stores the report.
+func (w *ReconcileWorker) Work(ctx context.Context, job *river.Job[jobs.ReconcileArgs]) error {
+	report, err := w.pub.reconcile(ctx, job.Args.ReleaseID)
+	if err != nil {
+		return err
+	}
+	report.JobID = &job.ID
+	return w.pub.cfg.Store.InsertReconcileReport(ctx, report)
+}
+
+// reconcile checks and repairs one release; a busy release is reported as skipped.
+func (w *PublishWorker) reconcile(ctx context.Context, releaseID int64) (store.ReconcileReport, error) {
+	report := store.ReconcileReport{ReleaseID: releaseID}
+	lease, ok, err := w.cfg.Store.AcquireLease(ctx, releaseID, w.cfg.Holder, w.cfg.LeaseTTL)
+	if err != nil {
+		return report, err
+	}
+	if !ok {
+		report.Outcome = "skipped: a worker holds the release"
+		return report, nil
+	}
+	defer func() {
+		_ = w.cfg.Store.ReleaseLease(context.WithoutCancel(ctx), lease)
+	}()
+	ctx, stop := w.heartbeat(ctx, lease, w.cfg.Logger)
+	defer stop()
+
+	rel, err := w.cfg.Store.ReleaseByID(ctx, w.cfg.Store.Pool, releaseID)
+	if err != nil {
+		return report, err
+	}
+	report.Generation = rel.Generation
+	if rel.Generation == 0 {
+		report.Outcome = "ok: nothing published yet"
+		return report, nil
+	}
+	if _, err := w.cfg.Store.OpenRound(ctx, rel.ID); err == nil {
+		report.Outcome = "skipped: a round is in progress"
+		return report, nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return report, err
+	}
+	round, err := w.cfg.Store.RoundOfGeneration(ctx, rel.ID, rel.Generation)
+	if err != nil {
+		return report, err
+	}
+	repo, err := w.repository(ctx, rel)
+	if err != nil {
+		return report, err
+	}
+	r := &reconciler{w: w, rel: rel, round: round, prefix: repo.Prefix, report: &report}
+	if err := r.run(ctx, lease); err != nil {
+		report.Outcome = "failed: " + err.Error()
+		w.cfg.Logger.Warn("reconcile failed", slog.Int64("release_id", rel.ID), slog.Any("error", err))
+		return report, nil
+	}
+	report.Outcome = "ok"
+	if len(report.Repairs) > 0 {
+		report.Outcome = fmt.Sprintf("repaired %d objects", len(report.Repairs))
+	}
+	return report, nil
+}
+
+type reconciler struct {
+	w      *PublishWorker
+	rel    store.Release
+	round  store.Round
+	prefix string
+	report *store.ReconcileReport
+}
+
+func (r *reconciler) key(path string) string { return distsKey(r.prefix, r.rel.Name, path) }
+
+func (r *reconciler) repaired(key, problem, action string) {
+	r.report.Repairs = append(r.report.Repairs, store.Repair{Key: key, Problem: problem, Action: action})
+}
+
+// state says whether the object at key holds size bytes with this MD5 (S3's
+// ETag of a single-part object); problem is "" when it does.
+func (r *reconciler) state(ctx context.Context, key string, size int64, md5hex string) (string, error) {
+	r.report.Checked++
+	info, err := r.w.cfg.Blob.Head(ctx, key)
+	switch {
+	case errors.Is(err, blob.ErrNotFound):
+		return "missing", nil
+	case err != nil:
+		return "", err
+	case info.Size != size || info.ETag != md5hex:
+		return "content differs", nil
+	}
+	return "", nil
+}
+
+// run checks in the publish order and repairs in it too: by-hash objects,
+// flat indexes, Release and Release.gpg, InRelease last.
+func (r *reconciler) run(ctx context.Context, lease store.Lease) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	broken := map[string]bool{} // index directories with a bad by-hash object
+	for _, f := range r.round.Files {
+		for _, h := range []struct{ algo, hex string }{{"SHA256", f.SHA256}, {"SHA512", f.SHA512}} {
+			problem, err := r.state(ctx, r.key(apt.ByHashPath(f.Path, h.algo, h.hex)), f.Size, f.MD5)
+			if err != nil {
+				return err
+			}
+			if problem != "" {
+				broken[indexDir(f.Path)] = true
+			}
+		}
+	}
+	if len(broken) > 0 {
+		if err := r.regenerate(ctx, broken); err != nil {
+			return err
+		}
+	}
+	for _, f := range r.round.Files {
+		key := r.key(f.Path)
+		problem, err := r.state(ctx, key, f.Size, f.MD5)
+		if err != nil {
+			return err
+		}
+		if problem != "" {
+			if _, err := r.w.cfg.Blob.Copy(ctx, r.key(apt.ByHashPath(f.Path, "SHA256", f.SHA256)), key); err != nil {
+				return fmt.Errorf("repair %s: %w", key, err)
+			}
+			r.repaired(key, problem, "copied from by-hash")
+		}
+	}
+	if err := r.w.cfg.Store.RenewLease(ctx, lease, r.w.cfg.LeaseTTL); err != nil {
+		return err
+	}
+	for _, obj := range []struct {
+		name string
+		data []byte
+	}{{"Release", r.round.ReleaseBytes}, {"Release.gpg", r.round.ReleaseGPG}} {
+		key := r.key(obj.name)
+		problem, err := r.state(ctx, key, int64(len(obj.data)), md5Hex(obj.data))
+		if err != nil {
+			return err
+		}
+		if problem != "" {
+			if _, err := r.w.cfg.Blob.Put(ctx, key, bytes.NewReader(obj.data), int64(len(obj.data)), blob.PutOptions{}); err != nil {
+				return fmt.Errorf("repair %s: %w", key, err)
+			}
+			r.repaired(key, problem, "uploaded from the database")
+		}
+	}
+	return r.inRelease(ctx)
+}
+
+// regenerate rebuilds the indexes of the given directories from the
+// membership of the committed generation; generation is deterministic, so
+// the bytes must hash as the Release says, or nothing is written.
+func (r *reconciler) regenerate(ctx context.Context, dirs map[string]bool) error {
+	changed := map[indexKey]bool{}
+	for _, comp := range r.rel.Components {
+		for _, arch := range r.rel.Architectures {
+			if k := (indexKey{comp, arch}); dirs[k.dir()] {
+				changed[k] = true
+			}
+		}
+	}
+	members, err := r.w.membersAfter(ctx, r.rel, changed, nil, nil)
+	if err != nil {
+		return err
+	}
+	want := map[string]store.IndexFile{}
+	for _, f := range r.round.Files {
+		want[f.Path] = f
+	}
+	compressions := make([]apt.Compression, len(r.rel.Compressions))
+	for i, c := range r.rel.Compressions {
+		compressions[i] = apt.Compression(c)
+	}
+	for k := range changed {
+		files, err := apt.GenerateIndexes(k.component, k.arch, apt.SplitByArch(members[k.component], []string{k.arch})[k.arch], compressions)
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if w, ok := want[f.Path]; !ok || w.SHA256 != f.SHA256 {
+				return fmt.Errorf("regenerated %s does not match generation %d's; not repairing", f.Path, r.rel.Generation)
+			}
+			for _, h := range []struct{ algo, hex string }{{"SHA256", f.SHA256}, {"SHA512", f.SHA512}} {
+				key := r.key(apt.ByHashPath(f.Path, h.algo, h.hex))
+				problem, err := r.state(ctx, key, f.Size, f.MD5)
+				if err != nil {
+					return err
+				}
+				if problem == "" {
+					continue
+				}
+				if _, err := r.w.cfg.Blob.Put(ctx, key, bytes.NewReader(f.Data), int64(len(f.Data)), blob.PutOptions{}); err != nil {
+					return fmt.Errorf("repair %s: %w", key, err)
+				}
+				r.repaired(key, problem, "regenerated from the database")
+			}
+		}
+	}
+	return nil
+}
+
+// inRelease puts back the committed generation's InRelease if S3 lacks it
+// or holds an older one; a newer one in S3 is reported, never overwritten.
+func (r *reconciler) inRelease(ctx context.Context) error {
+	key := r.key("InRelease")
+	r.report.Checked++
+	var current []byte
+	var etag string
+	body, info, err := r.w.cfg.Blob.Get(ctx, key, "")
+	switch {
+	case errors.Is(err, blob.ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		current, err = io.ReadAll(io.LimitReader(body, 16<<20))
+		body.Close()
+		if err != nil {
+			return err
+		}
+		etag = info.ETag
+	}
+	if bytes.Equal(current, r.round.InRelease) {
+		return r.w.cfg.Store.SetInReleaseETag(ctx, r.rel.ID, r.rel.Generation, etag)
+	}
+	problem, opts := "missing", blob.PutOptions{IfNoneMatch: true}
+	if current != nil {
+		if g := generationOf(current); g > r.rel.Generation {
+			return fmt.Errorf("S3 holds generation %d, newer than the database's %d: not touching it", g, r.rel.Generation)
+		}
+		problem, opts = "older or different generation", blob.PutOptions{IfMatch: etag}
+	}
+	put, err := r.w.cfg.Blob.Put(ctx, key, bytes.NewReader(r.round.InRelease), int64(len(r.round.InRelease)), opts)
+	if err != nil {
+		return fmt.Errorf("repair %s: %w", key, err)
+	}
+	r.repaired(key, problem, "uploaded from the database, conditionally")
+	return r.w.cfg.Store.SetInReleaseETag(ctx, r.rel.ID, r.rel.Generation, put.ETag)
+}
+
+func md5Hex(b []byte) string {
+	s := md5.Sum(b)
+	return hex.EncodeToString(s[:])
+}
