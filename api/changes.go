@@ -7,12 +7,10 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/blob"
-	"github.com/aptq/aptq/jobs"
 	"github.com/aptq/aptq/store"
 )
 
@@ -100,22 +98,7 @@ func (s *Server) submitChange(c echo.Context) error {
 		}
 	}
 
-	var change store.Change
-	var jobID int64
-	err = s.store.InTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		change, err = s.store.InsertChange(ctx, tx, rel.ID, adds, req.Removes)
-		if err != nil {
-			return err
-		}
-		args := jobs.PublishArgs{ChangeID: change.ID, ReleaseID: rel.ID}
-		res, err := s.cfg.River.InsertTx(ctx, tx, args, args.QueueOpts(s.cfg.Partitions))
-		if err != nil {
-			return fmt.Errorf("enqueue publish job: %w", err)
-		}
-		jobID = res.Job.ID
-		return s.store.SetChangeJob(ctx, tx, change.ID, jobID)
-	})
+	change, jobID, err := s.enqueueChange(ctx, rel, adds, req.Removes)
 	if err != nil {
 		return err
 	}

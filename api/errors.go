@@ -30,6 +30,7 @@ var statusByCode = map[string]int{
 	store.CodeStaleGeneration: http.StatusConflict,
 	store.CodeAlreadySigned:   http.StatusConflict,
 	store.CodeRoundFailed:     http.StatusConflict,
+	store.CodeLastKey:         http.StatusConflict,
 	codeBadRequest:            http.StatusBadRequest,
 	codeChecksumMismatch:      http.StatusUnprocessableEntity,
 	codeInvalidPackage:        http.StatusUnprocessableEntity,

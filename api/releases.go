@@ -2,9 +2,11 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -26,6 +28,7 @@ type ReleaseRequest struct {
 	Components    []string `json:"components"`
 	Architectures []string `json:"architectures"`
 	Compressions  []string `json:"compressions"`
+	ValidFor      string   `json:"valid_for"`
 }
 
 // ReleaseResponse is a release as the API shows it.
@@ -40,13 +43,18 @@ type ReleaseResponse struct {
 	Components          []string  `json:"components"`
 	Architectures       []string  `json:"architectures"`
 	Compressions        []string  `json:"compressions"`
+	ValidFor            string    `json:"valid_for,omitempty"`
 	Generation          int64     `json:"generation"`
 	PublishedGeneration int64     `json:"published_generation"`
 	CreatedAt           time.Time `json:"created_at"`
 }
 
 func releaseResponse(r store.Release) ReleaseResponse {
-	return ReleaseResponse{Name: r.Name, Origin: r.Origin, Label: r.Label, Suite: r.Suite,
+	var validFor string
+	if r.ValidFor != nil {
+		validFor = r.ValidFor.String()
+	}
+	return ReleaseResponse{ValidFor: validFor, Name: r.Name, Origin: r.Origin, Label: r.Label, Suite: r.Suite,
 		Codename: r.Codename, Version: r.Version, Description: r.Description, Components: r.Components,
 		Architectures: r.Architectures, Compressions: r.Compressions, Generation: r.Generation,
 		PublishedGeneration: r.PublishedGeneration, CreatedAt: r.CreatedAt}
@@ -108,6 +116,12 @@ func validateRelease(req *ReleaseRequest, repoName string) error {
 			return invalidField("compressions", "compression %q is not one of gz, xz", c)
 		}
 	}
+	if req.ValidFor != "" {
+		d, err := parseDays(req.ValidFor)
+		if err != nil || d < time.Hour {
+			return invalidField("valid_for", "valid_for %q is not a duration of at least 1h, like 7d or 36h", req.ValidFor)
+		}
+	}
 	if hasDup(req.Components) || hasDup(req.Architectures) || hasDup(req.Compressions) {
 		return invalidField("components", "components, architectures and compressions must not repeat")
 	}
@@ -137,7 +151,12 @@ func (s *Server) createRelease(c echo.Context) error {
 	if err := validateRelease(&req, repo.Name); err != nil {
 		return err
 	}
-	rel, err := s.store.CreateRelease(c.Request().Context(), store.Release{RepositoryID: repo.ID,
+	var validFor *time.Duration
+	if req.ValidFor != "" {
+		d, _ := parseDays(req.ValidFor)
+		validFor = &d
+	}
+	rel, err := s.store.CreateRelease(c.Request().Context(), store.Release{RepositoryID: repo.ID, ValidFor: validFor,
 		Name: req.Name, Origin: req.Origin, Label: req.Label, Suite: req.Suite, Codename: req.Codename,
 		Version: req.Version, Description: req.Description, Components: req.Components,
 		Architectures: req.Architectures, Compressions: req.Compressions})
@@ -179,4 +198,16 @@ func newStrictDecoder(r io.Reader) *json.Decoder {
 	dec := json.NewDecoder(io.LimitReader(r, 4<<20))
 	dec.DisallowUnknownFields()
 	return dec
+}
+
+// parseDays reads a Go duration, also with a whole-day suffix ("7d").
+func parseDays(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("bad day count %q", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
 }

@@ -23,6 +23,7 @@ const (
 	CodeLeaseLost        = "lease_lost"
 	CodeSignatureTimeout = "signature_timeout"
 	CodeRetry            = "retry"
+	CodeLastKey          = "last_key"
 )
 
 // Error is a domain error with a machine-readable code.

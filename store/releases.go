@@ -20,6 +20,7 @@ type Release struct {
 	Components          []string
 	Architectures       []string
 	Compressions        []string
+	ValidFor            *time.Duration
 	Generation          int64
 	ReleaseDate         *time.Time
 	InReleaseETag       *string
@@ -28,13 +29,13 @@ type Release struct {
 }
 
 const releaseColumns = `id, repository_id, name, origin, label, suite, codename, version, description,
-	components, architectures, compressions, generation, release_date, inrelease_etag,
+	components, architectures, compressions, valid_for, generation, release_date, inrelease_etag,
 	published_generation, created_at`
 
 func scanRelease(row interface{ Scan(...any) error }) (Release, error) {
 	var r Release
 	err := row.Scan(&r.ID, &r.RepositoryID, &r.Name, &r.Origin, &r.Label, &r.Suite, &r.Codename,
-		&r.Version, &r.Description, &r.Components, &r.Architectures, &r.Compressions,
+		&r.Version, &r.Description, &r.Components, &r.Architectures, &r.Compressions, &r.ValidFor,
 		&r.Generation, &r.ReleaseDate, &r.InReleaseETag, &r.PublishedGeneration, &r.CreatedAt)
 	return r, err
 }
@@ -43,11 +44,11 @@ func scanRelease(row interface{ Scan(...any) error }) (Release, error) {
 func (s *Store) CreateRelease(ctx context.Context, r Release) (Release, error) {
 	row := s.Pool.QueryRow(ctx, `
 		INSERT INTO releases (repository_id, name, origin, label, suite, codename, version, description,
-			components, architectures, compressions)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			components, architectures, compressions, valid_for)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 		RETURNING `+releaseColumns,
 		r.RepositoryID, r.Name, r.Origin, r.Label, r.Suite, r.Codename, r.Version, r.Description,
-		r.Components, r.Architectures, r.Compressions)
+		r.Components, r.Architectures, r.Compressions, r.ValidFor)
 	out, err := scanRelease(row)
 	return out, translate("create release "+r.Name, err)
 }

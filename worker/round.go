@@ -40,11 +40,15 @@ func (w *PublishWorker) cut(ctx context.Context, lease store.Lease, pending []st
 	for i, f := range gen.all {
 		files[i] = apt.IndexFile{Path: f.Path, Size: f.Size, MD5: f.MD5, SHA1: f.SHA1, SHA256: f.SHA256, SHA512: f.SHA512}
 	}
-	releaseBytes := apt.BuildRelease(apt.ReleaseMeta{
+	meta := apt.ReleaseMeta{
 		Origin: rel.Origin, Label: rel.Label, Suite: rel.Suite, Codename: rel.Codename,
 		Version: rel.Version, Description: rel.Description, Date: date,
 		Generation: rel.Generation + 1, Architectures: rel.Architectures, Components: rel.Components,
-	}, files)
+	}
+	if rel.ValidFor != nil {
+		meta.ValidUntil = date.Add(*rel.ValidFor)
+	}
+	releaseBytes := apt.BuildRelease(meta, files)
 	ids := make([]int64, len(pending))
 	for i, c := range pending {
 		ids[i] = c.ID
