@@ -33,11 +33,7 @@ const maxChangeItems = 1000
 func (s *Server) submitChange(c echo.Context) error {
 	ctx := c.Request().Context()
 	tenant := tenantOf(c)
-	repo, err := s.repoFromPath(c)
-	if err != nil {
-		return err
-	}
-	rel, err := s.store.Release(ctx, repo.ID, c.Param("release"))
+	repo, rel, err := s.releaseFromPath(c)
 	if err != nil {
 		return err
 	}

@@ -25,11 +25,7 @@ type ReconcileReportResponse struct {
 // requestReconcile enqueues a reconcile of the release now.
 func (s *Server) requestReconcile(c echo.Context) error {
 	ctx := c.Request().Context()
-	repo, err := s.repoFromPath(c)
-	if err != nil {
-		return err
-	}
-	rel, err := s.store.Release(ctx, repo.ID, c.Param("release"))
+	_, rel, err := s.releaseFromPath(c)
 	if err != nil {
 		return err
 	}
@@ -44,11 +40,7 @@ func (s *Server) requestReconcile(c echo.Context) error {
 // ?job_id=N&wait=30s it waits until the report of that job exists.
 func (s *Server) reconcileReports(c echo.Context) error {
 	ctx := c.Request().Context()
-	repo, err := s.repoFromPath(c)
-	if err != nil {
-		return err
-	}
-	rel, err := s.store.Release(ctx, repo.ID, c.Param("release"))
+	_, rel, err := s.releaseFromPath(c)
 	if err != nil {
 		return err
 	}

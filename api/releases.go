@@ -183,11 +183,7 @@ func (s *Server) listReleases(c echo.Context) error {
 }
 
 func (s *Server) getRelease(c echo.Context) error {
-	repo, err := s.repoFromPath(c)
-	if err != nil {
-		return err
-	}
-	rel, err := s.store.Release(c.Request().Context(), repo.ID, c.Param("release"))
+	_, rel, err := s.releaseFromPath(c)
 	if err != nil {
 		return err
 	}
