@@ -14,17 +14,20 @@ type indexKey struct{ component, arch string }
 
 func (k indexKey) dir() string { return k.component + "/binary-" + k.arch }
 
-// generated is a round's new index files (with data) and every file the
-// Release lists (new ones and those reused from the last generation).
+// generated is what a round's Release lists (new files and those reused
+// from the last generation) and how many files were new.
 type generated struct {
-	newFiles []apt.IndexFile
 	all      []store.IndexFile
+	newFiles int
 }
 
 // generate builds the indexes a round changes: only the component ×
 // architecture indexes its changes touch (and any the last generation
-// lacks) are regenerated; the others are listed as they were.
-func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes []store.Change) (generated, error) {
+// lacks) are regenerated; the others are listed as they were. Each new
+// index goes to emit as soon as it is built, so that only one index's bytes
+// are in memory at a time.
+func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes []store.Change,
+	emit func([]apt.IndexFile) error) (generated, error) {
 	var g generated
 	var prev []store.IndexFile
 	if rel.Generation > 0 {
@@ -89,7 +92,10 @@ func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes
 			if err != nil {
 				return g, fmt.Errorf("generate %s: %w", k.dir(), err)
 			}
-			g.newFiles = append(g.newFiles, files...)
+			if err := emit(files); err != nil {
+				return g, err
+			}
+			g.newFiles += len(files)
 			for _, f := range files {
 				g.all = append(g.all, store.IndexFile{Path: f.Path, Size: f.Size, MD5: f.MD5,
 					SHA1: f.SHA1, SHA256: f.SHA256, SHA512: f.SHA512})

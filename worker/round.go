@@ -25,15 +25,14 @@ func (w *PublishWorker) cut(ctx context.Context, lease store.Lease, pending []st
 	if err != nil {
 		return store.Round{}, err
 	}
-	gen, err := w.generate(ctx, rel, pending)
-	if err != nil {
-		return store.Round{}, err
-	}
 	repo, err := w.repository(ctx, rel)
 	if err != nil {
 		return store.Round{}, err
 	}
-	if err := w.uploadByHash(ctx, repo.Prefix, rel.Name, gen.newFiles); err != nil {
+	gen, err := w.generate(ctx, rel, pending, func(files []apt.IndexFile) error {
+		return w.uploadByHash(ctx, repo.Prefix, rel.Name, files)
+	})
+	if err != nil {
 		return store.Round{}, err
 	}
 	files := make([]apt.IndexFile, len(gen.all))
@@ -61,7 +60,7 @@ func (w *PublishWorker) cut(ctx context.Context, lease store.Lease, pending []st
 		return store.Round{}, err
 	}
 	log.Info("round cut", slog.Int64("round_id", round.ID), slog.Int64("generation", round.Generation),
-		slog.Int("changes", len(ids)), slog.Int("new_index_files", len(gen.newFiles)))
+		slog.Int("changes", len(ids)), slog.Int("new_index_files", gen.newFiles))
 	return round, nil
 }
 
