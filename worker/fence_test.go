@@ -107,3 +107,33 @@ func (b *bundle) read(t *testing.T, key string) []byte {
 	require.NoError(t, err)
 	return data
 }
+
+// TestStaleWriterCannotPutBackOlderFiles: a writer that lost the lease
+// while paused cannot put an older generation's flat index or Release back
+// over a newer one: its write is conditional on what the generation before
+// its own left there (G1, G5).
+func TestStaleWriterCannotPutBackOlderFiles(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	w := b.worker("w")
+	first := b.publish(t, w, "one")
+	staleLease := b.lease(t, w)
+	b.expireLease(t)
+	second := b.publish(t, b.worker("other"), "two")
+
+	packages := distsKey(b.repo.Prefix, "stable", "main/binary-amd64/Packages")
+	release := distsKey(b.repo.Prefix, "stable", "Release")
+	newPackages, newRelease := b.read(t, packages), b.read(t, release)
+	require.Equal(t, second.ReleaseBytes, newRelease)
+
+	oldPackages := []byte("Package: one\n") // what the stale writer of generation 1 would write
+	err := w.replace(b.ctx, staleLease, packages, oldPackages, "")
+	require.ErrorIs(t, err, store.ErrLeaseLost)
+	err = w.replace(b.ctx, staleLease, release, first.ReleaseBytes, "")
+	require.ErrorIs(t, err, store.ErrLeaseLost)
+	require.Equal(t, newPackages, b.read(t, packages))
+	require.Equal(t, newRelease, b.read(t, release))
+
+	// Rewriting what is already there is not a conflict (a resumed round).
+	require.NoError(t, w.replace(b.ctx, staleLease, release, second.ReleaseBytes, md5Hex(first.ReleaseBytes)))
+}

@@ -62,42 +62,48 @@ func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round sto
 	if err != nil {
 		return err
 	}
-	unchanged := make(map[string]string, len(prev))
+	prevByPath := make(map[string]store.IndexFile, len(prev))
 	for _, f := range prev {
-		unchanged[f.Path] = f.SHA256
+		prevByPath[f.Path] = f
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(uploadConcurrency)
 	for _, f := range round.Files {
-		if unchanged[f.Path] == f.SHA256 {
+		old, had := prevByPath[f.Path]
+		if had && old.SHA256 == f.SHA256 {
 			continue
 		}
-		src := distsKey(repo.Prefix, rel.Name, apt.ByHashPath(f.Path, "SHA256", f.SHA256))
-		dst := distsKey(repo.Prefix, rel.Name, f.Path)
 		g.Go(func() error {
-			if _, err := w.cfg.Blob.Copy(gctx, src, dst); err != nil {
-				return fmt.Errorf("copy %s: %w", dst, err)
+			data, err := w.read(gctx, distsKey(repo.Prefix, rel.Name, apt.ByHashPath(f.Path, "SHA256", f.SHA256)))
+			if err != nil {
+				return err
 			}
-			return nil
+			return w.replace(gctx, lease, distsKey(repo.Prefix, rel.Name, f.Path), data, old.MD5)
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return err
 	}
 
-	// Only the lease holder may replace the release's signed files.
+	// Only the lease holder may replace the release's signed files; the
+	// conditional writes below catch one that loses the lease after this check.
 	if err := w.cfg.Store.RenewLease(ctx, lease, w.cfg.LeaseTTL); err != nil {
 		return err
 	}
-	for _, obj := range []struct {
-		name string
-		data []byte
-	}{{"Release", round.ReleaseBytes}, {"Release.gpg", round.ReleaseGPG}} {
-		key := distsKey(repo.Prefix, rel.Name, obj.name)
-		if _, err := w.cfg.Blob.Put(ctx, key, bytes.NewReader(obj.data), int64(len(obj.data)), blob.PutOptions{}); err != nil {
-			return fmt.Errorf("upload %s: %w", key, err)
+	var prevRelease, prevGPG string
+	if round.Generation > 1 {
+		last, err := w.cfg.Store.RoundOfGeneration(ctx, rel.ID, round.Generation-1)
+		if err != nil {
+			return err
 		}
+		prevRelease, prevGPG = md5Hex(last.ReleaseBytes), md5Hex(last.ReleaseGPG)
+	}
+	if err := w.replace(ctx, lease, distsKey(repo.Prefix, rel.Name, "Release"), round.ReleaseBytes, prevRelease); err != nil {
+		return err
+	}
+	if err := w.replace(ctx, lease, distsKey(repo.Prefix, rel.Name, "Release.gpg"), round.ReleaseGPG, prevGPG); err != nil {
+		return err
 	}
 
 	etag, err := w.putInRelease(ctx, distsKey(repo.Prefix, rel.Name, "InRelease"), round, rel.InReleaseETag)
@@ -109,6 +115,59 @@ func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round sto
 	}
 	log.Info("round published")
 	return nil
+}
+
+// replace writes data at key over what the previous generation left there
+// (prevMD5, the ETag S3 gives a single-part object; "" when there was none).
+// A writer that lost the release (paused past its lease, while a newer
+// generation was written) therefore cannot put an older file back. Finding
+// this generation's content already there is success (a crashed holder
+// wrote it). Finding anything else is drift, which only the lease holder
+// may overwrite, conditionally on what it found.
+func (w *PublishWorker) replace(ctx context.Context, lease store.Lease, key string, data []byte, prevMD5 string) error {
+	want := md5Hex(data)
+	opts := blob.PutOptions{IfMatch: prevMD5, IfNoneMatch: prevMD5 == ""}
+	for attempt := 0; ; attempt++ {
+		_, err := w.cfg.Blob.Put(ctx, key, bytes.NewReader(data), int64(len(data)), opts)
+		if !errors.Is(err, blob.ErrPrecondition) {
+			if err != nil {
+				return fmt.Errorf("upload %s: %w", key, err)
+			}
+			return nil
+		}
+		info, err := w.cfg.Blob.Head(ctx, key)
+		if err == nil && info.ETag == want {
+			return nil
+		}
+		if attempt > 0 {
+			return fmt.Errorf("upload %s: %w", key, errLostRelease)
+		}
+		if err := w.cfg.Store.RenewLease(ctx, lease, w.cfg.LeaseTTL); err != nil {
+			return err
+		}
+		switch {
+		case errors.Is(err, blob.ErrNotFound):
+			opts = blob.PutOptions{IfNoneMatch: true}
+		case err != nil:
+			return fmt.Errorf("upload %s: %w", key, err)
+		default:
+			opts = blob.PutOptions{IfMatch: info.ETag}
+		}
+	}
+}
+
+// read returns a whole (index-sized) object.
+func (w *PublishWorker) read(ctx context.Context, key string) ([]byte, error) {
+	body, _, err := w.cfg.Blob.Get(ctx, key, "")
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	defer body.Close()
+	data, err := io.ReadAll(body)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	return data, nil
 }
 
 // putInRelease replaces InRelease only if it is still the one this release
