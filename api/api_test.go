@@ -125,3 +125,23 @@ func TestTenantIsolation(t *testing.T) {
 	b.token = mine
 	require.Equal(t, http.StatusOK, b.do(http.MethodGet, "/v1/repos/mine", nil, nil))
 }
+
+// TestQuotas: a full quota is a 422 naming the limit, and changes nothing.
+func TestQuotas(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 1<<20)
+	_, err := b.store.Pool.Exec(t.Context(), `UPDATE tenants SET max_repositories = 1, max_upload_bytes = 2000 WHERE id = $1`, b.tenant.ID)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, b.do(http.MethodPost, "/v1/repos", map[string]string{"name": "one"}, nil))
+	e := b.expectError(http.MethodPost, "/v1/repos", map[string]string{"name": "two"}, 422, "quota_exceeded")
+	require.Equal(t, "repositories", e.Details["limit"])
+	require.EqualValues(t, 1, e.Details["value"])
+
+	small := debtest.Build(t, debtest.Options{Package: "small", Version: "1.0", Architecture: "amd64"})
+	require.Equal(t, http.StatusCreated, b.do(http.MethodPut, "/v1/packages/"+sha256Hex(small), small, nil))
+	big := debtest.Build(t, debtest.Options{Package: "big", Version: "1.0", Architecture: "amd64", DataSize: 4096})
+	e = b.expectError(http.MethodPut, "/v1/packages/"+sha256Hex(big), big, 422, "quota_exceeded")
+	require.Equal(t, "upload_bytes", e.Details["limit"])
+	require.Equal(t, 1, b.count("packages"))
+	require.Equal(t, 1, b.count("repositories"))
+}

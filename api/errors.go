@@ -31,6 +31,7 @@ var statusByCode = map[string]int{
 	store.CodeAlreadySigned:   http.StatusConflict,
 	store.CodeRoundFailed:     http.StatusConflict,
 	store.CodeLastKey:         http.StatusConflict,
+	store.CodeQuotaExceeded:   http.StatusUnprocessableEntity,
 	codeBadRequest:            http.StatusBadRequest,
 	codeChecksumMismatch:      http.StatusUnprocessableEntity,
 	codeInvalidPackage:        http.StatusUnprocessableEntity,

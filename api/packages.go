@@ -99,6 +99,9 @@ func (s *Server) putPackage(c echo.Context) error {
 	if req.ContentLength > s.cfg.MaxUploadBytes {
 		return tooLarge(s.cfg.MaxUploadBytes)
 	}
+	if err := s.store.CheckUploadQuota(ctx, tenant.ID, max(req.ContentLength, 0)); err != nil {
+		return err
+	}
 	body := http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxUploadBytes)
 
 	hs := newHashes()
@@ -154,6 +157,9 @@ func (s *Server) putPackage(c echo.Context) error {
 		Name: res.ctl.Package, Version: res.ctl.Version, Architecture: res.ctl.Architecture,
 		Source: res.ctl.Source, Control: res.ctl.Paragraph.String()})
 	if err != nil {
+		if store.ErrorCode(err) == store.CodeQuotaExceeded {
+			_ = s.blob.Delete(context.WithoutCancel(ctx), key)
+		}
 		return err
 	}
 	status := http.StatusOK

@@ -16,24 +16,18 @@ func (s *Store) CommitRound(ctx context.Context, l Lease, r Round, changes []Cha
 		if err := checkFence(ctx, tx, l); err != nil {
 			return err
 		}
-		b := &pgx.Batch{}
-		steps := []string{}
-		queue := func(step, sql string, args ...any) {
-			steps = append(steps, step)
-			b.Queue(sql, args...)
-		}
-		queue("advance generation", `
+		stmts := []Statement{{Name: "advance generation", Rows: 1, SQL: `
 			UPDATE releases SET generation = $2, release_date = $3
-			WHERE id = $1 AND generation = $2 - 1`, r.ReleaseID, r.Generation, r.ReleaseDate)
+			WHERE id = $1 AND generation = $2 - 1`, Args: []any{r.ReleaseID, r.Generation, r.ReleaseDate}}}
 		for _, c := range changes {
 			adds, _ := json.Marshal(c.Adds)
 			removes, _ := json.Marshal(c.Removes)
-			queue(fmt.Sprintf("add packages of change %d", c.ID), `
+			stmts = append(stmts, Stmt(fmt.Sprintf("add packages of change %d", c.ID), `
 				INSERT INTO release_packages (release_id, component, package_id, filename)
 				SELECT $1, a.component, a.package_id, a.filename
 				FROM jsonb_to_recordset($2) AS a(package_id bigint, component text, filename text)
-				ON CONFLICT DO NOTHING`, r.ReleaseID, adds)
-			queue(fmt.Sprintf("remove packages of change %d", c.ID), `
+				ON CONFLICT DO NOTHING`, r.ReleaseID, adds),
+				Stmt(fmt.Sprintf("remove packages of change %d", c.ID), `
 				WITH gone AS (
 					DELETE FROM release_packages rp
 					USING packages p, jsonb_to_recordset($2) AS x(name text, version text, architecture text, component text)
@@ -43,31 +37,22 @@ func (s *Store) CommitRound(ctx context.Context, l Lease, r Round, changes []Cha
 				)
 				INSERT INTO pool_removals (repository_id, filename)
 				SELECT (SELECT repository_id FROM releases WHERE id = $1), filename FROM gone
-				ON CONFLICT (repository_id, filename) DO UPDATE SET removed_at = now()`,
-				r.ReleaseID, removes)
+				ON CONFLICT (repository_id, filename) DO UPDATE SET removed_at = now()`, r.ReleaseID, removes))
 		}
 		files, _ := json.Marshal(r.Files)
-		queue("record index files", `
+		stmts = append(stmts,
+			Stmt("record index files", `
 			INSERT INTO release_files (release_id, generation, path, size, md5, sha1, sha256, sha512)
 			SELECT $1, $2, f.path, f.size, f.md5, f.sha1, f.sha256, f.sha512
 			FROM jsonb_to_recordset($3) AS f(path text, size bigint, md5 text, sha1 text, sha256 text, sha512 text)`,
-			r.ReleaseID, r.Generation, files)
-		queue("mark round committed", `
-			UPDATE rounds SET state = 'committed', committed_at = now() WHERE id = $1 AND state = 'signed'`, r.ID)
-		queue("notify", `SELECT pg_notify('`+releaseChannel+`', $1::bigint::text)`, r.ReleaseID)
-
-		results := tx.SendBatch(ctx, b)
-		defer results.Close()
-		for i, step := range steps {
-			tag, err := results.Exec()
-			if err != nil {
-				return translate(fmt.Sprintf("commit round %d: step %d (%s)", r.ID, i+1, step), err)
-			}
-			if (step == "advance generation" || step == "mark round committed") && tag.RowsAffected() != 1 {
-				return Errorf(CodeStaleGeneration, "commit round %d: %s: the release or round moved", r.ID, step)
-			}
+				r.ReleaseID, r.Generation, files),
+			Statement{Name: "mark round committed", Rows: 1, SQL: `
+			UPDATE rounds SET state = 'committed', committed_at = now() WHERE id = $1 AND state = 'signed'`, Args: []any{r.ID}},
+			Stmt("notify", `SELECT pg_notify('`+releaseChannel+`', $1::bigint::text)`, r.ReleaseID))
+		if err := atomic(ctx, tx, stmts); err != nil {
+			return fmt.Errorf("commit round %d: %w", r.ID, err)
 		}
-		return results.Close()
+		return nil
 	})
 }
 

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -24,6 +25,7 @@ const (
 	CodeSignatureTimeout = "signature_timeout"
 	CodeRetry            = "retry"
 	CodeLastKey          = "last_key"
+	CodeQuotaExceeded    = "quota_exceeded"
 )
 
 // Error is a domain error with a machine-readable code.
@@ -81,6 +83,36 @@ var constraintFields = map[string]string{
 	"releases_repository_name_key":            "name",
 	"signing_keys_repository_fingerprint_key": "fingerprint",
 	"api_tokens_token_hash_key":               "token",
+}
+
+// quotaLimits names the limit each quota constraint enforces, and where
+// its value is read, so that a 422 can say which limit was hit.
+var quotaLimits = map[string]struct{ limit, query string }{
+	"tenants_repositories_quota":  {"repositories", `SELECT max_repositories FROM tenants WHERE id = $1`},
+	"tenants_upload_bytes_quota":  {"upload_bytes", `SELECT max_upload_bytes FROM tenants WHERE id = $1`},
+	"repositories_packages_quota": {"packages_per_repository", `SELECT max_packages FROM repositories WHERE id = $1`},
+}
+
+// quotaError turns a quota constraint violation into CodeQuotaExceeded
+// naming the limit and its value (read for the owner id); other errors pass.
+func quotaError(ctx context.Context, db DBTX, err error, ownerID int64) error {
+	var step *StepError
+	constraint := ""
+	if errors.As(err, &step) {
+		constraint = step.Constraint
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		constraint = pgErr.ConstraintName
+	}
+	q, ok := quotaLimits[constraint]
+	if !ok {
+		return err
+	}
+	var value int64
+	_ = db.QueryRow(ctx, q.query, ownerID).Scan(&value)
+	return &Error{Code: CodeQuotaExceeded, Message: "quota exceeded: " + q.limit,
+		Details: map[string]any{"limit": q.limit, "value": value}, Err: err}
 }
 
 // translate turns database errors into domain errors by SQLSTATE and

@@ -43,23 +43,51 @@ func PackageBlobKey(tenantID int64, sha256 string) string {
 	return "_packages/" + strconv.FormatInt(tenantID, 10) + "/" + sha256 + ".deb"
 }
 
-// InsertPackage records an uploaded package; when the tenant already has
-// that content it returns the existing row and created = false.
+// InsertPackage records an uploaded package, counted against the tenant's
+// upload quota; when the tenant already has that content it returns the
+// existing row and created = false.
 func (s *Store) InsertPackage(ctx context.Context, p Package) (out Package, created bool, err error) {
-	out, err = scanPackage(s.Pool.QueryRow(ctx, `
-		INSERT INTO packages (tenant_id, sha256, sha512, sha1, md5, size, name, version, architecture, source, control)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-		ON CONFLICT (tenant_id, sha256) DO NOTHING
-		RETURNING `+packageColumns,
-		p.TenantID, p.SHA256, p.SHA512, p.SHA1, p.MD5, p.Size, p.Name, p.Version, p.Architecture, p.Source, p.Control))
-	if err == nil {
-		return out, true, nil
+	err = s.InTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		out, err = scanPackage(tx.QueryRow(ctx, `
+			INSERT INTO packages (tenant_id, sha256, sha512, sha1, md5, size, name, version, architecture, source, control)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			ON CONFLICT (tenant_id, sha256) DO NOTHING
+			RETURNING `+packageColumns,
+			p.TenantID, p.SHA256, p.SHA512, p.SHA1, p.MD5, p.Size, p.Name, p.Version, p.Architecture, p.Source, p.Control))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return translate("insert package "+p.SHA256, err)
+		}
+		created = true
+		_, err = tx.Exec(ctx, `UPDATE tenants SET upload_bytes = upload_bytes + $2 WHERE id = $1`, p.TenantID, p.Size)
+		return err
+	})
+	if err != nil {
+		return Package{}, false, quotaError(ctx, s.Pool, translate("count upload", err), p.TenantID)
 	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return Package{}, false, translate("insert package "+p.SHA256, err)
+	if !created {
+		out, err = s.PackageBySHA256(ctx, p.TenantID, p.SHA256)
 	}
-	out, err = s.PackageBySHA256(ctx, p.TenantID, p.SHA256)
-	return out, false, err
+	return out, created, err
+}
+
+// CheckUploadQuota fails with CodeQuotaExceeded when size more bytes would
+// exceed the tenant's upload quota, so a too-large upload is refused before
+// it is streamed (InsertPackage still enforces it atomically).
+func (s *Store) CheckUploadQuota(ctx context.Context, tenantID, size int64) error {
+	var used, limit int64
+	if err := s.Pool.QueryRow(ctx, `SELECT upload_bytes, max_upload_bytes FROM tenants WHERE id = $1`, tenantID).
+		Scan(&used, &limit); err != nil {
+		return translate("upload quota", err)
+	}
+	if used+size > limit {
+		return &Error{Code: CodeQuotaExceeded, Message: "quota exceeded: upload_bytes",
+			Details: map[string]any{"limit": "upload_bytes", "value": limit}}
+	}
+	return nil
 }
 
 // PackageBySHA256 returns the tenant's package with that content.
@@ -70,41 +98,40 @@ func (s *Store) PackageBySHA256(ctx context.Context, tenantID int64, sha256 stri
 }
 
 // ClaimInRepository reserves (name, version, architecture) in the repository
-// for this package's content; another content already holding it is a
-// package_conflict naming both hashes. Claiming twice is a no-op.
+// for this package's content, counted against the repository's package
+// quota; another content already holding it is a package_conflict naming
+// both hashes. Claiming twice is a no-op.
 func (s *Store) ClaimInRepository(ctx context.Context, repoID int64, p Package) error {
-	var holder, holderSHA string
-	var holderID int64
-	var err error
-	// A concurrent claim committed after this statement's snapshot is invisible
-	// to its SELECT, which then finds no row: the second attempt sees it.
-	for attempt := 0; attempt < 2; attempt++ {
-		err = s.Pool.QueryRow(ctx, `
-		WITH ins AS (
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
 			INSERT INTO repository_packages (repository_id, name, version, architecture, package_id)
-			VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT DO NOTHING
-			RETURNING package_id
-		)
-		SELECT 'new', package_id, '' FROM ins
-		UNION ALL
-		SELECT 'old', rp.package_id, pk.sha256 FROM repository_packages rp JOIN packages pk ON pk.id = rp.package_id
-		WHERE rp.repository_id = $1 AND rp.name = $2 AND rp.version = $3 AND rp.architecture = $4
-		LIMIT 1`,
-			repoID, p.Name, p.Version, p.Architecture, p.ID).Scan(&holder, &holderID, &holderSHA)
-		if !errors.Is(err, pgx.ErrNoRows) {
-			break
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+			repoID, p.Name, p.Version, p.Architecture, p.ID)
+		if err != nil {
+			return translate("claim package "+p.Name, err)
 		}
-	}
-	if err != nil {
-		return translate("claim package "+p.Name, err)
-	}
-	if holder == "old" && holderID != p.ID {
-		return &Error{Code: CodePackageConflict,
-			Message: p.Name + " " + p.Version + " (" + p.Architecture + ") is already in the repository with other content",
-			Details: map[string]any{"existing_sha256": holderSHA, "sha256": p.SHA256}}
-	}
-	return nil
+		if tag.RowsAffected() == 1 {
+			_, err := tx.Exec(ctx, `UPDATE repositories SET packages = packages + 1 WHERE id = $1`, repoID)
+			return err
+		}
+		// Taken: by this content (a no-op) or by another. A claim committed
+		// concurrently is visible here: this is a new statement.
+		var holderID int64
+		var holderSHA string
+		if err := tx.QueryRow(ctx, `
+			SELECT rp.package_id, pk.sha256 FROM repository_packages rp JOIN packages pk ON pk.id = rp.package_id
+			WHERE rp.repository_id = $1 AND rp.name = $2 AND rp.version = $3 AND rp.architecture = $4`,
+			repoID, p.Name, p.Version, p.Architecture).Scan(&holderID, &holderSHA); err != nil {
+			return translate("claim package "+p.Name, err)
+		}
+		if holderID != p.ID {
+			return &Error{Code: CodePackageConflict,
+				Message: p.Name + " " + p.Version + " (" + p.Architecture + ") is already in the repository with other content",
+				Details: map[string]any{"existing_sha256": holderSHA, "sha256": p.SHA256}}
+		}
+		return nil
+	})
+	return quotaError(ctx, s.Pool, err, repoID)
 }
 
 // prefixed qualifies a column list with a table alias.

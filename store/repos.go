@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
 	"time"
 )
 
@@ -25,15 +28,28 @@ type SigningKey struct {
 }
 
 // CreateRepository creates a repository whose objects go under
-// "<tenant>/<name>/".
+// "<tenant>/<name>/", counted against the tenant's repository quota in the
+// same transaction (CodeQuotaExceeded names the limit when it is reached).
 func (s *Store) CreateRepository(ctx context.Context, tenant Tenant, name string) (Repository, error) {
 	var r Repository
-	err := s.Pool.QueryRow(ctx, `
-		INSERT INTO repositories (tenant_id, name, prefix) VALUES ($1, $2, $3)
-		RETURNING id, tenant_id, name, prefix, created_at`,
-		tenant.ID, name, tenant.Name+"/"+name+"/").
-		Scan(&r.ID, &r.TenantID, &r.Name, &r.Prefix, &r.CreatedAt)
-	return r, translate("create repository "+name, err)
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		err := atomic(ctx, tx, []Statement{
+			Stmt("insert repository", `INSERT INTO repositories (tenant_id, name, prefix) VALUES ($1, $2, $3)`,
+				tenant.ID, name, tenant.Name+"/"+name+"/"),
+			{Name: "count it against the tenant's quota", Rows: 1,
+				SQL: `UPDATE tenants SET repositories = repositories + 1 WHERE id = $1`, Args: []any{tenant.ID}},
+		})
+		if err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT id, tenant_id, name, prefix, created_at FROM repositories
+			WHERE tenant_id = $1 AND name = $2`, tenant.ID, name).
+			Scan(&r.ID, &r.TenantID, &r.Name, &r.Prefix, &r.CreatedAt)
+	})
+	if err != nil {
+		return r, quotaError(ctx, s.Pool, fmt.Errorf("create repository %q: %w", name, err), tenant.ID)
+	}
+	return r, nil
 }
 
 // Repository returns the tenant's repository by name; another tenant's is
