@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -144,4 +145,36 @@ func TestQuotas(t *testing.T) {
 	require.Equal(t, "upload_bytes", e.Details["limit"])
 	require.Equal(t, 1, b.count("packages"))
 	require.Equal(t, 1, b.count("repositories"))
+}
+
+// TestOperatorToken: an operator token creates tenants and cannot act as a
+// tenant; a tenant token cannot create tenants (404, no sign of the route).
+func TestOperatorToken(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 1<<20)
+	tenantToken := b.token
+	_, operator, err := b.store.CreateToken(t.Context(), nil, "ops")
+	require.NoError(t, err)
+
+	b.expectError(http.MethodPost, "/v1/tenants", map[string]string{"name": "newco"}, 404, "not_found")
+	b.token = operator
+	var created struct {
+		Name  string `json:"name"`
+		Token string `json:"token"`
+	}
+	require.Equal(t, http.StatusCreated, b.do(http.MethodPost, "/v1/tenants", map[string]string{"name": "newco"}, &created))
+	require.Equal(t, "newco", created.Name)
+	b.expectError(http.MethodGet, "/v1/repos", nil, 403, "forbidden")
+
+	b.token = created.Token
+	require.Equal(t, http.StatusOK, b.do(http.MethodGet, "/v1/repos", nil, nil))
+	var tokens struct {
+		Tokens []TokenResponse `json:"tokens"`
+	}
+	require.Equal(t, http.StatusOK, b.do(http.MethodGet, "/v1/tokens", nil, &tokens))
+	require.Len(t, tokens.Tokens, 1)
+	require.Empty(t, tokens.Tokens[0].Token, "secrets are never listed")
+	require.Equal(t, http.StatusNoContent, b.do(http.MethodDelete, fmt.Sprintf("/v1/tokens/%d", tokens.Tokens[0].ID), nil, nil))
+	b.expectError(http.MethodGet, "/v1/repos", nil, 401, "unauthorized")
+	b.token = tenantToken
 }

@@ -2,14 +2,16 @@ package api
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/store"
 )
 
-const tenantKey = "aptq.tenant"
+const principalKey = "aptq.principal"
 
 // authenticate accepts only "Authorization: Bearer <token>" with a live token.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
@@ -20,21 +22,110 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="aptq"`)
 			return store.Errorf(store.CodeUnauthorized, "missing bearer token")
 		}
-		tenant, err := s.store.TenantByToken(c.Request().Context(), strings.TrimSpace(token))
+		p, err := s.store.Authenticate(c.Request().Context(), strings.TrimSpace(token))
 		if err != nil {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="aptq"`)
 			return err
 		}
-		c.Set(tenantKey, tenant)
+		c.Set(principalKey, p)
 		return next(c)
 	}
 }
 
+// tenantOnly admits tenant tokens: repositories and jobs belong to a tenant.
+func tenantOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if principalOf(c).Admin {
+			return store.Errorf(codeForbidden, "an operator token manages tenants; use a tenant token here")
+		}
+		return next(c)
+	}
+}
+
+// adminOnly admits operator tokens.
+func adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if !principalOf(c).Admin {
+			return store.Errorf(store.CodeNotFound, "not found")
+		}
+		return next(c)
+	}
+}
+
+func principalOf(c echo.Context) store.Principal {
+	return c.Get(principalKey).(store.Principal)
+}
+
 func tenantOf(c echo.Context) store.Tenant {
-	return c.Get(tenantKey).(store.Tenant)
+	return principalOf(c).Tenant
 }
 
 func (s *Server) whoami(c echo.Context) error {
-	t := tenantOf(c)
-	return c.JSON(http.StatusOK, map[string]any{"tenant": t.Name, "tenant_id": t.ID})
+	p := principalOf(c)
+	if p.Admin {
+		return c.JSON(http.StatusOK, map[string]any{"operator": true})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"tenant": p.Tenant.Name, "tenant_id": p.Tenant.ID})
+}
+
+// TokenResponse describes a token; Token (the secret) only when just created.
+type TokenResponse struct {
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	Token     string     `json:"token,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+func (s *Server) createToken(c echo.Context) error {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	id := tenantOf(c).ID
+	t, secret, err := s.store.CreateToken(c.Request().Context(), &id, req.Name)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, TokenResponse{ID: t.ID, Name: t.Name, Token: secret, CreatedAt: t.CreatedAt})
+}
+
+func (s *Server) listTokens(c echo.Context) error {
+	tokens, err := s.store.Tokens(c.Request().Context(), tenantOf(c).ID)
+	if err != nil {
+		return err
+	}
+	out := make([]TokenResponse, 0, len(tokens))
+	for _, t := range tokens {
+		out = append(out, TokenResponse{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, RevokedAt: t.RevokedAt})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"tokens": out})
+}
+
+func (s *Server) revokeToken(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return badRequest("token id %q is not a number", c.Param("id"))
+	}
+	if err := s.store.RevokeToken(c.Request().Context(), tenantOf(c).ID, id); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// createTenant (operator) creates a tenant and returns its first token.
+func (s *Server) createTenant(c echo.Context) error {
+	var req struct {
+		Name string `json:"name"`
+	}
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	t, token, err := s.store.CreateTenant(c.Request().Context(), req.Name)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"name": t.Name, "id": t.ID, "token": token, "created_at": t.CreatedAt})
 }

@@ -33,6 +33,7 @@ var statusByCode = map[string]int{
 	store.CodeLastKey:         http.StatusConflict,
 	store.CodeQuotaExceeded:   http.StatusUnprocessableEntity,
 	codeBadRequest:            http.StatusBadRequest,
+	codeForbidden:             http.StatusForbidden,
 	codeChecksumMismatch:      http.StatusUnprocessableEntity,
 	codeInvalidPackage:        http.StatusUnprocessableEntity,
 	codeTooLarge:              http.StatusRequestEntityTooLarge,
@@ -46,6 +47,7 @@ var statusByCode = map[string]int{
 // Codes the API itself raises, beside the store's.
 const (
 	codeBadRequest       = "bad_request"
+	codeForbidden        = "forbidden"
 	codeChecksumMismatch = "checksum_mismatch"
 	codeInvalidPackage   = "invalid_package"
 	codeTooLarge         = "too_large"

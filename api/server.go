@@ -88,8 +88,14 @@ func (s *Server) routes() {
 	e.GET("/apt/:tenant/:repo/*", s.serveAPT)
 	e.HEAD("/apt/:tenant/:repo/*", s.serveAPT)
 
-	v1 := e.Group("/v1", s.authenticate)
-	v1.GET("/whoami", s.whoami)
+	auth := e.Group("/v1", s.authenticate)
+	auth.GET("/whoami", s.whoami)
+	auth.POST("/tenants", s.createTenant, adminOnly)
+
+	v1 := auth.Group("", tenantOnly)
+	v1.GET("/tokens", s.listTokens)
+	v1.POST("/tokens", s.createToken)
+	v1.DELETE("/tokens/:id", s.revokeToken)
 	v1.POST("/repos", s.createRepo)
 	v1.GET("/repos", s.listRepos)
 	v1.GET("/repos/:repo", s.getRepo)

@@ -56,24 +56,6 @@ func (s *Store) CreateTenant(ctx context.Context, name string) (Tenant, string, 
 	return t, token, nil
 }
 
-// TenantByToken authenticates a bearer token: ErrUnauthorized when it is
-// unknown or revoked.
-func (s *Store) TenantByToken(ctx context.Context, token string) (Tenant, error) {
-	var t Tenant
-	err := s.Pool.QueryRow(ctx, `
-		SELECT t.id, t.name, t.created_at
-		FROM api_tokens k JOIN tenants t ON t.id = k.tenant_id
-		WHERE k.token_hash = $1 AND k.revoked_at IS NULL`, hashToken(token)).
-		Scan(&t.ID, &t.Name, &t.CreatedAt)
-	if err != nil {
-		if ErrorCode(translate("", err)) == CodeNotFound {
-			return Tenant{}, Errorf(CodeUnauthorized, "invalid or revoked token")
-		}
-		return Tenant{}, translate("authenticate token", err)
-	}
-	return t, nil
-}
-
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	return s.Pool.Ping(ctx)

@@ -20,13 +20,33 @@ func TestTenantTokenRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(token, "aptq_"))
 
-	got, err := s.TenantByToken(ctx, token)
+	got, err := s.Authenticate(ctx, token)
 	require.NoError(t, err)
-	require.Equal(t, tenant.ID, got.ID)
-	require.Equal(t, "acme", got.Name)
+	require.Equal(t, tenant.ID, got.Tenant.ID)
+	require.Equal(t, "acme", got.Tenant.Name)
+	require.False(t, got.Admin)
 
-	_, err = s.TenantByToken(ctx, token+"x")
+	_, err = s.Authenticate(ctx, token+"x")
 	require.ErrorIs(t, err, store.ErrUnauthorized)
+
+	// A revoked token no longer authenticates.
+	_, second, err := s.CreateToken(ctx, &tenant.ID, "ci")
+	require.NoError(t, err)
+	tokens, err := s.Tokens(ctx, tenant.ID)
+	require.NoError(t, err)
+	require.Len(t, tokens, 2)
+	require.NoError(t, s.RevokeToken(ctx, tenant.ID, tokens[0].ID))
+	_, err = s.Authenticate(ctx, second)
+	require.ErrorIs(t, err, store.ErrUnauthorized)
+	_, err = s.Authenticate(ctx, token)
+	require.NoError(t, err, "revoking one token leaves the others")
+
+	// Operator tokens belong to no tenant.
+	require.NoError(t, s.EnsureAdminToken(ctx, "aptq_operator_secret"))
+	require.NoError(t, s.EnsureAdminToken(ctx, "aptq_operator_secret"), "idempotent")
+	op, err := s.Authenticate(ctx, "aptq_operator_secret")
+	require.NoError(t, err)
+	require.True(t, op.Admin)
 }
 
 func TestCreateTenantErrors(t *testing.T) {

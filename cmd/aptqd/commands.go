@@ -88,7 +88,29 @@ func adminCommand() *cobra.Command {
 		},
 	}
 	cfg.bindDatabase(create.Flags())
-	admin.AddCommand(create)
+	token := &cobra.Command{
+		Use:   "create-token",
+		Short: "create an operator token (manages tenants) and print it (shown once)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cfg.validate(false, false, false); err != nil {
+				return err
+			}
+			pool, err := store.Connect(cmd.Context(), cfg.databaseURL)
+			if err != nil {
+				return err
+			}
+			defer pool.Close()
+			_, secret, err := store.New(pool).CreateToken(cmd.Context(), nil, "operator")
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), secret)
+			return nil
+		},
+	}
+	cfg.bindDatabase(token.Flags())
+	admin.AddCommand(create, token)
 	return admin
 }
 
@@ -142,6 +164,11 @@ func serve(ctx context.Context, cfg config, migrate, withAPI, withWorker bool) e
 		return err
 	}
 	st := store.New(pool)
+	if cfg.adminToken != "" {
+		if err := st.EnsureAdminToken(ctx, cfg.adminToken); err != nil {
+			return err
+		}
+	}
 	listener := store.NewListener(pool, log)
 
 	g, ctx := errgroup.WithContext(ctx)

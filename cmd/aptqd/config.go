@@ -21,6 +21,7 @@ type config struct {
 	s3SecretKey      string
 	s3Region         string
 	listen           string
+	adminToken       string
 	logLevel         string
 	partitions       int
 	workersPerQueue  int
@@ -87,6 +88,7 @@ func (c *config) bindQueues(fs *pflag.FlagSet) {
 
 func (c *config) bindAPI(fs *pflag.FlagSet) {
 	fs.StringVar(&c.listen, "listen", envString("APTQ_LISTEN", "127.0.0.1:8080"), "API listen address ($APTQ_LISTEN)")
+	fs.StringVar(&c.adminToken, "admin-token", envString("APTQ_ADMIN_TOKEN", ""), "register this operator token at start, to bootstrap ($APTQ_ADMIN_TOKEN)")
 	fs.Int64Var(&c.maxUploadBytes, "max-upload-bytes", int64(envInt("APTQ_MAX_UPLOAD_BYTES", 2<<30)), "largest .deb accepted ($APTQ_MAX_UPLOAD_BYTES)")
 }
 
@@ -131,6 +133,9 @@ func (c *config) validate(needS3, needAPI, needWorker bool) error {
 	if needAPI {
 		if _, _, err := net.SplitHostPort(c.listen); err != nil {
 			return fmt.Errorf("listen address %q is not host:port", c.listen)
+		}
+		if c.adminToken != "" && len(c.adminToken) < 32 {
+			return fmt.Errorf("APTQ_ADMIN_TOKEN must be at least 32 characters")
 		}
 		if c.maxUploadBytes <= 0 {
 			return fmt.Errorf("max upload bytes must be positive")
