@@ -21,8 +21,19 @@ type JobResponse struct {
 	Round      *RoundResponse `json:"round,omitempty"`
 	Error      *ErrorBody     `json:"error,omitempty"`
 	URL        string         `json:"url"`
-	CreatedAt  time.Time      `json:"created_at"`
-	UpdatedAt  time.Time      `json:"updated_at"`
+	Tenant     string         `json:"tenant,omitempty"` // for operators
+	// Timeline and AttemptErrors come with GET /v1/jobs/{id}.
+	Timeline      []EventResponse      `json:"timeline,omitempty"`
+	AttemptErrors []store.AttemptError `json:"attempt_errors,omitempty"`
+	CreatedAt     time.Time            `json:"created_at"`
+	UpdatedAt     time.Time            `json:"updated_at"`
+}
+
+// EventResponse is one step of a job's timeline.
+type EventResponse struct {
+	Kind   string         `json:"kind"`
+	Detail map[string]any `json:"detail,omitempty"`
+	At     time.Time      `json:"at"`
 }
 
 // RoundResponse is the round a job rides in; Release only while it awaits a signature.
@@ -38,7 +49,7 @@ type RoundResponse struct {
 // state differs from S: a long poll woken by database notifications.
 func (s *Server) getJob(c echo.Context) error {
 	ctx := c.Request().Context()
-	tenant := tenantOf(c)
+	tenantID := scopeOf(c)
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
 		return badRequest("job id %q is not a number", c.Param("id"))
@@ -51,11 +62,11 @@ func (s *Server) getJob(c echo.Context) error {
 	deadline := time.NewTimer(wait)
 	defer deadline.Stop()
 
-	view, err := s.store.JobView(ctx, tenant.ID, id)
+	view, err := s.store.JobView(ctx, tenantID, id)
 	for err == nil && lastState != "" && view.State == lastState && wait > 0 {
 		wake := s.cfg.Listener.Wait(view.ReleaseID)
 		// Read again after subscribing: a change between the two reads is not missed.
-		if view, err = s.store.JobView(ctx, tenant.ID, id); err != nil || view.State != lastState {
+		if view, err = s.store.JobView(ctx, tenantID, id); err != nil || view.State != lastState {
 			break
 		}
 		select {
@@ -65,17 +76,80 @@ func (s *Server) getJob(c echo.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		view, err = s.store.JobView(ctx, tenant.ID, id)
+		view, err = s.store.JobView(ctx, tenantID, id)
 	}
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, jobResponse(c, tenant, view))
+	out := jobResponse(c, view)
+	timeline, err := s.store.Timeline(ctx, view.ChangeID)
+	if err != nil {
+		return err
+	}
+	for _, e := range timeline {
+		out.Timeline = append(out.Timeline, EventResponse(e))
+	}
+	if out.AttemptErrors, err = s.store.JobAttemptErrors(ctx, view.JobID); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
-func jobResponse(c echo.Context, tenant store.Tenant, v store.JobView) JobResponse {
+// scopeOf is the tenant whose jobs a request may see; 0 for an operator (all).
+func scopeOf(c echo.Context) int64 {
+	return principalOf(c).Tenant.ID
+}
+
+// listJobs is the operator's view of the job table.
+func (s *Server) listJobs(c echo.Context) error {
+	f := store.JobFilter{TenantID: scopeOf(c), Repo: c.QueryParam("repo"), Release: c.QueryParam("release"),
+		State: c.QueryParam("state")}
+	var err error
+	if v := c.QueryParam("since"); v != "" {
+		if f.Since, err = time.Parse(time.RFC3339, v); err != nil {
+			d, derr := time.ParseDuration(v)
+			if derr != nil {
+				return badRequest("since %q is neither RFC 3339 nor a duration like 1h", v)
+			}
+			f.Since = time.Now().Add(-d)
+		}
+	}
+	if v := c.QueryParam("limit"); v != "" {
+		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > 500 {
+			return badRequest("limit must be a number from 1 to 500")
+		}
+	}
+	if v := c.QueryParam("cursor"); v != "" {
+		if f.Before, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return badRequest("cursor %q is not a job id", v)
+		}
+	}
+	views, err := s.store.ListJobs(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	out := make([]JobResponse, 0, len(views))
+	for _, v := range views {
+		out = append(out, jobResponse(c, v))
+	}
+	res := map[string]any{"jobs": out}
+	limit := f.Limit
+	if limit == 0 {
+		limit = 100 // the store's default page
+	}
+	if len(views) == limit {
+		res["next_cursor"] = views[len(views)-1].JobID
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+func jobResponse(c echo.Context, v store.JobView) JobResponse {
 	out := JobResponse{JobID: v.JobID, ChangeID: v.ChangeID, Repo: v.Repo, Release: v.Release,
-		State: v.State, URL: aptURL(c, tenant, v.Repo), CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
+		State: v.State, URL: aptURL(c, store.Tenant{Name: v.TenantName}, v.Repo), CreatedAt: v.CreatedAt,
+		UpdatedAt: v.UpdatedAt}
+	if principalOf(c).Admin {
+		out.Tenant = v.TenantName
+	}
 	if r := v.Round; r != nil {
 		out.Generation = r.Generation
 		out.Round = &RoundResponse{ID: r.ID, Generation: r.Generation, State: r.State,
@@ -105,5 +179,5 @@ func (s *Server) cancelJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, jobResponse(c, tenant, view))
+	return c.JSON(http.StatusOK, jobResponse(c, view))
 }

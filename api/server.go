@@ -91,6 +91,8 @@ func (s *Server) routes() {
 	auth := e.Group("/v1", s.authenticate)
 	auth.GET("/whoami", s.whoami)
 	auth.POST("/tenants", s.createTenant, adminOnly)
+	auth.GET("/jobs", s.listJobs)
+	auth.GET("/jobs/:id", s.getJob)
 
 	v1 := auth.Group("", tenantOnly)
 	v1.GET("/tokens", s.listTokens)
@@ -115,7 +117,6 @@ func (s *Server) routes() {
 	v1.GET("/repos/:repo/releases/:release/reconcile", s.reconcileReports)
 	v1.HEAD("/packages/:sha256", s.headPackage)
 	v1.PUT("/packages/:sha256", s.putPackage)
-	v1.GET("/jobs/:id", s.getJob)
 	v1.DELETE("/jobs/:id", s.cancelJob)
 	v1.POST("/rounds/:id/signature", s.submitSignature)
 }

@@ -36,3 +36,5 @@ func TestCLITimeoutCancels(t *testing.T) {
 	require.Equal(t, client.JobCancelled, job.State)
 	require.Equal(t, "cancelled", job.Error.Code)
 }
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }

@@ -43,6 +43,9 @@ func (s *Store) CancelJob(ctx context.Context, tenantID, jobID int64) error {
 			WHERE id = $1`, changeID); err != nil {
 			return translate("cancel change", err)
 		}
+		if err := changeEvent(ctx, tx, changeID, EventCancelled, map[string]any{"by": "client"}); err != nil {
+			return err
+		}
 		return notifyRelease(ctx, tx, releaseID)
 	})
 }
@@ -62,6 +65,13 @@ func abortRound(ctx context.Context, tx pgx.Tx, roundID, cancelled int64) error 
 			error_message = 'a change of the round was cancelled; its other changes go to the next round'
 		WHERE id = $1`, roundID); err != nil {
 		return translate("abort round", err)
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO job_events (change_id, kind, detail)
+		SELECT id, $3, jsonb_build_object('round_id', $1::bigint, 'reason', 'another change of the round was cancelled')
+		FROM changes WHERE round_id = $1 AND id <> $2 AND state = 'in_round' ORDER BY id`,
+		roundID, cancelled, EventRequeued); err != nil {
+		return translate("record requeue", err)
 	}
 	_, err := tx.Exec(ctx, `
 		UPDATE changes SET state = 'pending', round_id = NULL, updated_at = now()

@@ -77,7 +77,10 @@ func (s *Store) InsertChange(ctx context.Context, db DBTX, releaseID int64, adds
 	c, err := scanChange(db.QueryRow(ctx, `
 		INSERT INTO changes (release_id, adds, removes) VALUES ($1, $2, $3)
 		RETURNING `+changeColumns, releaseID, a, r))
-	return c, translate("insert change", err)
+	if err != nil {
+		return c, translate("insert change", err)
+	}
+	return c, changeEvent(ctx, db, c.ID, EventEnqueued, map[string]any{"adds": len(adds), "removes": len(removes)})
 }
 
 // SetChangeJob links a change to the River job that carries it.

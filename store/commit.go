@@ -48,6 +48,8 @@ func (s *Store) CommitRound(ctx context.Context, l Lease, r Round, changes []Cha
 				r.ReleaseID, r.Generation, files),
 			Statement{Name: "mark round committed", Rows: 1, SQL: `
 			UPDATE rounds SET state = 'committed', committed_at = now() WHERE id = $1 AND state = 'signed'`, Args: []any{r.ID}},
+			roundEventStmt(r.ID, EventCommitted, map[string]any{"round_id": r.ID, "generation": r.Generation,
+				"worker": l.Holder}),
 			Stmt("notify", `SELECT pg_notify('`+releaseChannel+`', $1::bigint::text)`, r.ReleaseID))
 		if err := atomic(ctx, tx, stmts); err != nil {
 			return fmt.Errorf("commit round %d: %w", r.ID, err)
@@ -65,9 +67,16 @@ func (s *Store) PublishRound(ctx context.Context, r Round, inReleaseETag string)
 			WHERE id = $1 AND published_generation < $3`, r.ReleaseID, inReleaseETag, r.Generation); err != nil {
 			return translate("record published generation", err)
 		}
-		if _, err := tx.Exec(ctx, `
-			UPDATE rounds SET state = 'published', published_at = now() WHERE id = $1 AND state = 'committed'`, r.ID); err != nil {
+		tag, err := tx.Exec(ctx, `
+			UPDATE rounds SET state = 'published', published_at = now() WHERE id = $1 AND state = 'committed'`, r.ID)
+		if err != nil {
 			return translate("mark round published", err)
+		}
+		if tag.RowsAffected() == 1 {
+			if err := roundEvent(ctx, tx, r.ID, EventPublished, map[string]any{"round_id": r.ID,
+				"generation": r.Generation, "inrelease_etag": inReleaseETag}); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx, `
 			UPDATE changes SET state = 'published', updated_at = now() WHERE round_id = $1 AND state = 'in_round'`, r.ID); err != nil {

@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // JobView is what a client polling its job sees: the change, where it is,
@@ -30,7 +33,8 @@ const (
 	JobQueued = "queued"
 )
 
-// JobView returns the tenant's job; another tenant's is ErrNotFound.
+// JobView returns the tenant's job; another tenant's is ErrNotFound. A
+// tenantID of 0 (an operator) sees every tenant's.
 func (s *Store) JobView(ctx context.Context, tenantID, jobID int64) (JobView, error) {
 	var v JobView
 	var roundID *int64
@@ -42,7 +46,7 @@ func (s *Store) JobView(ctx context.Context, tenantID, jobID int64) (JobView, er
 		JOIN releases rel ON rel.id = c.release_id
 		JOIN repositories repo ON repo.id = rel.repository_id
 		JOIN tenants t ON t.id = repo.tenant_id
-		WHERE c.job_id = $1 AND t.id = $2`, jobID, tenantID).
+		WHERE c.job_id = $1 AND ($2 = 0 OR t.id = $2)`, jobID, tenantID).
 		Scan(&v.JobID, &v.ChangeID, &v.TenantID, &v.TenantName, &v.Repo, &v.Release, &v.ReleaseID,
 			&changeState, &roundID, &v.ErrorCode, &v.ErrorMessage, &v.CreatedAt, &v.UpdatedAt)
 	if err != nil {
@@ -74,4 +78,84 @@ func (s *Store) RoundTenant(ctx context.Context, roundID int64) (tenantID, repos
 		JOIN repositories repo ON repo.id = rel.repository_id
 		WHERE r.id = $1`, roundID).Scan(&tenantID, &repositoryID)
 	return tenantID, repositoryID, translate("round", err)
+}
+
+// JobFilter selects jobs for the operator's list; zero fields match all.
+type JobFilter struct {
+	TenantID int64 // 0: every tenant (operators)
+	Repo     string
+	Release  string
+	State    string // as clients see it: queued, awaiting_signature, …, published, failed, cancelled
+	Since    time.Time
+	Before   int64 // cursor: jobs with a smaller id
+	Limit    int
+}
+
+// ListJobs lists jobs newest first; the last job's id is the cursor of the next page.
+func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]JobView, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 100
+	}
+	rows, err := s.Pool.Query(ctx, `
+		SELECT c.job_id, c.id, t.id, t.name, repo.name, rel.name, rel.id,
+			CASE WHEN c.state = 'pending' THEN 'queued'
+			     WHEN c.state = 'in_round' THEN coalesce(r.state, 'in_round')
+			     ELSE c.state END AS view_state,
+			r.id, r.generation, r.state,
+			coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.created_at, c.updated_at
+		FROM changes c
+		JOIN releases rel ON rel.id = c.release_id
+		JOIN repositories repo ON repo.id = rel.repository_id
+		JOIN tenants t ON t.id = repo.tenant_id
+		LEFT JOIN rounds r ON r.id = c.round_id
+		WHERE c.job_id IS NOT NULL
+		  AND ($1 = 0 OR t.id = $1) AND ($2 = '' OR repo.name = $2) AND ($3 = '' OR rel.name = $3)
+		  AND ($4::timestamptz IS NULL OR c.created_at >= $4) AND ($5 = 0 OR c.job_id < $5)
+		  AND ($6 = '' OR CASE WHEN c.state = 'pending' THEN 'queued'
+			     WHEN c.state = 'in_round' THEN coalesce(r.state, 'in_round') ELSE c.state END = $6)
+		ORDER BY c.job_id DESC LIMIT $7`,
+		f.TenantID, f.Repo, f.Release, nullTime(f.Since), f.Before, f.State, f.Limit)
+	if err != nil {
+		return nil, translate("list jobs", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (JobView, error) {
+		var v JobView
+		var roundID, gen *int64
+		var roundState *string
+		err := row.Scan(&v.JobID, &v.ChangeID, &v.TenantID, &v.TenantName, &v.Repo, &v.Release, &v.ReleaseID,
+			&v.State, &roundID, &gen, &roundState, &v.ErrorCode, &v.ErrorMessage, &v.CreatedAt, &v.UpdatedAt)
+		if roundID != nil {
+			v.Round = &Round{ID: *roundID, Generation: *gen, State: *roundState}
+		}
+		return v, err
+	})
+	return out, translate("list jobs", err)
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// AttemptError is one failed attempt of a job, as River recorded it.
+type AttemptError struct {
+	Attempt int       `json:"attempt"`
+	At      time.Time `json:"at"`
+	Error   string    `json:"error"`
+}
+
+// JobAttemptErrors returns the errors River recorded for a job's attempts.
+func (s *Store) JobAttemptErrors(ctx context.Context, jobID int64) ([]AttemptError, error) {
+	var raw []byte
+	err := s.Pool.QueryRow(ctx, `SELECT coalesce(to_jsonb(errors), '[]'::jsonb) FROM river_job WHERE id = $1`, jobID).Scan(&raw)
+	if ErrorCode(translate("", err)) == CodeNotFound {
+		return nil, nil // River already cleaned the finished job out
+	}
+	if err != nil {
+		return nil, translate("job errors", err)
+	}
+	var out []AttemptError
+	return out, json.Unmarshal(raw, &out)
 }

@@ -34,10 +34,11 @@ func TestRepositoryQuotaUnderConcurrency(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	ok := 0
-	for _, err := range errs {
+	ok, created := 0, ""
+	for i, err := range errs {
 		if err == nil {
 			ok++
+			created = fmt.Sprintf("repo-%02d", i)
 			continue
 		}
 		var e *store.Error
@@ -54,7 +55,7 @@ func TestRepositoryQuotaUnderConcurrency(t *testing.T) {
 	require.Equal(t, 5, counter)
 
 	// A name collision is a conflict on the name, whatever the quota.
-	_, err = s.CreateRepository(ctx, tenant, "repo-00")
+	_, err = s.CreateRepository(ctx, tenant, created)
 	require.Equal(t, store.CodeConflict, store.ErrorCode(err))
 }
 

@@ -135,6 +135,11 @@ func (s *Store) CutRound(ctx context.Context, c Cut) (Round, error) {
 		if tag.RowsAffected() != int64(len(c.ChangeIDs)) {
 			return Errorf(CodeRetry, "pending changes moved while the round was cut")
 		}
+		if err := roundEvent(ctx, tx, r.ID, EventRoundCut, map[string]any{"round_id": r.ID,
+			"generation": r.Generation, "worker": c.Lease.Holder, "lease_token": c.Lease.Token,
+			"changes": len(c.ChangeIDs), "signature_deadline": r.SignatureDeadline}); err != nil {
+			return err
+		}
 		return notifyRelease(ctx, tx, c.Lease.ReleaseID)
 	})
 	return r, err
@@ -170,6 +175,9 @@ func (s *Store) SignRound(ctx context.Context, roundID, generation int64, inRele
 		if err != nil {
 			return translate("sign round", err)
 		}
+		if err := roundEvent(ctx, tx, r.ID, EventSigned, map[string]any{"round_id": r.ID, "signers": signers}); err != nil {
+			return err
+		}
 		return notifyRelease(ctx, tx, r.ReleaseID)
 	})
 	return r, err
@@ -187,6 +195,9 @@ func (s *Store) FailRound(ctx context.Context, r Round, code, message string) er
 		}
 		if tag.RowsAffected() == 0 {
 			return Errorf(CodeConflict, "round %d can no longer fail", r.ID)
+		}
+		if err := roundEvent(ctx, tx, r.ID, EventFailed, map[string]any{"round_id": r.ID, "code": code, "message": message}); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `
 			UPDATE changes SET state = 'failed', error_code = $2, error_message = $3, updated_at = now()
@@ -212,6 +223,10 @@ func (s *Store) ExpireRound(ctx context.Context, r Round) (expired bool, err err
 		expired = tag.RowsAffected() == 1
 		if !expired {
 			return nil
+		}
+		if err := roundEvent(ctx, tx, r.ID, EventFailed, map[string]any{"round_id": r.ID,
+			"code": CodeSignatureTimeout, "message": "no signature arrived before the deadline"}); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `
 			UPDATE changes SET state = 'failed', error_code = $2,

@@ -1,0 +1,99 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/aptq/aptq/apt/debtest"
+	"github.com/aptq/aptq/client"
+)
+
+type timelineJob struct {
+	JobID    int64  `json:"job_id"`
+	State    string `json:"state"`
+	Timeline []struct {
+		Kind   string         `json:"kind"`
+		Detail map[string]any `json:"detail"`
+	} `json:"timeline"`
+	Error *struct {
+		Code string `json:"code"`
+	} `json:"error"`
+}
+
+func kinds(j timelineJob) []string {
+	var out []string
+	for _, e := range j.Timeline {
+		out = append(out, e.Kind)
+	}
+	return out
+}
+
+// TestJobTimelines: operators see the whole story of a published job and of
+// a failed one (a CLI that never signed), and can list jobs by state.
+func TestJobTimelines(t *testing.T) {
+	t.Parallel()
+	b := setup(t, serverOpts{extraEnv: []string{"APTQ_SIGNATURE_TIMEOUT=1s"}})
+	key := b.repoWithKey("ops", "stable")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	deb := writeDeb(t, b.dir, debtest.Options{Package: "good", Version: "1.0", Architecture: "amd64"})
+	out := b.mustCLI("pkg", "add", "--json", "--repo", "ops", "--release", "stable", "--key", key, deb)
+	var published timelineJob
+	require.NoError(t, jsonUnmarshal(out, &published))
+
+	// A change nobody signs fails at the signature deadline.
+	c := client.New(b.URL, b.Token)
+	unsigned := debtest.Build(t, debtest.Options{Package: "unsigned", Version: "1.0", Architecture: "amd64"})
+	sum := sha256.Sum256(unsigned)
+	_, err := c.UploadPackage(ctx, hex.EncodeToString(sum[:]), bytes.NewReader(unsigned), int64(len(unsigned)))
+	require.NoError(t, err)
+	ref, err := c.SubmitChange(ctx, "ops", "stable", client.ChangeRequest{Adds: []client.Add{{SHA256: hex.EncodeToString(sum[:]), Component: "main"}}})
+	require.NoError(t, err)
+	failedJob := waitForEnd(ctx, t, c, ref.JobID)
+	require.Equal(t, client.JobFailed, failedJob.State)
+
+	var good, bad timelineJob
+	require.Equal(t, http.StatusOK, b.api(t, http.MethodGet, fmt.Sprintf("/v1/jobs/%d", published.JobID), nil, &good))
+	require.Equal(t, []string{"enqueued", "round_cut", "signature_accepted", "committed", "published"}, kinds(good))
+	require.Equal(t, float64(1), good.Timeline[1].Detail["generation"])
+	require.NotEmpty(t, good.Timeline[1].Detail["worker"])
+
+	require.Equal(t, http.StatusOK, b.api(t, http.MethodGet, fmt.Sprintf("/v1/jobs/%d", ref.JobID), nil, &bad))
+	require.Equal(t, []string{"enqueued", "round_cut", "failed"}, kinds(bad))
+	require.Equal(t, "signature_timeout", bad.Timeline[2].Detail["code"])
+	require.Equal(t, "signature_timeout", bad.Error.Code)
+
+	var list struct {
+		Jobs []timelineJob `json:"jobs"`
+	}
+	require.Equal(t, http.StatusOK, b.api(t, http.MethodGet, "/v1/jobs?state=failed&repo=ops", nil, &list))
+	require.Len(t, list.Jobs, 1)
+	require.Equal(t, ref.JobID, list.Jobs[0].JobID)
+	require.Equal(t, http.StatusOK, b.api(t, http.MethodGet, "/v1/jobs?release=stable", nil, &list))
+	require.Len(t, list.Jobs, 2)
+	require.Equal(t, http.StatusOK, b.api(t, http.MethodGet, fmt.Sprintf("/v1/jobs?cursor=%d", ref.JobID), nil, &list))
+	require.Len(t, list.Jobs, 1, "the page after the newest job holds the older one")
+}
+
+// waitForEnd long-polls a job until it is published, failed or cancelled.
+func waitForEnd(ctx context.Context, t *testing.T, c *client.Client, jobID int64) client.Job {
+	t.Helper()
+	last := ""
+	for {
+		job, err := c.GetJob(ctx, jobID, 30*time.Second, last)
+		require.NoError(t, err)
+		if job.Done() {
+			return job
+		}
+		last = job.State
+	}
+}
