@@ -10,9 +10,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/riverqueue/river"
 
 	"github.com/aptq/aptq/blob"
+	"github.com/aptq/aptq/metrics"
 	"github.com/aptq/aptq/store"
 )
 
@@ -29,6 +31,8 @@ type Config struct {
 	Partitions int
 	// MaxWait caps the long-poll wait a client may ask for.
 	MaxWait time.Duration
+	// Metrics records requests and serves /metrics; nil records nothing.
+	Metrics *metrics.Metrics
 }
 
 // Server serves the /v1 API, health checks and the read-only APT view.
@@ -56,7 +60,7 @@ func New(cfg Config) *Server {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.errorHandler
-	e.Use(middleware.Recover())
+	e.Use(middleware.Recover(), s.observe)
 	s.echo = e
 	s.routes()
 	return s
@@ -84,6 +88,9 @@ func (s *Server) routes() {
 	e := s.echo
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	if s.cfg.Metrics != nil {
+		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.cfg.Metrics.Registry, promhttp.HandlerOpts{})))
+	}
 
 	e.GET("/apt/:tenant/:repo/*", s.serveAPT)
 	e.HEAD("/apt/:tenant/:repo/*", s.serveAPT)
@@ -119,4 +126,28 @@ func (s *Server) routes() {
 	v1.PUT("/packages/:sha256", s.putPackage)
 	v1.DELETE("/jobs/:id", s.cancelJob)
 	v1.POST("/rounds/:id/signature", s.submitSignature)
+}
+
+// observe logs each request with an id and records its metrics, by route
+// template (not path) so that ids do not explode the label space.
+func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		id := c.Request().Header.Get(echo.HeaderXRequestID)
+		if id == "" {
+			id = randomSuffix()
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		err := next(c)
+		if err != nil {
+			c.Error(err) // writes the response, so the status below is the real one
+		}
+		status := c.Response().Status
+		s.cfg.Metrics.HTTPRequest(c.Request().Method, c.Path(), status, time.Since(start))
+		if status >= 500 || s.logger.Enabled(c.Request().Context(), slog.LevelDebug) {
+			s.logger.Info("request", slog.String("request_id", id), slog.String("method", c.Request().Method),
+				slog.String("route", c.Path()), slog.Int("status", status), slog.Duration("took", time.Since(start)))
+		}
+		return nil
+	}
 }

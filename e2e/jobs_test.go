@@ -82,6 +82,25 @@ func TestJobTimelines(t *testing.T) {
 	require.Len(t, list.Jobs, 2)
 	require.Equal(t, http.StatusOK, b.api(t, http.MethodGet, fmt.Sprintf("/v1/jobs?cursor=%d", ref.JobID), nil, &list))
 	require.Len(t, list.Jobs, 1, "the page after the newest job holds the older one")
+
+	// The metrics saw both rounds.
+	body, status, err := get(ctx, b.URL+"/metrics")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status)
+	for _, series := range []string{
+		`aptq_rounds{error="",state="published"} 1`,
+		`aptq_rounds{error="signature_timeout",state="failed"} 1`,
+		`aptq_round_duration_seconds_count 1`,
+		`aptq_signature_wait_seconds_count 1`,
+		`aptq_upload_seconds_count{phase="by_hash"} 2`,
+		`aptq_upload_seconds_count{phase="publish"} 1`,
+		`aptq_http_requests_total{method="POST",route="/v1/repos/:repo/releases/:release/changes",status="202"} 2`,
+		`aptq_jobs{kind="publish",state=`,
+		`aptq_lease_takeovers_total 0`,
+		`aptq_reconcile_repairs_total 0`,
+	} {
+		require.Contains(t, string(body), series)
+	}
 }
 
 // waitForEnd long-polls a job until it is published, failed or cancelled.

@@ -159,3 +159,41 @@ func (s *Store) JobAttemptErrors(ctx context.Context, jobID int64) ([]AttemptErr
 	var out []AttemptError
 	return out, json.Unmarshal(raw, &out)
 }
+
+// JobCounts counts River's jobs by kind and state, for metrics.
+func (s *Store) JobCounts(ctx context.Context) (map[[2]string]int, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT kind, state::text, count(*) FROM river_job GROUP BY kind, state`)
+	if err != nil {
+		return nil, translate("count jobs", err)
+	}
+	defer rows.Close()
+	out := map[[2]string]int{}
+	for rows.Next() {
+		var kind, state string
+		var n int
+		if err := rows.Scan(&kind, &state, &n); err != nil {
+			return nil, translate("count jobs", err)
+		}
+		out[[2]string{kind, state}] = n
+	}
+	return out, translate("count jobs", rows.Err())
+}
+
+// RoundCounts counts rounds by state and error code, for metrics.
+func (s *Store) RoundCounts(ctx context.Context) (map[[2]string]int, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT state, coalesce(error_code, ''), count(*) FROM rounds GROUP BY 1, 2`)
+	if err != nil {
+		return nil, translate("count rounds", err)
+	}
+	defer rows.Close()
+	out := map[[2]string]int{}
+	for rows.Next() {
+		var state, code string
+		var n int
+		if err := rows.Scan(&state, &code, &n); err != nil {
+			return nil, translate("count rounds", err)
+		}
+		out[[2]string{state, code}] = n
+	}
+	return out, translate("count rounds", rows.Err())
+}

@@ -12,26 +12,31 @@ type Lease struct {
 	ReleaseID int64
 	Holder    string
 	Token     int64
+	// TookOver says the lease was taken from a holder whose lease expired.
+	TookOver bool
 }
 
 // AcquireLease takes the release's lease when it is free or expired (by the
 // database clock). ok is false when another holder has it.
 func (s *Store) AcquireLease(ctx context.Context, releaseID int64, holder string, ttl time.Duration) (Lease, bool, error) {
 	var token int64
+	var tookOver bool
+	// xmax is set on a row the upsert updated (an expired lease taken
+	// over) and zero on one it inserted.
 	err := s.Pool.QueryRow(ctx, `
 		INSERT INTO release_leases (release_id, holder, token, expires_at)
 		VALUES ($1, $2, nextval('lease_token_seq'), now() + $3::interval)
 		ON CONFLICT (release_id) DO UPDATE
 			SET holder = excluded.holder, token = excluded.token, expires_at = excluded.expires_at
 			WHERE release_leases.expires_at < now()
-		RETURNING token`, releaseID, holder, ttl).Scan(&token)
+		RETURNING token, xmax::text <> '0'`, releaseID, holder, ttl).Scan(&token, &tookOver)
 	if ErrorCode(translate("", err)) == CodeNotFound {
 		return Lease{}, false, nil
 	}
 	if err != nil {
 		return Lease{}, false, translate("acquire lease", err)
 	}
-	return Lease{ReleaseID: releaseID, Holder: holder, Token: token}, true, nil
+	return Lease{ReleaseID: releaseID, Holder: holder, Token: token, TookOver: tookOver}, true, nil
 }
 
 // RenewLease extends the lease; ErrLeaseLost when it expired and someone

@@ -38,6 +38,8 @@ func TestFencedCommit(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Greater(t, leaseB.Token, leaseA.Token)
+	require.False(t, leaseA.TookOver)
+	require.True(t, leaseB.TookOver, "counted as a takeover in metrics")
 
 	// A wakes up and tries to commit: refused by the fence, nothing changes.
 	err = a.verifyAndCommit(b.ctx, leaseA, round, log)

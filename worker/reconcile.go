@@ -84,6 +84,7 @@ func (w *PublishWorker) reconcile(ctx context.Context, releaseID int64) (store.R
 		return report, nil
 	}
 	report.Outcome = "ok"
+	w.cfg.Metrics.Repaired(len(report.Repairs))
 	if len(report.Repairs) > 0 {
 		report.Outcome = fmt.Sprintf("repaired %d objects", len(report.Repairs))
 	}

@@ -29,12 +29,16 @@ func (w *PublishWorker) cut(ctx context.Context, lease store.Lease, pending []st
 	if err != nil {
 		return store.Round{}, err
 	}
+	var uploading time.Duration
 	gen, err := w.generate(ctx, rel, pending, func(files []apt.IndexFile) error {
+		start := time.Now()
+		defer func() { uploading += time.Since(start) }()
 		return w.uploadByHash(ctx, repo.Prefix, rel.Name, files)
 	})
 	if err != nil {
 		return store.Round{}, err
 	}
+	w.cfg.Metrics.Uploaded("by_hash", uploading)
 	files := make([]apt.IndexFile, len(gen.all))
 	for i, f := range gen.all {
 		files[i] = apt.IndexFile{Path: f.Path, Size: f.Size, MD5: f.MD5, SHA1: f.SHA1, SHA256: f.SHA256, SHA512: f.SHA512}
@@ -73,6 +77,9 @@ func (w *PublishWorker) drive(ctx context.Context, lease store.Lease, round stor
 		switch round.State {
 		case store.RoundAwaitingSignature:
 			err = w.awaitSignature(ctx, round)
+			if current, rerr := w.cfg.Store.RoundByID(ctx, round.ID); err == nil && rerr == nil && current.State == store.RoundSigned {
+				w.cfg.Metrics.SignatureWaited(time.Since(round.CreatedAt))
+			}
 		case store.RoundSigned:
 			err = w.verifyAndCommit(ctx, lease, round, log)
 		case store.RoundCommitted:

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -50,6 +51,7 @@ func (w *PublishWorker) uploadByHash(ctx context.Context, prefix, release string
 // objects), Release and Release.gpg, then InRelease last, conditional on the
 // ETag of the previous generation's.
 func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round store.Round, log *slog.Logger) error {
+	start := time.Now()
 	rel, err := w.cfg.Store.ReleaseByID(ctx, w.cfg.Store.Pool, round.ReleaseID)
 	if err != nil {
 		return err
@@ -110,6 +112,9 @@ func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round sto
 	if err != nil {
 		return err
 	}
+	// Recorded as InRelease lands, before clients can see the round published.
+	w.cfg.Metrics.Uploaded("publish", time.Since(start))
+	w.cfg.Metrics.RoundPublished(time.Since(round.CreatedAt))
 	if err := w.cfg.Store.PublishRound(ctx, round, etag); err != nil {
 		return err
 	}

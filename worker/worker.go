@@ -14,6 +14,7 @@ import (
 
 	"github.com/aptq/aptq/blob"
 	"github.com/aptq/aptq/jobs"
+	"github.com/aptq/aptq/metrics"
 	"github.com/aptq/aptq/store"
 )
 
@@ -37,6 +38,8 @@ type Config struct {
 	Snooze time.Duration
 	// Partitions is the number of publish queues (for resume jobs).
 	Partitions int
+	// Metrics records rounds, uploads and takeovers; nil records nothing.
+	Metrics *metrics.Metrics
 	// MaintenanceInterval is how often every release is reconciled and every
 	// repository garbage collected (default 10 min).
 	MaintenanceInterval time.Duration
@@ -149,7 +152,10 @@ func (w *PublishWorker) Work(ctx context.Context, job *river.Job[jobs.PublishArg
 	}
 	log := w.cfg.Logger.With(slog.Int64("release_id", lease.ReleaseID), slog.Int64("job_id", job.ID),
 		slog.Int64("lease_token", lease.Token))
-	log.Debug("lease acquired")
+	log.Debug("lease acquired", slog.Bool("took_over", lease.TookOver))
+	if lease.TookOver {
+		w.cfg.Metrics.LeaseTakenOver()
+	}
 	defer func() {
 		releaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/spf13/cobra"
@@ -18,6 +20,7 @@ import (
 	"github.com/aptq/aptq/api"
 	"github.com/aptq/aptq/blob"
 	"github.com/aptq/aptq/jobs"
+	"github.com/aptq/aptq/metrics"
 	"github.com/aptq/aptq/migrations"
 	"github.com/aptq/aptq/store"
 	"github.com/aptq/aptq/worker"
@@ -170,6 +173,8 @@ func serve(ctx context.Context, cfg config, migrate, withAPI, withWorker bool) e
 		}
 	}
 	listener := store.NewListener(pool, log)
+	mets := metrics.New()
+	mets.CountFromDatabase(st, log)
 
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { listener.Run(ctx); return nil })
@@ -177,7 +182,7 @@ func serve(ctx context.Context, cfg config, migrate, withAPI, withWorker bool) e
 	riverClient, err := newRiverClient(pool, cfg, log, withWorker, worker.Config{
 		Store: st, Blob: bucket, Listener: listener, Logger: log, Holder: holderName(),
 		LeaseTTL: cfg.leaseTTL, SignatureTimeout: cfg.signatureTimeout, RoundBudget: cfg.roundBudget,
-		Partitions: cfg.partitions, MaintenanceInterval: cfg.maintenanceInterval,
+		Partitions: cfg.partitions, Metrics: mets, MaintenanceInterval: cfg.maintenanceInterval,
 		KeepGenerations: cfg.keepGenerations, GCGrace: cfg.gcGrace,
 	})
 	if err != nil {
@@ -194,10 +199,24 @@ func serve(ctx context.Context, cfg config, migrate, withAPI, withWorker bool) e
 			return riverClient.Stop(stopCtx)
 		})
 		log.Info("workers started", slog.Int("partitions", cfg.partitions), slog.Int("workers_per_queue", cfg.workersPerQueue))
+		if !withAPI && cfg.metricsListen != "" {
+			srv := &http.Server{Addr: cfg.metricsListen, ReadHeaderTimeout: 10 * time.Second,
+				Handler: promhttp.HandlerFor(mets.Registry, promhttp.HandlerOpts{})}
+			g.Go(func() error {
+				<-ctx.Done()
+				return srv.Shutdown(context.Background())
+			})
+			g.Go(func() error {
+				if err := srv.ListenAndServe(); err != http.ErrServerClosed {
+					return err
+				}
+				return nil
+			})
+		}
 	}
 	if withAPI {
 		srv := api.New(api.Config{Store: st, Blob: bucket, Listener: listener, River: riverClient, Logger: log,
-			MaxUploadBytes: cfg.maxUploadBytes, Partitions: cfg.partitions})
+			MaxUploadBytes: cfg.maxUploadBytes, Partitions: cfg.partitions, Metrics: mets})
 		g.Go(func() error { return srv.Serve(ctx, cfg.listen) })
 		log.Info("api listening", slog.String("addr", cfg.listen))
 	}

@@ -30,6 +30,7 @@ type config struct {
 	roundBudget      time.Duration
 	maxUploadBytes   int64
 
+	metricsListen       string
 	maintenanceInterval time.Duration
 	keepGenerations     int
 	gcGrace             time.Duration
@@ -96,6 +97,7 @@ func (c *config) bindWorker(fs *pflag.FlagSet) {
 	fs.IntVar(&c.workersPerQueue, "workers-per-queue", envInt("APTQ_WORKERS_PER_QUEUE", 10), "concurrent jobs per publish queue ($APTQ_WORKERS_PER_QUEUE)")
 	fs.DurationVar(&c.leaseTTL, "lease-ttl", envDuration("APTQ_LEASE_TTL", 30*time.Second), "release lease lifetime without heartbeat ($APTQ_LEASE_TTL)")
 	fs.DurationVar(&c.signatureTimeout, "signature-timeout", envDuration("APTQ_SIGNATURE_TIMEOUT", 120*time.Second), "how long a round waits for a signature ($APTQ_SIGNATURE_TIMEOUT)")
+	fs.StringVar(&c.metricsListen, "metrics-listen", envString("APTQ_METRICS_LISTEN", ""), "address of /metrics for a worker-only process; the API serves its own ($APTQ_METRICS_LISTEN)")
 	fs.DurationVar(&c.maintenanceInterval, "maintenance-interval", envDuration("APTQ_MAINTENANCE_INTERVAL", 10*time.Minute), "how often releases are reconciled and garbage collected ($APTQ_MAINTENANCE_INTERVAL)")
 	fs.IntVar(&c.keepGenerations, "keep-generations", envInt("APTQ_KEEP_GENERATIONS", 3), "generations whose by-hash objects are kept ($APTQ_KEEP_GENERATIONS)")
 	fs.DurationVar(&c.gcGrace, "gc-grace", envDuration("APTQ_GC_GRACE", time.Hour), "minimum age of an object before it is collected ($APTQ_GC_GRACE)")
