@@ -181,3 +181,63 @@ func (s *Server) cancelJob(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, jobResponse(c, view))
 }
+
+// retryJob re-enqueues a failed or cancelled change as a new job.
+func (s *Server) retryJob(c echo.Context) error {
+	ctx := c.Request().Context()
+	tenant := tenantOf(c)
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return badRequest("job id %q is not a number", c.Param("id"))
+	}
+	view, err := s.store.JobView(ctx, tenant.ID, id)
+	if err != nil {
+		return err
+	}
+	if view.State != store.ChangeFailed && view.State != store.ChangeCancelled {
+		return store.Errorf(store.CodeConflict, "job %d is %s; only a failed or cancelled job can be retried", id, view.State)
+	}
+	old, err := s.store.Change(ctx, view.ChangeID)
+	if err != nil {
+		return err
+	}
+	rel, err := s.store.ReleaseByID(ctx, s.store.Pool, view.ReleaseID)
+	if err != nil {
+		return err
+	}
+	change, jobID, err := s.enqueueChange(ctx, rel, old.Adds, old.Removes)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, map[string]int64{"job_id": jobID, "change_id": change.ID, "retry_of": id})
+}
+
+// RoundSummary is a round in a release's list.
+type RoundSummary struct {
+	ID           int64      `json:"id"`
+	Generation   int64      `json:"generation"`
+	State        string     `json:"state"`
+	Changes      int        `json:"changes"`
+	ErrorCode    string     `json:"error_code,omitempty"`
+	ErrorMessage string     `json:"error_message,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	SignedAt     *time.Time `json:"signed_at,omitempty"`
+	CommittedAt  *time.Time `json:"committed_at,omitempty"`
+	PublishedAt  *time.Time `json:"published_at,omitempty"`
+}
+
+func (s *Server) listRounds(c echo.Context) error {
+	_, rel, err := s.releaseFromPath(c)
+	if err != nil {
+		return err
+	}
+	rounds, err := s.store.Rounds(c.Request().Context(), rel.ID, 50)
+	if err != nil {
+		return err
+	}
+	out := make([]RoundSummary, 0, len(rounds))
+	for _, r := range rounds {
+		out = append(out, RoundSummary(r))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"rounds": out})
+}

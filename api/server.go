@@ -119,12 +119,14 @@ func (s *Server) routes() {
 	v1.POST("/repos/:repo/releases/:release/resign", s.resign)
 	v1.POST("/repos/:repo/releases/:release/rollback", s.rollback)
 	v1.GET("/repos/:repo/releases/:release/history", s.history)
+	v1.GET("/repos/:repo/releases/:release/rounds", s.listRounds)
 	v1.GET("/repos/:repo/releases/:release/packages", s.listPackages)
 	v1.POST("/repos/:repo/releases/:release/reconcile", s.requestReconcile)
 	v1.GET("/repos/:repo/releases/:release/reconcile", s.reconcileReports)
 	v1.HEAD("/packages/:sha256", s.headPackage)
 	v1.PUT("/packages/:sha256", s.putPackage)
 	v1.DELETE("/jobs/:id", s.cancelJob)
+	v1.POST("/jobs/:id/retry", s.retryJob)
 	v1.POST("/rounds/:id/signature", s.submitSignature)
 }
 

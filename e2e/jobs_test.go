@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"github.com/aptq/aptq/apt/debtest"
 	"github.com/aptq/aptq/client"
+	"github.com/aptq/aptq/sign"
 )
 
 type timelineJob struct {
@@ -83,18 +85,41 @@ func TestJobTimelines(t *testing.T) {
 	require.Equal(t, http.StatusOK, b.api(t, http.MethodGet, fmt.Sprintf("/v1/jobs?cursor=%d", ref.JobID), nil, &list))
 	require.Len(t, list.Jobs, 1, "the page after the newest job holds the older one")
 
-	// The metrics saw both rounds.
+	// An operator retries the failed change as a new job; signed this time, it publishes.
+	var retried client.JobRef
+	require.Equal(t, http.StatusAccepted, b.api(t, http.MethodPost, fmt.Sprintf("/v1/jobs/%d/retry", ref.JobID), nil, &retried))
+	require.NotEqual(t, ref.JobID, retried.JobID)
+	armored, err := os.ReadFile(key)
+	require.NoError(t, err)
+	signer, err := sign.ParsePrivateKey(armored, nil)
+	require.NoError(t, err)
+	require.Equal(t, int64(2), follow(ctx, t, c, retried.JobID, signer).Generation)
+	require.Equal(t, http.StatusConflict, b.api(t, http.MethodPost, fmt.Sprintf("/v1/jobs/%d/retry", published.JobID), nil, nil))
+	var rounds struct {
+		Rounds []struct {
+			Generation int64  `json:"generation"`
+			State      string `json:"state"`
+			ErrorCode  string `json:"error_code"`
+		} `json:"rounds"`
+	}
+	require.Equal(t, http.StatusOK, b.api(t, http.MethodGet, "/v1/repos/ops/releases/stable/rounds", nil, &rounds))
+	require.Len(t, rounds.Rounds, 3)
+	require.Equal(t, "published", rounds.Rounds[0].State)
+	require.Equal(t, "signature_timeout", rounds.Rounds[1].ErrorCode)
+
+	// The metrics saw every round.
 	body, status, err := get(ctx, b.URL+"/metrics")
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, status)
 	for _, series := range []string{
-		`aptq_rounds{error="",state="published"} 1`,
+		`aptq_rounds{error="",state="published"} 2`,
 		`aptq_rounds{error="signature_timeout",state="failed"} 1`,
-		`aptq_round_duration_seconds_count 1`,
-		`aptq_signature_wait_seconds_count 1`,
-		`aptq_upload_seconds_count{phase="by_hash"} 2`,
-		`aptq_upload_seconds_count{phase="publish"} 1`,
+		`aptq_round_duration_seconds_count 2`,
+		`aptq_signature_wait_seconds_count 2`,
+		`aptq_upload_seconds_count{phase="by_hash"} 3`,
+		`aptq_upload_seconds_count{phase="publish"} 2`,
 		`aptq_http_requests_total{method="POST",route="/v1/repos/:repo/releases/:release/changes",status="202"} 2`,
+		`aptq_http_requests_total{method="POST",route="/v1/jobs/:id/retry",status="202"} 1`,
 		`aptq_jobs{kind="publish",state=`,
 		`aptq_lease_takeovers_total 0`,
 		`aptq_reconcile_repairs_total 0`,

@@ -238,3 +238,33 @@ func (s *Store) ExpireRound(ctx context.Context, r Round) (expired bool, err err
 	})
 	return expired, err
 }
+
+// RoundSummary is a round as operators list it.
+type RoundSummary struct {
+	ID           int64
+	Generation   int64
+	State        string
+	Changes      int
+	ErrorCode    string
+	ErrorMessage string
+	CreatedAt    time.Time
+	SignedAt     *time.Time
+	CommittedAt  *time.Time
+	PublishedAt  *time.Time
+}
+
+// Rounds lists a release's latest rounds, newest first.
+func (s *Store) Rounds(ctx context.Context, releaseID int64, limit int) ([]RoundSummary, error) {
+	rows, err := s.Pool.Query(ctx, `
+		SELECT r.id, r.generation, r.state,
+			(SELECT count(*) FROM job_events e JOIN changes c ON c.id = e.change_id
+			 WHERE e.kind = 'round_cut' AND (e.detail->>'round_id')::bigint = r.id),
+			coalesce(r.error_code, ''), coalesce(r.error_message, ''), r.created_at, r.signed_at,
+			r.committed_at, r.published_at
+		FROM rounds r WHERE r.release_id = $1 ORDER BY r.id DESC LIMIT $2`, releaseID, limit)
+	if err != nil {
+		return nil, translate("list rounds", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[RoundSummary])
+	return out, translate("list rounds", err)
+}
