@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
@@ -56,6 +57,10 @@ func signAt(release []byte, now time.Time, signers []*Signer) (inRelease, releas
 	if err := w.Close(); err != nil {
 		return nil, nil, fmt.Errorf("sign InRelease: %w", err)
 	}
+	inRelease, err = withArmorChecksum(in.Bytes())
+	if err != nil {
+		return nil, nil, fmt.Errorf("sign InRelease: %w", err)
+	}
 
 	// One armor block holding one signature packet per signer, like
 	// gpg --detach-sign -u A -u B.
@@ -73,7 +78,36 @@ func signAt(release []byte, now time.Time, signers []*Signer) (inRelease, releas
 		return nil, nil, fmt.Errorf("sign Release.gpg: %w", err)
 	}
 	det.WriteByte('\n')
-	return in.Bytes(), det.Bytes(), nil
+	return inRelease, det.Bytes(), nil
+}
+
+// withArmorChecksum re-armors the signature block of a clearsigned message
+// with the CRC24 line that go-crypto leaves out (RFC 9580 makes it
+// optional): Debian 12's gpgv reports NODATA on an armor without it. The
+// signature bytes are unchanged.
+func withArmorChecksum(msg []byte) ([]byte, error) {
+	start := bytes.Index(msg, []byte("\n-----BEGIN PGP SIGNATURE-----"))
+	if start < 0 {
+		return nil, fmt.Errorf("no signature block in the clearsigned message")
+	}
+	block, err := armor.Decode(bytes.NewReader(msg[start+1:]))
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	out.Write(msg[:start+1])
+	aw, err := armor.Encode(&out, block.Type, block.Header)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.Copy(aw, block.Body); err != nil {
+		return nil, err
+	}
+	if err := aw.Close(); err != nil {
+		return nil, err
+	}
+	out.WriteByte('\n')
+	return out.Bytes(), nil
 }
 
 // trailingSpaceLine returns the 1-based number of the first line of text that
