@@ -22,6 +22,8 @@ const (
 	CodeAlreadySigned   = "already_signed"
 	CodeRoundFailed     = "round_failed"
 	CodePrivateKey      = "private_key"
+	CodeLastKey         = "last_key"
+	CodeInvalid         = "invalid"
 	CodeInternal        = "internal"
 )
 
@@ -57,6 +59,9 @@ type ReleaseRequest struct {
 	Components    []string `json:"components,omitempty"`
 	Architectures []string `json:"architectures,omitempty"`
 	Compressions  []string `json:"compressions,omitempty"`
+	// ValidFor, when set (e.g. "7d", "36h"; at least 1h), makes every Release
+	// carry Valid-Until: Date + ValidFor. Refresh it in time with Resign.
+	ValidFor string `json:"valid_for,omitempty"`
 }
 
 // Release is a distribution (dists/<name>) of a repository.
@@ -70,6 +75,9 @@ type Release struct {
 	Components    []string `json:"components"`
 	Architectures []string `json:"architectures"`
 	Compressions  []string `json:"compressions"`
+	// ValidFor is how long each Release is valid (a Go duration, e.g.
+	// "168h0m0s"); empty when Release carries no Valid-Until.
+	ValidFor string `json:"valid_for,omitempty"`
 	// Generation is the newest committed index; PublishedGeneration the
 	// newest one that reached S3.
 	Generation          int64     `json:"generation"`

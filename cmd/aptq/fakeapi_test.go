@@ -42,32 +42,49 @@ const (
 // one repository "acme" with the one release "stable". Handlers check with
 // assert: they run on the server's goroutines.
 type fakeAPI struct {
-	t         *testing.T
-	mode      string
-	publicKey []byte // signatures must verify against it
-	archs     []string
+	t     *testing.T
+	mode  string
+	archs []string
 
 	mu       sync.Mutex
+	keys     [][]byte        // registered public keys: signatures must verify against them
 	packages map[string]bool // sha256 → present
+	members  []client.ReleasePackage
 	state    string
 	seen     seen
 }
 
 // seen is what the fake was sent.
 type seen struct {
-	requests   int
-	uploaded   []string
-	changes    []client.ChangeRequest
-	polls      []url.Values
-	signatures []client.SignatureRequest
+	requests    int
+	created     []client.ReleaseRequest
+	uploaded    []string
+	changes     []client.ChangeRequest
+	resigns     int
+	rollbacks   []int64
+	polls       []url.Values
+	signatures  []client.SignatureRequest
+	signers     [][]string // what sign.Verify said of each accepted signature
+	removedKeys []string
+	cancelled   int
 }
 
-func newFakeAPI(t *testing.T, mode string, publicKey []byte) (*fakeAPI, *httptest.Server) {
-	f := &fakeAPI{t: t, mode: mode, publicKey: publicKey, archs: []string{"amd64"}, packages: map[string]bool{}}
+// newFakeAPI starts the fake with publicKeys registered on "acme".
+func newFakeAPI(t *testing.T, mode string, publicKeys ...[]byte) (*fakeAPI, *httptest.Server) {
+	f := &fakeAPI{t: t, mode: mode, keys: publicKeys, archs: []string{"amd64"}, packages: map[string]bool{},
+		members: fakeMembers}
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/repos", f.listRepos)
 	mux.HandleFunc("GET /v1/repos/acme", f.getRepo)
 	mux.HandleFunc("POST /v1/repos/acme/keys", f.addKey)
+	mux.HandleFunc("DELETE /v1/repos/acme/keys/{fpr}", f.removeKey)
 	mux.HandleFunc("GET /v1/repos/acme/releases/stable", f.getRelease)
+	mux.HandleFunc("POST /v1/repos/acme/releases", f.createRelease)
+	mux.HandleFunc("POST /v1/repos/acme/releases/stable/resign", f.resign)
+	mux.HandleFunc("POST /v1/repos/acme/releases/stable/rollback", f.rollback)
+	mux.HandleFunc("GET /v1/repos/acme/releases/stable/history", f.history)
+	mux.HandleFunc("GET /v1/repos/acme/releases/stable/packages", f.listPackages)
+	mux.HandleFunc("DELETE /v1/jobs/{id}", f.cancelJob)
 	mux.HandleFunc("HEAD /v1/packages/{sha}", f.headPackage)
 	mux.HandleFunc("PUT /v1/packages/{sha}", f.putPackage)
 	mux.HandleFunc("POST /v1/repos/acme/releases/stable/changes", f.submitChange)
@@ -98,6 +115,10 @@ func (f *fakeAPI) release() client.Release {
 		Generation: fakeGen - 1, PublishedGeneration: fakeGen - 1}
 }
 
+func (f *fakeAPI) listRepos(w http.ResponseWriter, r *http.Request) {
+	reply(w, http.StatusOK, map[string][]client.Repo{"repos": {{Name: "acme", URL: fakeRepoURL}}})
+}
+
 func (f *fakeAPI) getRepo(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, client.Repo{Name: "acme", URL: fakeRepoURL,
 		Keys:     []client.Key{{Fingerprint: "ABCD", UserIDs: []string{"ACME <r@acme>"}}},
@@ -115,8 +136,113 @@ func (f *fakeAPI) addKey(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusCreated, client.Key{Fingerprint: pk.Fingerprint, UserIDs: pk.UserIDs})
 }
 
+// removeKey refuses to remove the last key, as the server does.
+func (f *fakeAPI) removeKey(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fpr := r.PathValue("fpr")
+	for i, k := range f.keys {
+		pk, err := sign.ParsePublicKey(k)
+		assert.NoError(f.t, err)
+		if pk.Fingerprint != fpr {
+			continue
+		}
+		if len(f.keys) == 1 {
+			reply(w, http.StatusConflict, map[string]string{"code": "last_key", "message": "acme keeps at least one key"})
+			return
+		}
+		f.keys = append(f.keys[:i:i], f.keys[i+1:]...)
+		f.seen.removedKeys = append(f.seen.removedKeys, fpr)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	reply(w, http.StatusNotFound, map[string]string{"code": "not_found", "message": "no key " + fpr})
+}
+
 func (f *fakeAPI) getRelease(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, f.release())
+}
+
+func (f *fakeAPI) createRelease(w http.ResponseWriter, r *http.Request) {
+	var req client.ReleaseRequest
+	assert.NoError(f.t, json.NewDecoder(r.Body).Decode(&req))
+	f.mu.Lock()
+	f.seen.created = append(f.seen.created, req)
+	f.mu.Unlock()
+	rel := f.release()
+	rel.Name, rel.ValidFor = req.Name, req.ValidFor
+	reply(w, http.StatusCreated, rel)
+}
+
+// startJob makes the one job queued, as a 202 does.
+func (f *fakeAPI) startJob(w http.ResponseWriter) {
+	f.state = client.JobQueued
+	reply(w, http.StatusAccepted, client.JobRef{JobID: fakeJobID, ChangeID: fakeJobID})
+}
+
+func (f *fakeAPI) resign(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.seen.resigns++
+	f.startJob(w)
+}
+
+func (f *fakeAPI) rollback(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Generation int64 `json:"generation"`
+	}
+	assert.NoError(f.t, json.NewDecoder(r.Body).Decode(&req))
+	if req.Generation >= fakeGen {
+		reply(w, http.StatusUnprocessableEntity, map[string]any{"code": "invalid",
+			"message": "not a committed generation", "details": map[string]string{"field": "generation"}})
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.seen.rollbacks = append(f.seen.rollbacks, req.Generation)
+	f.startJob(w)
+}
+
+var fakeHistory = []client.Generation{
+	{Generation: fakeGen - 1, Date: time.Date(2025, 2, 1, 10, 0, 0, 0, time.UTC), RoundID: 8, Changes: 2, Adds: 3,
+		Signers: []string{"AAAA", "BBBB"}},
+	{Generation: fakeGen - 2, Date: time.Date(2025, 1, 31, 9, 0, 0, 0, time.UTC), RoundID: 7, Changes: 1, Removes: 1,
+		Signers: []string{"AAAA"}},
+}
+
+func (f *fakeAPI) history(w http.ResponseWriter, r *http.Request) {
+	reply(w, http.StatusOK, map[string]any{"generations": fakeHistory})
+}
+
+var fakeMembers = []client.ReleasePackage{
+	{Component: "main", Name: "hello", Version: "1.0", Architecture: "amd64", SHA256: "aa11", Size: 1234,
+		Filename: "pool/main/h/hello/hello_1.0_amd64.deb", Control: "Package: hello\nVersion: 1.0\nArchitecture: amd64\n"},
+	{Component: "main", Name: "hello", Version: "2.0", Architecture: "amd64", SHA256: "bb22", Size: 2345,
+		Filename: "pool/main/h/hello/hello_2.0_amd64.deb", Control: "Package: hello\nVersion: 2.0\nArchitecture: amd64\n"},
+	{Component: "contrib", Name: "world", Version: "1.0", Architecture: "all", SHA256: "cc33", Size: 99,
+		Filename: "pool/contrib/w/world/world_1.0_all.deb", Control: "Package: world\nVersion: 1.0\nArchitecture: all\n"},
+}
+
+func (f *fakeAPI) listPackages(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	out := []client.ReleasePackage{}
+	for _, p := range f.members {
+		if (q.Get("name") == "" || q.Get("name") == p.Name) &&
+			(q.Get("component") == "" || q.Get("component") == p.Component) &&
+			(q.Get("architecture") == "" || q.Get("architecture") == p.Architecture) {
+			out = append(out, p)
+		}
+	}
+	reply(w, http.StatusOK, map[string]any{"packages": out})
+}
+
+func (f *fakeAPI) cancelJob(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.seen.cancelled++
+	f.state = client.JobCancelled
+	reply(w, http.StatusOK, client.Job{JobID: fakeJobID, ChangeID: fakeJobID, State: f.state,
+		Error: &client.JobError{Code: "cancelled", Message: "cancelled by the client"}})
 }
 
 func (f *fakeAPI) headPackage(w http.ResponseWriter, r *http.Request) {
@@ -158,8 +284,7 @@ func (f *fakeAPI) submitChange(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	f.seen.changes = append(f.seen.changes, req)
-	f.state = client.JobQueued
-	reply(w, http.StatusAccepted, client.JobRef{JobID: fakeJobID, ChangeID: fakeJobID})
+	f.startJob(w)
 }
 
 // getJob long-polls like the server: with state, it answers when the job
@@ -169,10 +294,17 @@ func (f *fakeAPI) getJob(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f.mu.Lock()
 	f.seen.polls = append(f.seen.polls, q)
-	if f.state == client.JobQueued && f.mode != neverEnds && q.Get("state") == client.JobQueued {
-		f.state = client.JobAwaitingSignature // the worker cut a round
-		if f.mode == fails {
-			f.state = client.JobFailed
+	if f.mode != neverEnds && q.Get("state") == f.state {
+		switch f.state { // the worker moves on
+		case client.JobQueued:
+			f.state = client.JobAwaitingSignature // a round is cut
+			if f.mode == fails {
+				f.state = client.JobFailed
+			}
+		case client.JobSigned:
+			f.state = client.JobCommitted
+		case client.JobCommitted:
+			f.state = client.JobPublished
 		}
 	}
 	state := f.state
@@ -192,10 +324,14 @@ func (f *fakeAPI) getJob(w http.ResponseWriter, r *http.Request) {
 	case client.JobAwaitingSignature:
 		job.Generation = fakeGen
 		job.Round = &client.Round{ID: fakeRoundID, Generation: fakeGen, State: client.JobAwaitingSignature, Release: fakeRelease}
+	case client.JobSigned, client.JobCommitted:
+		job.Generation = fakeGen
 	case client.JobPublished:
 		job.Generation, job.URL = fakeGen, fakeRepoURL
 	case client.JobFailed:
 		job.Error = &client.JobError{Code: "signature_timeout", Message: "no signature within 120s"}
+	case client.JobCancelled:
+		job.Error = &client.JobError{Code: "cancelled", Message: "cancelled by the client"}
 	}
 	reply(w, http.StatusOK, job)
 }
@@ -207,13 +343,15 @@ func (f *fakeAPI) postSignature(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.seen.signatures = append(f.seen.signatures, req)
-	f.state = client.JobPublished
+	f.state = client.JobSigned
 	if f.mode == signedByPeer {
 		reply(w, http.StatusConflict, map[string]string{"code": "already_signed", "message": "round 9 is signed"})
 		return
 	}
 	assert.EqualValues(f.t, fakeGen, req.Generation)
-	signers, err := sign.Verify([]byte(fakeRelease), []byte(req.InRelease), []byte(req.ReleaseGPG), [][]byte{f.publicKey})
+	// As the server: every signature by a registered key must verify, and
+	// at least one must be by a registered key.
+	signers, err := sign.Verify([]byte(fakeRelease), []byte(req.InRelease), []byte(req.ReleaseGPG), f.keys)
 	if err != nil {
 		f.state = client.JobAwaitingSignature
 		code := "bad_signature"
@@ -223,6 +361,7 @@ func (f *fakeAPI) postSignature(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusUnprocessableEntity, map[string]string{"code": code, "message": err.Error()})
 		return
 	}
+	f.seen.signers = append(f.seen.signers, signers)
 	reply(w, http.StatusOK, client.SignatureResult{RoundID: fakeRoundID, Generation: fakeGen, State: "signed", Signers: signers})
 }
 

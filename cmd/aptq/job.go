@@ -9,7 +9,7 @@ import (
 )
 
 func (a *app) jobCommand() *cobra.Command {
-	return a.group("job", "Inspect jobs", a.jobShowCommand())
+	return a.group("job", "Inspect and cancel jobs", a.jobShowCommand(), a.jobCancelCommand())
 }
 
 func (a *app) jobShowCommand() *cobra.Command {
@@ -18,9 +18,9 @@ func (a *app) jobShowCommand() *cobra.Command {
 		Short: "Show a job, e.g. one that pkg add gave up waiting for",
 		Args:  cobra.ExactArgs(1),
 		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
+			id, err := parseJobID(args[0])
 			if err != nil {
-				return usageErrorf("job id %q is not a number", args[0])
+				return err
 			}
 			job, err := a.client().GetJob(cmd.Context(), id, 0, "")
 			if err != nil {
@@ -36,6 +36,41 @@ func (a *app) jobShowCommand() *cobra.Command {
 			if job.State == client.JobPublished {
 				a.printf("url: %s\n", job.URL)
 			}
+			return nil
+		}),
+	}
+}
+
+func parseJobID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, usageErrorf("job id %q is not a number", s)
+	}
+	return id, nil
+}
+
+func (a *app) jobCancelCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "cancel JOB_ID",
+		Short: "Withdraw a change that is not committed yet",
+		Long: `Cancel a job: its change is withdrawn unless it is already committed (then the
+server refuses with code conflict, exit 1: it will be published). If the change
+waits in a round, that round is aborted and its other changes ride the next one.
+Cancelling a cancelled or failed job does nothing.`,
+		Args: cobra.ExactArgs(1),
+		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, args []string) error {
+			id, err := parseJobID(args[0])
+			if err != nil {
+				return err
+			}
+			job, err := a.client().CancelJob(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(job)
+			}
+			a.printf("job %d: %s\n", job.JobID, job.State)
 			return nil
 		}),
 	}

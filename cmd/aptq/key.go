@@ -21,7 +21,7 @@ const maxKeyFileSize = 1 << 20
 
 func (a *app) keyCommand() *cobra.Command {
 	return a.group("key", "Generate signing keys and register their public halves",
-		a.keyGenerateCommand(), a.keyAddCommand(), a.keyListCommand(), a.keyExportCommand())
+		a.keyGenerateCommand(), a.keyAddCommand(), a.keyListCommand(), a.keyRemoveCommand(), a.keyExportCommand())
 }
 
 // publicKeyPath names the public half written beside a private key:
@@ -41,7 +41,8 @@ The private key is written to FILE.asc (mode 0600, unencrypted: keep it in your
 CI's secret store and pass it with --key or APTQ_SIGNING_KEY). The public key is
 written beside it, with ".asc" replaced by ".pub.asc" (FILE.pub.asc); register
 that one with "aptq key add". Existing files are never overwritten.`,
-		Args: cobra.NoArgs,
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{noConfig: "works offline"},
 		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, _ []string) error {
 			return a.keyGenerate(name, email, out)
 		}),
@@ -190,6 +191,33 @@ func (a *app) keyListCommand() *cobra.Command {
 					k.CreatedAt.Format(time.DateTime))
 			}
 			return tw.Flush()
+		}),
+	}
+	cmd.Flags().StringVar(&repo, "repo", "", "repository name (required)")
+	_ = cmd.MarkFlagRequired("repo")
+	return cmd
+}
+
+func (a *app) keyRemoveCommand() *cobra.Command {
+	var repo string
+	cmd := &cobra.Command{
+		Use:   "remove --repo REPO FINGERPRINT",
+		Short: "Unregister a public key from a repository",
+		Long: `Unregister a public key: signatures by it no longer count for the repository.
+The last key cannot be removed (code last_key, exit 1): a repository always keeps
+a key that can sign it. Releases already published stay signed by the removed
+key until their next round; "aptq release resign" re-signs them now.`,
+		Args: cobra.ExactArgs(1),
+		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, args []string) error {
+			fpr := strings.ToUpper(strings.ReplaceAll(args[0], " ", ""))
+			if err := a.client().RemoveKey(cmd.Context(), repo, fpr); err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(map[string]any{"repo": repo, "fingerprint": fpr, "removed": true})
+			}
+			a.printf("removed key %s from %s\n", fpr, repo)
+			return nil
 		}),
 	}
 	cmd.Flags().StringVar(&repo, "repo", "", "repository name (required)")

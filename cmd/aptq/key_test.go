@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -118,4 +119,32 @@ func newKeyPair(t *testing.T) (private, public []byte) {
 	private, public, err := sign.GenerateKey("ACME Releases", "r@acme.example")
 	require.NoError(t, err)
 	return private, public
+}
+
+func TestKeyRemove(t *testing.T) {
+	t.Parallel()
+	_, _, oldPub := keyFiles(t)
+	_, _, newPub := keyFiles(t)
+	oldKey, err := sign.ParsePublicKey(oldPub)
+	require.NoError(t, err)
+	newKey, err := sign.ParsePublicKey(newPub)
+	require.NoError(t, err)
+	api, srv := newFakeAPI(t, publishes, oldPub, newPub)
+	env := map[string]string{"APTQ_URL": srv.URL, "APTQ_TOKEN": fakeToken}
+
+	res := runCLI(t, env, "key", "remove", "--repo", "acme", oldKey.Fingerprint, "--json")
+	require.Equal(t, exitOK, res.code, res.stderr)
+	require.JSONEq(t, `{"repo":"acme","fingerprint":"`+oldKey.Fingerprint+`","removed":true}`, res.stdout)
+	require.Equal(t, []string{oldKey.Fingerprint}, api.snapshot().removedKeys)
+
+	// Lowercase and gpg's grouped form name the same key.
+	grouped := strings.ToLower(newKey.Fingerprint[:20] + " " + newKey.Fingerprint[20:])
+	res = runCLI(t, env, "key", "remove", "--repo", "acme", grouped)
+	require.Equal(t, exitFailed, res.code)
+	require.Equal(t, "aptq: last_key: acme keeps at least one key\n", res.stderr)
+
+	res = runCLI(t, env, "key", "remove", "--repo", "acme", "--json", newKey.Fingerprint)
+	require.Equal(t, exitFailed, res.code)
+	require.JSONEq(t, `{"error":{"code":"last_key","message":"acme keeps at least one key"}}`, res.stdout,
+		"--json reports failures on stdout too")
 }

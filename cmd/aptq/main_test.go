@@ -2,10 +2,21 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		_ = os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
 
 // result is what one run of the CLI did.
 type result struct {
@@ -13,11 +24,17 @@ type result struct {
 	stdout, stderr string
 }
 
-// runCLI runs the CLI in-process with env as its whole environment.
+// runCLI runs the CLI in-process with env as its whole environment and an
+// empty stdin.
 func runCLI(t *testing.T, env map[string]string, args ...string) result {
 	t.Helper()
+	return runCLIStdin(t, env, "", args...)
+}
+
+func runCLIStdin(t *testing.T, env map[string]string, stdin string, args ...string) result {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
-	code := run(t.Context(), args, func(k string) string { return env[k] }, &stdout, &stderr)
+	code := run(t.Context(), args, func(k string) string { return env[k] }, strings.NewReader(stdin), &stdout, &stderr)
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 
@@ -39,6 +56,12 @@ func TestUsageErrors(t *testing.T) {
 		"negative timeout":    {"--timeout", "-1s", "repo", "list"},
 		"bad duration":        {"--timeout", "soon", "repo", "list"},
 		"job id not a number": {"job", "show", "seventeen"},
+		"key remove no fpr":   {"key", "remove", "--repo", "acme"},
+		"key and gpg":         {"release", "resign", "--repo", "acme", "--release", "stable", "--key", "k.asc", "--gpg", "ABCD"},
+		"no shell":            {"completion"},
+		"negative limit":      {"release", "history", "--repo", "acme", "--release", "stable", "--limit", "-1"},
+		"bad valid-for":       {"release", "create", "--repo", "acme", "--release", "stable", "--valid-for", "soon"},
+		"pkg show no name":    {"pkg", "show", "--repo", "acme", "--release", "stable"},
 	}
 	for name, args := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -66,4 +89,27 @@ func TestUnreachableServerTimesOut(t *testing.T) {
 	require.Equal(t, exitTimeout, res.code, res.stderr)
 	require.Contains(t, res.stderr, "aptq: timeout: gave up after 300ms")
 	require.Contains(t, res.stderr, "connection refused")
+}
+
+func TestCompletion(t *testing.T) {
+	t.Parallel()
+	for shell, want := range map[string]string{
+		"bash":       "__start_aptq",
+		"zsh":        "#compdef aptq",
+		"fish":       "complete -c aptq",
+		"powershell": "Register-ArgumentCompleter",
+	} {
+		res := runCLI(t, nil, "completion", shell)
+		require.Equal(t, exitOK, res.code, res.stderr)
+		require.Contains(t, res.stdout, want, shell)
+	}
+	res := runCLI(t, nil, "completion", "tcsh")
+	require.Equal(t, exitUsage, res.code)
+	require.Contains(t, res.stderr, `invalid argument "tcsh"`)
+
+	// The scripts call the hidden __complete command.
+	res = runCLI(t, nil, "__complete", "release", "re")
+	require.Equal(t, exitOK, res.code, res.stderr)
+	require.Contains(t, res.stdout, "resign\t")
+	require.Contains(t, res.stdout, "reconcile\t")
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -16,13 +17,14 @@ import (
 )
 
 func (a *app) pkgCommand() *cobra.Command {
-	return a.group("pkg", "Add or remove packages, sign the release and wait until it is published",
-		a.pkgAddCommand(), a.pkgRemoveCommand())
+	return a.group("pkg", "Add, remove and list packages; adding and removing signs and publishes the release",
+		a.pkgAddCommand(), a.pkgRemoveCommand(), a.pkgListCommand(), a.pkgShowCommand())
 }
 
 // publishFlags are the flags pkg add and pkg remove share.
 type publishFlags struct {
-	repo, release, component, key string
+	repo, release, component string
+	sign                     signFlags
 }
 
 func (p *publishFlags) register(cmd *cobra.Command) {
@@ -30,46 +32,54 @@ func (p *publishFlags) register(cmd *cobra.Command) {
 	f.StringVar(&p.repo, "repo", "", "repository name (required)")
 	f.StringVar(&p.release, "release", "", "release name (required)")
 	f.StringVar(&p.component, "component", "main", "component")
-	f.StringVar(&p.key, "key", "", "private signing key file (default: env APTQ_SIGNING_KEY)")
+	p.sign.register(cmd)
 	_ = cmd.MarkFlagRequired("repo")
 	_ = cmd.MarkFlagRequired("release")
 }
 
-const publishLong = `
-
-The release's new Release file is signed here, with the key from --key or
-APTQ_SIGNING_KEY (a path, or the armored key itself; passphrase from
-APTQ_SIGNING_KEY_PASSPHRASE), and the command waits until the change is
-published (exit 0), fails (exit 1) or --timeout (default 10m) runs out (exit 3). The round may
-hold other clients' changes too; whichever client signs first publishes them all.
-With --json, one object is printed at the end:
-  {"job_id":…,"state":…,"generation":…,"url":…,"error":{"code":…,"message":…}}`
+// checkComponent fails before any upload when the release has no such
+// component, so that a typo costs nothing.
+func checkComponent(rel client.Release, component string) error {
+	if !slices.Contains(rel.Components, component) {
+		return failf("invalid", "release %s has no component %q (it has %s)",
+			rel.Name, component, strings.Join(rel.Components, ", "))
+	}
+	return nil
+}
 
 func (a *app) pkgAddCommand() *cobra.Command {
 	var p publishFlags
 	cmd := &cobra.Command{
-		Use:   "add --repo REPO --release NAME [--component main] [--key FILE.asc] FILE.deb…",
+		Use:   "add --repo REPO --release NAME [--component main] [--key FILE.asc…|--gpg KEYID…] FILE.deb…",
 		Short: "Upload packages and publish them in a release",
 		Long: `Upload .deb files (skipping those the server already has, by SHA-256) and add
-them to a component of a release, in one change.` + publishLong,
+them to a component of a release, in one change. Uploads show a progress bar on
+a terminal and one line per file elsewhere.` + publishLong,
 		Args: cobra.MinimumNArgs(1),
 		RunE: a.action(publishTimeout, func(cmd *cobra.Command, files []string) error {
-			return a.publish(cmd.Context(), p, func(ctx context.Context, c *client.Client, _ client.Release) (client.ChangeRequest, error) {
-				var change client.ChangeRequest
+			return a.publish(cmd.Context(), p.sign, func(ctx context.Context, c *client.Client) (client.JobRef, error) {
 				// A typo in the last file should not cost the upload of the first.
 				for _, path := range files {
 					if err := checkRegular(path); err != nil {
-						return change, err
+						return client.JobRef{}, err
 					}
 				}
+				rel, err := c.GetRelease(ctx, p.repo, p.release)
+				if err != nil {
+					return client.JobRef{}, err
+				}
+				if err := checkComponent(rel, p.component); err != nil {
+					return client.JobRef{}, err
+				}
+				var change client.ChangeRequest
 				for _, path := range files {
 					sum, err := a.upload(ctx, c, path)
 					if err != nil {
-						return change, err
+						return client.JobRef{}, err
 					}
 					change.Adds = append(change.Adds, client.Add{SHA256: sum, Component: p.component})
 				}
-				return change, nil
+				return c.SubmitChange(ctx, p.repo, p.release, change)
 			})
 		}),
 	}
@@ -89,8 +99,12 @@ func (a *app) upload(ctx context.Context, c *client.Client, path string) (string
 	if err != nil {
 		return "", err
 	}
+	name := filepath.Base(path)
+	a.ui.Busy(fmt.Sprintf("hashing %s (%s)", name, formatBytes(info.Size())))
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	_, err = io.Copy(h, f)
+	a.ui.ClearStatus()
+	if err != nil {
 		return "", fmt.Errorf("read %s: %w", path, err)
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
@@ -105,12 +119,13 @@ func (a *app) upload(ctx context.Context, c *client.Client, path string) (string
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return "", fmt.Errorf("read %s: %w", path, err)
 	}
-	a.progress("%s: uploading %d bytes", path, info.Size())
-	pkg, err := c.UploadPackage(ctx, sum, f, info.Size())
+	t := a.ui.Upload(f, name, info.Size())
+	pkg, err := c.UploadPackage(ctx, sum, t, info.Size())
 	if err != nil {
+		t.Fail()
 		return "", fmt.Errorf("%s: %w", path, err)
 	}
-	a.progress("%s: uploaded %s %s %s", path, pkg.Name, pkg.Version, pkg.Architecture)
+	t.Done(fmt.Sprintf("%s %s %s", pkg.Name, pkg.Version, pkg.Architecture))
 	return sum, nil
 }
 
@@ -128,7 +143,7 @@ func checkRegular(path string) error {
 func (a *app) pkgRemoveCommand() *cobra.Command {
 	var p publishFlags
 	cmd := &cobra.Command{
-		Use:   "remove --repo REPO --release NAME [--component main] [--key FILE.asc] NAME=VERSION[:ARCH]…",
+		Use:   "remove --repo REPO --release NAME [--component main] [--key FILE.asc…|--gpg KEYID…] NAME=VERSION[:ARCH]…",
 		Short: "Remove packages from a release and publish it",
 		Long: `Remove packages from a component of a release, in one change.
 
@@ -139,17 +154,24 @@ version's epoch colon is not taken for ARCH: only a release architecture or
 "all" after the last colon is.` + publishLong,
 		Args: cobra.MinimumNArgs(1),
 		RunE: a.action(publishTimeout, func(cmd *cobra.Command, specs []string) error {
-			return a.publish(cmd.Context(), p, func(_ context.Context, _ *client.Client, rel client.Release) (client.ChangeRequest, error) {
+			return a.publish(cmd.Context(), p.sign, func(ctx context.Context, c *client.Client) (client.JobRef, error) {
+				rel, err := c.GetRelease(ctx, p.repo, p.release)
+				if err != nil {
+					return client.JobRef{}, err
+				}
+				if err := checkComponent(rel, p.component); err != nil {
+					return client.JobRef{}, err
+				}
 				var change client.ChangeRequest
 				for _, spec := range specs {
 					rm, err := parseRemove(spec, rel)
 					if err != nil {
-						return change, err
+						return client.JobRef{}, err
 					}
 					rm.Component = p.component
 					change.Removes = append(change.Removes, rm)
 				}
-				return change, nil
+				return c.SubmitChange(ctx, p.repo, p.release, change)
 			})
 		}),
 	}

@@ -8,31 +8,37 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/aptq/aptq/client"
+	"github.com/aptq/aptq/sign"
 )
 
 // pkgBundle is a fake API and the environment of a CI job that publishes to it.
 type pkgBundle struct {
-	api     *fakeAPI
-	env     map[string]string
-	dir     string
-	keyPath string
+	api         *fakeAPI
+	env         map[string]string
+	dir         string
+	keyPath     string
+	fingerprint string // of the key at keyPath, the one registered
 }
 
 func setupPkg(t *testing.T, mode string) pkgBundle {
 	t.Helper()
 	privPath, _, public := keyFiles(t)
+	pk, err := sign.ParsePublicKey(public)
+	require.NoError(t, err)
 	api, srv := newFakeAPI(t, mode, public)
 	return pkgBundle{
-		api:     api,
-		env:     map[string]string{"APTQ_URL": srv.URL, "APTQ_TOKEN": fakeToken},
-		dir:     t.TempDir(),
-		keyPath: privPath,
+		api:         api,
+		env:         map[string]string{"APTQ_URL": srv.URL, "APTQ_TOKEN": fakeToken},
+		dir:         t.TempDir(),
+		keyPath:     privPath,
+		fingerprint: pk.Fingerprint,
 	}
 }
 
@@ -63,8 +69,8 @@ func TestPkgAddPublishes(t *testing.T) {
 	var out map[string]any
 	require.NoError(t, json.Unmarshal([]byte(res.stdout), &out), res.stdout)
 	require.Equal(t, map[string]any{
-		"job_id": float64(fakeJobID), "state": "published", "generation": float64(fakeGen),
-		"url": fakeRepoURL, "error": nil,
+		"job_id": float64(fakeJobID), "change_id": float64(fakeJobID), "state": "published",
+		"generation": float64(fakeGen), "url": fakeRepoURL, "error": nil, "signed_by": []any{b.fingerprint},
 	}, out)
 
 	seen := b.api.snapshot()
@@ -90,8 +96,16 @@ func TestPkgAddHumanOutput(t *testing.T) {
 	res := runCLI(t, b.env, "pkg", "add", "--repo", "acme", "--release", "stable", "--key", b.keyPath, hello)
 	require.Equal(t, exitOK, res.code, res.stderr)
 	require.Equal(t, "published generation 42: "+fakeRepoURL+"\n", res.stdout)
-	require.Contains(t, res.stderr, "job 17: awaiting_signature (generation 42)")
-	require.Contains(t, res.stderr, "signed round 9 (generation 42)")
+	// Not a terminal: the live status is one plain line per state.
+	require.Equal(t, "uploading hello.deb (9 B)… done: hello 1.0 amd64\n"+
+		"change 17 accepted: job 17\n"+
+		"job 17: queued\n"+
+		"job 17: round 9 cut (generation 42), awaiting signature\n"+
+		"job 17: round 9 (generation 42): signing with "+b.fingerprint[24:]+"\n"+
+		"signed round 9 (generation 42) with "+b.fingerprint+"; accepted: "+b.fingerprint+"\n"+
+		"job 17: signed, committing generation 42\n"+
+		"job 17: committed generation 42, uploading\n"+
+		"job 17: published generation 42\n", res.stderr)
 }
 
 func TestPkgAddRoundSignedByAnotherClient(t *testing.T) {
@@ -141,7 +155,8 @@ func TestPkgAddTimesOut(t *testing.T) {
 	var out outcome
 	require.NoError(t, json.Unmarshal([]byte(res.stdout), &out), res.stdout)
 	require.Equal(t, "timeout", out.Error.Code)
-	require.Equal(t, client.JobQueued, out.State)
+	require.Equal(t, client.JobCancelled, out.State, "the CLI cancels the job it gives up on")
+	require.Equal(t, 1, b.api.snapshot().cancelled)
 	require.LessOrEqual(t, len(b.api.snapshot().polls), 3, "long polls, not a busy loop")
 }
 
@@ -215,10 +230,10 @@ func TestPkgAddInterrupted(t *testing.T) {
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	code := run(ctx, []string{"pkg", "add", "--repo", "acme", "--release", "stable", "--key", b.keyPath, hello},
-		func(k string) string { return b.env[k] }, &stdout, &stderr)
+		func(k string) string { return b.env[k] }, strings.NewReader(""), &stdout, &stderr)
 	require.Equal(t, exitFailed, code, stderr.String())
 	require.Contains(t, stderr.String(), "aptq: interrupted: ")
-	require.Contains(t, stderr.String(), "job 17 is queued and may still be published")
+	require.Contains(t, stderr.String(), "job 17 was cancelled: its change will not be published")
 }
 
 func TestPkgAddChecksFilesFirst(t *testing.T) {

@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/aptq/aptq/client"
-	"github.com/aptq/aptq/sign"
 )
 
 const (
@@ -20,22 +18,41 @@ const (
 	minPollInterval = time.Second
 )
 
-// outcome is what pkg add/remove print with --json.
+// outcome is what every command that publishes prints with --json.
 type outcome struct {
-	JobID      *int64           `json:"job_id"`
-	State      string           `json:"state"`
-	Generation *int64           `json:"generation"`
-	URL        string           `json:"url"`
-	Error      *client.JobError `json:"error"`
+	JobID      *int64 `json:"job_id"`
+	ChangeID   *int64 `json:"change_id"`
+	State      string `json:"state"`
+	Generation *int64 `json:"generation"`
+	URL        string `json:"url"`
+	// SignedBy are the fingerprints the server accepted from this CLI's
+	// signature; empty when another client signed the round first.
+	SignedBy []string         `json:"signed_by"`
+	Error    *client.JobError `json:"error"`
 }
 
-// publish runs one change to its end: it loads the signing key, checks the
-// release, lets prepare build the change (uploading what it needs), submits
-// it and follows its job, signing rounds, until it is published or fails.
-func (a *app) publish(ctx context.Context, p publishFlags,
-	prepare func(context.Context, *client.Client, client.Release) (client.ChangeRequest, error)) error {
+const publishLong = `
+
+The command waits until the change is published (exit 0), fails (exit 1) or
+--timeout (default 10m) runs out (exit 3; the change is then cancelled unless
+already committed). The round may hold other clients' changes too; whichever
+client signs first publishes them all. With --json, one object is printed at
+the end, also on failure:
+  {"job_id":…,"change_id":…,"state":…,"generation":…,"url":…,
+   "signed_by":[…],"error":{"code":…,"message":…}}
+` + signingHelp
+
+// submitFunc submits one change (uploading what it needs first) and
+// returns its job.
+type submitFunc func(ctx context.Context, c *client.Client) (client.JobRef, error)
+
+// publish runs one change to its end: it loads the signing keys, lets submit
+// make the change, and follows its job, signing rounds, until it is
+// published or fails. pkg add/remove and release resign/rollback share it.
+func (a *app) publish(ctx context.Context, s signFlags, submit submitFunc) error {
 	var out outcome
-	job, err := a.runChange(ctx, p, prepare, &out)
+	job, err := a.runChange(ctx, s, submit, &out)
+	a.ui.ClearStatus()
 	if err != nil && ctx.Err() != nil && out.JobID != nil {
 		// Giving up: withdraw the change unless it is already committed.
 		job = a.cancel(*out.JobID, job)
@@ -47,6 +64,9 @@ func (a *app) publish(ctx context.Context, p publishFlags,
 		out.Generation = &job.Generation
 	}
 	out.State, out.URL = job.State, job.URL
+	if out.SignedBy == nil {
+		out.SignedBy = []string{}
+	}
 	if err != nil {
 		e := a.describe(ctx, err)
 		out.Error = &client.JobError{Code: e.code, Message: e.msg}
@@ -77,8 +97,13 @@ func (a *app) cancel(id int64, last client.Job) client.Job {
 }
 
 func mayStillPublish(jobID *int64, state string) string {
-	if jobID == nil {
+	switch {
+	case jobID == nil:
 		return "; no change was submitted"
+	case state == client.JobCancelled:
+		return fmt.Sprintf("; job %d was cancelled: its change will not be published", *jobID)
+	case state == client.JobCommitted || state == client.JobPublished:
+		return fmt.Sprintf("; job %d is %s and will be published", *jobID, state)
 	}
 	return fmt.Sprintf("; job %d is %s and may still be published", *jobID, state)
 }
@@ -93,10 +118,9 @@ func stateOf(j client.Job) string {
 }
 
 // runChange does the work of publish and returns the last state of the job.
-func (a *app) runChange(ctx context.Context, p publishFlags,
-	prepare func(context.Context, *client.Client, client.Release) (client.ChangeRequest, error), out *outcome) (client.Job, error) {
+func (a *app) runChange(ctx context.Context, s signFlags, submit submitFunc, out *outcome) (client.Job, error) {
 	var job client.Job
-	signer, err := a.loadSigner(p.key)
+	signer, err := a.loadSigner(ctx, s)
 	if err != nil {
 		return job, err
 	}
@@ -115,32 +139,21 @@ func (a *app) runChange(ctx context.Context, p publishFlags,
 	}
 
 	c := a.client()
-	rel, err := c.GetRelease(ctx, p.repo, p.release)
+	ref, err := submit(ctx, c)
 	if err != nil {
 		return job, timedOut(err)
 	}
-	// Checked here too, so that a typo fails before the uploads, not after.
-	if !slices.Contains(rel.Components, p.component) {
-		return job, failf("invalid", "release %s has no component %q (it has %s)",
-			rel.Name, p.component, strings.Join(rel.Components, ", "))
-	}
-	change, err := prepare(ctx, c, rel)
-	if err != nil {
-		return job, timedOut(err)
-	}
-	ref, err := c.SubmitChange(ctx, p.repo, p.release, change)
-	if err != nil {
-		return job, timedOut(err)
-	}
-	out.JobID = &ref.JobID
+	out.JobID, out.ChangeID = &ref.JobID, &ref.ChangeID
 	a.progress("change %d accepted: job %d", ref.ChangeID, ref.JobID)
-	job, err = a.follow(ctx, c, ref.JobID, signer)
+	job, err = a.follow(ctx, c, ref.JobID, signer, out)
 	return job, timedOut(err)
 }
 
 // follow long-polls a job until it ends, signing every round of it that
-// awaits a signature, and returns the last state seen.
-func (a *app) follow(ctx context.Context, c *client.Client, id int64, signer *sign.Signer) (client.Job, error) {
+// awaits a signature, and returns the last state seen. The job's progress
+// is the live status: queued → round cut, awaiting signature → signed →
+// committed → published.
+func (a *app) follow(ctx context.Context, c *client.Client, id int64, signer releaseSigner, out *outcome) (client.Job, error) {
 	type roundKey struct{ id, generation int64 }
 	var job client.Job
 	tried := map[roundKey]bool{} // rounds signed (or found signed) already
@@ -152,9 +165,7 @@ func (a *app) follow(ctx context.Context, c *client.Client, id int64, signer *si
 		}
 		changed := next.State != job.State
 		job = next
-		if changed {
-			a.progress("job %d: %s", id, describeJob(job))
-		}
+		a.ui.Status(fmt.Sprintf("job %d: %s", id, describeJob(job)))
 		switch job.State {
 		case client.JobPublished:
 			return job, nil
@@ -163,7 +174,9 @@ func (a *app) follow(ctx context.Context, c *client.Client, id int64, signer *si
 		}
 		if r := job.Round; r.AwaitsSignature() && !tried[roundKey{r.ID, r.Generation}] {
 			tried[roundKey{r.ID, r.Generation}] = true
-			if err := a.signRound(ctx, c, r, signer); err != nil {
+			a.ui.Status(fmt.Sprintf("job %d: round %d (generation %d): signing with %s", id, r.ID, r.Generation,
+				strings.Join(shortFingerprints(signer.Fingerprints()), ", ")))
+			if err := a.signRound(ctx, c, r, signer, out); err != nil {
 				return job, err
 			}
 			continue
@@ -180,11 +193,35 @@ func (a *app) follow(ctx context.Context, c *client.Client, id int64, signer *si
 	}
 }
 
+// describeJob says where a job is, in the words of the live status.
 func describeJob(j client.Job) string {
+	switch j.State {
+	case client.JobAwaitingSignature:
+		if r := j.Round; r != nil {
+			return fmt.Sprintf("round %d cut (generation %d), awaiting signature", r.ID, r.Generation)
+		}
+		return fmt.Sprintf("awaiting signature (generation %d)", j.Generation)
+	case client.JobSigned:
+		return fmt.Sprintf("signed, committing generation %d", j.Generation)
+	case client.JobCommitted:
+		return fmt.Sprintf("committed generation %d, uploading", j.Generation)
+	case client.JobPublished:
+		return fmt.Sprintf("published generation %d", j.Generation)
+	}
 	if j.Generation != 0 {
 		return fmt.Sprintf("%s (generation %d)", j.State, j.Generation)
 	}
 	return j.State
+}
+
+// shortFingerprints keeps the last 16 hex digits (the long key ID) of each,
+// enough to tell keys apart in a status line.
+func shortFingerprints(fprs []string) []string {
+	out := make([]string, len(fprs))
+	for i, f := range fprs {
+		out[i] = f[max(0, len(f)-16):]
+	}
+	return out
 }
 
 func jobFailure(j client.Job) error {
@@ -197,9 +234,12 @@ func jobFailure(j client.Job) error {
 
 // signRound signs a round's Release and posts the signatures. Losing the race
 // to another signer, or to a newer round, is no error: the job goes on.
-func (a *app) signRound(ctx context.Context, c *client.Client, r *client.Round, signer *sign.Signer) error {
-	inRelease, releaseGPG, err := sign.Sign([]byte(r.Release), signer)
+func (a *app) signRound(ctx context.Context, c *client.Client, r *client.Round, signer releaseSigner, out *outcome) error {
+	inRelease, releaseGPG, err := signer.Sign(ctx, []byte(r.Release))
 	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
 		return failf("sign", "sign round %d: %v", r.ID, err)
 	}
 	res, err := c.SubmitSignature(ctx, r.ID, client.SignatureRequest{
@@ -209,7 +249,9 @@ func (a *app) signRound(ctx context.Context, c *client.Client, r *client.Round, 
 	})
 	switch client.ErrorCode(err) {
 	case "":
-		a.progress("signed round %d (generation %d) with %s", res.RoundID, res.Generation, signer.Fingerprint())
+		out.SignedBy = res.Signers
+		a.progress("signed round %d (generation %d) with %s; accepted: %s", res.RoundID, res.Generation,
+			strings.Join(signer.Fingerprints(), ", "), strings.Join(res.Signers, ", "))
 	case client.CodeAlreadySigned:
 		a.progress("round %d was signed by another client", r.ID)
 	case client.CodeStaleGeneration:
@@ -220,36 +262,4 @@ func (a *app) signRound(ctx context.Context, c *client.Client, r *client.Round, 
 		return fmt.Errorf("sign round %d: %w", r.ID, err)
 	}
 	return nil
-}
-
-// loadSigner reads the private signing key from --key, else APTQ_SIGNING_KEY
-// (a path, or the armored key itself). It is loaded before anything is
-// uploaded, so a missing key or a wrong passphrase fails at once.
-func (a *app) loadSigner(keyFlag string) (*sign.Signer, error) {
-	var armored []byte
-	source := "--key " + keyFlag
-	switch env := a.getenv("APTQ_SIGNING_KEY"); {
-	case keyFlag != "":
-		data, err := readSmallFile(keyFlag)
-		if err != nil {
-			return nil, err
-		}
-		armored = data
-	case strings.HasPrefix(strings.TrimSpace(env), "-----BEGIN"):
-		armored, source = []byte(env), "APTQ_SIGNING_KEY"
-	case env != "":
-		data, err := readSmallFile(env)
-		if err != nil {
-			return nil, fmt.Errorf("APTQ_SIGNING_KEY: %w", err)
-		}
-		armored, source = data, "APTQ_SIGNING_KEY="+env
-	default:
-		return nil, usageErrorf("no signing key: pass --key FILE.asc or set APTQ_SIGNING_KEY " +
-			"(a path or the armored private key)")
-	}
-	signer, err := sign.ParsePrivateKey(armored, []byte(a.getenv("APTQ_SIGNING_KEY_PASSPHRASE")))
-	if err != nil {
-		return nil, failf("signing_key", "%s: %v", source, err)
-	}
-	return signer, nil
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,20 +15,34 @@ import (
 
 func (a *app) releaseCommand() *cobra.Command {
 	return a.group("release", "Create and inspect releases (dists/<name>)",
-		a.releaseCreateCommand(), a.releaseListCommand(), a.releaseShowCommand(), a.releaseReconcileCommand())
+		a.releaseCreateCommand(), a.releaseListCommand(), a.releaseShowCommand(),
+		a.releaseResignCommand(), a.releaseRollbackCommand(), a.releaseHistoryCommand(),
+		a.releaseReconcileCommand())
 }
 
 func (a *app) releaseCreateCommand() *cobra.Command {
-	var repo string
+	var repo, validFor string
 	var req client.ReleaseRequest
 	cmd := &cobra.Command{
 		Use:   "create --repo REPO --release NAME [flags]",
 		Short: "Create a release",
 		Long: `Create a release (dists/NAME) in a repository. Unset fields take the server's
 defaults: suite = codename = NAME, origin = label = the repository name,
-components main, architectures amd64, compressions gz,xz.`,
+components main, architectures amd64, compressions gz,xz.
+
+--valid-for makes every Release carry Valid-Until (Date + the duration): apt
+refuses a Release past it, so a repository that stops being re-signed stops
+being trusted, and a stale mirror cannot replay an old one forever. Refresh it
+in time with "aptq release resign" (e.g. a weekly CI job for --valid-for 14d).`,
 		Args: cobra.NoArgs,
 		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, _ []string) error {
+			if validFor != "" {
+				d, err := parseValidFor(validFor)
+				if err != nil {
+					return usageErrorf("--valid-for %q: %v", validFor, err)
+				}
+				req.ValidFor = d.String() // a Go duration, which the server reads as such
+			}
 			rel, err := a.client().CreateRelease(cmd.Context(), repo, req)
 			if err != nil {
 				return err
@@ -50,6 +66,7 @@ components main, architectures amd64, compressions gz,xz.`,
 	f.StringSliceVar(&req.Components, "components", nil, "components, e.g. main,contrib")
 	f.StringSliceVar(&req.Architectures, "architectures", nil, "architectures, e.g. amd64,arm64")
 	f.StringSliceVar(&req.Compressions, "compressions", nil, "index compressions, e.g. gz,xz")
+	f.StringVar(&validFor, "valid-for", "", "write Valid-Until = Date + this into every Release, e.g. 7d or 36h (at least 1h)")
 	_ = cmd.MarkFlagRequired("repo")
 	_ = cmd.MarkFlagRequired("release")
 	return cmd
@@ -120,6 +137,7 @@ func (a *app) printRelease(r client.Release) {
 		{"components", strings.Join(r.Components, " ")},
 		{"architectures", strings.Join(r.Architectures, " ")},
 		{"compressions", strings.Join(r.Compressions, " ")},
+		{"valid for", firstNonEmpty(r.ValidFor, "- (no Valid-Until)")},
 		{"generation", fmt.Sprint(r.Generation)},
 		{"published", fmt.Sprint(r.PublishedGeneration)},
 		{"created", r.CreatedAt.Format(time.RFC3339)},
@@ -172,4 +190,31 @@ conditional. An InRelease newer than the database's is reported, never replaced.
 	_ = cmd.MarkFlagRequired("repo")
 	_ = cmd.MarkFlagRequired("release")
 	return cmd
+}
+
+// parseValidFor reads a Go duration with an optional leading number of days:
+// "7d", "1d12h", "36h". Release validity under an hour would expire before
+// most clients fetch it.
+func parseValidFor(s string) (time.Duration, error) {
+	rest := s
+	var days float64
+	if before, after, ok := strings.Cut(s, "d"); ok {
+		n, err := strconv.ParseFloat(before, 64)
+		if err != nil {
+			return 0, errors.New("want a duration such as 7d, 1d12h or 36h")
+		}
+		days, rest = n, after
+	}
+	var d time.Duration
+	if rest != "" {
+		var err error
+		if d, err = time.ParseDuration(rest); err != nil {
+			return 0, errors.New("want a duration such as 7d, 1d12h or 36h")
+		}
+	}
+	total := time.Duration(days*float64(24*time.Hour)) + d
+	if total < time.Hour {
+		return 0, errors.New("must be at least 1h")
+	}
+	return total, nil
 }
