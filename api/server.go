@@ -128,6 +128,7 @@ func (s *Server) routes() {
 	v1.DELETE("/jobs/:id", s.cancelJob)
 	v1.POST("/jobs/:id/retry", s.retryJob)
 	v1.POST("/rounds/:id/signature", s.submitSignature)
+	s.uiRoutes(e)
 }
 
 // observe logs each request with an id and records its metrics, by route

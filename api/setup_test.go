@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -98,10 +97,4 @@ func (b *bundle) count(table string) int {
 	require.NoError(b.t, b.store.Pool.QueryRow(context.Background(),
 		`SELECT count(*) FROM `+pgx.Identifier{table}.Sanitize()).Scan(&n))
 	return n
-}
-
-func randomBytes(n int) []byte {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return b
 }

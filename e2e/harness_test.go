@@ -154,8 +154,15 @@ func (b *bundle) waitReady() {
 
 // cli runs the aptq CLI and returns its stdout, stderr and exit code.
 func (b *bundle) cli(ctx context.Context, args ...string) (string, string, int) {
+	return b.cliEnv(ctx, nil, args...)
+}
+
+// cliEnv runs the CLI with extra environment variables (last wins). HOME is
+// the test's own, so no developer's profile is read.
+func (b *bundle) cliEnv(ctx context.Context, env []string, args ...string) (string, string, int) {
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "aptq"), args...)
-	cmd.Env = append(os.Environ(), "APTQ_URL="+b.URL, "APTQ_TOKEN="+b.Token)
+	cmd.Env = append(os.Environ(), "HOME="+b.dir, "APTQ_URL="+b.URL, "APTQ_TOKEN="+b.Token)
+	cmd.Env = append(cmd.Env, env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

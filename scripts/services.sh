@@ -33,6 +33,8 @@ ensure_packages() {
 	command -v dpkg-deb >/dev/null || missing+=(dpkg)
 	command -v gpg >/dev/null || missing+=(gnupg)
 	command -v runuser >/dev/null || missing+=(util-linux)
+	command -v chromium >/dev/null || missing+=(chromium)
+	command -v gpgv >/dev/null || missing+=(gpgv)
 	command -v zstd >/dev/null || missing+=(zstd)
 	command -v xz >/dev/null || missing+=(xz-utils)
 	pg_bindir >/dev/null || missing+=(postgresql)

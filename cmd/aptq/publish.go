@@ -53,8 +53,10 @@ func (a *app) publish(ctx context.Context, s signFlags, submit submitFunc) error
 	var out outcome
 	job, err := a.runChange(ctx, s, submit, &out)
 	a.ui.ClearStatus()
-	if err != nil && ctx.Err() != nil && out.JobID != nil {
-		// Giving up: withdraw the change unless it is already committed.
+	if err != nil && out.JobID != nil && !job.Done() {
+		// Giving up (timeout, interrupt, a refused signature): withdraw the
+		// change unless it is already committed, so that its round does not
+		// hold the release until the signature timeout.
 		job = a.cancel(*out.JobID, job)
 	}
 	if err != nil && ctx.Err() != nil && context.Cause(ctx) != errTimedOut {
