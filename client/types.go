@@ -133,8 +133,13 @@ type Job struct {
 	Round      *Round    `json:"round,omitempty"`
 	Error      *JobError `json:"error,omitempty"`
 	URL        string    `json:"url,omitempty"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	// Tenant is set for operators, who see every tenant's jobs.
+	Tenant string `json:"tenant,omitempty"`
+	// Timeline and AttemptErrors come with a single job (GET /v1/jobs/{id}).
+	Timeline      []Event        `json:"timeline,omitempty"`
+	AttemptErrors []AttemptError `json:"attempt_errors,omitempty"`
+	CreatedAt     time.Time      `json:"created_at"`
+	UpdatedAt     time.Time      `json:"updated_at"`
 }
 
 // Done reports whether the job reached a final state.

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -116,4 +117,43 @@ func TestCLILifecycle(t *testing.T) {
 	require.Equal(t, "cancelled", refused.State)
 	r = run(nil, "release", "resign", "--repo", "cli", "--release", "stable", "--key", newKey)
 	require.Equal(t, int64(7), r.Generation)
+}
+
+// TestCLITenantsAndTokens: an operator creates a tenant with the CLI; the
+// tenant makes a second token, lists and revokes it; the revoked token gets
+// exit 4 (authentication).
+func TestCLITenantsAndTokens(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	op, err := exec.Command(filepath.Join(binDir, "aptqd"), "admin", "create-token", "--database-url", b.dbURL).Output()
+	require.NoError(t, err)
+	operator := []string{"APTQ_TOKEN=" + strings.TrimSpace(string(op))}
+
+	out, errOut, code := b.cliEnv(ctx, operator, "tenant", "create", "t2-"+randomHex(4))
+	require.Equal(t, 0, code, errOut)
+	tenant := []string{"APTQ_TOKEN=" + strings.TrimSpace(out)}
+	_, _, code = b.cliEnv(ctx, operator, "repo", "list")
+	require.Equal(t, 1, code, "an operator token is not a tenant's")
+
+	out, errOut, code = b.cliEnv(ctx, tenant, "token", "create", "ci")
+	require.Equal(t, 0, code, errOut)
+	second := []string{"APTQ_TOKEN=" + strings.TrimSpace(out)}
+	out, _, code = b.cliEnv(ctx, second, "--json", "token", "list")
+	require.Equal(t, 0, code)
+	var tokens struct {
+		Tokens []struct {
+			ID   int64  `json:"id"`
+			Name string `json:"name"`
+		} `json:"tokens"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &tokens))
+	require.Len(t, tokens.Tokens, 2)
+	require.Equal(t, "ci", tokens.Tokens[0].Name)
+	_, errOut, code = b.cliEnv(ctx, tenant, "token", "revoke", fmt.Sprint(tokens.Tokens[0].ID))
+	require.Equal(t, 0, code, errOut)
+	_, _, code = b.cliEnv(ctx, second, "repo", "list")
+	require.Equal(t, 4, code)
+	_, _, code = b.cliEnv(ctx, tenant, "repo", "list")
+	require.Equal(t, 0, code)
 }

@@ -85,6 +85,22 @@ func TestJobTimelines(t *testing.T) {
 	require.Equal(t, http.StatusOK, b.api(t, http.MethodGet, fmt.Sprintf("/v1/jobs?cursor=%d", ref.JobID), nil, &list))
 	require.Len(t, list.Jobs, 1, "the page after the newest job holds the older one")
 
+	// The same through the CLI: the list, and each timeline.
+	out = b.mustCLI("job", "show", fmt.Sprint(ref.JobID))
+	for _, want := range []string{"enqueued", "round_cut", "failed", "signature_timeout"} {
+		require.Contains(t, out, want)
+	}
+	out = b.mustCLI("job", "show", fmt.Sprint(published.JobID))
+	for _, want := range []string{"enqueued", "round_cut", "signature_accepted", "committed", "published"} {
+		require.Contains(t, out, want)
+	}
+	out = b.mustCLI("--json", "jobs", "list", "--state", "failed")
+	var page struct {
+		Jobs []timelineJob `json:"jobs"`
+	}
+	require.NoError(t, jsonUnmarshal(out, &page))
+	require.Len(t, page.Jobs, 1)
+
 	// An operator retries the failed change as a new job; signed this time, it publishes.
 	var retried client.JobRef
 	require.Equal(t, http.StatusAccepted, b.api(t, http.MethodPost, fmt.Sprintf("/v1/jobs/%d/retry", ref.JobID), nil, &retried))
@@ -106,6 +122,7 @@ func TestJobTimelines(t *testing.T) {
 	require.Len(t, rounds.Rounds, 3)
 	require.Equal(t, "published", rounds.Rounds[0].State)
 	require.Equal(t, "signature_timeout", rounds.Rounds[1].ErrorCode)
+	require.Contains(t, b.mustCLI("round", "list", "--repo", "ops", "--release", "stable"), "signature_timeout")
 
 	// The metrics saw every round.
 	body, status, err := get(ctx, b.URL+"/metrics")

@@ -9,7 +9,10 @@ import (
 )
 
 func (a *app) jobCommand() *cobra.Command {
-	return a.group("job", "Inspect and cancel jobs", a.jobShowCommand(), a.jobCancelCommand())
+	cmd := a.group("job", "List, inspect, cancel and retry jobs", a.jobListCommand(), a.jobShowCommand(),
+		a.jobCancelCommand(), a.jobRetryCommand())
+	cmd.Aliases = []string{"jobs"}
+	return cmd
 }
 
 func (a *app) jobShowCommand() *cobra.Command {
@@ -33,6 +36,7 @@ func (a *app) jobShowCommand() *cobra.Command {
 			if job.Error != nil {
 				a.printf("error: %s: %s\n", job.Error.Code, job.Error.Message)
 			}
+			a.printTimeline(job)
 			if job.State == client.JobPublished {
 				a.printf("url: %s\n", job.URL)
 			}

@@ -1,0 +1,130 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Event is one step of a job's timeline.
+type Event struct {
+	Kind   string         `json:"kind"`
+	Detail map[string]any `json:"detail,omitempty"`
+	At     time.Time      `json:"at"`
+}
+
+// AttemptError is a failed attempt of a job's worker, as River recorded it.
+type AttemptError struct {
+	Attempt int       `json:"attempt"`
+	At      time.Time `json:"at"`
+	Error   string    `json:"error"`
+}
+
+// JobFilter selects jobs for ListJobs; zero fields match all.
+type JobFilter struct {
+	Repo, Release, State string
+	Since                string // RFC 3339 or a duration like 1h
+	Limit                int
+	Cursor               int64
+}
+
+// JobPage is one page of jobs, newest first; NextCursor is 0 on the last.
+type JobPage struct {
+	Jobs       []Job `json:"jobs"`
+	NextCursor int64 `json:"next_cursor,omitempty"`
+}
+
+// ListJobs lists jobs (every tenant's for an operator token).
+func (c *Client) ListJobs(ctx context.Context, f JobFilter) (JobPage, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"repo": f.Repo, "release": f.Release, "state": f.State, "since": f.Since} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	if f.Cursor > 0 {
+		q.Set("cursor", strconv.FormatInt(f.Cursor, 10))
+	}
+	var page JobPage
+	err := c.do(ctx, call{method: http.MethodGet, path: "/v1/jobs", query: q, timeout: c.requestTimeout}, &page)
+	return page, err
+}
+
+// RetryJob enqueues a failed or cancelled job's change again as a new job.
+func (c *Client) RetryJob(ctx context.Context, id int64) (JobRef, error) {
+	var ref JobRef
+	err := c.doJSON(ctx, http.MethodPost, "/v1/jobs/"+strconv.FormatInt(id, 10)+"/retry", struct{}{}, &ref)
+	return ref, err
+}
+
+// RoundSummary is a round of a release.
+type RoundSummary struct {
+	ID           int64      `json:"id"`
+	Generation   int64      `json:"generation"`
+	State        string     `json:"state"`
+	Changes      int        `json:"changes"`
+	ErrorCode    string     `json:"error_code,omitempty"`
+	ErrorMessage string     `json:"error_message,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	SignedAt     *time.Time `json:"signed_at,omitempty"`
+	CommittedAt  *time.Time `json:"committed_at,omitempty"`
+	PublishedAt  *time.Time `json:"published_at,omitempty"`
+}
+
+// ListRounds lists a release's latest rounds, newest first.
+func (c *Client) ListRounds(ctx context.Context, repo, release string) ([]RoundSummary, error) {
+	var out struct {
+		Rounds []RoundSummary `json:"rounds"`
+	}
+	err := c.doJSON(ctx, http.MethodGet, releasePath(repo, release)+"/rounds", nil, &out)
+	return out.Rounds, err
+}
+
+// Tenant is a tenant just created, with its first token.
+type Tenant struct {
+	ID    int64  `json:"id"`
+	Name  string `json:"name"`
+	Token string `json:"token"`
+}
+
+// CreateTenant (operator token) creates a tenant and returns its first token.
+func (c *Client) CreateTenant(ctx context.Context, name string) (Tenant, error) {
+	var t Tenant
+	err := c.doJSON(ctx, http.MethodPost, "/v1/tenants", map[string]string{"name": name}, &t)
+	return t, err
+}
+
+// Token is an API token; Token (the secret) only when just created.
+type Token struct {
+	ID        int64      `json:"id"`
+	Name      string     `json:"name"`
+	Token     string     `json:"token,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// ListTokens lists the tenant's tokens, without secrets.
+func (c *Client) ListTokens(ctx context.Context) ([]Token, error) {
+	var out struct {
+		Tokens []Token `json:"tokens"`
+	}
+	err := c.doJSON(ctx, http.MethodGet, "/v1/tokens", nil, &out)
+	return out.Tokens, err
+}
+
+// CreateToken makes a new token for the tenant; its secret is shown once.
+func (c *Client) CreateToken(ctx context.Context, name string) (Token, error) {
+	var t Token
+	err := c.doJSON(ctx, http.MethodPost, "/v1/tokens", map[string]string{"name": name}, &t)
+	return t, err
+}
+
+// RevokeToken revokes one of the tenant's tokens.
+func (c *Client) RevokeToken(ctx context.Context, id int64) error {
+	return c.doJSON(ctx, http.MethodDelete, "/v1/tokens/"+strconv.FormatInt(id, 10), nil, nil)
+}
