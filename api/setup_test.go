@@ -29,6 +29,7 @@ type bundle struct {
 	server *httptest.Server
 	token  string
 	tenant store.Tenant
+	api    *Server
 }
 
 func setup(t *testing.T, maxUpload int64) *bundle {
@@ -43,7 +44,7 @@ func setup(t *testing.T, maxUpload int64) *bundle {
 	go listener.Run(ctx)
 	srv := New(Config{Store: st, Blob: s3, River: rc, Listener: listener, Logger: slog.New(slog.DiscardHandler),
 		MaxUploadBytes: maxUpload, Partitions: 4})
-	b := &bundle{t: t, store: st, server: httptest.NewServer(srv.Handler())}
+	b := &bundle{t: t, store: st, server: httptest.NewServer(srv.Handler()), api: srv}
 	t.Cleanup(b.server.Close)
 	b.tenant, b.token, err = st.CreateTenant(ctx, "api-"+randomSuffix()[:10])
 	require.NoError(t, err)
