@@ -110,23 +110,6 @@ func TestChangeRejections(t *testing.T) {
 	require.Equal(t, 1, b.count("river_job"))
 }
 
-// TestTenantIsolation: another tenant's repository, job or round is a 404.
-func TestTenantIsolation(t *testing.T) {
-	t.Parallel()
-	b := setup(t, 1<<20)
-	require.Equal(t, http.StatusCreated, b.do(http.MethodPost, "/v1/repos", map[string]string{"name": "mine"}, nil))
-	_, otherToken, err := b.store.CreateTenant(t.Context(), "other-"+randomSuffix()[:8])
-	require.NoError(t, err)
-	mine := b.token
-	b.token = otherToken
-	b.expectError(http.MethodGet, "/v1/repos/mine", nil, 404, "not_found")
-	b.expectError(http.MethodPost, "/v1/repos/mine/releases", map[string]any{"name": "x"}, 404, "not_found")
-	b.expectError(http.MethodGet, "/v1/jobs/1", nil, 404, "not_found")
-	b.expectError(http.MethodPost, "/v1/rounds/1/signature", map[string]any{"generation": 1}, 404, "not_found")
-	b.token = mine
-	require.Equal(t, http.StatusOK, b.do(http.MethodGet, "/v1/repos/mine", nil, nil))
-}
-
 // TestQuotas: a full quota is a 422 naming the limit, and changes nothing.
 func TestQuotas(t *testing.T) {
 	t.Parallel()
