@@ -2,9 +2,13 @@ package api
 
 import (
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/apt"
@@ -57,6 +61,7 @@ const (
 	codeUnknownKey       = "unknown_key"
 	codeContentMismatch  = "content_mismatch"
 	codeInternal         = "internal"
+	codeUnavailable      = "unavailable"
 )
 
 // domainSentinels maps the domain packages' sentinel errors to codes.
@@ -89,6 +94,10 @@ func toBody(err error) (int, ErrorBody) {
 		if errors.Is(err, s.err) {
 			return statusByCode[s.code], ErrorBody{Code: s.code, Message: err.Error()}
 		}
+	}
+	if databaseUnavailable(err) {
+		return http.StatusServiceUnavailable, ErrorBody{Code: codeUnavailable,
+			Message: "the database is unreachable (restarting?); retry"}
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
@@ -129,4 +138,20 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		return
 	}
 	_ = c.JSON(status, body)
+}
+
+// databaseUnavailable says whether err means Postgres could not be reached
+// or went away (a restart): a 503 that clients retry, not a 500, since the
+// request may well succeed a moment later.
+func databaseUnavailable(err error) bool {
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P")
+	}
+	var netErr *net.OpError
+	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF)
 }

@@ -130,9 +130,16 @@ start_versitygw() {
 		sleep 0.1
 	done
 	s3_up || { log "versitygw did not come up"; exit 1; }
-	# Create the bucket (200, or 409 when it exists).
-	curl -s -o /dev/null -X PUT -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' --aws-sigv4 "aws:amz:us-east-1:s3" --user "$s3_access:$s3_secret" \
-		"http://127.0.0.1:$s3_port/$bucket"
+	# Create the bucket (200, or 409 when it exists); anything else means the
+	# port answers but not with our server (e.g. a stale one on it).
+	local code
+	code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' \
+		--aws-sigv4 "aws:amz:us-east-1:s3" --user "$s3_access:$s3_secret" "http://127.0.0.1:$s3_port/$bucket")
+	if [ "$code" != 200 ] && [ "$code" != 409 ]; then
+		log "creating bucket $bucket on 127.0.0.1:$s3_port answered HTTP $code; see $state/versitygw.log"
+		cat "$state/versitygw.log" >&2
+		exit 1
+	fi
 }
 
 stop_versitygw() {
