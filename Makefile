@@ -23,3 +23,13 @@ test: services lint
 
 demo: services build
 	$(ENV) scripts/demo.sh
+
+# The long chaos run (≥ 500 publishes under worker, API and Postgres kills and S3 faults; ~7 min).
+.PHONY: chaos
+chaos: services
+	$(ENV) APTQ_CHAOS_LONG=1 go test -run TestChaos -count=1 -v -timeout 60m ./chaos/
+
+# The benchmark harness, short variant (≤ 5 min): aptqd and the CLI as a user runs them,
+# beside aptly when it is installed; prints the table. The long run: `go run ./cmd/aptq-bench`.
+bench: services
+	$(ENV) go run ./cmd/aptq-bench --short

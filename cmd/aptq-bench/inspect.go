@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// roundStats are the published rounds of some releases.
+type roundStats struct {
+	Rounds     int
+	Changes    int
+	MaxChanges int // changes in the largest round
+}
+
+func (rs roundStats) perRound() float64 {
+	if rs.Rounds == 0 {
+		return 0
+	}
+	return float64(rs.Changes) / float64(rs.Rounds)
+}
+
+// rounds reads the published rounds of the named releases from the
+// system's database (aptq exposes no round counter over its API).
+func (s *system) rounds(ctx context.Context, releases []string) (roundStats, error) {
+	conn, err := pgx.Connect(ctx, s.dbURL)
+	if err != nil {
+		return roundStats{}, err
+	}
+	defer conn.Close(ctx)
+	var rs roundStats
+	err = conn.QueryRow(ctx, `
+		SELECT count(*), coalesce(sum(n), 0), coalesce(max(n), 0) FROM (
+			SELECT (SELECT count(*) FROM changes c WHERE c.round_id = r.id) AS n
+			FROM rounds r JOIN releases rel ON rel.id = r.release_id
+			WHERE r.state = 'published' AND rel.name = ANY($1)) per_round`, releases).
+		Scan(&rs.Rounds, &rs.Changes, &rs.MaxChanges)
+	return rs, err
+}
+
+// Phases of one publish as the database recorded them (the server's clock,
+// which is this machine's): the change row is inserted once its package is
+// uploaded and copied to the pool; the round row once the worker picked
+// the job, took the lease, generated the indexes and uploaded their
+// by-hash objects; then signed_at, committed_at and published_at.
+var phaseNames = []string{"client until change accepted", "cut (pick-up, index, by-hash)", "signature",
+	"verify + commit", "upload to published", "until CLI exit"}
+
+// phases splits a publish that ran from start to end into phaseNames, for
+// the round of the release that made generation.
+func (s *system) phases(ctx context.Context, release string, generation int64, start, end time.Time) ([]time.Duration, error) {
+	conn, err := pgx.Connect(ctx, s.dbURL)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(ctx)
+	var changeAt, cutAt, signedAt, committedAt, publishedAt time.Time
+	err = conn.QueryRow(ctx, `
+		SELECT (SELECT min(c.created_at) FROM changes c WHERE c.round_id = r.id),
+			r.created_at, r.signed_at, r.committed_at, r.published_at
+		FROM rounds r JOIN releases rel ON rel.id = r.release_id
+		WHERE rel.name = $1 AND r.generation = $2 AND r.state = 'published'`, release, generation).
+		Scan(&changeAt, &cutAt, &signedAt, &committedAt, &publishedAt)
+	if err != nil {
+		return nil, fmt.Errorf("round of generation %d: %w", generation, err)
+	}
+	points := []time.Time{start, changeAt, cutAt, signedAt, committedAt, publishedAt, end}
+	out := make([]time.Duration, len(points)-1)
+	for i := range out {
+		out[i] = points[i+1].Sub(points[i])
+	}
+	return out, nil
+}
+
+// get reads a file of the published repository through aptqd.
+func (s *system) get(ctx context.Context, repo, path string) ([]byte, error) {
+	u := s.URL + "/apt/" + s.Tenant + "/" + repo + "/" + path
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", u, resp.Status)
+	}
+	return data, nil
+}
+
+// generation reads Aptq-Generation from a release's published InRelease.
+func (s *system) generation(ctx context.Context, repo, release string) (int64, error) {
+	data, err := s.get(ctx, repo, "dists/"+release+"/InRelease")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "Aptq-Generation:"); ok {
+			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, errors.New("InRelease has no Aptq-Generation")
+}
+
+// countPackages counts the stanzas of a published Packages index whose
+// name starts with prefix.
+func countPackages(index []byte, prefix string) int {
+	n := 0
+	for _, line := range bytes.Split(index, []byte("\n")) {
+		if name, ok := bytes.CutPrefix(line, []byte("Package: ")); ok && bytes.HasPrefix(name, []byte(prefix)) {
+			n++
+		}
+	}
+	return n
+}
+
+// procStatus reads a memory figure (kB in /proc/<pid>/status), in bytes.
+func procStatus(pid int, field string) (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
+}
+
+// clockTicks is USER_HZ, the unit of /proc CPU times (100 on Linux).
+const clockTicks = 100
+
+// processCPU is the user + system CPU time a process has used so far.
+func processCPU(pid int) (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := cmpOr(err1, err2); err != nil {
+		return 0, err
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+}
+
+// machineBusy is the CPU time all cores have spent busy so far (every
+// state of the cpu line of /proc/stat but idle and iowait).
+func machineBusy() (time.Duration, error) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0, errors.New("/proc/stat: no cpu line")
+	}
+	var busy int64
+	for i, v := range f[1:] {
+		if i == 3 || i == 4 || i >= 8 { // idle, iowait; guest times are already in user
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		busy += n
+	}
+	return time.Duration(busy) * time.Second / clockTicks, nil
+}
+
+// cpuMeter measures, over an interval, the CPU time aptqd and the whole
+// machine used. The machine's includes Postgres and versitygw working for
+// aptqd, and anything else running.
+type cpuMeter struct {
+	pid               int
+	aptqd, busy       time.Duration
+	aptqdErr, busyErr error
+}
+
+func startCPUMeter(pid int) cpuMeter {
+	m := cpuMeter{pid: pid}
+	m.aptqd, m.aptqdErr = processCPU(pid)
+	m.busy, m.busyErr = machineBusy()
+	return m
+}
+
+// since returns the CPU time aptqd and the machine used since the meter
+// started; ok is false when /proc could not tell.
+func (m cpuMeter) since() (aptqd, busy time.Duration, ok bool) {
+	a, err1 := processCPU(m.pid)
+	b, err2 := machineBusy()
+	if cmpOr(cmpOr(m.aptqdErr, m.busyErr), cmpOr(err1, err2)) != nil {
+		return 0, 0, false
+	}
+	return a - m.aptqd, b - m.busy, true
+}
+
+// note adds the interval's figures to a row that ran for wall.
+func (m cpuMeter) note(r *Row, wall time.Duration) {
+	aptqd, busy, ok := m.since()
+	if !ok {
+		return
+	}
+	r.metric("aptqd_cpu_s", aptqd.Seconds())
+	r.metric("machine_busy_s", busy.Seconds())
+	r.note("aptqd CPU %.1f s; machine busy %.1f of %.1f core-s", aptqd.Seconds(), busy.Seconds(),
+		float64(runtime.NumCPU())*wall.Seconds())
+}

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// s1: one publish into a big release. aptq: a release already holding the
+// base packages (seeded with the Go client), then sequential single
+// `aptq pkg add` CLI runs, each timed from process start to exit 0, after
+// which InRelease must name the generation the CLI printed. aptly: the same
+// base packages published from a local repo, then sequential changes of
+// upload + repo add + publish update.
+func (b *bench) s1(ctx context.Context) ([]Row, []Ratio) {
+	sz := b.sizes
+	variant := fmt.Sprintf("1 publish into %d pkgs", sz.s1Base)
+	base, err := b.debSet(ctx, "base", "bench-base-%05d", sz.s1Base)
+	if err != nil {
+		return []Row{errorRow("S1", variant, "aptq", err)}, nil
+	}
+	// One more than timed: the first publish of each system is a warm-up.
+	fresh, err := b.debSet(ctx, "s1", "bench-s1-%03d", sz.s1Runs+1)
+	if err != nil {
+		return []Row{errorRow("S1", variant, "aptq", err)}, nil
+	}
+
+	aptq := b.s1Aptq(ctx, variant, base, fresh)
+	rows := []Row{aptq}
+	var ratios []Ratio
+	if b.aptly == "" {
+		return append(rows, skippedRow("S1", variant, b.aptlyMissing)), nil
+	}
+	aptly := b.s1Aptly(ctx, variant, base, fresh)
+	rows = append(rows, aptly)
+	// The issue's target: ≥ 10× faster than aptly's per-change cost.
+	if aptly.ran() && aptq.ran() {
+		if r, ok := ratio("S1", "median per change", aptly.Median, aptq.Median, 10); ok {
+			ratios = append(ratios, r)
+		}
+	}
+	return rows, ratios
+}
+
+func (b *bench) s1Aptq(ctx context.Context, variant string, base, fresh []debFile) Row {
+	row := Row{Scenario: "S1", Variant: variant, System: "aptq"}
+	s, err := b.startSystem(ctx, "s1")
+	if err != nil {
+		return errorRow("S1", variant, "aptq", err)
+	}
+	defer s.Close()
+	const repo, rel = "s1", "stable"
+	key, err := s.repoWithKey(ctx, repo, rel)
+	if err != nil {
+		return errorRow("S1", variant, "aptq", err)
+	}
+	b.logf("S1 aptq: seeding %d packages", len(base))
+	if err := s.seed(ctx, repo, rel, key, base); err != nil {
+		return errorRow("S1", variant, "aptq", fmt.Errorf("seed: %w", err))
+	}
+
+	var samples []time.Duration
+	phases := make([][]time.Duration, len(phaseNames))
+	failures, mismatches := 0, 0
+	var firstErr error
+	var cliCPU, serverCPU, busyCPU []time.Duration
+	for i, d := range fresh {
+		meter := startCPUMeter(s.PID())
+		r, out := s.pkgAdd(ctx, repo, rel, key, d.Path)
+		aptqdCPU, busy, cpuOK := meter.since()
+		if r.Err != nil {
+			failures++
+			firstErr = cmpOr(firstErr, r.Err)
+			continue
+		}
+		if i > 0 && cpuOK {
+			cliCPU, serverCPU, busyCPU = append(cliCPU, r.CPU), append(serverCPU, aptqdCPU), append(busyCPU, busy)
+		}
+		gen, err := s.generation(ctx, repo, rel)
+		if err != nil || gen != out.Generation {
+			mismatches++
+			firstErr = cmpOr(firstErr, fmt.Errorf("InRelease after publish %d: generation %d, CLI printed %d (%v)",
+				i, gen, out.Generation, err))
+		}
+		if i == 0 {
+			b.logf("S1 aptq: warm-up publish %v", r.Elapsed.Round(time.Millisecond))
+			continue
+		}
+		samples = append(samples, r.Elapsed)
+		ph, err := s.phases(ctx, rel, out.Generation, r.Start, r.End)
+		if err != nil {
+			firstErr = cmpOr(firstErr, err)
+			b.logf("S1 aptq: publish %d/%d: %v (generation %d)", i, len(fresh)-1, r.Elapsed.Round(time.Millisecond), out.Generation)
+			continue
+		}
+		var parts []string
+		for j, d := range ph {
+			phases[j] = append(phases[j], d)
+			parts = append(parts, d.Round(time.Millisecond).String())
+		}
+		b.logf("S1 aptq: publish %d/%d: %v (generation %d; phases %s)", i, len(fresh)-1,
+			r.Elapsed.Round(time.Millisecond), out.Generation, strings.Join(parts, " "))
+	}
+	row.setDurations(samples)
+	// Every package must be in the final index, once.
+	index, err := s.get(ctx, repo, "dists/"+rel+"/main/binary-amd64/Packages")
+	if err == nil {
+		row.metric("packages_mb", float64(len(index))/1e6)
+		if got, want := countPackages(index, "bench-"), len(base)+len(fresh)-failures; got != want {
+			firstErr = cmpOr(firstErr, fmt.Errorf("final Packages lists %d bench packages, want %d", got, want))
+		}
+	}
+	firstErr = cmpOr(firstErr, err)
+
+	row.metric("base_packages", float64(len(base)))
+	row.metric("failures", float64(failures))
+	row.metric("inrelease_mismatches", float64(mismatches))
+	row.note("CLI start→exit 0, sequential, after 1 warm-up; amd64, gz only (no xz), signed")
+	row.note("%d failures, InRelease generation checked after each: %d mismatches", failures, mismatches)
+	if len(phases[0]) > 0 {
+		var parts []string
+		for j, name := range phaseNames {
+			var ph Row
+			ph.setDurations(phases[j])
+			row.metric("phase_"+metricName(name)+"_median_ms", ph.Median)
+			parts = append(parts, fmt.Sprintf("%s %s", name, formatMS(ph.Median)))
+		}
+		row.note("median phases (server timestamps): %s", joinComma(parts))
+	}
+	if len(serverCPU) > 0 {
+		var c, a, m Row
+		c.setDurations(cliCPU)
+		a.setDurations(serverCPU)
+		m.setDurations(busyCPU)
+		row.metric("cli_cpu_median_ms", c.Median)
+		row.metric("aptqd_cpu_median_ms", a.Median)
+		row.metric("machine_busy_median_ms", m.Median)
+		row.note("CPU per publish (median): CLI %s, aptqd %s, whole machine %s (aptqd, Postgres, versitygw, CLI, anything else)",
+			formatMS(c.Median), formatMS(a.Median), formatMS(m.Median))
+	}
+	row.note("Packages %.1f MB", row.Metrics["packages_mb"])
+	if firstErr != nil {
+		row.note("first problem: %s", oneLine(firstErr.Error()))
+	}
+	row.target("p50 ≤ 250 ms", row.N > 0 && failures == 0 && mismatches == 0 && row.Median <= 250)
+	return row
+}
+
+func (b *bench) s1Aptly(ctx context.Context, variant string, base, fresh []debFile) Row {
+	row := Row{Scenario: "S1", Variant: variant, System: "aptly"}
+	a, err := b.startAptly(ctx, "s1")
+	if err != nil {
+		return errorRow("S1", variant, "aptly", err)
+	}
+	defer a.Close()
+	const repo = "s1"
+	b.logf("S1 aptly: seeding %d packages", len(base))
+	if err := a.seed(ctx, repo, base); err != nil {
+		return errorRow("S1", variant, "aptly", fmt.Errorf("seed: %w", err))
+	}
+	var samples []time.Duration
+	steps := map[string][]time.Duration{}
+	var failed failureCounter
+	missing := 0
+	for i, d := range fresh {
+		c := a.change(ctx, repo, d)
+		if c.Err != nil {
+			failed.add(c.FailedAt, c.Err)
+			continue
+		}
+		if index, err := a.packagesIndex(); err != nil || countPackages(index, d.Name) != 1 {
+			missing++
+		}
+		if i == 0 {
+			b.logf("S1 aptly: warm-up change %v", c.Elapsed.Round(time.Millisecond))
+			continue
+		}
+		b.logf("S1 aptly: change %d/%d: %v (%s %v, %s %v, %s %v)", i, len(fresh)-1, c.Elapsed.Round(time.Millisecond),
+			stepUpload, c.Steps[stepUpload].Round(time.Millisecond), stepAdd, c.Steps[stepAdd].Round(time.Millisecond),
+			stepPublish, c.Steps[stepPublish].Round(time.Millisecond))
+		samples = append(samples, c.Elapsed)
+		for k, v := range c.Steps {
+			steps[k] = append(steps[k], v)
+		}
+	}
+	row.setDurations(samples)
+	row.metric("base_packages", float64(len(base)))
+	row.metric("failed_requests", float64(failed.total()))
+	row.note("upload + repo add + publish update, sequential, after 1 warm-up; Packages + gz, signed, no Contents")
+	var parts []string
+	for _, step := range []string{stepUpload, stepAdd, stepPublish} {
+		var st Row
+		st.setDurations(steps[step])
+		row.metric(metricName(step)+"_median_ms", st.Median)
+		parts = append(parts, fmt.Sprintf("%s %s", step, formatMS(st.Median)))
+	}
+	row.note("medians: %s", joinComma(parts))
+	row.note("%s; %d packages missing from Packages after their change", failed.String(), missing)
+	return row
+}
