@@ -2,16 +2,17 @@
 // tests that must show aptq survives a misbehaving object store.
 //
 // Point a blob.S3 (or aptqd's APTQ_S3_ENDPOINT) at the proxy's URL instead
-// of the S3 server's. The proxy forwards each request untouched — the Host
-// header included, because SigV4 signs it: the client signed for the proxy's
-// host, and the server checks the signature against the Host it receives, so
-// keeping it makes signatures verify without the proxy knowing any key. Bodies
-// stream in both directions; nothing is buffered whole.
+// of the S3 server's. The proxy forwards each request as it came (only
+// hop-by-hop headers go, as through any proxy), the Host header included:
+// SigV4 signs it, the client signed for the proxy's host, and the server
+// checks the signature against the Host it receives, so keeping it makes
+// signatures verify without the proxy knowing any key. Bodies stream in both
+// directions; nothing is buffered whole.
 //
 // Each request may, at random and at rates that can change at run time:
 //
-//   - fail at once with 500 InternalError (an S3 XML error body), without
-//     reaching the server;
+//   - fail with 500 InternalError (an S3 XML error body) without reaching the
+//     server (the request body is read and dropped first, as a server would);
 //   - reach the server and then lose its answer: the proxy resets the client's
 //     connection (TCP RST) instead of answering. Half of these forward the whole
 //     request, so the write happened; the other half cut the request body
@@ -44,7 +45,8 @@ import (
 // A request gets at most one of the error and reset faults (ErrorRate is
 // drawn first); latency is drawn independently.
 type Config struct {
-	// ErrorRate answers 500 InternalError without forwarding.
+	// ErrorRate answers 500 InternalError without forwarding (after reading
+	// and dropping the request body).
 	ErrorRate float64
 	// ResetRate forwards the request (whole, or for half of them with the body
 	// cut short) and then resets the client's connection instead of answering.
@@ -334,11 +336,19 @@ func (d *discardWriter) Header() http.Header         { return d.header }
 func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (d *discardWriter) WriteHeader(int)             {}
 
+// drainLimit bounds how much of a request body the proxy reads and drops
+// before it answers with an injected error (more than one 8 MiB part).
+const drainLimit = 64 << 20
+
 // writeInternalError answers like S3 does when it fails internally. The
-// request body is not read: a client that sent "Expect: 100-continue" (the
-// SDK does for large PUTs) then never sends it, and the server closes the
-// connection rather than reading a body it does not want.
+// request body is read and dropped first (up to drainLimit): answering
+// while the client still sends would make the server close a connection
+// with unread data, which TCP turns into a reset that can destroy the
+// answer before the client reads it — a reset, not the 500 this fault is.
 func writeInternalError(w http.ResponseWriter, r *http.Request, n int64) {
+	if r.Body != nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, drainLimit))
+	}
 	id := "faults3-" + strconv.FormatInt(n, 10)
 	h := w.Header()
 	h.Set("Content-Type", "application/xml")

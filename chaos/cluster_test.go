@@ -1,0 +1,224 @@
+package chaos
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/aptq/aptq/blob"
+	"github.com/aptq/aptq/blob/blobtest"
+	"github.com/aptq/aptq/faults3"
+)
+
+// cluster is one running aptq system: its own Postgres, one API and several
+// workers, S3 through a fault proxy, and a tenant of its own.
+type cluster struct {
+	t       *testing.T
+	dir     string
+	pg      *postgres
+	proxy   *faults3.Proxy
+	s3      blob.Config // the real S3 server, for clean-up
+	URL     string      // the API
+	api     *proc
+	workers []*proc
+	env     []string
+	events  *eventLog
+	Tenant  string
+	Token   string
+}
+
+// clusterOpts are the server settings a run uses.
+type clusterOpts struct {
+	workers          int
+	leaseTTL         time.Duration
+	signatureTimeout time.Duration
+	roundBudget      time.Duration
+	partitions       int
+	seed             int64
+}
+
+func newCluster(t *testing.T, o clusterOpts, events *eventLog) *cluster {
+	t.Helper()
+	// The processes' logs stay after a failed run, for diagnosis.
+	dir, err := os.MkdirTemp("", "aptq-chaos-logs-")
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("aptqd logs kept in %s", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	})
+	c := &cluster{t: t, dir: dir, events: events}
+	c.pg = startPostgres(t)
+	c.s3 = blobtest.Config(t)
+	c.proxy, err = faults3.New(c.s3.Endpoint, faults3.Config{Seed: o.seed})
+	require.NoError(t, err)
+	proxyURL, err := c.proxy.Start("127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.proxy.Close() })
+
+	// The environment of every aptqd: nothing from the caller's APTQ_*
+	// (which point at the shared services) but what is set here.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "APTQ_") {
+			c.env = append(c.env, kv)
+		}
+	}
+	c.env = append(c.env,
+		"APTQ_DATABASE_URL="+c.pg.URL,
+		"APTQ_S3_ENDPOINT="+proxyURL,
+		"APTQ_S3_BUCKET="+c.s3.Bucket,
+		"APTQ_S3_ACCESS_KEY="+c.s3.AccessKey,
+		"APTQ_S3_SECRET_KEY="+c.s3.SecretKey,
+		"APTQ_S3_REGION="+c.s3.Region,
+		fmt.Sprintf("APTQ_PARTITIONS=%d", o.partitions),
+		"APTQ_LEASE_TTL="+o.leaseTTL.String(),
+		"APTQ_SIGNATURE_TIMEOUT="+o.signatureTimeout.String(),
+		"APTQ_ROUND_BUDGET="+o.roundBudget.String(),
+		"APTQ_LOG_LEVEL=info",
+	)
+	aptqd := filepath.Join(binDir, "aptqd")
+	out, err := c.aptqd("migrate")
+	require.NoError(t, err, out)
+
+	addr := freeAddr(t)
+	c.URL = "http://" + addr
+	c.api = &proc{name: "api", args: []string{aptqd, "api", "--listen", addr}, env: c.env,
+		logPath: filepath.Join(c.dir, "api.log"), events: events}
+	require.NoError(t, c.api.start())
+	for i := range o.workers {
+		name := fmt.Sprintf("worker-%d", i+1)
+		c.workers = append(c.workers, &proc{name: name, args: []string{aptqd, "worker"}, env: c.env,
+			logPath: filepath.Join(c.dir, name+".log"), events: events})
+		require.NoError(t, c.workers[i].start())
+	}
+	t.Cleanup(c.stopAll)
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, p := range c.procs() {
+				t.Logf("%s log (%s), end:\n%s", p.name, p.logPath, p.logTail(6000))
+			}
+			t.Logf("postgres log, end:\n%s", c.pg.logTail(3000))
+		}
+	})
+	c.waitReady(60 * time.Second)
+
+	c.Tenant = "chaos-" + randomHex(5)
+	out, err = c.aptqd("admin", "create-tenant", c.Tenant)
+	require.NoError(t, err, out)
+	c.Token = strings.TrimSpace(out)
+	return c
+}
+
+func (c *cluster) procs() []*proc { return append([]*proc{c.api}, c.workers...) }
+
+func (c *cluster) stopAll() {
+	for _, p := range c.procs() {
+		p.stop(20 * time.Second)
+	}
+}
+
+// aptqd runs a one-shot aptqd command against the cluster's database.
+func (c *cluster) aptqd(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "aptqd"), args...)
+	cmd.Env = c.env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if err != nil {
+		return stdout.String() + stderr.String(), err
+	}
+	return stdout.String(), nil
+}
+
+// waitReady polls /readyz until the API answers 200: start-up has nothing
+// to subscribe to.
+func (c *cluster) waitReady(timeout time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(c.URL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	c.t.Fatalf("the API is not ready after %v:\n%s", timeout, c.api.logTail(4000))
+}
+
+// cliResult is one run of the aptq CLI.
+type cliResult struct {
+	stdout, stderr string
+	exit           int // -1: did not run or was killed
+}
+
+// cli runs the aptq CLI as the tenant.
+func (c *cluster) cli(ctx context.Context, args ...string) cliResult {
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "aptq"), args...)
+	cmd.Env = append(os.Environ(), "APTQ_URL="+c.URL, "APTQ_TOKEN="+c.Token)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := cliResult{stdout: stdout.String(), stderr: stderr.String()}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee) && ee.ExitCode() >= 0:
+		r.exit = ee.ExitCode()
+	default:
+		r.exit = -1
+		r.stderr += "\n" + err.Error()
+	}
+	return r
+}
+
+func (c *cluster) mustCLI(args ...string) string {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	r := c.cli(ctx, args...)
+	require.Equal(c.t, 0, r.exit, "aptq %v\nstdout: %s\nstderr: %s", args, r.stdout, r.stderr)
+	return r.stdout
+}
+
+// repoURL is where apt clients (and the observers) read a repository.
+func (c *cluster) repoURL(repo string) string {
+	return c.URL + "/apt/" + c.Tenant + "/" + repo
+}
+
+// cleanS3 deletes what the run stored: everything under the tenant's
+// prefix, and the uploaded packages (their keys hold the tenant's id in
+// this run's database, which other databases reuse, so only keys of
+// packages this run built — their names are unique to it — are deleted).
+func (c *cluster) cleanS3(packageKeys []string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := blob.NewS3(ctx, c.s3)
+	if err != nil {
+		c.t.Logf("clean S3: %v", err)
+		return
+	}
+	err = s.List(ctx, c.Tenant+"/", func(info blob.Info) error { return s.Delete(ctx, info.Key) })
+	for _, k := range packageKeys {
+		err = errors.Join(err, s.Delete(ctx, k))
+	}
+	if err != nil {
+		c.t.Logf("clean S3: %v", err)
+	}
+}
