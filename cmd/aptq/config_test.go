@@ -48,6 +48,18 @@ server = "`+b.url+`"
 token = "revoked"
 `), 0o600))
 
+	// An XDG config home whose profile holds a revoked token: found first,
+	// it must win over the good profile in $HOME/.config.
+	xdg := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(xdg, "aptq"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(xdg, "aptq", "config.toml"), []byte(`
+default_profile = "x"
+
+[profiles.x]
+server = "`+b.url+`"
+token = "revoked"
+`), 0o600))
+
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -62,7 +74,7 @@ token = "revoked"
 		{name: "env profile", env: map[string]string{"APTQ_PROFILE": "badtoken"}, want: exitAuth},
 		{name: "flag profile over env", env: map[string]string{"APTQ_PROFILE": "badtoken"}, args: []string{"--profile", "good"}, want: exitOK},
 		{name: "unknown profile", args: []string{"--profile", "nope"}, want: exitUsage},
-		{name: "XDG_CONFIG_HOME first", env: map[string]string{"XDG_CONFIG_HOME": t.TempDir()}, want: exitAuth},
+		{name: "XDG_CONFIG_HOME first", env: map[string]string{"XDG_CONFIG_HOME": xdg}, want: exitAuth},
 		{name: "explicit file", env: map[string]string{"HOME": "/nonexistent"}, args: []string{"--config", b.file}, want: exitOK},
 		{name: "explicit file from env", env: map[string]string{"HOME": "/nonexistent", "APTQ_CONFIG": b.file}, want: exitOK},
 		{name: "explicit file missing", args: []string{"--config", b.file + ".missing"}, want: exitUsage},
