@@ -186,6 +186,42 @@ func BenchmarkRegenerateOneChanged20kXZ(b *testing.B) {
 	benchmarkRegenerateOneChanged(b, 20_000, []Compression{Gzip, XZ})
 }
 
+// BenchmarkApplyOneAdd20k adds one package to the main/binary-amd64 index
+// of a 20 000-package release kept in memory (Index.Apply, as a worker
+// that cut the previous round does) and builds Packages, Packages.gz and
+// Release.
+func BenchmarkApplyOneAdd20k(b *testing.B) {
+	repo := synthRepo(20_000)
+	published, _ := generateRelease(b, repo, []Compression{Gzip})
+	var unchanged []IndexFile
+	for _, f := range published {
+		if !strings.HasPrefix(f.Path, "main/binary-amd64/") {
+			f.Data = nil
+			unchanged = append(unchanged, f)
+		}
+	}
+	ix, err := NewIndex("main", "amd64", SplitByArch(repo["main"], []string{"amd64"})["amd64"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var files []IndexFile
+	for i := 0; b.Loop(); i++ {
+		added := synthPackage(rng, "main", fmt.Sprintf("hello-new-%d", i), "1.0-1", "amd64")
+		next, err := ix.Apply([]Package{added}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		changed, err := next.Files([]Compression{Gzip})
+		if err != nil {
+			b.Fatal(err)
+		}
+		files = append(append(files[:0], unchanged...), changed...)
+		BuildRelease(benchMeta, files)
+	}
+	reportSizes(b, files)
+}
+
 // BenchmarkGzipLevel compresses one 12 500-package Packages file at several
 // gzip levels; it is the measurement behind gzipLevel.
 func BenchmarkGzipLevel(b *testing.B) {

@@ -3,18 +3,16 @@ package apt
 import (
 	"bytes"
 	"crypto/md5"
-	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
-	"io"
+	"slices"
 	"strings"
 	"sync"
-	"time"
 
-	"github.com/klauspost/compress/gzip"
 	"github.com/ulikunitz/xz"
 )
 
@@ -27,15 +25,6 @@ const (
 	Gzip Compression = "gz"
 	XZ   Compression = "xz"
 )
-
-// gzipLevel trades index size for publish latency; apt accepts any level.
-// On the first 10 MB of Debian bookworm's main/binary-amd64/Packages,
-// level 1 takes 41 ms for a ratio of 3.90, the default level 6 79 ms for
-// 4.34, level 9 194 ms for 4.48. The 11% larger file is worth half the
-// time: apt prefers Packages.xz when it is listed, and at level 6 a full
-// 100 000-package generation no longer fits its one-second budget.
-// (BenchmarkGzipLevel repeats the measurement on synthetic data.)
-const gzipLevel = gzip.BestSpeed
 
 // xzDictCap is the LZMA2 dictionary size of Packages.xz. With this encoder
 // (github.com/ulikunitz/xz, hash-table matcher) a 256 KiB dictionary is
@@ -52,28 +41,145 @@ type IndexFile struct {
 	// of an index that did not change since it was last published.
 	Data []byte
 	Size int64
-	// Digests of Data, lowercase hex. Release lists SHA256 and SHA512.
+	// Digests of Data, lowercase hex. Release lists SHA256 and SHA512;
+	// SHA1 is only read from other tools' Release files.
 	MD5, SHA1, SHA256, SHA512 string
 }
 
 // GenerateIndexes builds <component>/binary-<arch>/Packages and its
 // compressed variants from pkgs, which must be the packages of that
-// component whose architecture is arch or "all" (see SplitByArch).
+// component whose architecture is arch or "all" (see SplitByArch): it is
+// NewIndex followed by Files.
+func GenerateIndexes(component, arch string, pkgs []Package, compressions []Compression) ([]IndexFile, error) {
+	ix, err := NewIndex(component, arch, pkgs)
+	if err != nil {
+		return nil, err
+	}
+	return ix.Files(compressions)
+}
+
+// Index is one Packages index (a component × architecture) as rendered,
+// kept in memory between rounds so that the next generation costs what
+// changed plus one pass over the file: Apply renders only the stanzas of
+// the packages it adds, and Files recompresses only the gzip chunks whose
+// stanzas changed (see gzip.go). An Index is immutable and safe for
+// concurrent use; Apply returns a new one that shares the unchanged
+// stanzas and compressed chunks with its parent.
 //
 // Stanzas are written as apt-ftparchive writes them (field order, spelling,
 // Filename/Size/digests in place) and sorted by package name, version
-// (Debian order) and architecture. No packages yields an empty Packages file
-// and valid empty compressed files. The output is deterministic: the same
-// packages, in any order, give the same bytes. The compressed variants are
-// produced concurrently. The result lists Packages first, then one file per
-// compression, in the given order.
-func GenerateIndexes(component, arch string, pkgs []Package, compressions []Compression) ([]IndexFile, error) {
+// (Debian order) and architecture. The bytes are a function of the set of
+// packages only: the same packages, in any order and whether reached by
+// NewIndex or by any sequence of Apply, give the same files.
+type Index struct {
+	component, arch string
+	items           []*item // sorted by compareItems
+	plain           []byte  // the Packages file: the items' texts in order
+	chunks          []*gzChunk
+}
+
+// NewIndex renders the index of pkgs, which must be the packages of the
+// component whose architecture is arch or "all" (see SplitByArch).
+func NewIndex(component, arch string, pkgs []Package) (*Index, error) {
 	if err := checkComponent(component); err != nil {
 		return nil, err
 	}
 	if err := checkArchitecture(arch); err != nil {
 		return nil, fmt.Errorf("architecture: %w", err)
 	}
+	items, sorted, err := sortItems(arch, pkgs)
+	if err != nil {
+		return nil, fmt.Errorf("%s/binary-%s: %w", component, arch, err)
+	}
+	plain := renderPackages(items, sorted)
+	return &Index{component: component, arch: arch, items: items, plain: plain, chunks: chunkItems(items, nil)}, nil
+}
+
+// sortItems checks pkgs for binary-<arch> and returns their items and
+// the packages in index order.
+func sortItems(arch string, pkgs []Package) ([]*item, []*Package, error) {
+	type pair struct {
+		it *item
+		p  *Package
+	}
+	pairs := make([]pair, len(pkgs))
+	for i := range pkgs {
+		it, err := newItem(arch, &pkgs[i])
+		if err != nil {
+			return nil, nil, err
+		}
+		pairs[i] = pair{it, &pkgs[i]}
+	}
+	slices.SortFunc(pairs, func(a, b pair) int { return compareItems(a.it, b.it) })
+	items := make([]*item, len(pairs))
+	sorted := make([]*Package, len(pairs))
+	for i, pr := range pairs {
+		items[i], sorted[i] = pr.it, pr.p
+		if i > 0 && compareItems(items[i-1], items[i]) == 0 {
+			return nil, nil, errSameVersion(items[i-1], items[i])
+		}
+	}
+	return items, sorted, nil
+}
+
+// PackageKey names a package of an index as a removal does.
+type PackageKey struct{ Name, Version, Arch string }
+
+// Apply returns the index with removes taken out, then adds put in. A
+// removal names a package by its exact name, version and architecture;
+// one the index does not hold is ignored. Adding a package the index holds
+// already with the same stanza changes nothing; a different package that
+// apt would see as the same name, version and architecture is an error,
+// as it is for NewIndex.
+func (ix *Index) Apply(adds []Package, removes []PackageKey) (*Index, error) {
+	items := slices.Clone(ix.items)
+	for _, k := range removes {
+		probe := &item{name: k.Name, version: k.Version, arch: k.Arch}
+		var err error
+		if probe.ver, err = parseVersion(k.Version); err != nil {
+			continue // no stored package has a version that does not parse
+		}
+		if i, found := slices.BinarySearchFunc(items, probe, compareItems); found && items[i].version == k.Version {
+			items = slices.Delete(items, i, i+1)
+		}
+	}
+	for i := range adds {
+		it, err := newItem(ix.arch, &adds[i])
+		if err != nil {
+			return nil, fmt.Errorf("%s/binary-%s: %w", ix.component, ix.arch, err)
+		}
+		it.text = appendStanza(make([]byte, 0, stanzaSize(&adds[i])), &adds[i])
+		j, found := slices.BinarySearchFunc(items, it, compareItems)
+		switch {
+		case !found:
+			items = slices.Insert(items, j, it)
+		case !bytes.Equal(items[j].text, it.text):
+			return nil, fmt.Errorf("%s/binary-%s: %w", ix.component, ix.arch, errSameVersion(items[j], it))
+		}
+	}
+	size := 0
+	for _, it := range items {
+		size += len(it.text)
+	}
+	plain := make([]byte, 0, size)
+	for _, it := range items {
+		plain = append(plain, it.text...)
+	}
+	return &Index{component: ix.component, arch: ix.arch, items: items, plain: plain,
+		chunks: chunkItems(items, ix.chunks)}, nil
+}
+
+// Len is the number of packages in the index.
+func (ix *Index) Len() int { return len(ix.items) }
+
+// Size is the length of the uncompressed Packages file.
+func (ix *Index) Size() int { return len(ix.plain) }
+
+// Files returns Packages and one file per compression, in the given order,
+// with their digests. The compressed variants are produced concurrently.
+// No packages yields an empty Packages file and valid empty compressed
+// files.
+func (ix *Index) Files(compressions []Compression) ([]IndexFile, error) {
 	for i, c := range compressions {
 		if c != Gzip && c != XZ {
 			return nil, fmt.Errorf("unsupported compression %q (want %q or %q)", c, Gzip, XZ)
@@ -84,28 +190,27 @@ func GenerateIndexes(component, arch string, pkgs []Package, compressions []Comp
 			}
 		}
 	}
-	entries, err := sortedEntries(arch, pkgs)
-	if err != nil {
-		return nil, fmt.Errorf("%s/binary-%s: %w", component, arch, err)
-	}
-	plain := renderPackages(entries)
-
-	base := component + "/binary-" + arch + "/Packages"
+	base := ix.component + "/binary-" + ix.arch + "/Packages"
 	files := make([]IndexFile, 1+len(compressions))
 	errs := make([]error, len(files))
 	var wg sync.WaitGroup
-	wg.Go(func() { files[0] = describe(base, plain) })
+	wg.Go(func() { files[0] = describe(base, ix.plain) })
 	for i, c := range compressions {
 		wg.Go(func() {
-			data, err := compress(c, plain)
+			var data []byte
+			var err error
+			switch c {
+			case Gzip:
+				data = ix.gzip()
+			case XZ:
+				data, err = compressXZ(ix.plain)
+			}
 			files[i+1], errs[i+1] = describe(base+"."+string(c), data), err
 		})
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("%s: %w", base, err)
 	}
 	return files, nil
 }
@@ -129,50 +234,34 @@ func checkComponent(c string) error {
 	return nil
 }
 
-// compress returns data compressed deterministically: the gzip header
-// carries no name and no modification time, and both encoders use fixed
-// settings.
-func compress(c Compression, data []byte) ([]byte, error) {
+// compressXZ returns data compressed with fixed settings, hence
+// deterministically.
+func compressXZ(data []byte) ([]byte, error) {
 	var buf bytes.Buffer
-	w, err := newCompressor(c, &buf, len(data))
+	buf.Grow(len(data)/3 + 64)
+	w, err := xz.WriterConfig{DictCap: xzDictCap}.NewWriter(&buf)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", c, err)
+		return nil, fmt.Errorf("xz: %w", err)
 	}
 	if _, err := w.Write(data); err != nil {
-		return nil, fmt.Errorf("%s: %w", c, err)
+		return nil, fmt.Errorf("xz: %w", err)
 	}
 	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("%s: %w", c, err)
+		return nil, fmt.Errorf("xz: %w", err)
 	}
 	return buf.Bytes(), nil
 }
 
-// newCompressor returns the encoder for c writing to buf, which it sizes
-// for a typical Packages compression ratio.
-func newCompressor(c Compression, buf *bytes.Buffer, size int) (io.WriteCloser, error) {
-	if c == XZ {
-		buf.Grow(size/3 + 64)
-		return xz.WriterConfig{DictCap: xzDictCap}.NewWriter(buf)
-	}
-	buf.Grow(size/3 + 64)
-	zw, err := gzip.NewWriterLevel(buf, gzipLevel)
-	if err != nil {
-		return nil, err
-	}
-	// This encoder writes the zero time as a bogus date in 2042, unlike
-	// compress/gzip; the Unix epoch is written as "no MTIME".
-	zw.ModTime = time.Unix(0, 0)
-	return zw, nil
-}
-
-// describe returns the IndexFile for data, computing the four digests
-// concurrently: on a large index hashing costs as much as compressing.
+// describe returns the IndexFile for data, computing the digests
+// concurrently: on a large index hashing costs more than compressing. The
+// Release lists SHA256 and SHA512; MD5 is the ETag S3 gives the flat file,
+// which the next generation's conditional write names. SHA1 is not needed.
 func describe(path string, data []byte) IndexFile {
 	f := IndexFile{Path: path, Data: data, Size: int64(len(data))}
 	sums := []struct {
 		dst *string
 		new func() hash.Hash
-	}{{&f.MD5, md5.New}, {&f.SHA1, sha1.New}, {&f.SHA256, sha256.New}, {&f.SHA512, sha512.New}}
+	}{{&f.MD5, md5.New}, {&f.SHA256, sha256.New}, {&f.SHA512, sha512.New}}
 	var wg sync.WaitGroup
 	for _, s := range sums {
 		wg.Go(func() {

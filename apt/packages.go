@@ -3,7 +3,6 @@ package apt
 import (
 	"fmt"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -175,46 +174,35 @@ func appendIndexField(b []byte, name, value string) []byte {
 	return appendField(b, name, value)
 }
 
-// indexEntry is the sort key of one package: the name, the parsed version
-// and the architecture are extracted once, so sorting compares strings and
-// never re-parses.
-type indexEntry struct {
-	pkg        *Package
-	name, arch string
-	ver        version
+// item is one package of an Index: its sort key, extracted once so that
+// sorting compares strings and never re-parses, and its rendered stanza.
+type item struct {
+	name, version, arch string
+	ver                 version
+	text                []byte // the stanza, blank line included
+	// last marks the item that ends a gzip chunk (see chunkItems).
+	last bool
 }
 
-// sortedEntries checks and orders an index's packages by name, then version
-// (Debian order), then architecture.
-func sortedEntries(arch string, pkgs []Package) ([]indexEntry, error) {
-	entries := make([]indexEntry, len(pkgs))
-	for i := range pkgs {
-		p := &pkgs[i]
-		e := indexEntry{pkg: p, name: p.Name(), arch: p.Arch()}
-		if e.name == "" || e.arch == "" || p.Filename == "" {
-			return nil, fmt.Errorf("package %d (%q): Package, Architecture and Filename are required", i, e.name)
-		}
-		if e.arch != arch && e.arch != ArchAll {
-			return nil, fmt.Errorf("package %s has architecture %s, which does not belong in binary-%s", e.name, e.arch, arch)
-		}
-		var err error
-		if e.ver, err = parseVersion(p.Version()); err != nil {
-			return nil, fmt.Errorf("package %s: version %q: %w", e.name, p.Version(), err)
-		}
-		entries[i] = e
+// newItem checks p for binary-<arch> and extracts its sort key; the text
+// is rendered by the caller.
+func newItem(arch string, p *Package) (*item, error) {
+	it := &item{name: p.Name(), version: p.Version(), arch: p.Arch()}
+	if it.name == "" || it.arch == "" || p.Filename == "" {
+		return nil, fmt.Errorf("package %q: Package, Architecture and Filename are required", it.name)
 	}
-	slices.SortFunc(entries, compareEntries)
-	for i := 1; i < len(entries); i++ {
-		if compareEntries(entries[i-1], entries[i]) == 0 {
-			a, b := entries[i-1].pkg, entries[i].pkg
-			return nil, fmt.Errorf("packages %s %s %s and %s %s are the same version for apt (%s, %s)",
-				a.Name(), a.Version(), a.Arch(), b.Version(), b.Arch(), a.Filename, b.Filename)
-		}
+	if it.arch != arch && it.arch != ArchAll {
+		return nil, fmt.Errorf("package %s has architecture %s, which does not belong in binary-%s", it.name, it.arch, arch)
 	}
-	return entries, nil
+	var err error
+	if it.ver, err = parseVersion(it.version); err != nil {
+		return nil, fmt.Errorf("package %s: version %q: %w", it.name, it.version, err)
+	}
+	it.last = endsChunk(it.name, it.version, it.arch)
+	return it, nil
 }
 
-func compareEntries(a, b indexEntry) int {
+func compareItems(a, b *item) int {
 	if c := strings.Compare(a.name, b.name); c != 0 {
 		return c
 	}
@@ -224,30 +212,36 @@ func compareEntries(a, b indexEntry) int {
 	return strings.Compare(a.arch, b.arch)
 }
 
+// errSameVersion reports two packages apt could not tell apart.
+func errSameVersion(a, b *item) error {
+	return fmt.Errorf("packages %s %s %s and %s %s are the same version for apt",
+		a.name, a.version, a.arch, b.version, b.arch)
+}
+
 // renderChunk is the number of stanzas below which rendering on several
 // goroutines costs more than it saves.
 const renderChunk = 2048
 
 // renderPackages returns the uncompressed Packages file of the sorted
-// entries: one stanza per package, each followed by a blank line. Rendering
-// is otherwise the one single-threaded phase of GenerateIndexes, so large
-// indexes are rendered in chunks on all CPUs, each chunk into its own
-// region of one buffer sized from stanzaSize's upper bounds; the regions
-// are then closed up, which copies within memory already touched.
-func renderPackages(entries []indexEntry) []byte {
-	return renderParallel(entries, min(runtime.GOMAXPROCS(0), len(entries)/renderChunk))
+// items (pkgs[i] is the package of items[i]) and points every item's text
+// at its stanza in it. Large indexes are rendered in chunks on all CPUs,
+// each chunk into its own region of one buffer sized from stanzaSize's
+// upper bounds; the regions are then closed up, which copies within memory
+// already touched.
+func renderPackages(items []*item, pkgs []*Package) []byte {
+	return renderParallel(items, pkgs, min(runtime.GOMAXPROCS(0), len(items)/renderChunk))
 }
 
 // renderParallel is renderPackages on the given number of goroutines.
-func renderParallel(entries []indexEntry, workers int) []byte {
+func renderParallel(items []*item, pkgs []*Package, workers int) []byte {
 	if workers <= 1 {
-		return renderStanzas(nil, entries)
+		return pointTexts(items, renderStanzas(nil, items, pkgs))
 	}
-	per := (len(entries) + workers - 1) / workers
+	per := (len(items) + workers - 1) / workers
 	starts := make([]int, workers+1) // region i is buf[starts[i]:starts[i+1]]
 	for i := range workers {
-		for _, e := range entries[i*per : min((i+1)*per, len(entries))] {
-			starts[i+1] += stanzaSize(e.pkg)
+		for _, p := range pkgs[i*per : min((i+1)*per, len(pkgs))] {
+			starts[i+1] += stanzaSize(p)
 		}
 		starts[i+1] += starts[i]
 	}
@@ -259,8 +253,9 @@ func renderParallel(entries []indexEntry, workers int) []byte {
 	)
 	for i := range workers {
 		wg.Go(func() {
+			lo, hi := i*per, min((i+1)*per, len(items))
 			region := buf[starts[i]:starts[i]:starts[i+1]]
-			out := renderStanzas(region, entries[i*per:min((i+1)*per, len(entries))])
+			out := renderStanzas(region, items[lo:hi], pkgs[lo:hi])
 			// A region that had to grow was not filled in place.
 			// stanzaSize makes that impossible; the check keeps a
 			// future mistake there from publishing a corrupt index.
@@ -272,27 +267,42 @@ func renderParallel(entries []indexEntry, workers int) []byte {
 	}
 	wg.Wait()
 	if overflow.Load() {
-		return renderStanzas(nil, entries)
+		return pointTexts(items, renderStanzas(nil, items, pkgs))
 	}
 	n := ends[0]
 	for i := 1; i < workers; i++ {
 		n += copy(buf[n:], buf[starts[i]:ends[i]])
 	}
-	return buf[:n]
+	return pointTexts(items, buf[:n])
 }
 
-// renderStanzas appends the stanzas of entries to b, growing it at most
-// once (never, if b has room for stanzaSize of every entry).
-func renderStanzas(b []byte, entries []indexEntry) []byte {
+// renderStanzas appends the stanzas of pkgs to b, growing it at most once
+// (never, if b has room for stanzaSize of every package), and sets each
+// item's text to its stanza's length (pointTexts points it afterwards).
+func renderStanzas(b []byte, items []*item, pkgs []*Package) []byte {
 	if b == nil {
 		size := 0
-		for _, e := range entries {
-			size += stanzaSize(e.pkg)
+		for _, p := range pkgs {
+			size += stanzaSize(p)
 		}
 		b = make([]byte, 0, size)
 	}
-	for _, e := range entries {
-		b = appendStanza(b, e.pkg)
+	for i, p := range pkgs {
+		start := len(b)
+		b = appendStanza(b, p)
+		items[i].text = b[start:]
 	}
 	return b
+}
+
+// pointTexts points the items' texts, which hold their stanzas' lengths,
+// at their place in plain, the stanzas in order.
+func pointTexts(items []*item, plain []byte) []byte {
+	off := 0
+	for _, it := range items {
+		n := len(it.text)
+		it.text = plain[off : off+n : off+n]
+		off += n
+	}
+	return plain
 }

@@ -246,10 +246,19 @@ func TestStanzaSizeIsUpperBound(t *testing.T) {
 func TestRenderParallel(t *testing.T) {
 	t.Parallel()
 	pkgs := SplitByArch(synthRepo(8000)["main"], []string{"amd64"})["amd64"]
-	entries, err := sortedEntries("amd64", pkgs)
-	require.NoError(t, err)
-	want := renderStanzas(nil, entries)
+	render := func(workers int) ([]byte, []*item) {
+		items, sorted, err := sortItems("amd64", pkgs)
+		require.NoError(t, err)
+		return renderParallel(items, sorted, workers), items
+	}
+	want, _ := render(1)
 	for _, workers := range []int{2, 3, 7} {
-		require.Equal(t, want, renderParallel(entries, workers), "%d workers", workers)
+		got, items := render(workers)
+		require.Equal(t, want, got, "%d workers", workers)
+		var texts []byte
+		for _, it := range items {
+			texts = append(texts, it.text...)
+		}
+		require.Equal(t, want, texts, "%d workers: item texts", workers)
 	}
 }

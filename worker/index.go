@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/store"
@@ -13,6 +14,17 @@ import (
 type indexKey struct{ component, arch string }
 
 func (k indexKey) dir() string { return k.component + "/binary-" + k.arch }
+
+// indexKeyOf is the index a file of it belongs to:
+// "main/binary-amd64/Packages.gz" → {main, amd64}.
+func indexKeyOf(path string) indexKey {
+	dir := indexDir(path)
+	i := strings.LastIndex(dir, "/binary-")
+	if i < 0 {
+		return indexKey{}
+	}
+	return indexKey{dir[:i], dir[i+len("/binary-"):]}
+}
 
 // generated is what a round's Release lists (new files and those reused
 // from the last generation) and how many files were new.
@@ -69,10 +81,32 @@ func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes
 		}
 	}
 
-	members, err := w.membersAfter(ctx, rel, changed, changes, addIDs)
+	// An index this worker generated for the last generation takes the
+	// changes as edits; any other is rebuilt from the database.
+	cached := map[indexKey]*apt.Index{}
+	rebuild := map[indexKey]bool{}
+	for k := range changed {
+		if ix := w.indexes.index(cacheKey{rel.ID, k}, prevByPath[k.dir()+"/Packages"].SHA256); ix != nil {
+			cached[k] = ix
+		} else {
+			rebuild[k] = true
+		}
+	}
+	added, err := w.cfg.Store.PackagesByID(ctx, addIDs)
 	if err != nil {
 		return g, err
 	}
+	edits, err := netEdits(changes, added)
+	if err != nil {
+		return g, err
+	}
+	var members map[string][]apt.Package
+	if len(rebuild) > 0 {
+		if members, err = w.membersAfter(ctx, rel, rebuild, edits); err != nil {
+			return g, err
+		}
+	}
+
 	compressions := make([]apt.Compression, len(rel.Compressions))
 	for i, c := range rel.Compressions {
 		compressions[i] = apt.Compression(c)
@@ -88,29 +122,92 @@ func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes
 				}
 				continue
 			}
-			files, err := apt.GenerateIndexes(comp, arch, apt.SplitByArch(members[comp], []string{arch})[arch], compressions)
+			var ix *apt.Index
+			if base := cached[k]; base != nil {
+				e := edits[comp]
+				ix, err = base.Apply(apt.SplitByArch(e.adds, []string{arch})[arch], e.removes)
+			} else {
+				ix, err = apt.NewIndex(comp, arch, apt.SplitByArch(members[comp], []string{arch})[arch])
+			}
+			if err != nil {
+				return g, fmt.Errorf("generate %s: %w", k.dir(), err)
+			}
+			files, err := ix.Files(compressions)
 			if err != nil {
 				return g, fmt.Errorf("generate %s: %w", k.dir(), err)
 			}
 			if err := emit(files); err != nil {
 				return g, err
 			}
+			w.indexes.put(cacheKey{rel.ID, k}, ix, files)
 			g.newFiles += len(files)
 			for _, f := range files {
 				g.all = append(g.all, store.IndexFile{Path: f.Path, Size: f.Size, MD5: f.MD5,
-					SHA1: f.SHA1, SHA256: f.SHA256, SHA512: f.SHA512})
+					SHA256: f.SHA256, SHA512: f.SHA512})
 			}
 		}
 	}
 	return g, nil
 }
 
-// membersAfter returns, per changed component, the packages it holds once
-// the changes apply in order to the last committed membership.
-func (w *PublishWorker) membersAfter(ctx context.Context, rel store.Release, changed map[indexKey]bool,
-	changes []store.Change, addIDs []int64) (map[string][]apt.Package, error) {
+// componentEdits is what a round does to one component: packages to add
+// and packages to remove, by name, version and architecture.
+type componentEdits struct {
+	adds    []apt.Package
+	removes []apt.PackageKey
+}
+
+// netEdits folds the changes, in order (each change's additions, then its
+// removals, as CommitRound applies them), into each component's net edits:
+// the last change to name a package decides whether it is in or out.
+func netEdits(changes []store.Change, added map[int64]store.Package) (map[string]componentEdits, error) {
+	type key struct {
+		component string
+		pkg       apt.PackageKey
+	}
+	last := map[key]*apt.Package{} // nil: removed
+	var order []key
+	set := func(k key, p *apt.Package) {
+		if _, seen := last[k]; !seen {
+			order = append(order, k)
+		}
+		last[k] = p
+	}
+	for _, c := range changes {
+		for _, a := range c.Adds {
+			sp, ok := added[a.PackageID]
+			if !ok {
+				return nil, fmt.Errorf("change %d adds unknown package %d", c.ID, a.PackageID)
+			}
+			p, err := aptPackage(sp, a.Filename)
+			if err != nil {
+				return nil, err
+			}
+			set(key{a.Component, apt.PackageKey{Name: sp.Name, Version: sp.Version, Arch: sp.Architecture}}, &p)
+		}
+		for _, r := range c.Removes {
+			set(key{r.Component, apt.PackageKey{Name: r.Name, Version: r.Version, Arch: r.Architecture}}, nil)
+		}
+	}
+	out := map[string]componentEdits{}
+	for _, k := range order {
+		e := out[k.component]
+		if p := last[k]; p != nil {
+			e.adds = append(e.adds, *p)
+		} else {
+			e.removes = append(e.removes, k.pkg)
+		}
+		out[k.component] = e
+	}
+	return out, nil
+}
+
+// membersAfter returns, per component of the indexes to rebuild, the
+// packages it holds once the edits apply to the last committed membership.
+func (w *PublishWorker) membersAfter(ctx context.Context, rel store.Release, rebuild map[indexKey]bool,
+	edits map[string]componentEdits) (map[string][]apt.Package, error) {
 	var comps, archs []string
-	for k := range changed {
+	for k := range rebuild {
 		if !slices.Contains(comps, k.component) {
 			comps = append(comps, k.component)
 		}
@@ -123,51 +220,41 @@ func (w *PublishWorker) membersAfter(ctx context.Context, rel store.Release, cha
 	if err != nil {
 		return nil, err
 	}
-	added, err := w.cfg.Store.PackagesByID(ctx, addIDs)
-	if err != nil {
-		return nil, err
-	}
-
 	type key struct {
 		component string
-		id        int64
+		pkg       apt.PackageKey
 	}
-	set := map[key]store.Member{}
+	set := map[key]apt.Package{}
 	for _, m := range current {
-		set[key{m.Component, m.Package.ID}] = m
-	}
-	for _, c := range changes {
-		for _, a := range c.Adds {
-			p, ok := added[a.PackageID]
-			if !ok {
-				return nil, fmt.Errorf("change %d adds unknown package %d", c.ID, a.PackageID)
-			}
-			set[key{a.Component, a.PackageID}] = store.Member{Component: a.Component, Filename: a.Filename, Package: p}
-		}
-		for _, r := range c.Removes {
-			for k, m := range set {
-				p := m.Package
-				if k.component == r.Component && p.Name == r.Name && p.Version == r.Version && p.Architecture == r.Architecture {
-					delete(set, k)
-				}
-			}
-		}
-	}
-
-	out := map[string][]apt.Package{}
-	for k, m := range set {
-		if !slices.Contains(comps, k.component) {
-			continue
-		}
-		control, err := apt.ParseParagraph([]byte(m.Package.Control))
+		p, err := aptPackage(m.Package, m.Filename)
 		if err != nil {
-			return nil, fmt.Errorf("stored control of package %s: %w", m.Package.SHA256, err)
+			return nil, err
 		}
-		out[k.component] = append(out[k.component], apt.Package{Control: control, Filename: m.Filename,
-			Size: m.Package.Size, MD5: m.Package.MD5, SHA1: m.Package.SHA1, SHA256: m.Package.SHA256,
-			SHA512: m.Package.SHA512})
+		set[key{m.Component, apt.PackageKey{Name: m.Package.Name, Version: m.Package.Version, Arch: m.Package.Architecture}}] = p
+	}
+	for _, comp := range comps {
+		for _, r := range edits[comp].removes {
+			delete(set, key{comp, r})
+		}
+		for _, p := range edits[comp].adds {
+			set[key{comp, apt.PackageKey{Name: p.Name(), Version: p.Version(), Arch: p.Arch()}}] = p
+		}
+	}
+	out := map[string][]apt.Package{}
+	for k, p := range set {
+		out[k.component] = append(out[k.component], p)
 	}
 	return out, nil
+}
+
+// aptPackage is a stored package as an index lists it under filename.
+func aptPackage(p store.Package, filename string) (apt.Package, error) {
+	control, err := apt.ParseParagraph([]byte(p.Control))
+	if err != nil {
+		return apt.Package{}, fmt.Errorf("stored control of package %s: %w", p.SHA256, err)
+	}
+	return apt.Package{Control: control, Filename: filename, Size: p.Size,
+		MD5: p.MD5, SHA1: p.SHA1, SHA256: p.SHA256, SHA512: p.SHA512}, nil
 }
 
 // indexDir is the directory of an index path: "main/binary-amd64/Packages.gz" → "main/binary-amd64".

@@ -190,7 +190,7 @@ func (r *reconciler) regenerate(ctx context.Context, dirs map[string]bool) error
 			}
 		}
 	}
-	members, err := r.w.membersAfter(ctx, r.rel, changed, nil, nil)
+	members, err := r.w.membersAfter(ctx, r.rel, changed, nil)
 	if err != nil {
 		return err
 	}

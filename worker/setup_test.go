@@ -73,7 +73,13 @@ func (b *bundle) worker(holder string) *PublishWorker {
 // is not needed by the worker, which never reads .deb files).
 func (b *bundle) addChange(t *testing.T, name string) store.Change {
 	t.Helper()
-	deb := debtest.Build(t, debtest.Options{Package: name, Version: "1.0", Architecture: "amd64"})
+	return b.addArchChange(t, name, "amd64")
+}
+
+// addArchChange is addChange for a package of the given architecture.
+func (b *bundle) addArchChange(t *testing.T, name, arch string) store.Change {
+	t.Helper()
+	deb := debtest.Build(t, debtest.Options{Package: name, Version: "1.0", Architecture: arch})
 	ctl, err := apt.ReadDeb(bytesReader(deb))
 	require.NoError(t, err)
 	p, _, err := b.store.InsertPackage(b.ctx, store.Package{TenantID: b.tenant.ID, SHA256: randomHex(32),

@@ -47,8 +47,8 @@ func (w *PublishWorker) uploadByHash(ctx context.Context, prefix, release string
 }
 
 // upload publishes a committed round in the order that never shows a
-// reader a broken repository: flat index files (copied from their by-hash
-// objects), Release and Release.gpg, then InRelease last, conditional on the
+// reader a broken repository: flat index files (from the index cache if
+// this worker cut the round, else copied from their by-hash objects), Release and Release.gpg, then InRelease last, conditional on the
 // ETag of the previous generation's.
 func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round store.Round, log *slog.Logger) error {
 	start := time.Now()
@@ -77,9 +77,13 @@ func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round sto
 			continue
 		}
 		g.Go(func() error {
-			data, err := w.read(gctx, distsKey(repo.Prefix, rel.Name, apt.ByHashPath(f.Path, "SHA256", f.SHA256)))
-			if err != nil {
-				return err
+			data := w.indexes.data(cacheKey{rel.ID, indexKeyOf(f.Path)}, f.Path, f.SHA256)
+			if data == nil {
+				var err error
+				data, err = w.read(gctx, distsKey(repo.Prefix, rel.Name, apt.ByHashPath(f.Path, "SHA256", f.SHA256)))
+				if err != nil {
+					return err
+				}
 			}
 			return w.replace(gctx, lease, distsKey(repo.Prefix, rel.Name, f.Path), data, old.MD5)
 		})

@@ -49,6 +49,9 @@ type Config struct {
 	// GCGrace is how old an object must be before garbage collection may
 	// delete it (default 1 h).
 	GCGrace time.Duration
+	// IndexCacheBytes bounds the memory kept for the indexes of recent rounds
+	// (see indexCache); 0 means 256 MiB, negative means none.
+	IndexCacheBytes int64
 }
 
 func (c *Config) setDefaults() {
@@ -76,19 +79,23 @@ func (c *Config) setDefaults() {
 	if c.GCGrace == 0 {
 		c.GCGrace = time.Hour
 	}
+	if c.IndexCacheBytes == 0 {
+		c.IndexCacheBytes = 256 << 20
+	}
 }
 
 // PublishWorker works publish jobs: the job that holds the release's lease
 // publishes every pending change of the release; the others wait for it.
 type PublishWorker struct {
 	river.WorkerDefaults[jobs.PublishArgs]
-	cfg Config
+	cfg     Config
+	indexes *indexCache
 }
 
 // NewPublishWorker returns the publish worker.
 func NewPublishWorker(cfg Config) *PublishWorker {
 	cfg.setDefaults()
-	return &PublishWorker{cfg: cfg}
+	return &PublishWorker{cfg: cfg, indexes: newIndexCache(cfg.IndexCacheBytes)}
 }
 
 // Register adds aptq's workers to a River worker set.
