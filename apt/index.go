@@ -2,7 +2,6 @@ package apt
 
 import (
 	"bytes"
-	"crypto/md5"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/hex"
@@ -41,8 +40,9 @@ type IndexFile struct {
 	// of an index that did not change since it was last published.
 	Data []byte
 	Size int64
-	// Digests of Data, lowercase hex. Release lists SHA256 and SHA512;
-	// SHA1 is only read from other tools' Release files.
+	// Digests of Data, lowercase hex. Release lists SHA256 and SHA512, the
+	// ones generated files carry; MD5 and SHA1 are read from other tools'
+	// Release files.
 	MD5, SHA1, SHA256, SHA512 string
 }
 
@@ -252,16 +252,16 @@ func compressXZ(data []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// describe returns the IndexFile for data, computing the digests
-// concurrently: on a large index hashing costs more than compressing. The
-// Release lists SHA256 and SHA512; MD5 is the ETag S3 gives the flat file,
-// which the next generation's conditional write names. SHA1 is not needed.
+// describe returns the IndexFile for data with the digests the Release
+// lists, computed concurrently: on a large index hashing costs more than
+// compressing. MD5 and SHA1 are left empty: the Release does not list them,
+// and the worker takes the flat file's MD5 from S3's ETag.
 func describe(path string, data []byte) IndexFile {
 	f := IndexFile{Path: path, Data: data, Size: int64(len(data))}
 	sums := []struct {
 		dst *string
 		new func() hash.Hash
-	}{{&f.MD5, md5.New}, {&f.SHA256, sha256.New}, {&f.SHA512, sha512.New}}
+	}{{&f.SHA256, sha256.New}, {&f.SHA512, sha512.New}}
 	var wg sync.WaitGroup
 	for _, s := range sums {
 		wg.Go(func() {

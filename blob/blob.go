@@ -54,6 +54,11 @@ type PutOptions struct {
 	// optional), i.e. if nobody wrote it since we last saw it.
 	IfMatch     string
 	ContentType string
+	// SHA256 is the hex SHA-256 of a body the caller has hashed already (an
+	// index file, whose digests the Release lists). A single-request Put is
+	// signed with it instead of reading the body once more to hash it, and S3
+	// still rejects a body that does not match it.
+	SHA256 string
 }
 
 // Blob is the object store as aptq uses it. Keys are full object keys, the

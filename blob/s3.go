@@ -12,11 +12,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/encoding/httpbinding"
+	"github.com/aws/smithy-go/middleware"
 )
 
 const (
@@ -128,6 +130,9 @@ func (s *S3) Put(ctx context.Context, key string, body io.Reader, size int64, op
 	var optFns []func(*s3.Options)
 	if conditional(opts) {
 		optFns = append(optFns, once)
+	}
+	if opts.SHA256 != "" {
+		optFns = append(optFns, payloadHash(opts.SHA256))
 	}
 	out, err := s.client.PutObject(ctx, in, optFns...)
 	if err != nil {
@@ -259,6 +264,23 @@ func (s *S3) Ping(ctx context.Context) error {
 
 // once makes a request a single attempt, for requests that must not repeat.
 func once(o *s3.Options) { o.RetryMaxAttempts = 1 }
+
+// payloadHash signs a request with the given payload SHA-256 instead of
+// letting the SDK hash the body. The SDK clears context values at the start
+// of each operation, so the hash goes in through a middleware placed just
+// before the one that would compute it (which then does nothing).
+func payloadHash(hexSHA256 string) func(*s3.Options) {
+	set := middleware.FinalizeMiddlewareFunc("aptqKnownPayloadHash",
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (
+			middleware.FinalizeOutput, middleware.Metadata, error) {
+			return next.HandleFinalize(v4.SetPayloadHash(ctx, hexSHA256), in)
+		})
+	return func(o *s3.Options) {
+		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+			return stack.Finalize.Insert(set, "ComputePayloadHash", middleware.Before)
+		})
+	}
+}
 
 func conditional(opts PutOptions) bool { return opts.IfNoneMatch || opts.IfMatch != "" }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -75,6 +76,28 @@ func TestRoundTrip(t *testing.T) {
 	_, err = s.Head(ctx, key)
 	require.ErrorIs(t, err, blob.ErrNotFound)
 	require.NoError(t, s.Delete(ctx, key), "deleting a missing key is not an error")
+}
+
+// TestPutKnownSHA256: a body sent with the digest the caller knows is
+// stored; one that does not match it is refused and stores nothing, so the
+// request was signed with the caller's digest, not one the SDK computed.
+func TestPutKnownSHA256(t *testing.T) {
+	t.Parallel()
+	s, prefix := blobtest.New(t)
+	ctx := t.Context()
+	content := []byte("Package: hello\n\n")
+	sum := sha256.Sum256(content)
+	key := prefix + "by-hash/SHA256/" + hex.EncodeToString(sum[:])
+	_, err := s.Put(ctx, key, bytes.NewReader(content), int64(len(content)), blob.PutOptions{IfNoneMatch: true, SHA256: hex.EncodeToString(sum[:])})
+	require.NoError(t, err)
+	data, _ := get(t, s, key)
+	require.Equal(t, content, data)
+
+	other := prefix + "other"
+	_, err = s.Put(ctx, other, bytes.NewReader([]byte("something else")), 14, blob.PutOptions{SHA256: hex.EncodeToString(sum[:])})
+	require.Error(t, err)
+	_, err = s.Head(ctx, other)
+	require.ErrorIs(t, err, blob.ErrNotFound)
 }
 
 func TestMissingKey(t *testing.T) {

@@ -19,11 +19,12 @@ const (
 )
 
 // IndexFile is one file a Release lists, path relative to dists/<release>/.
+// MD5 is the ETag S3 gave it, which the conditional write of the next
+// generation's flat file names.
 type IndexFile struct {
 	Path   string `json:"path"`
 	Size   int64  `json:"size"`
 	MD5    string `json:"md5"`
-	SHA1   string `json:"sha1"`
 	SHA256 string `json:"sha256"`
 	SHA512 string `json:"sha512"`
 }

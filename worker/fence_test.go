@@ -129,13 +129,13 @@ func TestStaleWriterCannotPutBackOlderFiles(t *testing.T) {
 	require.Equal(t, second.ReleaseBytes, newRelease)
 
 	oldPackages := []byte("Package: one\n") // what the stale writer of generation 1 would write
-	err := w.replace(b.ctx, staleLease, packages, oldPackages, "")
+	err := w.replace(b.ctx, staleLease, packages, oldPackages, "", "")
 	require.ErrorIs(t, err, store.ErrLeaseLost)
-	err = w.replace(b.ctx, staleLease, release, first.ReleaseBytes, "")
+	err = w.replace(b.ctx, staleLease, release, first.ReleaseBytes, "", "")
 	require.ErrorIs(t, err, store.ErrLeaseLost)
 	require.Equal(t, newPackages, b.read(t, packages))
 	require.Equal(t, newRelease, b.read(t, release))
 
 	// Rewriting what is already there is not a conflict (a resumed round).
-	require.NoError(t, w.replace(b.ctx, staleLease, release, second.ReleaseBytes, md5Hex(first.ReleaseBytes)))
+	require.NoError(t, w.replace(b.ctx, staleLease, release, second.ReleaseBytes, "", md5Hex(first.ReleaseBytes)))
 }

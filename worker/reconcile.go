@@ -213,14 +213,14 @@ func (r *reconciler) regenerate(ctx context.Context, dirs map[string]bool) error
 			}
 			for _, h := range []struct{ algo, hex string }{{"SHA256", f.SHA256}, {"SHA512", f.SHA512}} {
 				key := r.key(apt.ByHashPath(f.Path, h.algo, h.hex))
-				problem, err := r.state(ctx, key, f.Size, f.MD5)
+				problem, err := r.state(ctx, key, f.Size, want[f.Path].MD5)
 				if err != nil {
 					return err
 				}
 				if problem == "" {
 					continue
 				}
-				if _, err := r.w.cfg.Blob.Put(ctx, key, bytes.NewReader(f.Data), int64(len(f.Data)), blob.PutOptions{}); err != nil {
+				if _, err := r.w.cfg.Blob.Put(ctx, key, bytes.NewReader(f.Data), int64(len(f.Data)), blob.PutOptions{SHA256: f.SHA256}); err != nil {
 					return fmt.Errorf("repair %s: %w", key, err)
 				}
 				r.repaired(key, problem, "regenerated from the database")

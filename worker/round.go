@@ -30,6 +30,7 @@ func (w *PublishWorker) cut(ctx context.Context, lease store.Lease, pending []st
 		return store.Round{}, err
 	}
 	var uploading time.Duration
+	start := time.Now()
 	gen, err := w.generate(ctx, rel, pending, func(files []apt.IndexFile) error {
 		start := time.Now()
 		defer func() { uploading += time.Since(start) }()
@@ -41,7 +42,7 @@ func (w *PublishWorker) cut(ctx context.Context, lease store.Lease, pending []st
 	w.cfg.Metrics.Uploaded("by_hash", uploading)
 	files := make([]apt.IndexFile, len(gen.all))
 	for i, f := range gen.all {
-		files[i] = apt.IndexFile{Path: f.Path, Size: f.Size, MD5: f.MD5, SHA1: f.SHA1, SHA256: f.SHA256, SHA512: f.SHA512}
+		files[i] = apt.IndexFile{Path: f.Path, Size: f.Size, MD5: f.MD5, SHA256: f.SHA256, SHA512: f.SHA512}
 	}
 	meta := apt.ReleaseMeta{
 		Origin: rel.Origin, Label: rel.Label, Suite: rel.Suite, Codename: rel.Codename,
@@ -64,7 +65,8 @@ func (w *PublishWorker) cut(ctx context.Context, lease store.Lease, pending []st
 		return store.Round{}, err
 	}
 	log.Info("round cut", slog.Int64("round_id", round.ID), slog.Int64("generation", round.Generation),
-		slog.Int("changes", len(ids)), slog.Int("new_index_files", gen.newFiles))
+		slog.Int("changes", len(ids)), slog.Int("new_index_files", gen.newFiles),
+		slog.Duration("took", time.Since(start)), slog.Duration("by_hash_upload", uploading))
 	return round, nil
 }
 

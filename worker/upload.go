@@ -2,6 +2,7 @@ package worker
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,23 +28,46 @@ func distsKey(prefix, release, path string) string {
 // uploadByHash puts every new index file under by-hash/SHA256 and
 // by-hash/SHA512 (apt fetches the strongest hash the Release lists). These
 // objects are content-addressed: create-only, and one that exists already
-// holds the same bytes.
+// holds the same bytes. Each file's MD5 is set to the ETag S3 gives it: the
+// MD5 of a single-request upload, which S3 computes anyway and accepted
+// only after checking the body against the signed SHA-256, so aptq does not
+// hash 17 MB once more. The next generation's conditional write of the flat
+// file names this ETag.
 func (w *PublishWorker) uploadByHash(ctx context.Context, prefix, release string, files []apt.IndexFile) error {
-	g, ctx := errgroup.WithContext(ctx)
+	etags := make([][2]string, len(files))
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(uploadConcurrency)
-	for _, f := range files {
-		for _, h := range []struct{ algo, hex string }{{"SHA256", f.SHA256}, {"SHA512", f.SHA512}} {
+	for i, f := range files {
+		for j, h := range []struct{ algo, hex string }{{"SHA256", f.SHA256}, {"SHA512", f.SHA512}} {
 			key := distsKey(prefix, release, apt.ByHashPath(f.Path, h.algo, h.hex))
 			g.Go(func() error {
-				_, err := w.cfg.Blob.Put(ctx, key, bytes.NewReader(f.Data), int64(len(f.Data)), blob.PutOptions{IfNoneMatch: true})
+				info, err := w.cfg.Blob.Put(gctx, key, bytes.NewReader(f.Data), int64(len(f.Data)),
+					blob.PutOptions{IfNoneMatch: true, SHA256: f.SHA256})
 				if err != nil && !errors.Is(err, blob.ErrPrecondition) {
 					return fmt.Errorf("upload %s: %w", key, err)
 				}
+				etags[i][j] = info.ETag
 				return nil
 			})
 		}
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for i := range files {
+		files[i].MD5 = cmp.Or(etags[i][0], etags[i][1])
+		if files[i].MD5 != "" {
+			continue
+		}
+		// Both existed already (an earlier attempt of this round uploaded them).
+		key := distsKey(prefix, release, apt.ByHashPath(files[i].Path, "SHA256", files[i].SHA256))
+		info, err := w.cfg.Blob.Head(ctx, key)
+		if err != nil {
+			return fmt.Errorf("upload %s: %w", key, err)
+		}
+		files[i].MD5 = info.ETag
+	}
+	return nil
 }
 
 // upload publishes a committed round in the order that never shows a
@@ -85,7 +109,7 @@ func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round sto
 					return err
 				}
 			}
-			return w.replace(gctx, lease, distsKey(repo.Prefix, rel.Name, f.Path), data, old.MD5)
+			return w.replace(gctx, lease, distsKey(repo.Prefix, rel.Name, f.Path), data, f.SHA256, old.MD5)
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -105,10 +129,14 @@ func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round sto
 		}
 		prevRelease, prevGPG = md5Hex(last.ReleaseBytes), md5Hex(last.ReleaseGPG)
 	}
-	if err := w.replace(ctx, lease, distsKey(repo.Prefix, rel.Name, "Release"), round.ReleaseBytes, prevRelease); err != nil {
-		return err
-	}
-	if err := w.replace(ctx, lease, distsKey(repo.Prefix, rel.Name, "Release.gpg"), round.ReleaseGPG, prevGPG); err != nil {
+	g, gctx = errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return w.replace(gctx, lease, distsKey(repo.Prefix, rel.Name, "Release"), round.ReleaseBytes, "", prevRelease)
+	})
+	g.Go(func() error {
+		return w.replace(gctx, lease, distsKey(repo.Prefix, rel.Name, "Release.gpg"), round.ReleaseGPG, "", prevGPG)
+	})
+	if err := g.Wait(); err != nil {
 		return err
 	}
 
@@ -126,16 +154,17 @@ func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round sto
 	return nil
 }
 
-// replace writes data at key over what the previous generation left there
-// (prevMD5, the ETag S3 gives a single-part object; "" when there was none).
+// replace writes data (of SHA-256 sha256, "" if not computed) at key over
+// what the previous generation left there (prevMD5, the ETag S3 gives a
+// single-part object; "" when there was none).
 // A writer that lost the release (paused past its lease, while a newer
 // generation was written) therefore cannot put an older file back. Finding
 // this generation's content already there is success (a crashed holder
 // wrote it). Finding anything else is drift, which only the lease holder
 // may overwrite, conditionally on what it found.
-func (w *PublishWorker) replace(ctx context.Context, lease store.Lease, key string, data []byte, prevMD5 string) error {
+func (w *PublishWorker) replace(ctx context.Context, lease store.Lease, key string, data []byte, sha256, prevMD5 string) error {
 	want := md5Hex(data)
-	opts := blob.PutOptions{IfMatch: prevMD5, IfNoneMatch: prevMD5 == ""}
+	opts := blob.PutOptions{IfMatch: prevMD5, IfNoneMatch: prevMD5 == "", SHA256: sha256}
 	for attempt := 0; ; attempt++ {
 		_, err := w.cfg.Blob.Put(ctx, key, bytes.NewReader(data), int64(len(data)), opts)
 		if !errors.Is(err, blob.ErrPrecondition) {
@@ -156,11 +185,11 @@ func (w *PublishWorker) replace(ctx context.Context, lease store.Lease, key stri
 		}
 		switch {
 		case errors.Is(err, blob.ErrNotFound):
-			opts = blob.PutOptions{IfNoneMatch: true}
+			opts = blob.PutOptions{IfNoneMatch: true, SHA256: sha256}
 		case err != nil:
 			return fmt.Errorf("upload %s: %w", key, err)
 		default:
-			opts = blob.PutOptions{IfMatch: info.ETag}
+			opts = blob.PutOptions{IfMatch: info.ETag, SHA256: sha256}
 		}
 	}
 }
