@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aptq/aptq/faults3"
+	"github.com/aptq/aptq/internal/observe"
 	"github.com/aptq/aptq/store"
 )
 
@@ -120,13 +121,13 @@ func TestChaos(t *testing.T) {
 	// Observers, one per release, for the whole run.
 	obsCtx, stopObservers := context.WithCancel(context.Background())
 	defer stopObservers()
-	var observers []*observer
+	var observers []*observe.Observer
 	var obsWG sync.WaitGroup
 	for _, r := range releases {
-		o := newObserver(c.repoURL(repoName), r, keyring, events)
+		o := observe.New(c.repoURL(repoName), r, keyring, events.add)
 		observers = append(observers, o)
 		obsWG.Add(1)
-		go func() { defer obsWG.Done(); o.run(obsCtx, 250*time.Millisecond) }()
+		go func() { defer obsWG.Done(); o.Run(obsCtx, 250*time.Millisecond) }()
 	}
 
 	// Chaos and load together.
@@ -166,16 +167,16 @@ func TestChaos(t *testing.T) {
 	finalCtx, cancelFinal := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancelFinal()
 	finalChecked := 0
+	var observations []observe.Observation
 	for _, o := range observers {
-		o.check(finalCtx)
-		fresh := newObserver(c.repoURL(repoName), o.release, keyring, events)
-		if fresh.check(finalCtx) {
+		o.Check(finalCtx)
+		fresh := observe.New(c.repoURL(repoName), o.Release(), keyring, events.add)
+		if fresh.Check(finalCtx) {
 			finalChecked++
 		}
-		r := fresh.result()
-		o.mu.Lock()
-		o.broken = append(o.broken, r.broken...)
-		o.mu.Unlock()
+		seen := o.Result()
+		seen.Broken = append(seen.Broken, fresh.Result().Broken...)
+		observations = append(observations, seen)
 	}
 
 	// The ledger: every CLI against the database.
@@ -184,9 +185,7 @@ func TestChaos(t *testing.T) {
 	dbChanges, totalChanges, err := c.changesByJob(finalCtx)
 	require.NoError(t, err)
 	r.tally(pubs, dbChanges, totalChanges)
-	for _, o := range observers {
-		r.observations = append(r.observations, o.result())
-	}
+	r.observations = observations
 	rels, err := c.releases(finalCtx)
 	require.NoError(t, err)
 	r.releases = rels
@@ -221,7 +220,7 @@ type report struct {
 	driver       *driver
 	proxy        faults3.Stats
 	load         *load
-	observations []observation
+	observations []observe.Observation
 	releases     []dbRelease
 
 	settled      bool
@@ -304,11 +303,11 @@ func (r *report) tally(pubs []*publish, db map[int64]dbChange, totalChanges int)
 
 func (r *report) broken() (broken, regressions []string, snapshots, unavailable int, gens int) {
 	for _, o := range r.observations {
-		broken = append(broken, o.broken...)
-		regressions = append(regressions, o.regressions...)
-		snapshots += o.snapshots
-		unavailable += o.unavailable
-		gens += len(o.generations)
+		broken = append(broken, o.Broken...)
+		regressions = append(regressions, o.Regressions...)
+		snapshots += o.Snapshots
+		unavailable += o.Unavailable
+		gens += len(o.Generations)
 	}
 	return
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/blob"
+	"github.com/aptq/aptq/internal/observe"
 )
 
 // dbChange is a change as the database has it after the run.
@@ -230,7 +231,7 @@ func (c *cluster) publishedMembers(ctx context.Context) (map[string]map[string]b
 // architecture through the API, by hash as apt does.
 func (c *cluster) finalIndex(ctx context.Context, release string, archs []string) (map[string][]indexEntry, error) {
 	base := c.repoURL(repoName) + "/dists/" + release + "/"
-	data, status, err := httpGet(ctx, http.DefaultClient, base+"InRelease")
+	data, status, err := observe.Get(ctx, http.DefaultClient, base+"InRelease")
 	if err != nil || status != http.StatusOK {
 		return nil, fmt.Errorf("InRelease of %s: HTTP %d %v", release, status, err)
 	}
@@ -254,7 +255,7 @@ func (c *cluster) finalIndex(ctx context.Context, release string, archs []string
 		if sum == "" {
 			return nil, fmt.Errorf("%s: InRelease lists no %s", release, path)
 		}
-		body, status, err := httpGet(ctx, http.DefaultClient, base+apt.ByHashPath(path, "SHA256", sum))
+		body, status, err := observe.Get(ctx, http.DefaultClient, base+apt.ByHashPath(path, "SHA256", sum))
 		if err != nil || status != http.StatusOK {
 			return nil, fmt.Errorf("%s %s: HTTP %d %v", release, path, status, err)
 		}
@@ -335,7 +336,7 @@ func (c *cluster) checkIndex(ctx context.Context, release string, want map[strin
 		}
 	}
 	for filename, e := range pool {
-		body, status, err := httpGet(ctx, http.DefaultClient, c.repoURL(repoName)+"/"+filename)
+		body, status, err := observe.Get(ctx, http.DefaultClient, c.repoURL(repoName)+"/"+filename)
 		if err != nil || status != http.StatusOK {
 			problems = append(problems, fmt.Sprintf("%s: pool file %s: HTTP %d %v", release, filename, status, err))
 			continue

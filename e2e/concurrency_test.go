@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aptq/aptq/apt/debtest"
+	"github.com/aptq/aptq/internal/observe"
 )
 
 // publishAll runs one `aptq pkg add` per deb, all at once, and returns the
@@ -85,17 +86,17 @@ func Test200ConcurrentPublishes(t *testing.T) {
 	}
 
 	repoURL := b.URL + "/apt/" + b.Tenant + "/busy"
-	obs := newObserver(repoURL, "stable")
+	obs := observe.New(repoURL, "stable", nil, t.Logf)
 	obsCtx, stopObserver := context.WithCancel(context.Background())
 	obsDone := make(chan struct{})
-	go func() { obs.run(obsCtx); close(obsDone) }()
+	go func() { obs.Run(obsCtx, 25*time.Millisecond); close(obsDone) }()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
 	failures := b.publishAll(ctx, "busy", "stable", key, debs)
 	wall := time.Since(start)
-	obs.check(context.Background()) // one last look at the final state
+	obs.Check(context.Background()) // one last look at the final state
 	stopObserver()
 	<-obsDone
 
@@ -107,11 +108,13 @@ func Test200ConcurrentPublishes(t *testing.T) {
 	}
 	require.Equal(t, n, changes, "every change published in exactly one round")
 	require.LessOrEqual(t, len(rounds), n/4, "changes are coalesced into far fewer rounds")
-	require.Empty(t, obs.problems)
-	require.Greater(t, obs.snapshots, 0)
-	require.Equal(t, int64(len(rounds)), obs.lastGen)
+	seen := obs.Result()
+	require.Empty(t, seen.Broken)
+	require.Empty(t, seen.Regressions)
+	require.Greater(t, seen.Snapshots, 0)
+	require.Equal(t, int64(len(rounds)), seen.LastGen)
 	t.Logf("%d publishes in %v: %d rounds, generations seen by the observer: %v (%d snapshots)",
-		n, wall.Round(time.Millisecond), len(rounds), obs.generations, obs.snapshots)
+		n, wall.Round(time.Millisecond), len(rounds), seen.Generations, seen.Snapshots)
 }
 
 // TestReleasesPublishInParallel: publishes to 20 releases proceed at the

@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aptq/aptq/internal/observe"
 	"github.com/aptq/aptq/store/storetest"
 )
 
@@ -237,4 +238,9 @@ func (l *lockedWriter) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.String()
+}
+
+// get reads url whole and returns the body and status.
+func get(ctx context.Context, url string) ([]byte, int, error) {
+	return observe.Get(ctx, http.DefaultClient, url)
 }

@@ -1,4 +1,4 @@
-package chaos
+package observe
 
 import (
 	"bytes"
@@ -87,21 +87,21 @@ func TestObserverCatchesBrokenSnapshots(t *testing.T) {
 	srv := httptest.NewServer(repo)
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
-	o := newObserver(srv.URL, "stable", keyring, &eventLog{start: time.Now()})
-	problems := func() (int, int) { r := o.result(); return len(r.broken), len(r.regressions) }
+	o := New(srv.URL, "stable", keyring, t.Logf)
+	problems := func() (int, int) { r := o.Result(); return len(r.Broken), len(r.Regressions) }
 
 	repo.publish(t, 2, []byte("Package: a\n"), signer, "")
-	require.True(t, o.check(ctx))
+	require.True(t, o.Check(ctx))
 	b, r := problems()
 	require.Equal(t, [2]int{0, 0}, [2]int{b, r}, "a good snapshot")
 
 	repo.publish(t, 1, []byte("Package: old\n"), signer, "")
-	o.check(ctx)
+	o.Check(ctx)
 	_, r = problems()
 	require.Equal(t, 1, r, "generation 2 then 1 is a regression")
 
 	repo.publish(t, 3, []byte("Package: b\n"), signer, "SHA512")
-	require.False(t, o.check(ctx))
+	require.False(t, o.Check(ctx))
 	b, _ = problems()
 	require.Equal(t, 1, b, "a missing by-hash/SHA512 object")
 
@@ -113,12 +113,12 @@ func TestObserverCatchesBrokenSnapshots(t *testing.T) {
 		}
 	}
 	repo.mu.Unlock()
-	o.check(ctx)
+	o.Check(ctx)
 	b, _ = problems()
 	require.Equal(t, 2, b, "a by-hash object with other content")
 
 	repo.publish(t, 5, []byte("Package: d\n"), other, "")
-	require.False(t, o.check(ctx))
+	require.False(t, o.Check(ctx))
 	b, _ = problems()
 	require.Equal(t, 3, b, "an InRelease signed by another key")
 
@@ -126,10 +126,20 @@ func TestObserverCatchesBrokenSnapshots(t *testing.T) {
 		repo.mu.Lock()
 		repo.status = status
 		repo.mu.Unlock()
-		require.False(t, o.check(ctx))
+		require.False(t, o.Check(ctx))
 	}
-	res := o.result()
-	require.Equal(t, 1, res.unavailable, "a 503 is unavailability")
-	require.Len(t, res.broken, 4, "a 404 for InRelease after a publish is broken: %v", res.broken)
-	require.Equal(t, []int64{2, 1, 3, 4}, res.generations, "generations seen in checked snapshots")
+	res := o.Result()
+	require.Equal(t, 1, res.Unavailable, "a 503 is unavailability")
+	require.Len(t, res.Broken, 4, "a 404 for InRelease after a publish is broken: %v", res.Broken)
+	require.Equal(t, []int64{2, 1, 3, 4}, res.Generations, "generations seen in checked snapshots")
+
+	// Without a keyring any signer is accepted; the rest is still checked.
+	repo.mu.Lock()
+	repo.status = 0
+	repo.mu.Unlock()
+	repo.publish(t, 6, []byte("Package: e\n"), other, "")
+	unkeyed := New(srv.URL, "stable", nil, t.Logf)
+	require.True(t, unkeyed.Check(ctx))
+	repo.publish(t, 7, []byte("Package: f\n"), other, "SHA256")
+	require.False(t, unkeyed.Check(ctx))
 }

@@ -1,4 +1,7 @@
-package chaos
+// Package observe reads a published release the way apt does, throughout a
+// test, and checks every snapshot: the chaos harness and the end-to-end
+// tests use it to show that readers never see a broken repository.
+package observe
 
 import (
 	"bytes"
@@ -18,22 +21,22 @@ import (
 	"github.com/aptq/aptq/apt"
 )
 
-// observer reads a release's InRelease the way apt does, through the API,
-// all through the run, and checks every snapshot (G2, G5): it is signed by
-// the repository's key, the generation never goes back, and every index file
-// it names exists under by-hash, for SHA256 and SHA512, with matching size
-// and digests.
+// Observer reads a release's InRelease the way apt does, all through a
+// run, and checks every snapshot (G2, G5): it is signed by the repository's
+// key (when a keyring is given), the generation never goes back, and every
+// index file it names exists under by-hash, for SHA256 and SHA512, with
+// matching size and digests.
 //
 // Failures to read at all (the API or S3 down, injected faults that outlast
 // the server's retries) are counted apart: they are not what apt would call
 // a broken repository, only an unavailable one. A 404 for an object the
 // InRelease names, other content, or a bad signature are broken snapshots.
-type observer struct {
+type Observer struct {
 	release string
 	base    string // .../dists/<release>/
 	keyring openpgp.KeyRing
 	client  *http.Client
-	events  *eventLog
+	logf    func(format string, args ...any)
 
 	mu          sync.Mutex
 	snapshots   int // InRelease reads whose by-hash objects were all checked
@@ -48,20 +51,29 @@ type observer struct {
 	verified map[string]bool
 }
 
-func newObserver(repoURL, release string, keyring openpgp.KeyRing, events *eventLog) *observer {
-	return &observer{
-		release: release, base: repoURL + "/dists/" + release + "/", keyring: keyring, events: events,
+// New returns an observer of the release published at repoURL (the URL
+// apt's sources.list names). keyring nil skips the signature check; logf,
+// if not nil, is told of every broken snapshot and regression as it is seen.
+func New(repoURL, release string, keyring openpgp.KeyRing, logf func(format string, args ...any)) *Observer {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	return &Observer{
+		release: release, base: repoURL + "/dists/" + release + "/", keyring: keyring, logf: logf,
 		client:   &http.Client{Timeout: 30 * time.Second},
 		verified: map[string]bool{},
 	}
 }
 
-// run polls until ctx ends.
-func (o *observer) run(ctx context.Context, every time.Duration) {
+// Release is the name of the observed release.
+func (o *Observer) Release() string { return o.release }
+
+// Run checks a snapshot every interval until ctx ends.
+func (o *Observer) Run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		o.check(ctx)
+		o.Check(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -70,23 +82,23 @@ func (o *observer) run(ctx context.Context, every time.Duration) {
 	}
 }
 
-func (o *observer) brokenf(format string, args ...any) {
+func (o *Observer) brokenf(format string, args ...any) {
 	msg := fmt.Sprintf(o.release+": "+format, args...)
 	o.mu.Lock()
 	o.broken = append(o.broken, msg)
 	o.mu.Unlock()
-	o.events.add("observer: BROKEN %s", msg)
+	o.logf("observer: BROKEN %s", msg)
 }
 
-func (o *observer) unavailableRead() {
+func (o *Observer) unavailableRead() {
 	o.mu.Lock()
 	o.unavailable++
 	o.mu.Unlock()
 }
 
-// check takes one snapshot and reports whether it was checked in full and
+// Check takes one snapshot and reports whether it was checked in full and
 // found good.
-func (o *observer) check(ctx context.Context) bool {
+func (o *Observer) Check(ctx context.Context) bool {
 	data, status, err := o.get(ctx, o.base+"InRelease")
 	switch {
 	case err != nil || status >= 500:
@@ -111,9 +123,11 @@ func (o *observer) check(ctx context.Context) bool {
 		o.brokenf("InRelease is not clearsigned (%d bytes)", len(data))
 		return false
 	}
-	if _, err := block.VerifySignature(o.keyring, nil); err != nil {
-		o.brokenf("InRelease signature does not verify: %v", err)
-		return false
+	if o.keyring != nil {
+		if _, err := block.VerifySignature(o.keyring, nil); err != nil {
+			o.brokenf("InRelease signature does not verify: %v", err)
+			return false
+		}
 	}
 	rel, err := apt.ParseRelease(block.Plaintext)
 	if err != nil {
@@ -126,7 +140,7 @@ func (o *observer) check(ctx context.Context) bool {
 	if gen < o.lastGen {
 		msg := fmt.Sprintf("%s: generation went back from %d to %d", o.release, o.lastGen, gen)
 		o.regressions = append(o.regressions, msg)
-		o.events.add("observer: REGRESSION %s", msg)
+		o.logf("observer: REGRESSION %s", msg)
 	}
 	if gen == 0 {
 		o.broken = append(o.broken, o.release+": InRelease without Aptq-Generation")
@@ -188,27 +202,33 @@ func (o *observer) check(ctx context.Context) bool {
 	return good
 }
 
-// result is what an observer saw, for the report.
-type observation struct {
-	snapshots, unavailable int
-	broken, regressions    []string
-	generations            []int64
-	lastGen                int64
+// Observation is what an observer saw.
+type Observation struct {
+	// Snapshots counts InRelease reads whose by-hash objects were all checked;
+	// Unavailable, reads that failed for lack of a server.
+	Snapshots, Unavailable int
+	// Broken lists broken snapshots; Regressions, generations that went back.
+	Broken, Regressions []string
+	// Generations are the distinct generations seen, in order; LastGen the highest.
+	Generations []int64
+	LastGen     int64
 }
 
-func (o *observer) result() observation {
+// Result returns what the observer saw so far.
+func (o *Observer) Result() Observation {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return observation{snapshots: o.snapshots, unavailable: o.unavailable,
-		broken: append([]string(nil), o.broken...), regressions: append([]string(nil), o.regressions...),
-		generations: append([]int64(nil), o.generations...), lastGen: o.lastGen}
+	return Observation{Snapshots: o.snapshots, Unavailable: o.unavailable,
+		Broken: append([]string(nil), o.broken...), Regressions: append([]string(nil), o.regressions...),
+		Generations: append([]int64(nil), o.generations...), LastGen: o.lastGen}
 }
 
-func (o *observer) get(ctx context.Context, url string) ([]byte, int, error) {
-	return httpGet(ctx, o.client, url)
+func (o *Observer) get(ctx context.Context, url string) ([]byte, int, error) {
+	return Get(ctx, o.client, url)
 }
 
-func httpGet(ctx context.Context, client *http.Client, url string) ([]byte, int, error) {
+// Get reads url whole (up to 256 MiB) and returns the body and status.
+func Get(ctx context.Context, client *http.Client, url string) ([]byte, int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, 0, err
