@@ -183,7 +183,7 @@ func serve(ctx context.Context, cfg config, migrate, withAPI, withWorker bool) e
 		Store: st, Blob: bucket, Listener: listener, Logger: log, Holder: holderName(),
 		LeaseTTL: cfg.leaseTTL, SignatureTimeout: cfg.signatureTimeout, RoundBudget: cfg.roundBudget,
 		Partitions: cfg.partitions, Metrics: mets, MaintenanceInterval: cfg.maintenanceInterval,
-		KeepGenerations: cfg.keepGenerations, GCGrace: cfg.gcGrace,
+		KeepGenerations: cfg.keepGenerations, GCGrace: cfg.gcGrace, IndexCacheBytes: indexCacheBytes(cfg.indexCacheMiB),
 	})
 	if err != nil {
 		return err
@@ -256,4 +256,13 @@ func newRiverClient(pool *pgxpool.Pool, cfg config, log *slog.Logger, withWorker
 func holderName() string {
 	host, _ := os.Hostname()
 	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(time.Now().UnixNano()%1e6, 10)
+}
+
+// indexCacheBytes turns --index-cache-mib into worker.Config's terms, where
+// 0 is the default and a negative number disables the cache.
+func indexCacheBytes(mib int) int64 {
+	if mib == 0 {
+		return -1
+	}
+	return int64(mib) << 20
 }

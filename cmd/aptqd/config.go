@@ -34,6 +34,7 @@ type config struct {
 	maintenanceInterval time.Duration
 	keepGenerations     int
 	gcGrace             time.Duration
+	indexCacheMiB       int
 }
 
 // envErrors collects malformed APTQ_* values, reported at start-up.
@@ -101,6 +102,8 @@ func (c *config) bindWorker(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.maintenanceInterval, "maintenance-interval", envDuration("APTQ_MAINTENANCE_INTERVAL", 10*time.Minute), "how often releases are reconciled and garbage collected ($APTQ_MAINTENANCE_INTERVAL)")
 	fs.IntVar(&c.keepGenerations, "keep-generations", envInt("APTQ_KEEP_GENERATIONS", 3), "generations whose by-hash objects are kept ($APTQ_KEEP_GENERATIONS)")
 	fs.DurationVar(&c.gcGrace, "gc-grace", envDuration("APTQ_GC_GRACE", time.Hour), "minimum age of an object before it is collected ($APTQ_GC_GRACE)")
+	fs.IntVar(&c.indexCacheMiB, "index-cache-mib", envInt("APTQ_INDEX_CACHE_MIB", 256),
+		"memory for the indexes of recent rounds, which the next round of the same release edits instead of rebuilding; 0 disables ($APTQ_INDEX_CACHE_MIB)")
 	fs.DurationVar(&c.roundBudget, "round-budget", envDuration("APTQ_ROUND_BUDGET", 2*time.Minute), "how long one job keeps cutting rounds before handing the lease on ($APTQ_ROUND_BUDGET)")
 }
 
@@ -152,6 +155,9 @@ func (c *config) validate(needS3, needAPI, needWorker bool) error {
 		}
 		if c.maintenanceInterval < time.Second || c.keepGenerations < 1 || c.gcGrace <= 0 {
 			return fmt.Errorf("maintenance interval must be at least 1s, keep generations at least 1, GC grace positive")
+		}
+		if c.indexCacheMiB < 0 {
+			return fmt.Errorf("index cache must be 0 (off) or a positive number of MiB")
 		}
 	}
 	return nil
