@@ -186,13 +186,12 @@ func BenchmarkRegenerateOneChanged20kXZ(b *testing.B) {
 	benchmarkRegenerateOneChanged(b, 20_000, []Compression{Gzip, XZ})
 }
 
-// BenchmarkApplyOneAdd20k adds one package to the main/binary-amd64 index
+// benchmarkApplyOneAdd adds one package to the main/binary-amd64 index
 // of a 20 000-package release kept in memory (Index.Apply, as a worker
-// that cut the previous round does) and builds Packages, Packages.gz and
-// Release.
-func BenchmarkApplyOneAdd20k(b *testing.B) {
+// that cut the previous round does) and builds its files and Release.
+func benchmarkApplyOneAdd(b *testing.B, compressions []Compression) {
 	repo := synthRepo(20_000)
-	published, _ := generateRelease(b, repo, []Compression{Gzip})
+	published, _ := generateRelease(b, repo, compressions)
 	var unchanged []IndexFile
 	for _, f := range published {
 		if !strings.HasPrefix(f.Path, "main/binary-amd64/") {
@@ -204,6 +203,9 @@ func BenchmarkApplyOneAdd20k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	if _, err := ix.Files(compressions); err != nil { // as published
+		b.Fatal(err)
+	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	var files []IndexFile
 	for i := 0; b.Loop(); i++ {
@@ -212,7 +214,7 @@ func BenchmarkApplyOneAdd20k(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		changed, err := next.Files([]Compression{Gzip})
+		changed, err := next.Files(compressions)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -220,6 +222,17 @@ func BenchmarkApplyOneAdd20k(b *testing.B) {
 		BuildRelease(benchMeta, files)
 	}
 	reportSizes(b, files)
+}
+
+// BenchmarkApplyOneAdd20k builds Packages and Packages.gz after adding one
+// package to a kept Index.
+func BenchmarkApplyOneAdd20k(b *testing.B) {
+	benchmarkApplyOneAdd(b, []Compression{Gzip})
+}
+
+// BenchmarkApplyOneAdd20kXZ adds Packages.xz.
+func BenchmarkApplyOneAdd20kXZ(b *testing.B) {
+	benchmarkApplyOneAdd(b, []Compression{Gzip, XZ})
 }
 
 // BenchmarkGzipLevel compresses one 12 500-package Packages file at several

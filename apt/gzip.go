@@ -4,25 +4,20 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/crc32"
-	"hash/fnv"
-	"runtime"
 	"sync"
 
 	"github.com/klauspost/compress/flate"
 )
 
 // Packages.gz is one gzip member whose deflate stream is a series of
-// independently compressed chunks of whole stanzas: each chunk is
-// compressed by a fresh encoder (so it refers to nothing before it) and
-// ends with a sync flush (so the next one starts on a byte boundary), and
-// an empty final block closes the stream. Any gzip reader reads this as an
-// ordinary file. A round that adds one package to a 20 000-package index
-// then recompresses one chunk of about 64 stanzas instead of 17 MB, and a
-// full generation compresses its chunks on every CPU. The chunk boundaries
-// depend only on the stanzas at them (endsChunk), so the bytes of the file
-// depend only on the set of packages, as NewIndex and Apply require.
-// klauspost/pgzip splits by size and keeps nothing between runs, so it
-// offers neither.
+// independently compressed chunks of whole stanzas (see chunk.go): each
+// chunk is compressed by a fresh encoder (so it refers to nothing before
+// it) and ends with a sync flush (so the next one starts on a byte
+// boundary), and an empty final block closes the stream. Any gzip reader
+// reads this as an ordinary file. A round that adds one package to a
+// 20 000-package index then recompresses one chunk of about 64 stanzas
+// instead of 17 MB. klauspost/pgzip splits by size and keeps nothing
+// between runs, so it offers neither.
 
 // gzipLevel trades index size for publish latency; apt accepts any level.
 // On the first 10 MB of Debian bookworm's main/binary-amd64/Packages,
@@ -33,69 +28,10 @@ import (
 // (BenchmarkGzipLevel repeats the measurement on synthetic data.)
 const gzipLevel = flate.BestSpeed
 
-// chunkStanzas is the mean number of stanzas of a gzip chunk: about 55 KB
-// of a typical index, against deflate's 32 KB window, so restarting the
-// encoder at each chunk costs little ratio (see TestGzipChunkRatio).
-const chunkStanzas = 64
-
-// endsChunk reports whether the stanza of this package closes a chunk: a
-// hash of its identity, so that an insertion or removal moves no boundary
-// but its own.
-func endsChunk(name, version, arch string) bool {
-	h := fnv.New64a()
-	h.Write([]byte(name))
-	h.Write([]byte{0})
-	h.Write([]byte(version))
-	h.Write([]byte{0})
-	h.Write([]byte(arch))
-	return h.Sum64()%chunkStanzas == 0
-}
-
-// gzChunk is a run of consecutive items and, once compressed, its deflate
-// blocks. Its items are immutable, so the compressed form is computed once
-// and shared by every Index that has the same run.
-type gzChunk struct {
-	items []*item
-	once  sync.Once
-	data  []byte
-}
-
-// chunkItems splits items into chunks, each ending after an item that
-// ends a chunk (the last chunk may end anywhere), reusing from prev every
-// chunk that has exactly the same items.
-func chunkItems(items []*item, prev []*gzChunk) []*gzChunk {
-	byFirst := make(map[*item]*gzChunk, len(prev))
-	for _, c := range prev {
-		byFirst[c.items[0]] = c
-	}
-	var chunks []*gzChunk
-	for start := 0; start < len(items); {
-		end := start + 1
-		for end < len(items) && !items[end-1].last {
-			end++
-		}
-		run := items[start:end:end]
-		if c, ok := byFirst[run[0]]; ok && sameItems(c.items, run) {
-			chunks = append(chunks, c)
-		} else {
-			chunks = append(chunks, &gzChunk{items: run})
-		}
-		start = end
-	}
-	return chunks
-}
-
-func sameItems(a, b []*item) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
+// gzChunkStanzas is the mean number of stanzas of a gzip chunk: about
+// 55 KB of a typical index, against deflate's 32 KB window, so restarting
+// the encoder at each chunk costs little ratio (see TestGzipChunkRatio).
+const gzChunkStanzas = 64
 
 var deflaters = sync.Pool{New: func() any {
 	w, err := flate.NewWriter(nil, gzipLevel)
@@ -105,15 +41,12 @@ var deflaters = sync.Pool{New: func() any {
 	return w
 }}
 
-// compress fills c.data: its stanzas as deflate blocks, ended by a sync flush.
-func (c *gzChunk) compress() {
+// compressGzip fills c.data: its stanzas as deflate blocks, ended by a sync
+// flush.
+func (c *chunk) compressGzip() {
 	c.once.Do(func() {
-		size := 0
-		for _, it := range c.items {
-			size += len(it.text)
-		}
 		var buf bytes.Buffer
-		buf.Grow(size/3 + 64)
+		buf.Grow(textSize(c.items)/3 + 64)
 		w := deflaters.Get().(*flate.Writer)
 		defer deflaters.Put(w)
 		w.Reset(&buf)
@@ -136,27 +69,14 @@ var finalBlock = []byte{0x03, 0x00}
 // gzip returns Packages.gz, compressing the chunks not compressed yet on
 // all CPUs.
 func (ix *Index) gzip() []byte {
-	next := make(chan *gzChunk)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(ix.chunks)) {
-		wg.Go(func() {
-			for c := range next {
-				c.compress()
-			}
-		})
-	}
-	for _, c := range ix.chunks {
-		next <- c
-	}
-	close(next)
-	wg.Wait()
+	compressChunks(ix.gzChunks, (*chunk).compressGzip)
 	size := len(gzipHeader) + len(finalBlock) + 8
-	for _, c := range ix.chunks {
+	for _, c := range ix.gzChunks {
 		size += len(c.data)
 	}
 	out := make([]byte, 0, size)
 	out = append(out, gzipHeader...)
-	for _, c := range ix.chunks {
+	for _, c := range ix.gzChunks {
 		out = append(out, c.data...)
 	}
 	out = append(out, finalBlock...)

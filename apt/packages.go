@@ -180,8 +180,7 @@ type item struct {
 	name, version, arch string
 	ver                 version
 	text                []byte // the stanza, blank line included
-	// last marks the item that ends a gzip chunk (see chunkItems).
-	last bool
+	hash                uint64 // chunkHash of the package: where chunks end
 }
 
 // newItem checks p for binary-<arch> and extracts its sort key; the text
@@ -198,7 +197,7 @@ func newItem(arch string, p *Package) (*item, error) {
 	if it.ver, err = parseVersion(it.version); err != nil {
 		return nil, fmt.Errorf("package %s: version %q: %w", it.name, it.version, err)
 	}
-	it.last = endsChunk(it.name, it.version, it.arch)
+	it.hash = chunkHash(it.name, it.version, it.arch)
 	return it, nil
 }
 

@@ -77,10 +77,11 @@ func (c *indexCache) data(k cacheKey, path, sha256 string) []byte {
 // put caches ix and its files as the latest of k.
 func (c *indexCache) put(k cacheKey, ix *apt.Index, files []apt.IndexFile) {
 	// Packages' bytes are the index's own; an index that was applied to
-	// still points at stanzas in its parent's buffer, hence twice.
+	// still points at stanzas in its parent's buffer, hence twice. The
+	// compressed files are held twice too: whole, and as the index's chunks.
 	size := 2 * int64(ix.Size())
 	for _, f := range files[1:] {
-		size += f.Size
+		size += 2 * f.Size
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
