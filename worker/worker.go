@@ -147,34 +147,15 @@ func (w *PublishWorker) Work(ctx context.Context, job *river.Job[jobs.PublishArg
 			return err
 		}
 	}
-	lease, ok, err := w.cfg.Store.AcquireLease(ctx, job.Args.ReleaseID, w.cfg.Holder, w.cfg.LeaseTTL)
+	led, err := w.leadRelease(ctx, job.Args.ReleaseID, job.ID)
 	if err != nil {
 		return err
 	}
-	if !ok {
+	if !led {
 		if resume {
 			return nil // someone leads the release: nothing to resume
 		}
 		return river.JobSnooze(w.cfg.Snooze + rand.N(w.cfg.Snooze))
-	}
-	log := w.cfg.Logger.With(slog.Int64("release_id", lease.ReleaseID), slog.Int64("job_id", job.ID),
-		slog.Int64("lease_token", lease.Token))
-	log.Debug("lease acquired", slog.Bool("took_over", lease.TookOver))
-	if lease.TookOver {
-		w.cfg.Metrics.LeaseTakenOver()
-	}
-	defer func() {
-		releaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if err := w.cfg.Store.ReleaseLease(releaseCtx, lease); err != nil {
-			log.Warn("release lease", slog.Any("error", err))
-		}
-	}()
-
-	ctx, stop := w.heartbeat(ctx, lease, log)
-	defer stop()
-	if err := w.lead(ctx, lease, log); err != nil {
-		return err
 	}
 	if resume {
 		return nil
@@ -187,7 +168,8 @@ func (w *PublishWorker) Work(ctx context.Context, job *river.Job[jobs.PublishArg
 	if done, err := finished(change); done {
 		return err
 	}
-	// The round budget ran out before this change's turn: let another job lead.
+	// Not published yet: the round budget ran out before its turn, or another
+	// job leads the release now. Look again later.
 	return river.JobSnooze(w.cfg.Snooze)
 }
 
@@ -204,41 +186,85 @@ func finished(c store.Change) (bool, error) {
 	return false, nil
 }
 
+// leadRelease leads the release's rounds if its lease is free, and reports
+// whether it was. After handing the lease back it looks once more for
+// pending changes and leads again if there are some: a change whose job
+// found the lease taken just before the leader let go would otherwise wait
+// for that job's snooze, up to two seconds.
+func (w *PublishWorker) leadRelease(ctx context.Context, releaseID, jobID int64) (bool, error) {
+	led := false
+	for {
+		lease, ok, err := w.cfg.Store.AcquireLease(ctx, releaseID, w.cfg.Holder, w.cfg.LeaseTTL)
+		if err != nil || !ok {
+			return led, err
+		}
+		led = true
+		spent, err := w.holdLease(ctx, lease, jobID)
+		if err != nil || spent {
+			return led, err
+		}
+		pending, err := w.cfg.Store.PendingChanges(ctx, w.cfg.Store.Pool, releaseID)
+		if err != nil || len(pending) == 0 {
+			return led, err
+		}
+	}
+}
+
+// holdLease leads the release's rounds under lease, then releases it. It
+// reports whether the round budget ran out.
+func (w *PublishWorker) holdLease(ctx context.Context, lease store.Lease, jobID int64) (bool, error) {
+	log := w.cfg.Logger.With(slog.Int64("release_id", lease.ReleaseID), slog.Int64("job_id", jobID),
+		slog.Int64("lease_token", lease.Token))
+	log.Debug("lease acquired", slog.Bool("took_over", lease.TookOver))
+	if lease.TookOver {
+		w.cfg.Metrics.LeaseTakenOver()
+	}
+	defer func() {
+		releaseCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := w.cfg.Store.ReleaseLease(releaseCtx, lease); err != nil {
+			log.Warn("release lease", slog.Any("error", err))
+		}
+	}()
+	ctx, stop := w.heartbeat(ctx, lease, log)
+	defer stop()
+	return w.lead(ctx, lease, log)
+}
+
 // lead runs rounds for the release while it holds the lease: first any
 // unfinished round (a crashed holder's), then new rounds of every pending
-// change, until none is left or the round budget is spent.
-func (w *PublishWorker) lead(ctx context.Context, lease store.Lease, log *slog.Logger) error {
+// change, until none is left or the round budget is spent (it then says so).
+func (w *PublishWorker) lead(ctx context.Context, lease store.Lease, log *slog.Logger) (bool, error) {
 	start := time.Now()
 	for {
 		round, err := w.cfg.Store.OpenRound(ctx, lease.ReleaseID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			if time.Since(start) > w.cfg.RoundBudget {
-				return nil
+				return true, nil
 			}
 			pending, err := w.cfg.Store.PendingChanges(ctx, w.cfg.Store.Pool, lease.ReleaseID)
 			if err != nil {
-				return err
+				return false, err
 			}
 			if len(pending) == 0 {
-				return nil
+				return false, nil
 			}
 			round, err = w.cut(ctx, lease, pending, log)
 			if store.ErrorCode(err) == store.CodeRetry {
 				continue
 			}
 			if err != nil {
-				return err
+				return false, err
 			}
 		case err != nil:
-			return err
+			return false, err
 		}
 		if err := w.drive(ctx, lease, round, log); err != nil {
-			return err
+			return false, err
 		}
 	}
 }
-
 // heartbeat renews the lease every third of its TTL; when a renewal finds
 // the lease lost, the returned context is cancelled so the holder stops.
 func (w *PublishWorker) heartbeat(ctx context.Context, lease store.Lease, log *slog.Logger) (context.Context, func()) {

@@ -10,7 +10,9 @@ import (
 // s1: one publish into a big release. aptq: a release already holding the
 // base packages (seeded with the Go client), then sequential single
 // `aptq pkg add` CLI runs, each timed from process start to exit 0, after
-// which InRelease must name the generation the CLI printed. aptly: the same
+// which InRelease must name the generation the CLI printed; first with gz
+// indexes only, as aptly is driven, then in a second release with the
+// default gz and xz. aptly: the same
 // base packages published from a local repo, then sequential changes of
 // upload + repo add + publish update.
 func (b *bench) s1(ctx context.Context) ([]Row, []Ratio) {
@@ -26,8 +28,8 @@ func (b *bench) s1(ctx context.Context) ([]Row, []Ratio) {
 		return []Row{errorRow("S1", variant, "aptq", err)}, nil
 	}
 
-	aptq := b.s1Aptq(ctx, variant, base, fresh)
-	rows := []Row{aptq}
+	rows := b.s1Aptq(ctx, variant, base, fresh)
+	aptq := rows[0]
 	var ratios []Ratio
 	if b.aptly == "" {
 		return append(rows, skippedRow("S1", variant, b.aptlyMissing)), nil
@@ -43,23 +45,41 @@ func (b *bench) s1(ctx context.Context) ([]Row, []Ratio) {
 	return rows, ratios
 }
 
-func (b *bench) s1Aptq(ctx context.Context, variant string, base, fresh []debFile) Row {
-	row := Row{Scenario: "S1", Variant: variant, System: "aptq"}
+func (b *bench) s1Aptq(ctx context.Context, variant string, base, fresh []debFile) []Row {
 	s, err := b.startSystem(ctx, "s1")
 	if err != nil {
-		return errorRow("S1", variant, "aptq", err)
+		return []Row{errorRow("S1", variant, "aptq", err)}
 	}
 	defer s.Close()
-	const repo, rel = "s1", "stable"
+	const repo, rel, relXZ = "s1", "stable", "stable-xz"
 	key, err := s.repoWithKey(ctx, repo, rel)
 	if err != nil {
-		return errorRow("S1", variant, "aptq", err)
+		return []Row{errorRow("S1", variant, "aptq", err)}
 	}
 	b.logf("S1 aptq: seeding %d packages", len(base))
 	if err := s.seed(ctx, repo, rel, key, base); err != nil {
-		return errorRow("S1", variant, "aptq", fmt.Errorf("seed: %w", err))
+		return []Row{errorRow("S1", variant, "aptq", fmt.Errorf("seed: %w", err))}
 	}
+	rows := []Row{b.s1Series(ctx, s, repo, rel, key, variant, "gz only (no xz)", fresh, len(base))}
 
+	// The same packages again in a release with the default compressions,
+	// which adds Packages.xz to every round.
+	xzVariant := variant + ", gz+xz"
+	if _, err := s.mustCLI(ctx, "release", "create", "--repo", repo, "--release", relXZ,
+		"--architectures", "amd64", "--compressions", "gz,xz"); err != nil {
+		return append(rows, errorRow("S1", xzVariant, "aptq", err))
+	}
+	b.logf("S1 aptq: seeding %d packages into %s", len(base), relXZ)
+	if err := s.seed(ctx, repo, relXZ, key, base); err != nil {
+		return append(rows, errorRow("S1", xzVariant, "aptq", fmt.Errorf("seed: %w", err)))
+	}
+	return append(rows, b.s1Series(ctx, s, repo, relXZ, key, xzVariant, "gz+xz (the release default)", fresh, len(base)))
+}
+
+// s1Series times one CLI publish of each fresh package into rel, which
+// holds base packages already.
+func (b *bench) s1Series(ctx context.Context, s *system, repo, rel, key, variant, compressions string, fresh []debFile, base int) Row {
+	row := Row{Scenario: "S1", Variant: variant, System: "aptq"}
 	var samples []time.Duration
 	phases := make([][]time.Duration, len(phaseNames))
 	failures, mismatches := 0, 0
@@ -84,14 +104,14 @@ func (b *bench) s1Aptq(ctx context.Context, variant string, base, fresh []debFil
 				i, gen, out.Generation, err))
 		}
 		if i == 0 {
-			b.logf("S1 aptq: warm-up publish %v", r.Elapsed.Round(time.Millisecond))
+			b.logf("S1 aptq %s: warm-up publish %v", rel, r.Elapsed.Round(time.Millisecond))
 			continue
 		}
 		samples = append(samples, r.Elapsed)
 		ph, err := s.phases(ctx, rel, out.Generation, r.Start, r.End)
 		if err != nil {
 			firstErr = cmpOr(firstErr, err)
-			b.logf("S1 aptq: publish %d/%d: %v (generation %d)", i, len(fresh)-1, r.Elapsed.Round(time.Millisecond), out.Generation)
+			b.logf("S1 aptq %s: publish %d/%d: %v (generation %d)", rel, i, len(fresh)-1, r.Elapsed.Round(time.Millisecond), out.Generation)
 			continue
 		}
 		var parts []string
@@ -99,7 +119,7 @@ func (b *bench) s1Aptq(ctx context.Context, variant string, base, fresh []debFil
 			phases[j] = append(phases[j], d)
 			parts = append(parts, d.Round(time.Millisecond).String())
 		}
-		b.logf("S1 aptq: publish %d/%d: %v (generation %d; phases %s)", i, len(fresh)-1,
+		b.logf("S1 aptq %s: publish %d/%d: %v (generation %d; phases %s)", rel, i, len(fresh)-1,
 			r.Elapsed.Round(time.Millisecond), out.Generation, strings.Join(parts, " "))
 	}
 	row.setDurations(samples)
@@ -107,16 +127,16 @@ func (b *bench) s1Aptq(ctx context.Context, variant string, base, fresh []debFil
 	index, err := s.get(ctx, repo, "dists/"+rel+"/main/binary-amd64/Packages")
 	if err == nil {
 		row.metric("packages_mb", float64(len(index))/1e6)
-		if got, want := countPackages(index, "bench-"), len(base)+len(fresh)-failures; got != want {
+		if got, want := countPackages(index, "bench-"), base+len(fresh)-failures; got != want {
 			firstErr = cmpOr(firstErr, fmt.Errorf("final Packages lists %d bench packages, want %d", got, want))
 		}
 	}
 	firstErr = cmpOr(firstErr, err)
 
-	row.metric("base_packages", float64(len(base)))
+	row.metric("base_packages", float64(base))
 	row.metric("failures", float64(failures))
 	row.metric("inrelease_mismatches", float64(mismatches))
-	row.note("CLI start→exit 0, sequential, after 1 warm-up; amd64, gz only (no xz), signed")
+	row.note("CLI start→exit 0, sequential, after 1 warm-up; amd64, %s, signed", compressions)
 	row.note("%d failures, InRelease generation checked after each: %d mismatches", failures, mismatches)
 	if len(phases[0]) > 0 {
 		var parts []string

@@ -231,7 +231,17 @@ func serve(ctx context.Context, cfg config, migrate, withAPI, withWorker bool) e
 //     signature timeout + upload); RescueStuckJobsAfter is longer than that,
 //     so River rescues only jobs of a dead process, never a live leader's.
 func newRiverClient(pool *pgxpool.Pool, cfg config, log *slog.Logger, withWorker bool, wcfg worker.Config) (*river.Client[pgx.Tx], error) {
-	rc := &river.Config{Logger: log}
+	rc := &river.Config{
+		Logger: log,
+		// An insert wakes the workers of its queue through a notification, but
+		// River sends at most one per queue per FetchCooldown, so a job inserted
+		// within 100 ms (the default) of another waited for the next poll, up to
+		// FetchPollInterval (1 s): a publish every few hundred milliseconds to
+		// one release hit that often. 20 ms bounds the notifications as well,
+		// and the poll, the fallback, runs twice as often as River's default.
+		FetchCooldown:     20 * time.Millisecond,
+		FetchPollInterval: 500 * time.Millisecond,
+	}
 	if withWorker {
 		workers := river.NewWorkers()
 		worker.Register(workers, wcfg)
