@@ -265,6 +265,7 @@ func (w *PublishWorker) lead(ctx context.Context, lease store.Lease, log *slog.L
 		}
 	}
 }
+
 // heartbeat renews the lease every third of its TTL; when a renewal finds
 // the lease lost, the returned context is cancelled so the holder stops.
 func (w *PublishWorker) heartbeat(ctx context.Context, lease store.Lease, log *slog.Logger) (context.Context, func()) {
