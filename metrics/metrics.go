@@ -22,6 +22,7 @@ type Metrics struct {
 	uploadSeconds    *prometheus.HistogramVec
 	leaseTakeovers   prometheus.Counter
 	reconcileRepairs prometheus.Counter
+	indexLookups     *prometheus.CounterVec
 }
 
 // New registers aptq's metrics, and Go's and the process's, in a new registry.
@@ -50,8 +51,12 @@ func New() *Metrics {
 	m.reconcileRepairs = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "aptq_reconcile_repairs_total", Help: "S3 objects a reconcile repaired.",
 	})
+	m.indexLookups = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "aptq_index_cache_lookups_total",
+		Help: "Indexes a round needed, by whether the worker's index cache held the last generation's (hit) or it was rebuilt from the database (miss).",
+	}, []string{"result"})
 	m.Registry.MustRegister(m.httpRequests, m.httpDuration, m.roundDuration, m.signatureWait,
-		m.uploadSeconds, m.leaseTakeovers, m.reconcileRepairs,
+		m.uploadSeconds, m.leaseTakeovers, m.reconcileRepairs, m.indexLookups,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -91,6 +96,17 @@ func (m *Metrics) Uploaded(phase string, took time.Duration) {
 func (m *Metrics) LeaseTakenOver() {
 	if m != nil {
 		m.leaseTakeovers.Inc()
+	}
+}
+
+// IndexLookup counts an index a round needed, found in the index cache or not.
+func (m *Metrics) IndexLookup(hit bool) {
+	if m != nil {
+		result := "miss"
+		if hit {
+			result = "hit"
+		}
+		m.indexLookups.WithLabelValues(result).Inc()
 	}
 }
 

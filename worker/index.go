@@ -86,7 +86,9 @@ func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes
 	cached := map[indexKey]*apt.Index{}
 	rebuild := map[indexKey]bool{}
 	for k := range changed {
-		if ix := w.indexes.index(cacheKey{rel.ID, k}, prevByPath[k.dir()+"/Packages"].SHA256); ix != nil {
+		ix := w.indexes.index(cacheKey{rel.ID, k}, prevByPath[k.dir()+"/Packages"].SHA256)
+		w.cfg.Metrics.IndexLookup(ix != nil)
+		if ix != nil {
 			cached[k] = ix
 		} else {
 			rebuild[k] = true

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/aptq/aptq/apt"
+	"github.com/aptq/aptq/metrics"
 	"github.com/aptq/aptq/store"
 )
 
@@ -20,7 +23,9 @@ import (
 func TestCachedIndexesMatchRebuilt(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	warm := b.worker("warm")
+	mets := metrics.New()
+	warm := NewPublishWorker(Config{Store: b.store, Blob: b.blob, Listener: b.listener,
+		Logger: slog.New(slog.DiscardHandler), Holder: "warm", Metrics: mets})
 	cold := NewPublishWorker(Config{Store: b.store, Blob: b.blob, Listener: b.listener,
 		Logger: slog.New(slog.DiscardHandler), Holder: "cold", IndexCacheBytes: -1})
 	log := slog.New(slog.DiscardHandler)
@@ -79,6 +84,10 @@ func TestCachedIndexesMatchRebuilt(t *testing.T) {
 	// Of the warm worker's rounds, 1, 4 and 7 found both indexes current;
 	// 0 found none yet, and 3 and 6 found them stale (the cold worker
 	// published in between).
-	require.Equal(t, uint64(6), warm.indexes.hits)
-	require.Equal(t, uint64(6), warm.indexes.misses)
+	require.NoError(t, testutil.GatherAndCompare(mets.Registry, strings.NewReader(`
+# HELP aptq_index_cache_lookups_total Indexes a round needed, by whether the worker's index cache held the last generation's (hit) or it was rebuilt from the database (miss).
+# TYPE aptq_index_cache_lookups_total counter
+aptq_index_cache_lookups_total{result="hit"} 6
+aptq_index_cache_lookups_total{result="miss"} 6
+`), "aptq_index_cache_lookups_total"))
 }
