@@ -146,12 +146,9 @@ func BenchmarkFullGeneration100kXZ(b *testing.B) {
 	benchmarkFullGeneration(b, 100_000, []Compression{Gzip, XZ})
 }
 
-// benchmarkRegenerateOneChanged adds one package to a published release
-// and regenerates only the index it belongs to, plus Release, reusing the
-// other indexes' metadata (Data nil), as a round that adds one package does.
-func benchmarkRegenerateOneChanged(b *testing.B, n int, compressions []Compression) {
-	repo := synthRepo(n)
-	published, _ := generateRelease(b, repo, compressions)
+// othersThanMainAmd64 is the metadata (Data nil) of the published files of
+// every index but main/binary-amd64, the one the benchmarks change.
+func othersThanMainAmd64(published []IndexFile) []IndexFile {
 	var unchanged []IndexFile
 	for _, f := range published {
 		if !strings.HasPrefix(f.Path, "main/binary-amd64/") {
@@ -159,6 +156,16 @@ func benchmarkRegenerateOneChanged(b *testing.B, n int, compressions []Compressi
 			unchanged = append(unchanged, f)
 		}
 	}
+	return unchanged
+}
+
+// benchmarkRegenerateOneChanged adds one package to a published release
+// and regenerates only the index it belongs to, plus Release, reusing the
+// other indexes' metadata (Data nil), as a round that adds one package does.
+func benchmarkRegenerateOneChanged(b *testing.B, n int, compressions []Compression) {
+	repo := synthRepo(n)
+	published, _ := generateRelease(b, repo, compressions)
+	unchanged := othersThanMainAmd64(published)
 	rng := rand.New(rand.NewPCG(3, 4))
 	repo["main"] = append(repo["main"], synthPackage(rng, "main", "hello-new", "1.0-1", "amd64"))
 	rss := startRSS()
@@ -192,13 +199,7 @@ func BenchmarkRegenerateOneChanged20kXZ(b *testing.B) {
 func benchmarkApplyOneAdd(b *testing.B, compressions []Compression) {
 	repo := synthRepo(20_000)
 	published, _ := generateRelease(b, repo, compressions)
-	var unchanged []IndexFile
-	for _, f := range published {
-		if !strings.HasPrefix(f.Path, "main/binary-amd64/") {
-			f.Data = nil
-			unchanged = append(unchanged, f)
-		}
-	}
+	unchanged := othersThanMainAmd64(published)
 	ix, err := NewIndex("main", "amd64", SplitByArch(repo["main"], []string{"amd64"})["amd64"])
 	if err != nil {
 		b.Fatal(err)
