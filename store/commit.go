@@ -11,7 +11,9 @@ import (
 // CommitRound makes a signed round's generation the release's, in one
 // transaction: the lease fence, the generation step, every change's
 // membership edits in order, the index files, and the round's state.
-func (s *Store) CommitRound(ctx context.Context, l Lease, r Round, changes []Change) error {
+// verifiedBy are the fingerprints whose signatures the caller verified
+// just before, for the timeline.
+func (s *Store) CommitRound(ctx context.Context, l Lease, r Round, changes []Change, verifiedBy []string) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
 		if err := checkFence(ctx, tx, l); err != nil {
 			return err
@@ -49,7 +51,7 @@ func (s *Store) CommitRound(ctx context.Context, l Lease, r Round, changes []Cha
 			Statement{Name: "mark round committed", Rows: 1, SQL: `
 			UPDATE rounds SET state = 'committed', committed_at = now() WHERE id = $1 AND state = 'signed'`, Args: []any{r.ID}},
 			roundEventStmt(r.ID, EventCommitted, map[string]any{"round_id": r.ID, "generation": r.Generation,
-				"worker": l.Holder}),
+				"worker": l.Holder, "verified_by": verifiedBy}),
 			Stmt("notify", `SELECT pg_notify('`+releaseChannel+`', $1::bigint::text)`, r.ReleaseID))
 		if err := atomic(ctx, tx, stmts); err != nil {
 			return fmt.Errorf("commit round %d: %w", r.ID, err)

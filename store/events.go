@@ -14,6 +14,7 @@ const (
 	EventRoundCut  = "round_cut"
 	EventSigned    = "signature_accepted"
 	EventCommitted = "committed"
+	EventUploaded  = "uploaded" // a step of the upload: flat indexes, then Release and Release.gpg
 	EventPublished = "published"
 	EventFailed    = "failed"
 	EventCancelled = "cancelled"
@@ -40,6 +41,16 @@ func roundEvent(ctx context.Context, db DBTX, roundID int64, kind string, detail
 	_, err := db.Exec(ctx, `INSERT INTO job_events (change_id, kind, detail)
 		SELECT id, $2, $3 FROM changes WHERE round_id = $1 ORDER BY id`, roundID, kind, d)
 	return translate("record "+kind, err)
+}
+
+// RoundUploadStep records a step of a committed round's upload in the
+// timeline of each of its changes.
+func (s *Store) RoundUploadStep(ctx context.Context, roundID int64, step string, detail map[string]any) error {
+	d := map[string]any{"round_id": roundID, "step": step}
+	for k, v := range detail {
+		d[k] = v
+	}
+	return roundEvent(ctx, s.Pool, roundID, EventUploaded, d)
 }
 
 // roundEventStmt is roundEvent as a statement of an atomic write.

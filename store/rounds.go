@@ -98,6 +98,9 @@ type Cut struct {
 	Files            []IndexFile
 	ChangeIDs        []int64
 	SignatureTimeout time.Duration
+	// ByHashFiles are the paths of the index files uploaded under by-hash
+	// for this round (the others are the last generation's), for the timeline.
+	ByHashFiles []string
 }
 
 // CutRound stores a new round awaiting signature and moves its changes into
@@ -138,7 +141,8 @@ func (s *Store) CutRound(ctx context.Context, c Cut) (Round, error) {
 		}
 		if err := roundEvent(ctx, tx, r.ID, EventRoundCut, map[string]any{"round_id": r.ID,
 			"generation": r.Generation, "worker": c.Lease.Holder, "lease_token": c.Lease.Token,
-			"changes": len(c.ChangeIDs), "signature_deadline": r.SignatureDeadline}); err != nil {
+			"changes": len(c.ChangeIDs), "signature_deadline": r.SignatureDeadline,
+			"by_hash_uploaded": c.ByHashFiles}); err != nil {
 			return err
 		}
 		return notifyRelease(ctx, tx, c.Lease.ReleaseID)

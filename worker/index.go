@@ -27,10 +27,10 @@ func indexKeyOf(path string) indexKey {
 }
 
 // generated is what a round's Release lists (new files and those reused
-// from the last generation) and how many files were new.
+// from the last generation) and which files are new.
 type generated struct {
 	all      []store.IndexFile
-	newFiles int
+	newFiles []string
 }
 
 // generate builds the indexes a round changes: only the component ×
@@ -142,8 +142,8 @@ func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes
 				return g, err
 			}
 			w.indexes.put(cacheKey{rel.ID, k}, ix, files)
-			g.newFiles += len(files)
 			for _, f := range files {
+				g.newFiles = append(g.newFiles, f.Path)
 				g.all = append(g.all, store.IndexFile{Path: f.Path, Size: f.Size, MD5: f.MD5,
 					SHA256: f.SHA256, SHA512: f.SHA512})
 			}

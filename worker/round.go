@@ -59,13 +59,13 @@ func (w *PublishWorker) cut(ctx context.Context, lease store.Lease, pending []st
 	}
 	round, err := w.cfg.Store.CutRound(ctx, store.Cut{
 		Lease: lease, Generation: rel.Generation + 1, ReleaseDate: date, ReleaseBytes: releaseBytes,
-		Files: gen.all, ChangeIDs: ids, SignatureTimeout: w.cfg.SignatureTimeout,
+		Files: gen.all, ChangeIDs: ids, SignatureTimeout: w.cfg.SignatureTimeout, ByHashFiles: gen.newFiles,
 	})
 	if err != nil {
 		return store.Round{}, err
 	}
 	log.Info("round cut", slog.Int64("round_id", round.ID), slog.Int64("generation", round.Generation),
-		slog.Int("changes", len(ids)), slog.Int("new_index_files", gen.newFiles),
+		slog.Int("changes", len(ids)), slog.Int("new_index_files", len(gen.newFiles)),
 		slog.Duration("took", time.Since(start)), slog.Duration("by_hash_upload", uploading))
 	return round, nil
 }
@@ -152,7 +152,8 @@ func (w *PublishWorker) verifyAndCommit(ctx context.Context, lease store.Lease, 
 	for i, k := range keys {
 		armored[i] = []byte(k.Armored)
 	}
-	if _, err := sign.Verify(round.ReleaseBytes, round.InRelease, round.ReleaseGPG, armored); err != nil {
+	signers, err := sign.Verify(round.ReleaseBytes, round.InRelease, round.ReleaseGPG, armored)
+	if err != nil {
 		log.Warn("stored signature no longer verifies", slog.Any("error", err))
 		return w.cfg.Store.FailRound(ctx, round, "bad_signature", "signature rejected at commit: "+err.Error())
 	}
@@ -160,7 +161,7 @@ func (w *PublishWorker) verifyAndCommit(ctx context.Context, lease store.Lease, 
 	if err != nil {
 		return err
 	}
-	if err := w.cfg.Store.CommitRound(ctx, lease, round, changes); err != nil {
+	if err := w.cfg.Store.CommitRound(ctx, lease, round, changes, signers); err != nil {
 		return fmt.Errorf("commit round %d: %w", round.ID, err)
 	}
 	log.Info("round committed", slog.Int("changes", len(changes)))

@@ -95,11 +95,13 @@ func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round sto
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(uploadConcurrency)
+	var flat []string
 	for _, f := range round.Files {
 		old, had := prevByPath[f.Path]
 		if had && old.SHA256 == f.SHA256 {
 			continue
 		}
+		flat = append(flat, f.Path)
 		g.Go(func() error {
 			data := w.indexes.data(cacheKey{rel.ID, indexKeyOf(f.Path)}, f.Path, f.SHA256)
 			if data == nil {
@@ -113,6 +115,9 @@ func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round sto
 		})
 	}
 	if err := g.Wait(); err != nil {
+		return err
+	}
+	if err := w.cfg.Store.RoundUploadStep(ctx, round.ID, "flat_indexes", map[string]any{"files": flat}); err != nil {
 		return err
 	}
 
@@ -137,6 +142,9 @@ func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round sto
 		return w.replace(gctx, lease, distsKey(repo.Prefix, rel.Name, "Release.gpg"), round.ReleaseGPG, "", prevGPG)
 	})
 	if err := g.Wait(); err != nil {
+		return err
+	}
+	if err := w.cfg.Store.RoundUploadStep(ctx, round.ID, "release", map[string]any{"files": []string{"Release", "Release.gpg"}}); err != nil {
 		return err
 	}
 
