@@ -115,7 +115,7 @@ func (s *Server) putPackage(c echo.Context) error {
 	}()
 	tee := io.TeeReader(body, io.MultiWriter(hs, pw))
 
-	tmpKey := fmt.Sprintf("_uploads/%d/%s-%s", tenant.ID, sum, randomSuffix())
+	tmpKey := store.UploadKey(tenant.ID, sum, randomSuffix())
 	size := req.ContentLength
 	if size <= 0 {
 		size = -1

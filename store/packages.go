@@ -43,6 +43,17 @@ func PackageBlobKey(tenantID int64, sha256 string) string {
 	return "_packages/" + strconv.FormatInt(tenantID, 10) + "/" + sha256 + ".deb"
 }
 
+// UploadsPrefix holds uploads in progress: the API streams a .deb there,
+// checks it, copies it to its PackageBlobKey and deletes it. What stays
+// there longer was left by an API process that died mid-upload.
+const UploadsPrefix = "_uploads/"
+
+// UploadKey is where an upload in progress of a tenant's .deb is streamed;
+// suffix tells concurrent uploads of the same content apart.
+func UploadKey(tenantID int64, sha256, suffix string) string {
+	return UploadsPrefix + strconv.FormatInt(tenantID, 10) + "/" + sha256 + "-" + suffix
+}
+
 // InsertPackage records an uploaded package, counted against the tenant's
 // upload quota; when the tenant already has that content it returns the
 // existing row and created = false.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aptq/aptq/blob"
 	"github.com/aptq/aptq/jobs"
+	"github.com/aptq/aptq/store"
 )
 
 // GCWorker deletes a repository's S3 objects that nothing may name any
@@ -78,6 +79,18 @@ func (w *PublishWorker) collect(ctx context.Context, repoID int64) (int, error) 
 	return deleted + n, err
 }
 
+// collectUploads deletes the uploads under prefix (store.UploadsPrefix in
+// production) older than the grace period: an upload's object lives only
+// while the API checks and copies it, so an old one belongs to an API
+// process that died.
+func (w *PublishWorker) collectUploads(ctx context.Context, prefix string) (int, error) {
+	now, err := w.cfg.Store.Now(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return w.deleteUnused(ctx, prefix, now.Add(-w.cfg.GCGrace), func(string) bool { return false })
+}
+
 // deleteUnused deletes the objects under prefix older than cutoff that keep
 // does not claim.
 func (w *PublishWorker) deleteUnused(ctx context.Context, prefix string, cutoff time.Time, keep func(key string) bool) (int, error) {
@@ -100,7 +113,8 @@ func (w *PublishWorker) deleteUnused(ctx context.Context, prefix string, cutoff 
 }
 
 // MaintainWorker fans the periodic maintenance out: a reconcile per
-// release and a garbage collection per repository.
+// release and a garbage collection per repository; it collects abandoned
+// uploads itself.
 type MaintainWorker struct {
 	river.WorkerDefaults[jobs.MaintainArgs]
 	pub *PublishWorker
@@ -125,5 +139,9 @@ func (w *MaintainWorker) Work(ctx context.Context, _ *river.Job[jobs.MaintainArg
 			return fmt.Errorf("enqueue gc: %w", err)
 		}
 	}
-	return nil
+	n, err := w.pub.collectUploads(ctx, store.UploadsPrefix)
+	if n > 0 {
+		w.pub.cfg.Logger.Info("abandoned uploads collected", slog.Int("deleted", n))
+	}
+	return err
 }

@@ -199,3 +199,30 @@ func TestGCPool(t *testing.T) {
 	require.False(t, exists("dropped"))
 	require.True(t, exists("held"))
 }
+
+// TestGCAbandonedUploads: an upload left under the uploads prefix goes
+// once older than the grace period. The test uses a prefix of its own, as
+// other tests upload to the same bucket.
+func TestGCAbandonedUploads(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	w := b.worker("w")
+	prefix := store.UploadsPrefix + "test-" + randomHex(8) + "/"
+	key := prefix + "abc-123"
+	_, err := b.blob.Put(b.ctx, key, bytes.NewReader([]byte("deb")), 3, blob.PutOptions{})
+	require.NoError(t, err)
+
+	w.cfg.GCGrace = time.Hour
+	n, err := w.collectUploads(b.ctx, prefix)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	_, err = b.blob.Head(b.ctx, key)
+	require.NoError(t, err, "a recent upload stays")
+
+	w.cfg.GCGrace = time.Nanosecond
+	n, err = w.collectUploads(b.ctx, prefix)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	_, err = b.blob.Head(b.ctx, key)
+	require.ErrorIs(t, err, blob.ErrNotFound)
+}
