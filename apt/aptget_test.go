@@ -56,40 +56,12 @@ func TestAptGetAcceptsRepository(t *testing.T) {
 			files = append(files, generated...)
 		}
 	}
-	dists := filepath.Join(repo, "dists", "stable")
-	for _, f := range files {
-		writeFile(t, dists, f.Path, f.Data)
-		writeFile(t, dists, ByHashPath(f.Path, "SHA256", f.SHA256), f.Data)
-		writeFile(t, dists, ByHashPath(f.Path, "SHA512", f.SHA512), f.Data)
-	}
-	now := time.Now()
-	release := BuildRelease(ReleaseMeta{
-		Origin: "aptq", Label: "aptq test", Suite: "stable", Codename: "stable",
-		Date: now, ValidUntil: now.Add(7 * 24 * time.Hour), Generation: 7,
-		Architectures: archs, Components: components, Description: "aptq apt-get test",
-	}, files)
-	writeFile(t, dists, "Release", release)
-	pubKey := signRelease(t, tmp, dists)
-
-	var (
-		mu        sync.Mutex
-		requested []string
-	)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		requested = append(requested, r.URL.Path)
-		mu.Unlock()
-		http.FileServer(http.Dir(repo)).ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-
+	srv := serveRepo(t, tmp, repo, archs, components, files)
 	apt := newAptConfig(t, filepath.Join(tmp, "apt"),
-		"deb [signed-by="+pubKey+"] "+srv.URL+"/ stable main contrib")
+		"deb [signed-by="+srv.pubKey+"] "+srv.URL+"/ stable main contrib")
 	out := apt.run(t, aptGet, "update")
 	requireNoWarnings(t, out)
-	mu.Lock()
-	got := slices.Clone(requested)
-	mu.Unlock()
+	got := srv.requested()
 	require.Contains(t, got, "/dists/stable/InRelease")
 	require.True(t, slices.ContainsFunc(got, func(p string) bool {
 		return strings.HasPrefix(p, "/dists/stable/main/binary-amd64/by-hash/SHA512/")
@@ -118,6 +90,83 @@ func TestAptGetAcceptsRepository(t *testing.T) {
 	status, err := os.ReadFile(filepath.Join(apt.root, "var/lib/dpkg/status"))
 	require.NoError(t, err)
 	require.Contains(t, string(status), "Package: libfoo1\nStatus: install ok installed")
+}
+
+// TestAptGetReadsChunkedIndexes: apt reads Packages.xz made of many xz
+// Blocks and Packages.gz made of many deflate chunks (see chunk.go), each
+// in turn, and finds the packages of the first and the last chunk.
+func TestAptGetReadsChunkedIndexes(t *testing.T) {
+	t.Parallel()
+	aptGet := needTool(t, "apt-get")
+	tmp := t.TempDir()
+	pkgs := SplitByArch(synthRepo(12_000)["main"], []string{"amd64"})["amd64"]
+	ix, err := NewIndex("main", "amd64", pkgs)
+	require.NoError(t, err)
+	require.Greater(t, len(ix.xzChunks), 3)
+	require.Greater(t, len(ix.gzChunks), 12)
+	files, err := ix.Files([]Compression{Gzip, XZ})
+	require.NoError(t, err)
+	srv := serveRepo(t, tmp, filepath.Join(tmp, "repo"), []string{"amd64"}, []string{"main"}, files)
+	first, last := ix.items[0], ix.items[len(ix.items)-1]
+
+	for _, c := range []struct {
+		compression Compression
+		file        IndexFile
+	}{{XZ, files[2]}, {Gzip, files[1]}} {
+		apt := newAptConfig(t, filepath.Join(tmp, "apt-"+string(c.compression)),
+			"deb [signed-by="+srv.pubKey+"] "+srv.URL+"/ stable main")
+		out := apt.run(t, aptGet, "update", "-o", "Acquire::CompressionTypes::Order::="+string(c.compression))
+		requireNoWarnings(t, out)
+		require.Contains(t, srv.requested(), "/dists/stable/"+ByHashPath(c.file.Path, "SHA512", c.file.SHA512),
+			"apt fetched Packages.%s", c.compression)
+		for _, it := range []*item{first, last} {
+			show := apt.run(t, "apt-cache", "show", it.name+"="+it.version)
+			require.Contains(t, show, "Package: "+it.name+"\n", "%s read from Packages.%s", it.name, c.compression)
+		}
+	}
+}
+
+// testServer serves a test repository and records the paths requested.
+type testServer struct {
+	*httptest.Server
+	pubKey string // the signing key, for signed-by
+
+	mu    sync.Mutex
+	paths []string
+}
+
+func (s *testServer) requested() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.paths)
+}
+
+// serveRepo writes the index files under repo's dists/stable (flat and
+// by-hash), a Release listing them, signs it and serves repo over HTTP.
+func serveRepo(t *testing.T, tmp, repo string, archs, components []string, files []IndexFile) *testServer {
+	t.Helper()
+	dists := filepath.Join(repo, "dists", "stable")
+	for _, f := range files {
+		writeFile(t, dists, f.Path, f.Data)
+		writeFile(t, dists, ByHashPath(f.Path, "SHA256", f.SHA256), f.Data)
+		writeFile(t, dists, ByHashPath(f.Path, "SHA512", f.SHA512), f.Data)
+	}
+	now := time.Now()
+	release := BuildRelease(ReleaseMeta{
+		Origin: "aptq", Label: "aptq test", Suite: "stable", Codename: "stable",
+		Date: now, ValidUntil: now.Add(7 * 24 * time.Hour), Generation: 7,
+		Architectures: archs, Components: components, Description: "aptq apt-get test",
+	}, files)
+	writeFile(t, dists, "Release", release)
+	srv := &testServer{pubKey: signRelease(t, tmp, dists)}
+	srv.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srv.mu.Lock()
+		srv.paths = append(srv.paths, r.URL.Path)
+		srv.mu.Unlock()
+		http.FileServer(http.Dir(repo)).ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 // signRelease signs dists/<rel>/Release with a throwaway key, as the aptq
