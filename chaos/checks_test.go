@@ -10,9 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,11 +18,11 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
 	"github.com/jackc/pgx/v5"
-	"github.com/stretchr/testify/require"
 
 	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/blob"
 	"github.com/aptq/aptq/internal/observe"
+	"github.com/aptq/aptq/internal/systest"
 )
 
 // dbChange is a change as the database has it after the run.
@@ -355,39 +352,12 @@ func (c *cluster) checkIndex(ctx context.Context, release string, want map[strin
 // exit or on any warning or error line.
 func aptUpdate(t *testing.T, url, release, pubKeyArmored string) error {
 	t.Helper()
-	if _, err := exec.LookPath("apt-get"); err != nil {
-		return fmt.Errorf("apt-get is needed: %w", err)
-	}
-	dir := t.TempDir()
-	for _, d := range []string{"lists/partial", "archives/partial", "etc"} {
-		require.NoError(t, os.MkdirAll(filepath.Join(dir, d), 0o755))
-	}
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "status"), nil, 0o644))
-	keyring := filepath.Join(dir, "repo.asc")
-	require.NoError(t, os.WriteFile(keyring, []byte(pubKeyArmored), 0o644))
-	sources := "deb [signed-by=" + keyring + "] " + url + " " + release + " main\n"
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "etc/sources.list"), []byte(sources), 0o644))
-	opts := []string{
-		"-o", "Dir::State=" + dir, "-o", "Dir::State::Lists=" + dir + "/lists",
-		"-o", "Dir::State::status=" + dir + "/status", "-o", "Dir::Cache=" + dir,
-		"-o", "Dir::Cache::archives=" + dir + "/archives",
-		"-o", "Dir::Etc::SourceList=" + dir + "/etc/sources.list",
-		"-o", "Dir::Etc::SourceParts=/dev/null", "-o", "Dir::Etc::Parts=/dev/null",
-		"-o", "Dir::Etc::Preferences=/dev/null", "-o", "Dir::Etc::PreferencesParts=/dev/null",
-		"-o", "APT::Architecture=amd64", "-o", "APT::Architectures=amd64",
-		"-o", "APT::Sandbox::User=root", "-o", "Debug::NoLocking=1", "-o", "Acquire::Languages=none",
-		"-o", "Acquire::Retries=0",
+	apt, err := systest.NewApt(t.TempDir(), url, release, "main", pubKeyArmored)
+	if err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "apt-get", append(opts, "update")...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("apt-get update %s: %v\n%s", release, err, out)
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(line, "W:") || strings.HasPrefix(line, "E:") {
-			return fmt.Errorf("apt-get update %s printed %q:\n%s", release, line, out)
-		}
-	}
-	return nil
+	_, err = apt.Run(ctx, "update")
+	return err
 }

@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/aptq/aptq/internal/systest"
 )
 
 // binDir holds aptqd and aptq, built once for the package, without the race
@@ -25,9 +26,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	cmd := exec.Command("go", "build", "-o", dir+"/", "github.com/aptq/aptq/cmd/aptqd", "github.com/aptq/aptq/cmd/aptq")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
+	if err := systest.Build(dir, false); err != nil {
 		fmt.Fprintln(os.Stderr, "build binaries:", err)
 		os.RemoveAll(dir)
 		os.Exit(1)

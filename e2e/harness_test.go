@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aptq/aptq/internal/observe"
+	"github.com/aptq/aptq/internal/systest"
 	"github.com/aptq/aptq/store/storetest"
 )
 
@@ -34,18 +35,10 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	// The server runs with the race detector; the CLI, run hundreds of times
-	// at once, without it.
-	for _, args := range [][]string{
-		{"build", "-race", "-o", dir + "/", "github.com/aptq/aptq/cmd/aptqd"},
-		{"build", "-o", dir + "/", "github.com/aptq/aptq/cmd/aptq"},
-	} {
-		cmd := exec.Command("go", args...)
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "build binaries:", err)
-			os.Exit(1)
-		}
+	// The server runs with the race detector.
+	if err := systest.Build(dir, true); err != nil {
+		fmt.Fprintln(os.Stderr, "build binaries:", err)
+		os.Exit(1)
 	}
 	binDir = dir
 	code := m.Run()

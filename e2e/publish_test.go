@@ -35,7 +35,7 @@ func TestPublishAndInstall(t *testing.T) {
 	apt.run("update")
 	got := apt.run("install", "-y", "--download-only", "e2e-app")
 	require.Contains(t, got, "e2e-app")
-	entries, err := os.ReadDir(filepath.Join(apt.dir, "archives"))
+	entries, err := os.ReadDir(filepath.Join(apt.Dir, "archives"))
 	require.NoError(t, err)
 	var names []string
 	for _, e := range entries {

@@ -1,0 +1,91 @@
+// Package systest holds what the tests that run aptq's real binaries (the
+// end-to-end tests and the chaos harness) share: building the binaries and
+// a real apt-get pointed at one repository.
+package systest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// Build builds aptqd (with the race detector if race) and aptq into dir.
+func Build(dir string, race bool) error {
+	serverArgs := []string{"build", "-o", dir + "/"}
+	if race {
+		serverArgs = append(serverArgs, "-race")
+	}
+	for _, args := range [][]string{
+		append(serverArgs, "github.com/aptq/aptq/cmd/aptqd"),
+		// The CLI runs hundreds of times at once: never with the race detector.
+		{"build", "-o", dir + "/", "github.com/aptq/aptq/cmd/aptq"},
+	} {
+		cmd := exec.Command("go", args...)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("go %s: %w", strings.Join(args, " "), err)
+		}
+	}
+	return nil
+}
+
+// Apt is a real apt-get with a throwaway configuration under Dir: its own
+// sources.list, lists, cache and an empty dpkg status, for amd64, and none
+// of the host's sources or settings.
+type Apt struct {
+	Dir  string
+	opts []string
+}
+
+// NewApt prepares dir for apt-get to read one repository: the
+// sources.list line for url, release and component, trusting
+// pubKeyArmored only.
+func NewApt(dir, url, release, component, pubKeyArmored string) (*Apt, error) {
+	if _, err := exec.LookPath("apt-get"); err != nil {
+		return nil, fmt.Errorf("apt-get is needed: %w", err)
+	}
+	for _, d := range []string{"lists/partial", "archives/partial", "etc"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	keyring := filepath.Join(dir, "repo.asc")
+	sources := "deb [signed-by=" + keyring + "] " + url + " " + release + " " + component + "\n"
+	for name, content := range map[string]string{
+		"status": "", "repo.asc": pubKeyArmored, "etc/sources.list": sources,
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return &Apt{Dir: dir, opts: []string{
+		"-o", "Dir::State=" + dir, "-o", "Dir::State::Lists=" + dir + "/lists",
+		"-o", "Dir::State::status=" + dir + "/status", "-o", "Dir::Cache=" + dir,
+		"-o", "Dir::Cache::archives=" + dir + "/archives",
+		"-o", "Dir::Etc::SourceList=" + dir + "/etc/sources.list",
+		"-o", "Dir::Etc::SourceParts=/dev/null", "-o", "Dir::Etc::Parts=/dev/null",
+		"-o", "Dir::Etc::Preferences=/dev/null", "-o", "Dir::Etc::PreferencesParts=/dev/null",
+		"-o", "APT::Architecture=amd64", "-o", "APT::Architectures=amd64",
+		"-o", "APT::Sandbox::User=root", "-o", "Debug::NoLocking=1", "-o", "Acquire::Languages=none",
+		"-o", "Acquire::Retries=0",
+	}}, nil
+}
+
+// Run runs apt-get with args and returns its output. A non-zero exit is an
+// error, and so is any warning or error line: a hash mismatch or a bad
+// signature is only a "W:" to apt, which may still exit 0.
+func (a *Apt) Run(ctx context.Context, args ...string) (string, error) {
+	out, err := exec.CommandContext(ctx, "apt-get", append(a.opts, args...)...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("apt-get %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	for line := range strings.Lines(string(out)) {
+		if strings.HasPrefix(line, "W:") || strings.HasPrefix(line, "E:") {
+			return string(out), fmt.Errorf("apt-get %s printed %q:\n%s", strings.Join(args, " "), strings.TrimSpace(line), out)
+		}
+	}
+	return string(out), nil
+}
