@@ -21,20 +21,7 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "aptq-chaos-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	if err := systest.Build(dir, false); err != nil {
-		fmt.Fprintln(os.Stderr, "build binaries:", err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(systest.Main(m, false, &binDir))
 }
 
 // freeAddr returns a loopback address with a port free right now.

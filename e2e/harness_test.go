@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -26,24 +25,12 @@ import (
 	"github.com/aptq/aptq/store/storetest"
 )
 
-// binDir holds aptqd and aptq, built once for the package.
+// binDir holds aptqd (built with the race detector) and aptq, built once
+// for the package.
 var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "aptq-e2e-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	// The server runs with the race detector.
-	if err := systest.Build(dir, true); err != nil {
-		fmt.Fprintln(os.Stderr, "build binaries:", err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(systest.Main(m, true, &binDir))
 }
 
 // bundle is one running aptq system with a tenant of its own.

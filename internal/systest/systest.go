@@ -10,7 +10,26 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
 )
+
+// Main is the TestMain of a package that runs the binaries: it builds them
+// into a temporary directory, sets *binDir to it, runs the tests, removes
+// the directory and returns the exit code.
+func Main(m *testing.M, race bool, binDir *string) int {
+	dir, err := os.MkdirTemp("", "aptq-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if err := Build(dir, race); err != nil {
+		fmt.Fprintln(os.Stderr, "build binaries:", err)
+		return 1
+	}
+	*binDir = dir
+	return m.Run()
+}
 
 // Build builds aptqd (with the race detector if race) and aptq into dir.
 func Build(dir string, race bool) error {
