@@ -35,9 +35,10 @@ type generated struct {
 
 // generate builds the indexes a round changes: only the component ×
 // architecture indexes its changes touch (and any the last generation
-// lacks) are regenerated; the others are listed as they were. Each new
-// index goes to emit as soon as it is built, so that only one index's bytes
-// are in memory at a time.
+// lacks) are regenerated; the others are listed as they were. An index
+// this worker kept from the last generation (see indexCache) takes the
+// changes as edits; any other is rebuilt from the database. Each new index
+// goes to emit as soon as it is built.
 func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes []store.Change,
 	emit func([]apt.IndexFile) error) (generated, error) {
 	var g generated
@@ -54,35 +55,14 @@ func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes
 		prevByPath[f.Path] = f
 	}
 
-	changed := map[indexKey]bool{}
-	touch := func(component, arch string) {
-		for _, a := range rel.Architectures {
-			if arch == "all" || arch == a {
-				changed[indexKey{component, a}] = true
-			}
-		}
-	}
+	changed := changedIndexes(rel, changes, prevByPath)
 	var addIDs []int64
 	for _, c := range changes {
 		for _, a := range c.Adds {
-			touch(a.Component, a.Architecture)
 			addIDs = append(addIDs, a.PackageID)
-		}
-		for _, r := range c.Removes {
-			touch(r.Component, r.Architecture)
-		}
-	}
-	for _, comp := range rel.Components {
-		for _, arch := range rel.Architectures {
-			k := indexKey{comp, arch}
-			if _, ok := prevByPath[k.dir()+"/Packages"]; !ok {
-				changed[k] = true
-			}
 		}
 	}
 
-	// An index this worker generated for the last generation takes the
-	// changes as edits; any other is rebuilt from the database.
 	cached := map[indexKey]*apt.Index{}
 	rebuild := map[indexKey]bool{}
 	for k := range changed {
@@ -150,6 +130,37 @@ func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes
 		}
 	}
 	return g, nil
+}
+
+// changedIndexes returns the indexes a round must regenerate: those its
+// changes touch (an Architecture: all package touches every one of its
+// component) and any the last generation lacks.
+func changedIndexes(rel store.Release, changes []store.Change, prevByPath map[string]store.IndexFile) map[indexKey]bool {
+	changed := map[indexKey]bool{}
+	touch := func(component, arch string) {
+		for _, a := range rel.Architectures {
+			if arch == apt.ArchAll || arch == a {
+				changed[indexKey{component, a}] = true
+			}
+		}
+	}
+	for _, c := range changes {
+		for _, a := range c.Adds {
+			touch(a.Component, a.Architecture)
+		}
+		for _, r := range c.Removes {
+			touch(r.Component, r.Architecture)
+		}
+	}
+	for _, comp := range rel.Components {
+		for _, arch := range rel.Architectures {
+			k := indexKey{comp, arch}
+			if _, ok := prevByPath[k.dir()+"/Packages"]; !ok {
+				changed[k] = true
+			}
+		}
+	}
+	return changed
 }
 
 // componentEdits is what a round does to one component: packages to add
