@@ -19,6 +19,7 @@ import (
 
 	"github.com/aptq/aptq/faults3"
 	"github.com/aptq/aptq/internal/observe"
+	"github.com/aptq/aptq/internal/systest"
 	"github.com/aptq/aptq/store"
 )
 
@@ -80,7 +81,7 @@ func TestChaos(t *testing.T) {
 	events := &eventLog{start: testStart}
 
 	c := newCluster(t, prof.server, events)
-	runID := randomHex(3)
+	runID := systest.RandomHex(3)
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "chaos.asc")
 	c.mustCLI("key", "generate", "--name", "chaos "+runID, "--email", "chaos@example.com", "--out", keyFile)
@@ -258,11 +259,11 @@ func (r *report) tally(pubs []*publish, db map[int64]dbChange, totalChanges int)
 			r.notAcked++
 			why := code
 			if !p.parsed {
-				why = fmt.Sprintf("exit %d, no JSON: %s", p.res.exit, tail(strings.TrimSpace(p.res.stderr), 200))
+				why = fmt.Sprintf("exit %d, no JSON: %s", p.res.exit, systest.Tail(strings.TrimSpace(p.res.stderr), 200))
 			}
 			r.notAckedWhy[why]++
 			r.notAckedDetails = append(r.notAckedDetails, fmt.Sprintf("%s → %s: exit %d: %s", p.pkg, p.release, p.res.exit,
-				tail(strings.Join(strings.Fields(p.res.stderr), " "), 300)))
+				systest.Tail(strings.Join(strings.Fields(p.res.stderr), " "), 300)))
 			continue
 		}
 		r.acked++
@@ -289,13 +290,13 @@ func (r *report) tally(pubs []*publish, db map[int64]dbChange, totalChanges int)
 			r.cliFailed[code]++
 			if ch.state == "published" {
 				r.failedAfterPublish = append(r.failedAfterPublish, fmt.Sprintf("job %d: the CLI said failed (%s: %s), the change was published; CLI stderr: %s",
-					job, code, p.out.Error.Message, tail(strings.Join(strings.Fields(p.res.stderr), " "), 400)))
+					job, code, p.out.Error.Message, systest.Tail(strings.Join(strings.Fields(p.res.stderr), " "), 400)))
 			}
 		case 3:
 			r.cliTimedOut++
 		default:
 			r.cliOther++
-			r.otherExits = append(r.otherExits, fmt.Sprintf("job %d: exit %d: %s", job, p.res.exit, tail(p.res.stderr, 300)))
+			r.otherExits = append(r.otherExits, fmt.Sprintf("job %d: exit %d: %s", job, p.res.exit, systest.Tail(p.res.stderr, 300)))
 		}
 	}
 	r.changesWithoutCLI = totalChanges - r.acked

@@ -18,6 +18,7 @@ import (
 	"github.com/aptq/aptq/blob"
 	"github.com/aptq/aptq/blob/blobtest"
 	"github.com/aptq/aptq/faults3"
+	"github.com/aptq/aptq/internal/systest"
 )
 
 // cluster is one running aptq system: its own Postgres, one API and several
@@ -92,7 +93,7 @@ func newCluster(t *testing.T, o clusterOpts, events *eventLog) *cluster {
 	out, err := c.aptqd("migrate")
 	require.NoError(t, err, out)
 
-	addr := freeAddr(t)
+	addr := systest.FreeAddr(t)
 	c.URL = "http://" + addr
 	c.api = &proc{name: "api", args: []string{aptqd, "api", "--listen", addr}, env: c.env,
 		logPath: filepath.Join(c.dir, "api.log"), events: events}
@@ -114,7 +115,7 @@ func newCluster(t *testing.T, o clusterOpts, events *eventLog) *cluster {
 	})
 	c.waitReady(60 * time.Second)
 
-	c.Tenant = "chaos-" + randomHex(5)
+	c.Tenant = "chaos-" + systest.RandomHex(5)
 	out, err = c.aptqd("admin", "create-tenant", c.Tenant)
 	require.NoError(t, err, out)
 	c.Token = strings.TrimSpace(out)

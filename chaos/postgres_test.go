@@ -14,6 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/aptq/aptq/internal/systest"
 )
 
 // pgUser runs Postgres when the test runs as root (Postgres refuses root);
@@ -77,7 +79,7 @@ func startPostgres(t *testing.T) *postgres {
 
 	out, err := p.ctl(context.Background(), "initdb", "-D", p.data, "-U", "aptq", "--auth=trust", "-E", "UTF8", "--no-locale")
 	require.NoError(t, err, "initdb: %s", out)
-	addr := freeAddr(t)
+	addr := systest.FreeAddr(t)
 	_, portStr, _ := strings.Cut(addr, ":")
 	p.port, _ = strconv.Atoi(portStr)
 	// fsync off like the shared test server: the data is disposable. Commits
@@ -146,7 +148,7 @@ func (p *postgres) logTail(n int) string {
 	if err != nil {
 		return err.Error()
 	}
-	return tail(string(data), n)
+	return systest.Tail(string(data), n)
 }
 
 // query runs fn on a fresh connection: the server restarts during the

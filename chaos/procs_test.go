@@ -9,6 +9,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/aptq/aptq/internal/systest"
 )
 
 // proc is one aptqd process the driver may kill, pause and restart. Its
@@ -168,5 +170,5 @@ func (p *proc) logTail(n int) string {
 	if err != nil {
 		return err.Error()
 	}
-	return tail(string(data), n)
+	return systest.Tail(string(data), n)
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aptq/aptq/internal/systest"
+
 	"github.com/stretchr/testify/assert"
 )
 
@@ -53,7 +55,7 @@ func (r *report) String() string {
 	if !r.settled {
 		settled = "NO: " + r.settleWhy
 	}
-	row("final S3 == DB (generation = published = S3 InRelease)", tail(settled, 34), "all")
+	row("final S3 == DB (generation = published = S3 InRelease)", systest.Tail(settled, 34), "all")
 	row("final snapshot re-checked from scratch", fmt.Sprintf("%d/%d", r.finalChecked, len(r.observations)), "all")
 	row("final index == published changes; pool files intact", fmt.Sprintf("%d problems", len(r.indexProblems)), "= 0")
 	row("apt-get update accepts the release", fmt.Sprintf("%d/%d", r.aptOK, r.aptOK+len(r.aptFailures)), "all")

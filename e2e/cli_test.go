@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aptq/aptq/internal/systest"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/aptq/aptq/apt/debtest"
@@ -130,7 +132,7 @@ func TestCLITenantsAndTokens(t *testing.T) {
 	require.NoError(t, err)
 	operator := []string{"APTQ_TOKEN=" + strings.TrimSpace(string(op))}
 
-	out, errOut, code := b.cliEnv(ctx, operator, "tenant", "create", "t2-"+randomHex(4))
+	out, errOut, code := b.cliEnv(ctx, operator, "tenant", "create", "t2-"+systest.RandomHex(4))
 	require.Equal(t, 0, code, errOut)
 	tenant := []string{"APTQ_TOKEN=" + strings.TrimSpace(out)}
 	_, _, code = b.cliEnv(ctx, operator, "repo", "list")

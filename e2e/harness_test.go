@@ -5,9 +5,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -60,7 +57,7 @@ func setup(t *testing.T, opts ...serverOpts) *bundle {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	addr := freeAddr(t)
+	addr := systest.FreeAddr(t)
 	b.URL = "http://" + addr
 	aptqd := filepath.Join(binDir, "aptqd")
 	if o.aptqd != "" {
@@ -91,12 +88,12 @@ func setup(t *testing.T, opts ...serverOpts) *bundle {
 			<-done
 		}
 		if t.Failed() {
-			t.Logf("aptqd log:\n%s", tail(b.logs.String(), 8000))
+			t.Logf("aptqd log:\n%s", systest.Tail(b.logs.String(), 8000))
 		}
 	})
 	b.waitReady()
 
-	b.Tenant = "t-" + randomHex(6)
+	b.Tenant = "t-" + systest.RandomHex(6)
 	out, err := exec.Command(filepath.Join(binDir, "aptqd"), "admin", "create-tenant", b.Tenant,
 		"--database-url", b.dbURL).CombinedOutput()
 	require.NoError(t, err, string(out))
@@ -180,26 +177,6 @@ func (b *bundle) repoWithKey(repo string, releases ...string) (keyFile string) {
 
 func pubKeyFile(keyFile string) string {
 	return strings.TrimSuffix(keyFile, ".asc") + ".pub.asc"
-}
-
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }
 
 type lockedWriter struct {
