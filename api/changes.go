@@ -94,7 +94,7 @@ func (s *Server) submitChange(c echo.Context) error {
 		}
 	}
 
-	change, jobID, err := s.enqueueChange(ctx, rel, adds, req.Removes)
+	change, jobID, err := s.enqueueChange(c, rel, adds, req.Removes)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -37,13 +36,16 @@ func (s *Server) releaseFromPath(c echo.Context) (store.Repository, store.Releas
 	return repo, rel, err
 }
 
-// enqueueChange records a change and its job in one transaction.
-func (s *Server) enqueueChange(ctx context.Context, rel store.Release, adds []store.ChangeAdd, removes []store.ChangeRemove) (store.Change, int64, error) {
+// enqueueChange records a change, with the token that asked for it, and its
+// job in one transaction.
+func (s *Server) enqueueChange(c echo.Context, rel store.Release, adds []store.ChangeAdd, removes []store.ChangeRemove) (store.Change, int64, error) {
+	ctx := c.Request().Context()
+	tokenID := principalOf(c).TokenID
 	var change store.Change
 	var jobID int64
 	err := s.store.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		change, err = s.store.InsertChange(ctx, tx, rel.ID, adds, removes)
+		change, err = s.store.InsertChange(ctx, tx, rel.ID, &tokenID, adds, removes)
 		if err != nil {
 			return err
 		}
@@ -65,7 +67,7 @@ func (s *Server) resign(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	change, jobID, err := s.enqueueChange(c.Request().Context(), rel, nil, nil)
+	change, jobID, err := s.enqueueChange(c, rel, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -132,7 +134,7 @@ func (s *Server) rollback(c echo.Context) error {
 			return err
 		}
 	}
-	change, jobID, err := s.enqueueChange(ctx, rel, adds, removes)
+	change, jobID, err := s.enqueueChange(c, rel, adds, removes)
 	if err != nil {
 		return err
 	}

@@ -44,16 +44,21 @@ type Change struct {
 	ErrorMessage string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// TokenID and TokenName are the token that submitted the change (nil
+	// and "" for changes recorded before tokens were).
+	TokenID   *int64
+	TokenName string
 }
 
 const changeColumns = `id, release_id, job_id, state, round_id, adds, removes,
-	coalesce(error_code, ''), coalesce(error_message, ''), created_at, updated_at`
+	coalesce(error_code, ''), coalesce(error_message, ''), created_at, updated_at, token_id,
+	coalesce((SELECT k.name FROM api_tokens k WHERE k.id = changes.token_id), '')`
 
 func scanChange(row interface{ Scan(...any) error }) (Change, error) {
 	var c Change
 	var adds, removes []byte
 	err := row.Scan(&c.ID, &c.ReleaseID, &c.JobID, &c.State, &c.RoundID, &adds, &removes,
-		&c.ErrorCode, &c.ErrorMessage, &c.CreatedAt, &c.UpdatedAt)
+		&c.ErrorCode, &c.ErrorMessage, &c.CreatedAt, &c.UpdatedAt, &c.TokenID, &c.TokenName)
 	if err != nil {
 		return c, err
 	}
@@ -63,9 +68,10 @@ func scanChange(row interface{ Scan(...any) error }) (Change, error) {
 	return c, json.Unmarshal(removes, &c.Removes)
 }
 
-// InsertChange records a pending change; run it in the transaction that
-// enqueues its job, then SetChangeJob.
-func (s *Store) InsertChange(ctx context.Context, db DBTX, releaseID int64, adds []ChangeAdd, removes []ChangeRemove) (Change, error) {
+// InsertChange records a pending change submitted with tokenID (nil: by the
+// server itself); run it in the transaction that enqueues its job, then
+// SetChangeJob.
+func (s *Store) InsertChange(ctx context.Context, db DBTX, releaseID int64, tokenID *int64, adds []ChangeAdd, removes []ChangeRemove) (Change, error) {
 	if adds == nil {
 		adds = []ChangeAdd{}
 	}
@@ -75,8 +81,8 @@ func (s *Store) InsertChange(ctx context.Context, db DBTX, releaseID int64, adds
 	a, _ := json.Marshal(adds)
 	r, _ := json.Marshal(removes)
 	c, err := scanChange(db.QueryRow(ctx, `
-		INSERT INTO changes (release_id, adds, removes) VALUES ($1, $2, $3)
-		RETURNING `+changeColumns, releaseID, a, r))
+		INSERT INTO changes (release_id, token_id, adds, removes) VALUES ($1, $2, $3, $4)
+		RETURNING `+changeColumns, releaseID, tokenID, a, r))
 	if err != nil {
 		return c, translate("insert change", err)
 	}

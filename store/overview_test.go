@@ -48,7 +48,7 @@ func (b *overviewBundle) addChange(t *testing.T, rel store.Release, name string)
 		SHA512: randHex(64), SHA1: randHex(20), MD5: randHex(16), Size: 100, Name: name, Version: "1.0",
 		Architecture: "amd64", Source: name, Control: "Package: " + name + "\n"})
 	require.NoError(t, err)
-	c, err := b.store.InsertChange(b.ctx, b.store.Pool, rel.ID, []store.ChangeAdd{{PackageID: p.ID,
+	c, err := b.store.InsertChange(b.ctx, b.store.Pool, rel.ID, nil, []store.ChangeAdd{{PackageID: p.ID,
 		Component: "main", Architecture: "amd64", Filename: "pool/main/" + name + ".deb"}}, nil)
 	require.NoError(t, err)
 	return c

@@ -49,7 +49,7 @@ func TestCachedIndexesMatchRebuilt(t *testing.T) {
 			if gone[len(gone)-1] == '2' {
 				arch = "all"
 			}
-			c, err := b.store.InsertChange(b.ctx, b.store.Pool, b.release.ID, nil,
+			c, err := b.store.InsertChange(b.ctx, b.store.Pool, b.release.ID, nil, nil,
 				[]store.ChangeRemove{{Name: gone, Version: "1.0", Architecture: arch, Component: "main"}})
 			require.NoError(t, err)
 			changes = append(changes, c)

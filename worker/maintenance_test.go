@@ -176,7 +176,7 @@ func TestGCPool(t *testing.T) {
 	}
 
 	log := slog.New(slog.DiscardHandler)
-	remove, err := b.store.InsertChange(b.ctx, b.store.Pool, b.release.ID, nil,
+	remove, err := b.store.InsertChange(b.ctx, b.store.Pool, b.release.ID, nil, nil,
 		[]store.ChangeRemove{{Name: "dropped", Version: "1.0", Architecture: "amd64", Component: "main"}})
 	require.NoError(t, err)
 	lease := b.lease(t, w)

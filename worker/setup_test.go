@@ -87,7 +87,7 @@ func (b *bundle) addArchChange(t *testing.T, name, arch string) store.Change {
 		Name: ctl.Package, Version: ctl.Version, Architecture: ctl.Architecture, Source: ctl.Source,
 		Control: ctl.Paragraph.String()})
 	require.NoError(t, err)
-	c, err := b.store.InsertChange(b.ctx, b.store.Pool, b.release.ID, []store.ChangeAdd{{PackageID: p.ID,
+	c, err := b.store.InsertChange(b.ctx, b.store.Pool, b.release.ID, nil, []store.ChangeAdd{{PackageID: p.ID,
 		Component: "main", Architecture: p.Architecture,
 		Filename: apt.PoolPath("main", p.Source, p.Name, p.Version, p.Architecture)}}, nil)
 	require.NoError(t, err)
