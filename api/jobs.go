@@ -63,6 +63,14 @@ func (s *Server) getJob(c echo.Context) error {
 	defer deadline.Stop()
 
 	view, err := s.store.JobView(ctx, tenantID, id)
+	// A long poll is the client following its change: present while it
+	// waits, and for a grace after (store.TouchClient).
+	following := err == nil && wait > 0 && !principalOf(c).Admin
+	if following {
+		if err = s.store.TouchClient(ctx, s.store.Pool, view.ChangeID, wait+s.cfg.ClientGrace); err != nil {
+			return err
+		}
+	}
 	for err == nil && lastState != "" && view.State == lastState && wait > 0 {
 		wake := s.cfg.Listener.Wait(view.ReleaseID)
 		// Read again after subscribing: a change between the two reads is not missed.
@@ -91,6 +99,13 @@ func (s *Server) getJob(c echo.Context) error {
 	}
 	if out.AttemptErrors, err = s.store.JobAttemptErrors(ctx, view.JobID); err != nil {
 		return err
+	}
+	if following {
+		// Before answering: once answered, the client's next poll may
+		// already be extending its presence, which this must not cut short.
+		if err := s.store.TouchClient(ctx, s.store.Pool, view.ChangeID, s.cfg.ClientGrace); err != nil {
+			return err
+		}
 	}
 	return c.JSON(http.StatusOK, out)
 }

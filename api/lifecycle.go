@@ -49,6 +49,10 @@ func (s *Server) enqueueChange(c echo.Context, rel store.Release, adds []store.C
 		if err != nil {
 			return err
 		}
+		// The client has the grace to start following its job.
+		if err := s.store.TouchClient(ctx, tx, change.ID, s.cfg.ClientGrace); err != nil {
+			return err
+		}
 		args := jobs.PublishArgs{ChangeID: change.ID, ReleaseID: rel.ID}
 		res, err := s.cfg.River.InsertTx(ctx, tx, args, args.QueueOpts(s.cfg.Partitions))
 		if err != nil {

@@ -31,9 +31,17 @@ type Config struct {
 	Partitions int
 	// MaxWait caps the long-poll wait a client may ask for.
 	MaxWait time.Duration
+	// ClientGrace is how long a change's client may go without long-polling
+	// its job before the change fails client_gone (see store.TouchClient).
+	ClientGrace time.Duration
 	// Metrics records requests and serves /metrics; nil records nothing.
 	Metrics *metrics.Metrics
 }
+
+// DefaultClientGrace leaves a client that is between two long polls (it
+// signs, or its network blips) ample time, and still fails a vanished one's
+// change long before the signature timeout.
+const DefaultClientGrace = 10 * time.Second
 
 // Server serves the /v1 API, health checks and the read-only APT view.
 type Server struct {
@@ -51,6 +59,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxWait == 0 {
 		cfg.MaxWait = 60 * time.Second
+	}
+	if cfg.ClientGrace == 0 {
+		cfg.ClientGrace = DefaultClientGrace
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

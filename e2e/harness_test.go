@@ -135,12 +135,10 @@ func (b *bundle) cli(ctx context.Context, args ...string) (string, string, int) 
 	return b.cliEnv(ctx, nil, args...)
 }
 
-// cliEnv runs the CLI with extra environment variables (last wins). HOME is
-// the test's own, so no developer's profile is read.
+// cliEnv runs the CLI with extra environment variables (last wins).
 func (b *bundle) cliEnv(ctx context.Context, env []string, args ...string) (string, string, int) {
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "aptq"), args...)
-	cmd.Env = append(os.Environ(), "HOME="+b.dir, "APTQ_URL="+b.URL, "APTQ_TOKEN="+b.Token)
-	cmd.Env = append(cmd.Env, env...)
+	cmd.Env = append(cliEnviron(b), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -152,6 +150,12 @@ func (b *bundle) cliEnv(ctx context.Context, env []string, args ...string) (stri
 		}
 	}
 	return stdout.String(), stderr.String(), code
+}
+
+// cliEnviron is the CLI's environment: HOME is the test's own, so no
+// developer's profile is read, and the server and token are the bundle's.
+func cliEnviron(b *bundle) []string {
+	return append(os.Environ(), "HOME="+b.dir, "APTQ_URL="+b.URL, "APTQ_TOKEN="+b.Token)
 }
 
 // mustCLI runs the CLI and fails the test unless it exits 0.

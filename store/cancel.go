@@ -33,7 +33,8 @@ func (s *Store) CancelJob(ctx context.Context, tenantID, jobID int64) error {
 		case ChangePublished:
 			return Errorf(CodeConflict, "job %d is already published", jobID)
 		case ChangeInRound:
-			if err := abortRound(ctx, tx, *roundID, changeID); err != nil {
+			if err := abortRound(ctx, tx, *roundID, []int64{changeID}, "aborted",
+				"a change of the round was cancelled; its other changes go to the next round"); err != nil {
 				return err
 			}
 		}
@@ -50,9 +51,10 @@ func (s *Store) CancelJob(ctx context.Context, tenantID, jobID int64) error {
 	})
 }
 
-// abortRound fails an uncommitted round because one of its changes was
-// cancelled, and returns its other changes to pending.
-func abortRound(ctx context.Context, tx pgx.Tx, roundID, cancelled int64) error {
+// abortRound fails an uncommitted round because some of its changes
+// (leaving) leave it, and returns its other changes to pending so that the
+// next round publishes them. code and message say why, on the round.
+func abortRound(ctx context.Context, tx pgx.Tx, roundID int64, leaving []int64, code, message string) error {
 	var state string
 	if err := tx.QueryRow(ctx, `SELECT state FROM rounds WHERE id = $1 FOR UPDATE`, roundID).Scan(&state); err != nil {
 		return translate("lock round", err)
@@ -61,21 +63,20 @@ func abortRound(ctx context.Context, tx pgx.Tx, roundID, cancelled int64) error 
 		return Errorf(CodeConflict, "the change is already committed in round %d and will be published", roundID)
 	}
 	if _, err := tx.Exec(ctx, `
-		UPDATE rounds SET state = 'failed', error_code = 'aborted',
-			error_message = 'a change of the round was cancelled; its other changes go to the next round'
-		WHERE id = $1`, roundID); err != nil {
+		UPDATE rounds SET state = 'failed', error_code = $2, error_message = $3
+		WHERE id = $1`, roundID, code, message); err != nil {
 		return translate("abort round", err)
 	}
 	if _, err := tx.Exec(ctx, `
 		INSERT INTO job_events (change_id, kind, detail)
-		SELECT id, $3, jsonb_build_object('round_id', $1::bigint, 'reason', 'another change of the round was cancelled')
-		FROM changes WHERE round_id = $1 AND id <> $2 AND state = 'in_round' ORDER BY id`,
-		roundID, cancelled, EventRequeued); err != nil {
+		SELECT id, $3, jsonb_build_object('round_id', $1::bigint, 'reason', $4::text)
+		FROM changes WHERE round_id = $1 AND id <> ALL($2) AND state = 'in_round' ORDER BY id`,
+		roundID, leaving, EventRequeued, message); err != nil {
 		return translate("record requeue", err)
 	}
 	_, err := tx.Exec(ctx, `
 		UPDATE changes SET state = 'pending', round_id = NULL, updated_at = now()
-		WHERE round_id = $1 AND id <> $2 AND state = 'in_round'`, roundID, cancelled)
+		WHERE round_id = $1 AND id <> ALL($2) AND state = 'in_round'`, roundID, leaving)
 	return translate("return changes to pending", err)
 }
 

@@ -23,6 +23,7 @@ const (
 	CodeRoundFailed      = "round_failed"
 	CodeLeaseLost        = "lease_lost"
 	CodeSignatureTimeout = "signature_timeout"
+	CodeClientGone       = "client_gone"
 	CodeRetry            = "retry"
 	CodeLastKey          = "last_key"
 	CodeQuotaExceeded    = "quota_exceeded"

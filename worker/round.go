@@ -108,7 +108,8 @@ func (w *PublishWorker) drive(ctx context.Context, lease store.Lease, round stor
 const signatureRecheck = 5 * time.Second
 
 // awaitSignature returns once the round is no longer awaiting a signature;
-// past its deadline (by the database clock) it fails the round.
+// past its deadline (by the database clock) it fails the round, and as soon
+// as a change's client is gone it aborts it (see store.DropGoneClients).
 func (w *PublishWorker) awaitSignature(ctx context.Context, round store.Round) error {
 	for {
 		wake := w.cfg.Listener.Wait(round.ReleaseID)
@@ -123,7 +124,14 @@ func (w *PublishWorker) awaitSignature(ctx context.Context, round store.Round) e
 		if err != nil || expired {
 			return err
 		}
+		aborted, clientsUntil, err := w.cfg.Store.DropGoneClients(ctx, current)
+		if err != nil || aborted {
+			return err
+		}
 		wait := min(time.Until(current.SignatureDeadline), signatureRecheck)
+		if !clientsUntil.IsZero() {
+			wait = min(wait, time.Until(clientsUntil))
+		}
 		if wait < 100*time.Millisecond {
 			// The database clock has not reached the deadline yet; let it catch up.
 			wait = 100 * time.Millisecond

@@ -243,6 +243,9 @@ func (w *PublishWorker) lead(ctx context.Context, lease store.Lease, log *slog.L
 			if time.Since(start) > w.cfg.RoundBudget {
 				return true, nil
 			}
+			if err := w.cfg.Store.DropGonePending(ctx, lease.ReleaseID); err != nil {
+				return false, err
+			}
 			pending, err := w.cfg.Store.PendingChanges(ctx, w.cfg.Store.Pool, lease.ReleaseID)
 			if err != nil {
 				return false, err

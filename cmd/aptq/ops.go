@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strconv"
@@ -56,26 +57,30 @@ func (a *app) jobListCommand() *cobra.Command {
 }
 
 func (a *app) jobRetryCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "retry JOB_ID",
-		Short: "Enqueue a failed or cancelled job's change again, as a new job (sign it with pkg add's flow: job show, or rerun pkg add)",
-		Args:  cobra.ExactArgs(1),
-		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, args []string) error {
+	var s signFlags
+	cmd := &cobra.Command{
+		Use:   "retry JOB_ID [--key FILE.asc…|--gpg KEYID…]",
+		Short: "Submit a failed or cancelled job's change again, as a new job, and publish it",
+		Long: `Submit the change of a failed or cancelled job again, as a new job, then sign
+and follow it like pkg add: a change nobody follows fails client_gone, so the
+retried change is published by this command.` + publishLong,
+		Args: cobra.ExactArgs(1),
+		RunE: a.action(publishTimeout, func(cmd *cobra.Command, args []string) error {
 			id, err := parseJobID(args[0])
 			if err != nil {
 				return err
 			}
-			ref, err := a.client().RetryJob(cmd.Context(), id)
-			if err != nil {
-				return err
-			}
-			if a.json {
-				return a.printJSON(ref)
-			}
-			a.printf("job %d retried as job %d\n", id, ref.JobID)
-			return nil
+			return a.publish(cmd.Context(), s, func(ctx context.Context, c *client.Client) (client.JobRef, error) {
+				ref, err := c.RetryJob(ctx, id)
+				if err == nil {
+					a.progress("job %d retried as job %d", id, ref.JobID)
+				}
+				return ref, err
+			})
 		}),
 	}
+	s.register(cmd)
+	return cmd
 }
 
 // printTimeline writes a job's timeline and attempt errors.

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/aptq/aptq/api"
 )
 
 // config is every setting of aptqd; each flag defaults to its APTQ_* variable.
@@ -27,6 +29,7 @@ type config struct {
 	workersPerQueue  int
 	leaseTTL         time.Duration
 	signatureTimeout time.Duration
+	clientGrace      time.Duration
 	roundBudget      time.Duration
 	maxUploadBytes   int64
 
@@ -92,6 +95,8 @@ func (c *config) bindAPI(fs *pflag.FlagSet) {
 	fs.StringVar(&c.listen, "listen", envString("APTQ_LISTEN", "127.0.0.1:8080"), "API listen address ($APTQ_LISTEN)")
 	fs.StringVar(&c.adminToken, "admin-token", envString("APTQ_ADMIN_TOKEN", ""), "register this operator token at start, to bootstrap ($APTQ_ADMIN_TOKEN)")
 	fs.Int64Var(&c.maxUploadBytes, "max-upload-bytes", int64(envInt("APTQ_MAX_UPLOAD_BYTES", 2<<30)), "largest .deb accepted ($APTQ_MAX_UPLOAD_BYTES)")
+	fs.DurationVar(&c.clientGrace, "client-grace", envDuration("APTQ_CLIENT_GRACE", api.DefaultClientGrace),
+		"how long a change's client may stop polling its job before the change fails client_gone and leaves its round ($APTQ_CLIENT_GRACE)")
 }
 
 func (c *config) bindWorker(fs *pflag.FlagSet) {
@@ -144,6 +149,9 @@ func (c *config) validate(needS3, needAPI, needWorker bool) error {
 		}
 		if c.maxUploadBytes <= 0 {
 			return fmt.Errorf("max upload bytes must be positive")
+		}
+		if c.clientGrace < time.Second {
+			return fmt.Errorf("client grace must be at least 1s, not %s", c.clientGrace)
 		}
 	}
 	if needWorker {
