@@ -24,6 +24,9 @@ const (
 	DefaultRequestTimeout = 30 * time.Second
 	DefaultMinBackoff     = 200 * time.Millisecond
 	DefaultMaxBackoff     = 5 * time.Second
+	// DefaultUnreachableAfter outlasts a server restart and stops a client
+	// whose server is not there at all from retrying until its timeout.
+	DefaultUnreachableAfter = 15 * time.Second
 )
 
 // A long poll may take the whole wait the server grants; the request
@@ -39,6 +42,9 @@ type Client struct {
 	requestTimeout time.Duration
 	backoff        backoff
 	onRetry        func(Retry)
+	// unreachableAfter is how long connections may keep failing before a
+	// request gives up with an *UnreachableError.
+	unreachableAfter time.Duration
 }
 
 // Retry describes a transient failure that is about to be retried.
@@ -71,6 +77,13 @@ func WithBackoff(minDelay, maxDelay time.Duration) Option {
 	return func(c *Client) { c.backoff = backoff{min: minDelay, max: maxDelay} }
 }
 
+// WithUnreachableAfter sets how long a request retries while the server
+// cannot be reached at all (refused, no route, no DNS name) before it fails
+// with an *UnreachableError (default DefaultUnreachableAfter).
+func WithUnreachableAfter(d time.Duration) Option {
+	return func(c *Client) { c.unreachableAfter = d }
+}
+
 // WithRetryHook calls f before each retry, e.g. to tell a user that the
 // server is unreachable rather than stay silent for minutes.
 func WithRetryHook(f func(Retry)) Option {
@@ -81,10 +94,12 @@ func WithRetryHook(f func(Retry)) Option {
 // that authenticates with token.
 func New(baseURL, token string, opts ...Option) *Client {
 	c := &Client{
-		base:           strings.TrimRight(baseURL, "/"),
-		token:          token,
-		requestTimeout: DefaultRequestTimeout,
-		backoff:        backoff{min: DefaultMinBackoff, max: DefaultMaxBackoff},
+		base: strings.TrimRight(baseURL, "/"),
+		// A token pasted from a file or a CI secret often ends in a newline.
+		token:            strings.TrimSpace(token),
+		requestTimeout:   DefaultRequestTimeout,
+		backoff:          backoff{min: DefaultMinBackoff, max: DefaultMaxBackoff},
+		unreachableAfter: DefaultUnreachableAfter,
 	}
 	for _, o := range opts {
 		o(c)
@@ -157,9 +172,14 @@ func (c *Client) doJSON(ctx context.Context, method, path string, in, out any) e
 	return c.do(ctx, cl, out)
 }
 
-// do sends cl, retrying transient failures until ctx ends.
+// do sends cl, retrying transient failures until ctx ends, or until the
+// server has been unreachable for longer than unreachableAfter.
 func (c *Client) do(ctx context.Context, cl call, out any) error {
+	if err := checkToken(c.token); err != nil {
+		return err
+	}
 	var lastErr error
+	var unreachableSince time.Time
 	for attempt := 1; ; attempt++ {
 		err := c.attempt(ctx, cl, out)
 		if err == nil {
@@ -170,6 +190,14 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 		}
 		if cl.once || !transient(err, attempt) {
 			return err
+		}
+		switch {
+		case !unreachable(err):
+			unreachableSince = time.Time{}
+		case unreachableSince.IsZero():
+			unreachableSince = time.Now()
+		case time.Since(unreachableSince) >= c.unreachableAfter:
+			return &UnreachableError{URL: c.base, For: time.Since(unreachableSince).Round(time.Second), Err: err}
 		}
 		lastErr = err
 		delay := c.backoff.delay(attempt)
@@ -238,12 +266,20 @@ func (c *Client) attempt(ctx context.Context, cl call, out any) error {
 		_ = resp.Body.Close()
 	}()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return decodeError(resp)
+		err := decodeError(resp)
+		if cl.method != http.MethodHead && !isJSON(resp) &&
+			(resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed) {
+			return &NotAPIError{URL: c.base, Err: err}
+		}
+		return err
 	}
 	if out == nil || cl.method == http.MethodHead {
 		return nil
 	}
 	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		if !isJSON(resp) {
+			return &NotAPIError{URL: c.base, Err: err}
+		}
 		return fmt.Errorf("%s %s: decode answer: %w", cl.method, cl.path, err)
 	}
 	return nil

@@ -188,6 +188,18 @@ func (a *app) describe(ctx context.Context, err error) *cliError {
 	if errors.As(err, &ce) {
 		return ce
 	}
+	var (
+		unreachable *client.UnreachableError
+		notAPI      *client.NotAPIError
+	)
+	switch {
+	case errors.Is(err, client.ErrMalformedToken):
+		return &cliError{code: "malformed_token", msg: err.Error(), exit: exitAuth}
+	case errors.As(err, &unreachable):
+		return &cliError{code: "unreachable", msg: unreachable.Error(), exit: exitFailed}
+	case errors.As(err, &notAPI):
+		return &cliError{code: "not_aptq_server", msg: notAPI.Error(), exit: exitFailed}
+	}
 	var apiErr *client.APIError
 	if errors.As(err, &apiErr) {
 		// Keep what callers wrapped around the API error, e.g. the file name.

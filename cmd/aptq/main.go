@@ -50,12 +50,14 @@ file ($XDG_CONFIG_HOME/aptq/config.toml or ~/.config/aptq/config.toml; see
 Exit status:
   0  success; for commands that publish: the change is published
   1  failure with a reason ("aptq: <code>: <message>" on stderr), e.g. the job
-     failed or was cancelled, the server refused a request, or interrupted
+     failed or was cancelled, the server refused a request, interrupted, the
+     server could not be reached for 15 s (unreachable; a restart within that
+     window is waited out), or the URL is not an aptq server (not_aptq_server)
   2  usage error: bad command, flags, arguments or config file
   3  timeout: --timeout ran out; the job id and its last state are printed and
      the change is cancelled unless already committed
-  4  authentication failed (HTTP 401): check the token (aptq login, --token,
-     APTQ_TOKEN)`
+  4  authentication failed (HTTP 401), or the token is malformed: check the
+     token (aptq login, --token, APTQ_TOKEN; surrounding whitespace is ignored)`
 
 // run executes the CLI with args and returns the exit status: an int rather
 // than the usual error, because scripts tell five outcomes apart (rootLong).

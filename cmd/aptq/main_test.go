@@ -2,10 +2,13 @@ package main
 
 import (
 	"bytes"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -89,6 +92,39 @@ func TestUnreachableServerTimesOut(t *testing.T) {
 	require.Equal(t, exitTimeout, res.code, res.stderr)
 	require.Contains(t, res.stderr, "aptq: timeout: gave up after 300ms")
 	require.Contains(t, res.stderr, "connection refused")
+}
+
+// TestUnreachableServerFailsFast: with nothing listening, a command fails
+// after the client's unreachable window (15 s) with the address tried and
+// exit 1, instead of retrying until its --timeout (a minute here).
+func TestUnreachableServerFailsFast(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	res := runCLI(t, map[string]string{"APTQ_URL": "http://127.0.0.1:1", "APTQ_TOKEN": "tok"}, "repo", "list")
+	require.Equal(t, exitFailed, res.code, res.stderr)
+	require.Less(t, time.Since(start), 30*time.Second)
+	require.Contains(t, res.stderr, "aptq: unreachable: cannot reach the aptq server at http://127.0.0.1:1")
+}
+
+func TestNotAnAptqServer(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.NotFound(w, r) // a plain web server
+	}))
+	t.Cleanup(srv.Close)
+	res := runCLI(t, map[string]string{"APTQ_URL": srv.URL, "APTQ_TOKEN": "tok"}, "repo", "list")
+	require.Equal(t, exitFailed, res.code, res.stderr)
+	require.Contains(t, res.stderr, "aptq: not_aptq_server: "+srv.URL+" does not answer as an aptq API")
+}
+
+func TestTokenWhitespace(t *testing.T) {
+	t.Parallel()
+	_, srv := newFakeAPI(t, "")
+	res := runCLI(t, map[string]string{"APTQ_URL": srv.URL, "APTQ_TOKEN": fakeToken + "\r\n"}, "repo", "list")
+	require.Equal(t, exitOK, res.code, "a trailing newline is trimmed: %s", res.stderr)
+	res = runCLI(t, map[string]string{"APTQ_URL": srv.URL, "APTQ_TOKEN": "to ken"}, "repo", "list")
+	require.Equal(t, exitAuth, res.code, res.stderr)
+	require.Contains(t, res.stderr, "aptq: malformed_token: malformed API token")
 }
 
 func TestCompletion(t *testing.T) {
