@@ -2,8 +2,12 @@ package api
 
 import (
 	"net/http"
+	"regexp"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -179,7 +183,16 @@ func jobResponse(c echo.Context, v store.JobView) JobResponse {
 	return out
 }
 
-// cancelJob withdraws a change that is not committed yet (DELETE /v1/jobs/{id}).
+// reasonCodeRe bounds the code a client gives for cancelling: it is shown
+// to operators as the job's error code, beside the server's own codes.
+var reasonCodeRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+
+// maxReasonMessage bounds the message a client gives for cancelling.
+const maxReasonMessage = 1000
+
+// cancelJob withdraws a change that is not committed yet (DELETE
+// /v1/jobs/{id}[?reason_code=C&reason=M]). A client that gives up because of
+// a failure (a refused signature) names it, so the job shows that failure.
 func (s *Server) cancelJob(c echo.Context) error {
 	ctx := c.Request().Context()
 	tenant := tenantOf(c)
@@ -187,7 +200,17 @@ func (s *Server) cancelJob(c echo.Context) error {
 	if err != nil {
 		return badRequest("job id %q is not a number", c.Param("id"))
 	}
-	if err := s.store.CancelJob(ctx, tenant.ID, id); err != nil {
+	reason := store.CancelReason{Code: c.QueryParam("reason_code"), Message: c.QueryParam("reason")}
+	switch {
+	case reason.Code == "" && reason.Message != "":
+		return badRequest("reason needs a reason_code")
+	case reason.Code != "" && !reasonCodeRe.MatchString(reason.Code):
+		return badRequest("reason_code must be lowercase letters, digits and _, at most 40, starting with a letter")
+	case len(reason.Message) > maxReasonMessage || !utf8.ValidString(reason.Message) ||
+		strings.ContainsFunc(reason.Message, unicode.IsControl):
+		return badRequest("reason must be printable UTF-8 of at most %d bytes", maxReasonMessage)
+	}
+	if err := s.store.CancelJob(ctx, tenant.ID, id, reason); err != nil {
 		return err
 	}
 	view, err := s.store.JobView(ctx, tenant.ID, id)

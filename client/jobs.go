@@ -53,8 +53,18 @@ func (c *Client) SubmitSignature(ctx context.Context, roundID int64, req Signatu
 // CancelJob cancels a job whose change is not committed yet. A committed
 // change cannot be cancelled: expect an *APIError with code "conflict".
 func (c *Client) CancelJob(ctx context.Context, id int64) (Job, error) {
+	return c.CancelJobBecause(ctx, id, JobError{})
+}
+
+// CancelJobBecause cancels a job because of a failure (e.g. a refused
+// signature), which the job then shows as its error; a zero reason is a
+// plain cancel.
+func (c *Client) CancelJobBecause(ctx context.Context, id int64, reason JobError) (Job, error) {
 	var j Job
-	err := c.do(ctx, call{method: http.MethodDelete, path: "/v1/jobs/" + strconv.FormatInt(id, 10),
-		timeout: c.requestTimeout}, &j)
+	cl := call{method: http.MethodDelete, path: "/v1/jobs/" + strconv.FormatInt(id, 10), timeout: c.requestTimeout}
+	if reason.Code != "" {
+		cl.query = url.Values{"reason_code": {reason.Code}, "reason": {reason.Message}}
+	}
+	err := c.do(ctx, cl, &j)
 	return j, err
 }

@@ -117,6 +117,10 @@ func TestCLILifecycle(t *testing.T) {
 	var refused cliResult
 	require.NoError(t, json.Unmarshal([]byte(out), &refused), out)
 	require.Equal(t, "cancelled", refused.State)
+	// The job keeps the real failure, not just "cancelled by the client".
+	shown := b.mustCLI("job", "show", fmt.Sprint(refused.JobID))
+	require.Contains(t, shown, "unknown_key", shown)
+	require.Contains(t, shown, "signed only by key IDs", shown)
 	r = run(nil, "release", "resign", "--repo", "cli", "--release", "stable", "--key", newKey)
 	require.Equal(t, int64(7), r.Generation)
 }

@@ -6,13 +6,25 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// CancelReason is why a client withdrew its change, e.g. the server refused
+// its signature: the job then shows that failure, not just "cancelled". The
+// zero value is a plain cancel.
+type CancelReason struct {
+	Code    string
+	Message string
+}
+
 // CancelJob cancels the tenant's change carried by a job, if it is not
 // committed yet. A pending change is simply cancelled. A change already in a
 // round that awaits (or holds) a signature aborts that round: the round
 // fails, this change is cancelled and the round's other changes go back to
 // pending, so the next round publishes them without it. A committed change
 // cannot be cancelled: it will be published (CodeConflict).
-func (s *Store) CancelJob(ctx context.Context, tenantID, jobID int64) error {
+func (s *Store) CancelJob(ctx context.Context, tenantID, jobID int64, reason CancelReason) error {
+	code, message := "cancelled", "cancelled by the client"
+	if reason.Code != "" {
+		code, message = reason.Code, message+": "+reason.Message
+	}
 	return s.InTx(ctx, func(tx pgx.Tx) error {
 		var changeID, releaseID int64
 		var state string
@@ -39,12 +51,16 @@ func (s *Store) CancelJob(ctx context.Context, tenantID, jobID int64) error {
 			}
 		}
 		if _, err := tx.Exec(ctx, `
-			UPDATE changes SET state = 'cancelled', error_code = 'cancelled',
-				error_message = 'cancelled by the client', round_id = NULL, updated_at = now()
-			WHERE id = $1`, changeID); err != nil {
+			UPDATE changes SET state = 'cancelled', error_code = $2,
+				error_message = $3, round_id = NULL, updated_at = now()
+			WHERE id = $1`, changeID, code, message); err != nil {
 			return translate("cancel change", err)
 		}
-		if err := changeEvent(ctx, tx, changeID, EventCancelled, map[string]any{"by": "client"}); err != nil {
+		detail := map[string]any{"by": "client"}
+		if reason.Code != "" {
+			detail["code"], detail["message"] = reason.Code, reason.Message
+		}
+		if err := changeEvent(ctx, tx, changeID, EventCancelled, detail); err != nil {
 			return err
 		}
 		return notifyRelease(ctx, tx, releaseID)

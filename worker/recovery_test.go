@@ -64,7 +64,7 @@ func TestCancelAbortsRound(t *testing.T) {
 	round, err := w.cut(b.ctx, lease, []store.Change{keep, drop}, log)
 	require.NoError(t, err)
 
-	require.NoError(t, b.store.CancelJob(b.ctx, b.tenant.ID, 1001))
+	require.NoError(t, b.store.CancelJob(b.ctx, b.tenant.ID, 1001, store.CancelReason{}))
 	require.NoError(t, w.drive(b.ctx, lease, round, log), "an aborted round ends the drive quietly")
 	for id, want := range map[int64]string{keep.ID: store.ChangePending, drop.ID: store.ChangeCancelled} {
 		c, err := b.store.Change(b.ctx, id)
@@ -84,7 +84,7 @@ func TestCancelAbortsRound(t *testing.T) {
 	require.Equal(t, store.ChangePublished, c.State)
 
 	// A committed (here: published) change can no longer be cancelled.
-	require.ErrorIs(t, b.store.CancelJob(b.ctx, b.tenant.ID, 1000), store.ErrConflict)
+	require.ErrorIs(t, b.store.CancelJob(b.ctx, b.tenant.ID, 1000, store.CancelReason{}), store.ErrConflict)
 }
 
 // TestTakeoverInEachState: a worker dies with its round in each state; once

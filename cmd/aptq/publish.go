@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/aptq/aptq/client"
 )
@@ -56,8 +58,14 @@ func (a *app) publish(ctx context.Context, s signFlags, submit submitFunc) error
 	if err != nil && out.JobID != nil && !job.Done() {
 		// Giving up (timeout, interrupt, a refused signature): withdraw the
 		// change unless it is already committed, so that its round does not
-		// hold the release until the signature timeout.
-		job = a.cancel(*out.JobID, job)
+		// hold the release until the signature timeout. A failure, unlike a
+		// timeout or an interrupt, stays on the job as its reason.
+		var reason client.JobError
+		if ctx.Err() == nil {
+			e := a.describe(ctx, err)
+			reason = client.JobError{Code: e.code, Message: e.msg}
+		}
+		job = a.cancel(*out.JobID, job, reason)
 	}
 	if err != nil && ctx.Err() != nil && context.Cause(ctx) != errTimedOut {
 		err = &cliError{code: "interrupted", exit: exitFailed, msg: fmt.Sprintf("%v%s", err, mayStillPublish(out.JobID, stateOf(job)))}
@@ -85,17 +93,35 @@ func (a *app) publish(ctx context.Context, s signFlags, submit submitFunc) error
 }
 
 // cancel asks the server, best effort and briefly, to cancel a job the CLI
-// gives up on, and returns the job's state as the server then tells it.
-func (a *app) cancel(id int64, last client.Job) client.Job {
+// gives up on, for reason (zero: none given), and returns the job's state as
+// the server then tells it.
+func (a *app) cancel(id int64, last client.Job, reason client.JobError) client.Job {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	job, err := a.client().CancelJob(ctx, id)
+	reason.Message = reasonText(reason.Message)
+	job, err := a.client().CancelJobBecause(ctx, id, reason)
 	if err != nil {
 		a.progress("could not cancel job %d: %v", id, err)
 		return last
 	}
 	a.progress("job %d: %s", id, job.State)
 	return job
+}
+
+// reasonText fits a failure message to what the server accepts as a cancel
+// reason: one line of at most 1000 bytes (the whole message is on stderr).
+func reasonText(msg string) string {
+	msg = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, msg)
+	for len(msg) > 1000 {
+		_, size := utf8.DecodeLastRuneInString(msg)
+		msg = msg[:len(msg)-size]
+	}
+	return msg
 }
 
 func mayStillPublish(jobID *int64, state string) string {
