@@ -69,7 +69,7 @@ func (b *bundle) uiDo(method, path string, form url.Values, header map[string]st
 // operator creates an operator token.
 func (b *bundle) operator() (store.Token, string) {
 	b.t.Helper()
-	tok, secret, err := b.store.CreateToken(context.Background(), nil, "ops")
+	tok, secret, err := b.store.CreateToken(context.Background(), store.TokenSpec{Name: "ops"})
 	require.NoError(b.t, err)
 	return tok, secret
 }
