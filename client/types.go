@@ -16,6 +16,7 @@ const (
 // Error codes the API answers with that a client acts on.
 const (
 	CodeUnauthorized    = "unauthorized"
+	CodeForbidden       = "forbidden" // the token's scope or repositories do not allow it
 	CodeNotFound        = "not_found"
 	CodeConflict        = "conflict"
 	CodeStaleGeneration = "stale_generation"
