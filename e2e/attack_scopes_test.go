@@ -93,7 +93,8 @@ func TestAttackLeakedCIToken(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNotFound, status, "tools was never published: %s", body)
 
-	// Who did what.
+	// Who did what. The pipeline may resign (scheduled key rotation); that is audited too.
+	b.cliMust(asCI, "release", "resign", "--repo", "acme", "--release", "stable", "--key", key)
 	job := b.mustCLI("job", "show", fmt.Sprint(published.JobID))
 	require.Contains(t, job, fmt.Sprintf("submitted by: ci (token %d)", ci.ID))
 	require.Contains(t, job, fmt.Sprintf("signed by: ci (token %d)", ci.ID))
@@ -106,6 +107,7 @@ func TestAttackLeakedCIToken(t *testing.T) {
 		`initial \(token \d+\)\s+release.create\s+acme/stable`,
 		`initial \(token \d+\)\s+token.create\s+ci\s+id=\d+, repos=\[acme\], scope=publish`,
 		`initial \(token \d+\)\s+token.create\s+viewer\s+id=\d+, scope=read`,
+		fmt.Sprintf(`ci \(token %d\)\s+release.resign\s+acme/stable\s+`, ci.ID),
 	} {
 		require.Regexp(t, want, audit)
 	}
