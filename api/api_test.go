@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aptq/aptq/apt/debtest"
+	"github.com/aptq/aptq/store"
 )
 
 func TestAuthentication(t *testing.T) {
@@ -136,7 +137,7 @@ func TestOperatorToken(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 1<<20)
 	tenantToken := b.token
-	_, operator, err := b.store.CreateToken(t.Context(), nil, "ops")
+	_, operator, err := b.store.CreateToken(t.Context(), store.TokenSpec{Name: "ops"})
 	require.NoError(t, err)
 
 	b.expectError(http.MethodPost, "/v1/tenants", map[string]string{"name": "newco"}, 404, "not_found")

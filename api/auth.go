@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,9 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		c.Set(principalKey, p)
+		// The store records this token as the author of what the request writes.
+		c.SetRequest(c.Request().WithContext(store.WithActor(c.Request().Context(),
+			store.Actor{TenantID: p.Tenant.ID, TokenID: p.TokenID, TokenName: p.TokenName})))
 		return next(c)
 	}
 }
@@ -65,31 +69,76 @@ func (s *Server) whoami(c echo.Context) error {
 	if p.Admin {
 		return c.JSON(http.StatusOK, map[string]any{"operator": true})
 	}
-	return c.JSON(http.StatusOK, map[string]any{"tenant": p.Tenant.Name, "tenant_id": p.Tenant.ID})
+	return c.JSON(http.StatusOK, map[string]any{"tenant": p.Tenant.Name, "tenant_id": p.Tenant.ID,
+		"token": TokenRef{ID: p.TokenID, Name: p.TokenName}, "scope": p.Scope, "repos": p.Repos})
 }
 
 // TokenResponse describes a token; Token (the secret) only when just created.
+// Repos is null for a token that may act on every repository of the tenant.
 type TokenResponse struct {
 	ID        int64      `json:"id"`
 	Name      string     `json:"name"`
+	Scope     string     `json:"scope"`
+	Repos     []string   `json:"repos"`
 	Token     string     `json:"token,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
+// TokenRef names the token that did something: submitted a change, signed
+// a round, made an audited action.
+type TokenRef struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+func tokenRef(r *store.TokenRef) *TokenRef {
+	if r == nil {
+		return nil
+	}
+	return &TokenRef{ID: r.ID, Name: r.Name}
+}
+
+func tokenResponse(t store.Token, secret string) TokenResponse {
+	return TokenResponse{ID: t.ID, Name: t.Name, Scope: t.Scope, Repos: t.Repos, Token: secret,
+		CreatedAt: t.CreatedAt, RevokedAt: t.RevokedAt}
+}
+
+// createToken makes a token of the tenant with a scope and, for read and
+// publish, optionally a list of repositories; never one with more power
+// than the token asking.
 func (s *Server) createToken(c echo.Context) error {
 	var req struct {
-		Name string `json:"name"`
+		Name  string   `json:"name"`
+		Scope string   `json:"scope"`
+		Repos []string `json:"repos"`
 	}
 	if err := bind(c, &req); err != nil {
 		return err
 	}
-	id := tenantOf(c).ID
-	t, secret, err := s.store.CreateToken(c.Request().Context(), &id, req.Name)
+	p := principalOf(c)
+	if !store.ScopeAllows(p.Scope, req.Scope) || (p.Repos != nil && !subset(req.Repos, p.Repos)) {
+		return store.Errorf(codeForbidden, "a token cannot create a token with more power than itself")
+	}
+	t, secret, err := s.store.CreateToken(c.Request().Context(), store.TokenSpec{TenantID: &p.Tenant.ID,
+		Name: req.Name, Scope: req.Scope, Repos: req.Repos})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, TokenResponse{ID: t.ID, Name: t.Name, Token: secret, CreatedAt: t.CreatedAt})
+	return c.JSON(http.StatusCreated, tokenResponse(t, secret))
+}
+
+// subset says whether every element of xs (nil: all) is in of.
+func subset(xs, of []string) bool {
+	if xs == nil {
+		return false
+	}
+	for _, x := range xs {
+		if !slices.Contains(of, x) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) listTokens(c echo.Context) error {
@@ -99,7 +148,7 @@ func (s *Server) listTokens(c echo.Context) error {
 	}
 	out := make([]TokenResponse, 0, len(tokens))
 	for _, t := range tokens {
-		out = append(out, TokenResponse{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, RevokedAt: t.RevokedAt})
+		out = append(out, tokenResponse(t, ""))
 	}
 	return c.JSON(http.StatusOK, map[string]any{"tokens": out})
 }

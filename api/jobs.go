@@ -26,6 +26,8 @@ type JobResponse struct {
 	Error      *ErrorBody     `json:"error,omitempty"`
 	URL        string         `json:"url"`
 	Tenant     string         `json:"tenant,omitempty"` // for operators
+	// Submitter is the token that submitted the change.
+	Submitter *TokenRef `json:"submitter,omitempty"`
 	// Timeline and AttemptErrors come with GET /v1/jobs/{id}.
 	Timeline      []EventResponse      `json:"timeline,omitempty"`
 	AttemptErrors []store.AttemptError `json:"attempt_errors,omitempty"`
@@ -47,6 +49,8 @@ type RoundResponse struct {
 	State             string    `json:"state"`
 	Release           string    `json:"release,omitempty"`
 	SignatureDeadline time.Time `json:"signature_deadline"`
+	// SignedBy is the token whose signature was accepted.
+	SignedBy *TokenRef `json:"signed_by,omitempty"`
 }
 
 // getJob answers at once, or with ?wait=30s&state=S as soon as the job's
@@ -122,7 +126,7 @@ func scopeOf(c echo.Context) int64 {
 // listJobs is the operator's view of the job table.
 func (s *Server) listJobs(c echo.Context) error {
 	f := store.JobFilter{TenantID: scopeOf(c), Repo: c.QueryParam("repo"), Release: c.QueryParam("release"),
-		State: c.QueryParam("state")}
+		State: c.QueryParam("state"), Repos: principalOf(c).Repos}
 	var err error
 	if v := c.QueryParam("since"); v != "" {
 		if f.Since, err = time.Parse(time.RFC3339, v); err != nil {
@@ -165,14 +169,14 @@ func (s *Server) listJobs(c echo.Context) error {
 func jobResponse(c echo.Context, v store.JobView) JobResponse {
 	out := JobResponse{JobID: v.JobID, ChangeID: v.ChangeID, Repo: v.Repo, Release: v.Release,
 		State: v.State, URL: aptURL(c, store.Tenant{Name: v.TenantName}, v.Repo), CreatedAt: v.CreatedAt,
-		UpdatedAt: v.UpdatedAt}
+		UpdatedAt: v.UpdatedAt, Submitter: tokenRef(v.Submitter)}
 	if principalOf(c).Admin {
 		out.Tenant = v.TenantName
 	}
 	if r := v.Round; r != nil {
 		out.Generation = r.Generation
 		out.Round = &RoundResponse{ID: r.ID, Generation: r.Generation, State: r.State,
-			SignatureDeadline: r.SignatureDeadline}
+			SignatureDeadline: r.SignatureDeadline, SignedBy: tokenRef(r.SignedBy)}
 		if r.State == store.RoundAwaitingSignature && v.State == store.RoundAwaitingSignature {
 			out.Round.Release = string(r.ReleaseBytes)
 		}

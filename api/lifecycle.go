@@ -39,6 +39,13 @@ func (s *Server) releaseFromPath(c echo.Context) (store.Repository, store.Releas
 // enqueueChange records a change, with the token that asked for it, and its
 // job in one transaction.
 func (s *Server) enqueueChange(c echo.Context, rel store.Release, adds []store.ChangeAdd, removes []store.ChangeRemove) (store.Change, int64, error) {
+	return s.enqueueAudited(c, rel, adds, removes, "")
+}
+
+// enqueueAudited is enqueueChange that also records action (unless "") in
+// the audit log, in the same transaction.
+func (s *Server) enqueueAudited(c echo.Context, rel store.Release, adds []store.ChangeAdd, removes []store.ChangeRemove,
+	action string) (store.Change, int64, error) {
 	ctx := c.Request().Context()
 	tokenID := principalOf(c).TokenID
 	var change store.Change
@@ -59,7 +66,14 @@ func (s *Server) enqueueChange(c echo.Context, rel store.Release, adds []store.C
 			return fmt.Errorf("enqueue publish job: %w", err)
 		}
 		jobID = res.Job.ID
-		return s.store.SetChangeJob(ctx, tx, change.ID, jobID)
+		if err := s.store.SetChangeJob(ctx, tx, change.ID, jobID); err != nil {
+			return err
+		}
+		if action == "" {
+			return nil
+		}
+		return s.store.Audit(ctx, tx, action, c.Param("repo")+"/"+rel.Name, map[string]any{"job_id": jobID,
+			"change_id": change.ID, "adds": len(adds), "removes": len(removes)})
 	})
 	return change, jobID, err
 }
@@ -71,7 +85,7 @@ func (s *Server) resign(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	change, jobID, err := s.enqueueChange(c, rel, nil, nil)
+	change, jobID, err := s.enqueueAudited(c, rel, nil, nil, "release.resign")
 	if err != nil {
 		return err
 	}
@@ -138,7 +152,7 @@ func (s *Server) rollback(c echo.Context) error {
 			return err
 		}
 	}
-	change, jobID, err := s.enqueueChange(c, rel, adds, removes)
+	change, jobID, err := s.enqueueAudited(c, rel, adds, removes, "release.rollback")
 	if err != nil {
 		return err
 	}
@@ -155,6 +169,10 @@ type GenerationResponse struct {
 	Removes     int        `json:"removes"`
 	Signers     []string   `json:"signers"`
 	PublishedAt *time.Time `json:"published_at,omitempty"`
+	// Submitters are the tokens whose changes it published; SignedBy the
+	// token whose signature was accepted.
+	Submitters []TokenRef `json:"submitters"`
+	SignedBy   *TokenRef  `json:"signed_by,omitempty"`
 }
 
 func (s *Server) history(c echo.Context) error {
@@ -174,7 +192,13 @@ func (s *Server) history(c echo.Context) error {
 	}
 	out := make([]GenerationResponse, 0, len(gens))
 	for _, g := range gens {
-		out = append(out, GenerationResponse(g))
+		gen := GenerationResponse{Generation: g.Generation, Date: g.Date, RoundID: g.RoundID, Changes: g.Changes,
+			Adds: g.Adds, Removes: g.Removes, Signers: g.Signers, PublishedAt: g.PublishedAt,
+			Submitters: make([]TokenRef, 0, len(g.Submitters)), SignedBy: tokenRef(g.SignedBy)}
+		for _, t := range g.Submitters {
+			gen.Submitters = append(gen.Submitters, TokenRef{ID: t.ID, Name: t.Name})
+		}
+		out = append(out, gen)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"generations": out})
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/jobs"
@@ -22,18 +23,26 @@ type ReconcileReportResponse struct {
 	CreatedAt  time.Time      `json:"created_at"`
 }
 
-// requestReconcile enqueues a reconcile of the release now.
+// requestReconcile enqueues a reconcile of the release now, audited.
 func (s *Server) requestReconcile(c echo.Context) error {
 	ctx := c.Request().Context()
 	_, rel, err := s.releaseFromPath(c)
 	if err != nil {
 		return err
 	}
-	res, err := s.cfg.River.Insert(ctx, jobs.ReconcileArgs{ReleaseID: rel.ID}, nil)
+	var jobID int64
+	err = s.store.InTx(ctx, func(tx pgx.Tx) error {
+		res, err := s.cfg.River.InsertTx(ctx, tx, jobs.ReconcileArgs{ReleaseID: rel.ID}, nil)
+		if err != nil {
+			return err
+		}
+		jobID = res.Job.ID
+		return s.store.Audit(ctx, tx, "release.reconcile", c.Param("repo")+"/"+rel.Name, map[string]any{"job_id": jobID})
+	})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, map[string]int64{"job_id": res.Job.ID})
+	return c.JSON(http.StatusAccepted, map[string]int64{"job_id": jobID})
 }
 
 // reconcileReports lists the release's latest reports; with

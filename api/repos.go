@@ -59,6 +59,9 @@ func (s *Server) listRepos(c echo.Context) error {
 	}
 	out := make([]RepoResponse, 0, len(repos))
 	for _, r := range repos {
+		if !principalOf(c).MayUseRepo(r.Name) {
+			continue
+		}
 		full, err := s.repoResponse(c, r)
 		if err != nil {
 			return err

@@ -69,7 +69,7 @@ func (b *bundle) uiDo(method, path string, form url.Values, header map[string]st
 // operator creates an operator token.
 func (b *bundle) operator() (store.Token, string) {
 	b.t.Helper()
-	tok, secret, err := b.store.CreateToken(context.Background(), nil, "ops")
+	tok, secret, err := b.store.CreateToken(context.Background(), store.TokenSpec{Name: "ops"})
 	require.NoError(b.t, err)
 	return tok, secret
 }
@@ -258,7 +258,8 @@ func TestUIInChromium(t *testing.T) {
 	checkRow("round-"+strconv.FormatInt(round.ID, 10), "bookworm-ui", `<td class="n">4</td>`, "awaiting_signature")
 	checkRow("job-"+strconv.FormatInt(jobs[0]["job_id"], 10), "awaiting_signature",
 		"<strong>enqueued</strong>", "<strong>round_cut</strong>", "worker=worker-ui-7")
-	checkRow("job-"+strconv.FormatInt(jobs[1]["job_id"], 10), "queued", "<strong>enqueued</strong>")
+	checkRow("job-"+strconv.FormatInt(jobs[1]["job_id"], 10), "queued", "<strong>enqueued</strong>",
+		`<td class="submitter">initial <span class="muted">token`) // who submitted it
 	require.Regexp(t, `<td class="mono">publish_\d\d</td><td class="n">2</td>`, dom, "two available jobs in a publish queue")
 
 	png := filepath.Join(t.TempDir(), "ui.png")

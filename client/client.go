@@ -290,6 +290,7 @@ func (c *Client) attempt(ctx context.Context, cl call, out any) error {
 var fallbackCodes = map[int]string{
 	http.StatusBadRequest:            "bad_request",
 	http.StatusUnauthorized:          CodeUnauthorized,
+	http.StatusForbidden:             CodeForbidden,
 	http.StatusNotFound:              CodeNotFound,
 	http.StatusConflict:              CodeConflict,
 	http.StatusRequestEntityTooLarge: "too_large",
@@ -315,6 +316,9 @@ func decodeError(resp *http.Response) error {
 		if e.Code == "" {
 			e.Code = fmt.Sprintf("http_%d", resp.StatusCode)
 		}
+	}
+	if e.Message == "" && resp.StatusCode == http.StatusForbidden {
+		e.Message = "this token's scope does not allow this request (aptq token list shows scopes)"
 	}
 	if e.Message == "" {
 		e.Message = strings.TrimSpace(string(data))

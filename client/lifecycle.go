@@ -58,6 +58,10 @@ type Generation struct {
 	Signers []string `json:"signers"`
 	// PublishedAt is when InRelease reached S3; nil while committed only.
 	PublishedAt *time.Time `json:"published_at,omitempty"`
+	// Submitters are the tokens whose changes it published; SignedBy the
+	// token whose signature was accepted (nil when not recorded).
+	Submitters []TokenRef `json:"submitters,omitempty"`
+	SignedBy   *TokenRef  `json:"signed_by,omitempty"`
 }
 
 // UnmarshalJSON reads Date as RFC 3339 or, should the server pass the

@@ -99,16 +99,33 @@ func (c *Client) CreateTenant(ctx context.Context, name string) (Tenant, error) 
 	return t, err
 }
 
-// Token is an API token; Token (the secret) only when just created.
+// Token scopes, from least to most power.
+const (
+	ScopeRead    = "read"    // list and show
+	ScopePublish = "publish" // also upload, change, sign, cancel, retry, resign, roll back, reconcile
+	ScopeAdmin   = "admin"   // also repositories, releases, keys, tokens and the audit log
+)
+
+// Token is an API token; Token (the secret) only when just created. Repos
+// limits a read or publish token to those repositories; nil: all of them.
 type Token struct {
 	ID        int64      `json:"id"`
 	Name      string     `json:"name"`
+	Scope     string     `json:"scope"`
+	Repos     []string   `json:"repos"`
 	Token     string     `json:"token,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
-// ListTokens lists the tenant's tokens, without secrets.
+// TokenRef names the token that did something: submitted a change, signed
+// a round, made an audited action.
+type TokenRef struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+// ListTokens lists the tenant's tokens, without secrets (admin scope).
 func (c *Client) ListTokens(ctx context.Context) ([]Token, error) {
 	var out struct {
 		Tokens []Token `json:"tokens"`
@@ -117,11 +134,49 @@ func (c *Client) ListTokens(ctx context.Context) ([]Token, error) {
 	return out.Tokens, err
 }
 
-// CreateToken makes a new token for the tenant; its secret is shown once.
-func (c *Client) CreateToken(ctx context.Context, name string) (Token, error) {
+// CreateToken makes a new token of the tenant (admin scope) with a scope
+// and, for read and publish, optionally the repositories it is limited to
+// (nil: all); its secret is shown once.
+func (c *Client) CreateToken(ctx context.Context, name, scope string, repos []string) (Token, error) {
 	var t Token
-	err := c.doJSON(ctx, http.MethodPost, "/v1/tokens", map[string]string{"name": name}, &t)
+	err := c.doJSON(ctx, http.MethodPost, "/v1/tokens", struct {
+		Name  string   `json:"name"`
+		Scope string   `json:"scope"`
+		Repos []string `json:"repos,omitempty"`
+	}{name, scope, repos}, &t)
 	return t, err
+}
+
+// AuditEntry is one administrative action of the tenant.
+type AuditEntry struct {
+	ID      int64          `json:"id"`
+	Token   *TokenRef      `json:"token"`
+	Action  string         `json:"action"`
+	Target  string         `json:"target"`
+	Details map[string]any `json:"details"`
+	At      time.Time      `json:"at"`
+}
+
+// AuditPage is one page of the audit log, newest first; NextCursor is 0 on
+// the last.
+type AuditPage struct {
+	Entries    []AuditEntry `json:"entries"`
+	NextCursor int64        `json:"next_cursor,omitempty"`
+}
+
+// ListAudit reads the tenant's audit log (admin scope); cursor 0 is the
+// newest page.
+func (c *Client) ListAudit(ctx context.Context, limit int, cursor int64) (AuditPage, error) {
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if cursor > 0 {
+		q.Set("cursor", strconv.FormatInt(cursor, 10))
+	}
+	var page AuditPage
+	err := c.do(ctx, call{method: http.MethodGet, path: "/v1/audit", query: q, timeout: c.requestTimeout}, &page)
+	return page, err
 }
 
 // RevokeToken revokes one of the tenant's tokens.

@@ -16,6 +16,7 @@ const (
 // Error codes the API answers with that a client acts on.
 const (
 	CodeUnauthorized    = "unauthorized"
+	CodeForbidden       = "forbidden" // the token's scope or repositories do not allow it
 	CodeNotFound        = "not_found"
 	CodeConflict        = "conflict"
 	CodeStaleGeneration = "stale_generation"
@@ -135,6 +136,8 @@ type Job struct {
 	URL        string    `json:"url,omitempty"`
 	// Tenant is set for operators, who see every tenant's jobs.
 	Tenant string `json:"tenant,omitempty"`
+	// Submitter is the token that submitted the change.
+	Submitter *TokenRef `json:"submitter,omitempty"`
 	// Timeline and AttemptErrors come with a single job (GET /v1/jobs/{id}).
 	Timeline      []Event        `json:"timeline,omitempty"`
 	AttemptErrors []AttemptError `json:"attempt_errors,omitempty"`
@@ -156,6 +159,8 @@ type Round struct {
 	// while the round awaits a signature.
 	Release           string     `json:"release,omitempty"`
 	SignatureDeadline *time.Time `json:"signature_deadline,omitempty"`
+	// SignedBy is the token whose signature was accepted.
+	SignedBy *TokenRef `json:"signed_by,omitempty"`
 }
 
 // AwaitsSignature reports whether r can be signed now.

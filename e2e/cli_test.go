@@ -142,7 +142,7 @@ func TestCLITenantsAndTokens(t *testing.T) {
 	_, _, code = b.cliEnv(ctx, operator, "repo", "list")
 	require.Equal(t, 1, code, "an operator token is not a tenant's")
 
-	out, errOut, code = b.cliEnv(ctx, tenant, "token", "create", "ci")
+	out, errOut, code = b.cliEnv(ctx, tenant, "token", "create", "ci", "--scope", "admin")
 	require.Equal(t, 0, code, errOut)
 	second := []string{"APTQ_TOKEN=" + strings.TrimSpace(out)}
 	out, _, code = b.cliEnv(ctx, second, "--json", "token", "list")

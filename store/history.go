@@ -2,13 +2,15 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 )
 
 // RemoveSigningKey unregisters a key; the last key of a repository cannot
-// go (CodeLastKey), since nothing could sign the repository then.
+// go (CodeLastKey), since nothing could sign the repository then. The
+// removal is audited.
 func (s *Store) RemoveSigningKey(ctx context.Context, repoID int64, fingerprint string) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
 		// Lock the repository so two concurrent removals cannot both see two keys.
@@ -29,7 +31,11 @@ func (s *Store) RemoveSigningKey(ctx context.Context, repoID int64, fingerprint 
 		if total == 1 {
 			return Errorf(CodeLastKey, "%s is the repository's last key; add its successor first", fingerprint)
 		}
-		return nil
+		repo, err := repositoryName(ctx, tx, repoID)
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, "key.remove", repo, map[string]any{"fingerprint": fingerprint})
 	})
 }
 
@@ -43,6 +49,10 @@ type GenerationSummary struct {
 	Removes     int
 	Signers     []string
 	PublishedAt *time.Time
+	// Submitters are the tokens whose changes the generation published;
+	// SignedBy the token whose signature was accepted (nil: not recorded).
+	Submitters []TokenRef
+	SignedBy   *TokenRef
 }
 
 // History lists a release's committed generations, newest first.
@@ -50,14 +60,29 @@ func (s *Store) History(ctx context.Context, releaseID int64, limit int) ([]Gene
 	rows, err := s.Pool.Query(ctx, `
 		SELECT r.generation, r.release_date, r.id, count(c.id),
 			coalesce(sum(jsonb_array_length(c.adds)), 0), coalesce(sum(jsonb_array_length(c.removes)), 0),
-			coalesce(r.signers, '{}'), r.published_at
+			coalesce(r.signers, '{}'), r.published_at, r.signed_by_token_id, coalesce(sk.name, ''),
+			coalesce(jsonb_agg(DISTINCT jsonb_build_object('id', k.id, 'name', k.name)) FILTER (WHERE k.id IS NOT NULL), '[]')
 		FROM rounds r LEFT JOIN changes c ON c.round_id = r.id
+		LEFT JOIN api_tokens k ON k.id = c.token_id
+		LEFT JOIN api_tokens sk ON sk.id = r.signed_by_token_id
 		WHERE r.release_id = $1 AND r.state IN ('committed', 'published')
-		GROUP BY r.id ORDER BY r.generation DESC LIMIT $2`, releaseID, limit)
+		GROUP BY r.id, sk.name ORDER BY r.generation DESC LIMIT $2`, releaseID, limit)
 	if err != nil {
 		return nil, translate("history", err)
 	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[GenerationSummary])
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (GenerationSummary, error) {
+		var g GenerationSummary
+		var signerID *int64
+		var signerName string
+		var submitters []byte
+		err := row.Scan(&g.Generation, &g.Date, &g.RoundID, &g.Changes, &g.Adds, &g.Removes, &g.Signers,
+			&g.PublishedAt, &signerID, &signerName, &submitters)
+		if err != nil {
+			return g, err
+		}
+		g.SignedBy = tokenRef(signerID, signerName)
+		return g, json.Unmarshal(submitters, &g.Submitters)
+	})
 	return out, translate("history", err)
 }
 

@@ -26,6 +26,9 @@ type JobView struct {
 	ErrorMessage string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// Submitter is the token that submitted the change; nil for changes
+	// recorded before tokens were.
+	Submitter *TokenRef
 }
 
 // Job states as clients see them.
@@ -37,21 +40,25 @@ const (
 // tenantID of 0 (an operator) sees every tenant's.
 func (s *Store) JobView(ctx context.Context, tenantID, jobID int64) (JobView, error) {
 	var v JobView
-	var roundID *int64
-	var changeState string
+	var roundID, tokenID *int64
+	var changeState, tokenName string
 	err := s.Pool.QueryRow(ctx, `
 		SELECT c.job_id, c.id, t.id, t.name, repo.name, rel.name, rel.id, c.state, c.round_id,
-			coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.created_at, c.updated_at
+			coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.created_at, c.updated_at,
+			c.token_id, coalesce(k.name, '')
 		FROM changes c
 		JOIN releases rel ON rel.id = c.release_id
 		JOIN repositories repo ON repo.id = rel.repository_id
 		JOIN tenants t ON t.id = repo.tenant_id
+		LEFT JOIN api_tokens k ON k.id = c.token_id
 		WHERE c.job_id = $1 AND ($2 = 0 OR t.id = $2)`, jobID, tenantID).
 		Scan(&v.JobID, &v.ChangeID, &v.TenantID, &v.TenantName, &v.Repo, &v.Release, &v.ReleaseID,
-			&changeState, &roundID, &v.ErrorCode, &v.ErrorMessage, &v.CreatedAt, &v.UpdatedAt)
+			&changeState, &roundID, &v.ErrorCode, &v.ErrorMessage, &v.CreatedAt, &v.UpdatedAt,
+			&tokenID, &tokenName)
 	if err != nil {
 		return v, translate("job", err)
 	}
+	v.Submitter = tokenRef(tokenID, tokenName)
 	if roundID != nil {
 		r, err := s.RoundByID(ctx, *roundID)
 		if err != nil {
@@ -70,6 +77,28 @@ func (s *Store) JobView(ctx context.Context, tenantID, jobID int64) (JobView, er
 	return v, nil
 }
 
+// JobRepository returns the tenant and the repository a job's change
+// belongs to, for access checks.
+func (s *Store) JobRepository(ctx context.Context, jobID int64) (tenantID int64, repo string, err error) {
+	err = s.Pool.QueryRow(ctx, `
+		SELECT repo.tenant_id, repo.name FROM changes c
+		JOIN releases rel ON rel.id = c.release_id
+		JOIN repositories repo ON repo.id = rel.repository_id
+		WHERE c.job_id = $1`, jobID).Scan(&tenantID, &repo)
+	return tenantID, repo, translate("job", err)
+}
+
+// RoundRepository returns the tenant and the repository of a round's
+// release, for access checks.
+func (s *Store) RoundRepository(ctx context.Context, roundID int64) (tenantID int64, repo string, err error) {
+	err = s.Pool.QueryRow(ctx, `
+		SELECT repo.tenant_id, repo.name FROM rounds r
+		JOIN releases rel ON rel.id = r.release_id
+		JOIN repositories repo ON repo.id = rel.repository_id
+		WHERE r.id = $1`, roundID).Scan(&tenantID, &repo)
+	return tenantID, repo, translate("round", err)
+}
+
 // RoundTenant returns the tenant owning a round's release, for access checks.
 func (s *Store) RoundTenant(ctx context.Context, roundID int64) (tenantID, repositoryID int64, err error) {
 	err = s.Pool.QueryRow(ctx, `
@@ -84,6 +113,7 @@ func (s *Store) RoundTenant(ctx context.Context, roundID int64) (tenantID, repos
 type JobFilter struct {
 	TenantID int64 // 0: every tenant (operators)
 	Repo     string
+	Repos    []string // nil: every repository (a token limited to some sees only theirs)
 	Release  string
 	State    string // as clients see it: queued, awaiting_signature, …, published, failed, cancelled
 	Since    time.Time
@@ -102,28 +132,33 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]JobView, error) {
 			     WHEN c.state = 'in_round' THEN coalesce(r.state, 'in_round')
 			     ELSE c.state END AS view_state,
 			r.id, r.generation, r.state,
-			coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.created_at, c.updated_at
+			coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.created_at, c.updated_at,
+			c.token_id, coalesce(k.name, '')
 		FROM changes c
 		JOIN releases rel ON rel.id = c.release_id
 		JOIN repositories repo ON repo.id = rel.repository_id
 		JOIN tenants t ON t.id = repo.tenant_id
 		LEFT JOIN rounds r ON r.id = c.round_id
-		WHERE c.job_id IS NOT NULL
+		LEFT JOIN api_tokens k ON k.id = c.token_id
+		WHERE c.job_id IS NOT NULL AND ($8::text[] IS NULL OR repo.name = ANY($8))
 		  AND ($1 = 0 OR t.id = $1) AND ($2 = '' OR repo.name = $2) AND ($3 = '' OR rel.name = $3)
 		  AND ($4::timestamptz IS NULL OR c.created_at >= $4) AND ($5 = 0 OR c.job_id < $5)
 		  AND ($6 = '' OR CASE WHEN c.state = 'pending' THEN 'queued'
 			     WHEN c.state = 'in_round' THEN coalesce(r.state, 'in_round') ELSE c.state END = $6)
 		ORDER BY c.job_id DESC LIMIT $7`,
-		f.TenantID, f.Repo, f.Release, nullTime(f.Since), f.Before, f.State, f.Limit)
+		f.TenantID, f.Repo, f.Release, nullTime(f.Since), f.Before, f.State, f.Limit, f.Repos)
 	if err != nil {
 		return nil, translate("list jobs", err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (JobView, error) {
 		var v JobView
-		var roundID, gen *int64
+		var roundID, gen, tokenID *int64
 		var roundState *string
+		var tokenName string
 		err := row.Scan(&v.JobID, &v.ChangeID, &v.TenantID, &v.TenantName, &v.Repo, &v.Release, &v.ReleaseID,
-			&v.State, &roundID, &gen, &roundState, &v.ErrorCode, &v.ErrorMessage, &v.CreatedAt, &v.UpdatedAt)
+			&v.State, &roundID, &gen, &roundState, &v.ErrorCode, &v.ErrorMessage, &v.CreatedAt, &v.UpdatedAt,
+			&tokenID, &tokenName)
+		v.Submitter = tokenRef(tokenID, tokenName)
 		if roundID != nil {
 			v.Round = &Round{ID: *roundID, Generation: *gen, State: *roundState}
 		}

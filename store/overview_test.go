@@ -135,7 +135,7 @@ func TestOverview(t *testing.T) {
 func TestOperatorTokenKey(t *testing.T) {
 	t.Parallel()
 	b := setupOverview(t)
-	op, _, err := b.store.CreateToken(b.ctx, nil, "ops")
+	op, _, err := b.store.CreateToken(b.ctx, store.TokenSpec{Name: "ops"})
 	require.NoError(t, err)
 	key, err := b.store.OperatorTokenKey(b.ctx, op.ID)
 	require.NoError(t, err)

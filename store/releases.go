@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Release is a distribution of a repository (dists/<Name>) and the state of
@@ -40,9 +42,25 @@ func scanRelease(row interface{ Scan(...any) error }) (Release, error) {
 	return r, err
 }
 
-// CreateRelease creates a release with no packages (generation 0).
+// CreateRelease creates a release with no packages (generation 0), audited.
 func (s *Store) CreateRelease(ctx context.Context, r Release) (Release, error) {
-	row := s.Pool.QueryRow(ctx, `
+	var out Release
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		if out, err = createRelease(ctx, tx, r); err != nil {
+			return err
+		}
+		repo, err := repositoryName(ctx, tx, r.RepositoryID)
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, "release.create", repo+"/"+r.Name, nil)
+	})
+	return out, err
+}
+
+func createRelease(ctx context.Context, db DBTX, r Release) (Release, error) {
+	row := db.QueryRow(ctx, `
 		INSERT INTO releases (repository_id, name, origin, label, suite, codename, version, description,
 			components, architectures, compressions, valid_for)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)

@@ -29,7 +29,8 @@ type SigningKey struct {
 
 // CreateRepository creates a repository whose objects go under
 // "<tenant>/<name>/", counted against the tenant's repository quota in the
-// same transaction (CodeQuotaExceeded names the limit when it is reached).
+// same transaction (CodeQuotaExceeded names the limit when it is reached),
+// and audited.
 func (s *Store) CreateRepository(ctx context.Context, tenant Tenant, name string) (Repository, error) {
 	var r Repository
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
@@ -42,9 +43,13 @@ func (s *Store) CreateRepository(ctx context.Context, tenant Tenant, name string
 		if err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, `SELECT id, tenant_id, name, prefix, created_at FROM repositories
+		err = tx.QueryRow(ctx, `SELECT id, tenant_id, name, prefix, created_at FROM repositories
 			WHERE tenant_id = $1 AND name = $2`, tenant.ID, name).
 			Scan(&r.ID, &r.TenantID, &r.Name, &r.Prefix, &r.CreatedAt)
+		if err != nil {
+			return translate("read repository", err)
+		}
+		return audit(ctx, tx, "repo.create", name, nil)
 	})
 	if err != nil {
 		return r, quotaError(ctx, s.Pool, fmt.Errorf("create repository %q: %w", name, err), tenant.ID)
@@ -95,14 +100,24 @@ func (s *Store) Repositories(ctx context.Context, tenantID int64) ([]Repository,
 	return out, translate("list repositories", rows.Err())
 }
 
-// AddSigningKey registers a public key on a repository.
+// AddSigningKey registers a public key on a repository, audited.
 func (s *Store) AddSigningKey(ctx context.Context, repoID int64, fingerprint, armored string) (SigningKey, error) {
 	var k SigningKey
-	err := s.Pool.QueryRow(ctx, `
-		INSERT INTO signing_keys (repository_id, fingerprint, armored) VALUES ($1, $2, $3)
-		RETURNING id, repository_id, fingerprint, armored, created_at`, repoID, fingerprint, armored).
-		Scan(&k.ID, &k.RepositoryID, &k.Fingerprint, &k.Armored, &k.CreatedAt)
-	return k, translate("add signing key "+fingerprint, err)
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `
+			INSERT INTO signing_keys (repository_id, fingerprint, armored) VALUES ($1, $2, $3)
+			RETURNING id, repository_id, fingerprint, armored, created_at`, repoID, fingerprint, armored).
+			Scan(&k.ID, &k.RepositoryID, &k.Fingerprint, &k.Armored, &k.CreatedAt)
+		if err != nil {
+			return translate("add signing key "+fingerprint, err)
+		}
+		repo, err := repositoryName(ctx, tx, repoID)
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, "key.add", repo, map[string]any{"fingerprint": fingerprint})
+	})
+	return k, err
 }
 
 // SigningKeys lists a repository's public keys, oldest first.

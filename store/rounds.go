@@ -46,21 +46,27 @@ type Round struct {
 	ErrorCode         string
 	ErrorMessage      string
 	CreatedAt         time.Time
+	// SignedBy is the token whose signature was accepted; nil before.
+	SignedBy *TokenRef
 }
 
 const roundColumns = `id, release_id, generation, state, release_date, release_bytes, files,
 	signature_deadline, inrelease, release_gpg, coalesce(signers, '{}'), coalesce(error_code, ''),
-	coalesce(error_message, ''), created_at`
+	coalesce(error_message, ''), created_at, signed_by_token_id,
+	coalesce((SELECT k.name FROM api_tokens k WHERE k.id = rounds.signed_by_token_id), '')`
 
 func scanRound(row interface{ Scan(...any) error }) (Round, error) {
 	var r Round
 	var files []byte
+	var signerID *int64
+	var signerName string
 	err := row.Scan(&r.ID, &r.ReleaseID, &r.Generation, &r.State, &r.ReleaseDate, &r.ReleaseBytes,
 		&files, &r.SignatureDeadline, &r.InRelease, &r.ReleaseGPG, &r.Signers, &r.ErrorCode,
-		&r.ErrorMessage, &r.CreatedAt)
+		&r.ErrorMessage, &r.CreatedAt, &signerID, &signerName)
 	if err != nil {
 		return r, err
 	}
+	r.SignedBy = tokenRef(signerID, signerName)
 	return r, json.Unmarshal(files, &r.Files)
 }
 
@@ -150,10 +156,15 @@ func (s *Store) CutRound(ctx context.Context, c Cut) (Round, error) {
 	return r, err
 }
 
-// SignRound stores a verified signature pair on a round awaiting one. The
-// first valid signature wins; the error says why another is refused.
+// SignRound stores a verified signature pair on a round awaiting one, with
+// the context's actor (WithActor) as the token that signed it. The first
+// valid signature wins; the error says why another is refused.
 func (s *Store) SignRound(ctx context.Context, roundID, generation int64, inRelease, releaseGPG []byte, signers []string) (Round, error) {
 	var r Round
+	var signer *int64
+	if actor, ok := ActorFrom(ctx); ok {
+		signer = &actor.TokenID
+	}
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		r, err = scanRound(tx.QueryRow(ctx, `SELECT `+roundColumns+` FROM rounds WHERE id = $1 FOR UPDATE`, roundID))
@@ -175,12 +186,17 @@ func (s *Store) SignRound(ctx context.Context, roundID, generation int64, inRele
 			return Errorf(CodeAlreadySigned, "round %d is already signed", r.ID)
 		}
 		r, err = scanRound(tx.QueryRow(ctx, `
-			UPDATE rounds SET state = 'signed', inrelease = $2, release_gpg = $3, signers = $4, signed_at = now()
-			WHERE id = $1 RETURNING `+roundColumns, roundID, inRelease, releaseGPG, signers))
+			UPDATE rounds SET state = 'signed', inrelease = $2, release_gpg = $3, signers = $4, signed_at = now(),
+				signed_by_token_id = $5
+			WHERE id = $1 RETURNING `+roundColumns, roundID, inRelease, releaseGPG, signers, signer))
 		if err != nil {
 			return translate("sign round", err)
 		}
-		if err := roundEvent(ctx, tx, r.ID, EventSigned, map[string]any{"round_id": r.ID, "signers": signers}); err != nil {
+		detail := map[string]any{"round_id": r.ID, "signers": signers}
+		if r.SignedBy != nil {
+			detail["token"] = r.SignedBy.Name
+		}
+		if err := roundEvent(ctx, tx, r.ID, EventSigned, detail); err != nil {
 			return err
 		}
 		return notifyRelease(ctx, tx, r.ReleaseID)

@@ -34,8 +34,8 @@ func hashToken(token string) []byte {
 	return h[:]
 }
 
-// CreateTenant creates a tenant and its first API token, returned in clear
-// once; only its hash is stored.
+// CreateTenant creates a tenant and its first API token, an admin token
+// (it makes the others), returned in clear once; only its hash is stored.
 func (s *Store) CreateTenant(ctx context.Context, name string) (Tenant, string, error) {
 	var t Tenant
 	token, hash := newToken()
@@ -47,7 +47,7 @@ func (s *Store) CreateTenant(ctx context.Context, name string) (Tenant, string, 
 			return translate("create tenant "+name, err)
 		}
 		_, err = tx.Exec(ctx,
-			`INSERT INTO api_tokens (tenant_id, name, token_hash) VALUES ($1, 'initial', $2)`, t.ID, hash)
+			`INSERT INTO api_tokens (tenant_id, name, token_hash, scope) VALUES ($1, 'initial', $2, 'admin')`, t.ID, hash)
 		return translate("create token", err)
 	})
 	if err != nil {

@@ -30,7 +30,7 @@ func TestTenantTokenRoundTrip(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrUnauthorized)
 
 	// A revoked token no longer authenticates.
-	_, second, err := s.CreateToken(ctx, &tenant.ID, "ci")
+	_, second, err := s.CreateToken(ctx, store.TokenSpec{TenantID: &tenant.ID, Name: "ci", Scope: store.ScopePublish})
 	require.NoError(t, err)
 	tokens, err := s.Tokens(ctx, tenant.ID)
 	require.NoError(t, err)

@@ -205,7 +205,8 @@ func (f *fakeAPI) rollback(w http.ResponseWriter, r *http.Request) {
 
 var fakeHistory = []client.Generation{
 	{Generation: fakeGen - 1, Date: time.Date(2025, 2, 1, 10, 0, 0, 0, time.UTC), RoundID: 8, Changes: 2, Adds: 3,
-		Signers: []string{"AAAA", "BBBB"}},
+		Signers: []string{"AAAA", "BBBB"}, Submitters: []client.TokenRef{{ID: 3, Name: "ci"}, {ID: 4, Name: "nightly"}},
+		SignedBy: &client.TokenRef{ID: 3, Name: "ci"}},
 	{Generation: fakeGen - 2, Date: time.Date(2025, 1, 31, 9, 0, 0, 0, time.UTC), RoundID: 7, Changes: 1, Removes: 1,
 		Signers: []string{"AAAA"}},
 }

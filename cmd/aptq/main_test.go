@@ -65,6 +65,9 @@ func TestUsageErrors(t *testing.T) {
 		"negative limit":      {"release", "history", "--repo", "acme", "--release", "stable", "--limit", "-1"},
 		"bad valid-for":       {"release", "create", "--repo", "acme", "--release", "stable", "--valid-for", "soon"},
 		"pkg show no name":    {"pkg", "show", "--repo", "acme", "--release", "stable"},
+		"token without scope": {"token", "create", "ci"},
+		"token bad scope":     {"token", "create", "ci", "--scope", "root"},
+		"admin token on repo": {"token", "create", "ci", "--scope", "admin", "--repo", "acme"},
 	}
 	for name, args := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -144,17 +144,31 @@ func (a *app) tenantCommand() *cobra.Command {
 				return a.printJSON(t)
 			}
 			a.printf("%s\n", t.Token)
-			a.progress("created tenant %s; its token is printed above and never again", t.Name)
+			a.progress("created tenant %s; its admin token is printed above and never again", t.Name)
 			return nil
 		}),
 	}
 	return a.group("tenant", "Manage tenants (operator token)", create)
 }
 
+const tokenLong = `Tokens carry a scope, chosen when they are made:
+
+  read     list and show repositories, releases, keys, packages, history,
+           rounds, jobs and reconcile reports
+  publish  also upload packages, add and remove them (pkg add/remove), sign
+           rounds, cancel and retry jobs, resign, roll back and reconcile
+  admin    also create repositories and releases, add and remove keys,
+           manage tokens and read the audit log
+
+--repo limits a read or publish token to some repositories of the tenant;
+anything else is refused with code forbidden. Give CI a publish token
+limited to the repositories it publishes: a leaked one cannot register a key
+or make another token. The tenant's first token is admin.`
+
 func (a *app) tokenCommand() *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List the tenant's tokens (never their secrets)",
+		Short: "List the tenant's tokens with their scopes (never their secrets)",
 		Args:  cobra.NoArgs,
 		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, _ []string) error {
 			tokens, err := a.client().ListTokens(cmd.Context())
@@ -165,23 +179,39 @@ func (a *app) tokenCommand() *cobra.Command {
 				return a.printJSON(map[string]any{"tokens": tokens})
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tNAME\tCREATED\tREVOKED")
+			fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tREPOS\tCREATED\tREVOKED")
 			for _, t := range tokens {
 				revoked := ""
 				if t.RevokedAt != nil {
 					revoked = t.RevokedAt.Format("2006-01-02 15:04:05")
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", t.ID, t.Name, t.CreatedAt.Format("2006-01-02 15:04:05"), revoked)
+				repos := "all"
+				if t.Repos != nil {
+					repos = strings.Join(t.Repos, ",")
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Scope, repos,
+					t.CreatedAt.Format("2006-01-02 15:04:05"), revoked)
 			}
 			return tw.Flush()
 		}),
 	}
+	var scope string
+	var repos []string
 	create := &cobra.Command{
-		Use:   "create NAME",
-		Short: "Create a token and print it, shown once",
-		Args:  cobra.ExactArgs(1),
+		Use:   "create NAME --scope read|publish|admin [--repo R1,R2]",
+		Short: "Create a token of a scope and print it, shown once (admin token)",
+		Long:  tokenLong,
+		Example: `  aptq token create ci-acme --scope publish --repo acme
+  aptq token create dashboard --scope read`,
+		Args: cobra.ExactArgs(1),
 		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, args []string) error {
-			t, err := a.client().CreateToken(cmd.Context(), args[0])
+			if scope != client.ScopeRead && scope != client.ScopePublish && scope != client.ScopeAdmin {
+				return usageErrorf("--scope must be read, publish or admin, not %q", scope)
+			}
+			if len(repos) > 0 && scope == client.ScopeAdmin {
+				return usageErrorf("--repo limits a read or publish token; an admin token acts on every repository")
+			}
+			t, err := a.client().CreateToken(cmd.Context(), args[0], scope, repos)
 			if err != nil {
 				return err
 			}
@@ -189,12 +219,16 @@ func (a *app) tokenCommand() *cobra.Command {
 				return a.printJSON(t)
 			}
 			a.printf("%s\n", t.Token)
+			a.progress("created token %d %q (scope %s); it is printed above and never again", t.ID, t.Name, t.Scope)
 			return nil
 		}),
 	}
+	create.Flags().StringVar(&scope, "scope", "", "what the token may do: read, publish or admin (required)")
+	create.Flags().StringSliceVar(&repos, "repo", nil, "limit a read or publish token to these repositories (default: all of the tenant's)")
+	_ = create.MarkFlagRequired("scope")
 	revoke := &cobra.Command{
 		Use:   "revoke ID",
-		Short: "Revoke a token: requests with it get 401 from then on",
+		Short: "Revoke a token: requests with it get 401 from then on (admin token)",
 		Args:  cobra.ExactArgs(1),
 		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
@@ -211,5 +245,55 @@ func (a *app) tokenCommand() *cobra.Command {
 			return nil
 		}),
 	}
-	return a.group("token", "Manage the tenant's API tokens", list, create, revoke)
+	cmd := a.group("token", "Manage the tenant's API tokens and their scopes (admin token)", list, create, revoke)
+	cmd.Long = tokenLong
+	return cmd
+}
+
+func (a *app) auditCommand() *cobra.Command {
+	var limit int
+	var cursor int64
+	list := &cobra.Command{
+		Use:   "list [--limit 50] [--cursor N]",
+		Short: "List the tenant's administrative actions and the tokens that made them (admin token)",
+		Long: `List the tenant's audited actions, newest first: repositories and releases
+created, keys added and removed, tokens created and revoked, resigns,
+rollbacks and reconciles, each with the token (name and id) that made it.
+Package changes are recorded on their jobs instead (aptq job show).`,
+		Args: cobra.NoArgs,
+		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, _ []string) error {
+			page, err := a.client().ListAudit(cmd.Context(), limit, cursor)
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(page)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "AT\tTOKEN\tACTION\tTARGET\tDETAILS")
+			for _, e := range page.Entries {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format("2006-01-02 15:04:05"), tokenName(e.Token),
+					e.Action, e.Target, strings.TrimPrefix(strings.TrimSuffix(formatDetails(e.Details), ")"), " ("))
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if page.NextCursor != 0 {
+				a.progress("more: --cursor %d", page.NextCursor)
+			}
+			return nil
+		}),
+	}
+	fl := list.Flags()
+	fl.IntVar(&limit, "limit", 50, "entries per page (at most 500)")
+	fl.Int64Var(&cursor, "cursor", 0, "the next page, as printed after a full page")
+	return a.group("audit", "Read the tenant's audit log (admin token)", list)
+}
+
+// tokenName is "name (token N)", or "-" when none was recorded.
+func tokenName(t *client.TokenRef) string {
+	if t == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%s (token %d)", t.Name, t.ID)
 }

@@ -86,9 +86,10 @@ func (a *app) releaseHistoryCommand() *cobra.Command {
 		Use:   "history --repo REPO --release NAME [--limit 50]",
 		Short: "List a release's generations: date, changes, signers",
 		Long: `List the committed generations of a release, newest first: the Release date,
-how many changes (and package additions and removals) each published, and the
-fingerprints of the registered keys that signed it. With --json: {"generations":[{"generation","date","round_id",
-"changes","adds","removes","signers","published_at"}…]}.`,
+how many changes (and package additions and removals) each published, the
+fingerprints of the registered keys that signed it, the tokens that submitted
+its changes and the token that signed it. With --json: {"generations":[{"generation","date","round_id",
+"changes","adds","removes","signers","published_at","submitters","signed_by"}…]}.`,
 		Args: cobra.NoArgs,
 		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, _ []string) error {
 			if limit < 0 {
@@ -106,14 +107,19 @@ fingerprints of the registered keys that signed it. With --json: {"generations":
 				return nil
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "GENERATION\tDATE\tCHANGES\tADDS\tREMOVES\tPUBLISHED\tSIGNERS")
+			fmt.Fprintln(tw, "GENERATION\tDATE\tCHANGES\tADDS\tREMOVES\tPUBLISHED\tSIGNERS\tSUBMITTED BY\tSIGNED BY")
 			for _, g := range gens {
 				published := "not yet"
 				if g.PublishedAt != nil {
 					published = g.PublishedAt.UTC().Format(time.RFC3339)
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%d\t%s\t%s\n", g.Generation, g.Date.UTC().Format(time.RFC3339),
-					g.Changes, g.Adds, g.Removes, published, strings.Join(g.Signers, ","))
+				submitters := make([]string, 0, len(g.Submitters))
+				for _, s := range g.Submitters {
+					submitters = append(submitters, tokenName(&s))
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", g.Generation, g.Date.UTC().Format(time.RFC3339),
+					g.Changes, g.Adds, g.Removes, published, strings.Join(g.Signers, ","),
+					firstNonEmpty(strings.Join(submitters, ", "), "-"), tokenName(g.SignedBy))
 			}
 			return tw.Flush()
 		}),

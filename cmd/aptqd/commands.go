@@ -104,7 +104,7 @@ func adminCommand() *cobra.Command {
 				return err
 			}
 			defer pool.Close()
-			_, secret, err := store.New(pool).CreateToken(cmd.Context(), nil, "operator")
+			_, secret, err := store.New(pool).CreateToken(cmd.Context(), store.TokenSpec{Name: "operator"})
 			if err != nil {
 				return err
 			}
