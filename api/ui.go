@@ -46,7 +46,8 @@ func (s *Server) uiRoutes(e *echo.Echo) {
 	e.GET("/ui/", s.uiOverview)
 	e.GET("/ui/login", s.uiLoginForm)
 	e.POST("/ui/login", s.uiLogin, s.sameOrigin)
-	e.GET("/ui/login/:code", s.uiLoginLink)
+	e.GET("/ui/login/:code", s.uiLoginLinkForm)
+	e.POST("/ui/login/:code", s.uiLoginLink, s.sameOrigin)
 	e.POST("/ui/logout", s.uiLogout, s.sameOrigin)
 	e.POST("/v1/ui/codes", s.createLoginCode, s.authenticate, adminOnly)
 }

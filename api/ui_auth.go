@@ -16,8 +16,14 @@ import (
 // the page takes one of:
 //   - "Authorization: Bearer <operator token>" (curl, scripts);
 //   - the session cookie aptq_ui, set by POST /ui/login (a form with the
-//     operator token) or by a one-time login link GET /ui/login/<code>,
-//     which an operator gets from POST /v1/ui/codes with their bearer token.
+//     operator token) or by a one-time login link /ui/login/<code>, which
+//     an operator gets from POST /v1/ui/codes with their bearer token.
+//
+// Opening a login link (GET) only shows a button that posts it: a GET
+// changes nothing, so a chat's link preview or a mail scanner that fetches
+// the link neither spends it nor receives a session, and the session
+// starts in a same-site request, whose SameSite=Strict cookie the browser
+// keeps sending when the link was clicked on another site.
 //
 // The cookie and the link carry random secrets; the sessions and codes are
 // rows in Postgres (store/uisessions.go), so that a logout, a revoked token
@@ -80,6 +86,7 @@ func (s *Server) uiSession(c echo.Context) (ok bool, err error) {
 
 type uiLoginData struct {
 	Message string
+	Code    string // a login link's: the form posts it
 }
 
 func (s *Server) uiLoginForm(c echo.Context) error {
@@ -103,6 +110,12 @@ func (s *Server) uiLogin(c echo.Context) error {
 	}
 	c.SetCookie(s.uiCookie(session, int(sessionTTL.Seconds())))
 	return c.Redirect(http.StatusSeeOther, "/ui/")
+}
+
+// uiLoginLinkForm shows a login link's button; the code is checked, and
+// spent, when it is pressed.
+func (s *Server) uiLoginLinkForm(c echo.Context) error {
+	return s.renderUI(c, http.StatusOK, "login.html", uiLoginData{Code: c.Param("code")})
 }
 
 // uiLoginLink signs in with a one-time login link.

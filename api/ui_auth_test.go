@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -62,11 +64,11 @@ func TestUISessionsAcrossServers(t *testing.T) {
 	for _, pair := range [][2]*bundle{{a, b}, {b, a}} {
 		first, second := pair[0], pair[1]
 		code := path.Base(second.loginLink(op))
-		r := first.uiDo(http.MethodGet, "/ui/login/"+code, nil, nil, "")
+		r := first.uiDo(http.MethodPost, "/ui/login/"+code, nil, nil, "")
 		require.Equal(t, http.StatusSeeOther, r.status)
 		require.NotNil(t, r.cookie)
 		sessions := a.count("ui_sessions")
-		r = second.uiDo(http.MethodGet, "/ui/login/"+code, nil, nil, "")
+		r = second.uiDo(http.MethodPost, "/ui/login/"+code, nil, nil, "")
 		require.Equal(t, http.StatusUnauthorized, r.status, "the second use of a code")
 		require.Contains(t, r.body, "already used")
 		require.Nil(t, r.cookie)
@@ -163,7 +165,7 @@ func TestUICookieSecure(t *testing.T) {
 	r := tls.uiDo(http.MethodPost, "/ui/login", url.Values{"token": {op}}, origin, "")
 	require.Equal(t, http.StatusSeeOther, r.status)
 	require.True(t, r.cookie.Secure, "an https external URL, with no forwarding header")
-	r = tls.uiDo(http.MethodGet, "/ui/login/"+path.Base(tls.loginLinkAt(op, "https://aptq.example.com")), nil, nil, "")
+	r = tls.uiDo(http.MethodPost, "/ui/login/"+path.Base(tls.loginLinkAt(op, "https://aptq.example.com")), nil, origin, "")
 	require.Equal(t, http.StatusSeeOther, r.status)
 	require.True(t, r.cookie.Secure, "a login link")
 	r = tls.uiDo(http.MethodPost, "/ui/logout", nil, origin, r.cookie.Value)
@@ -199,7 +201,7 @@ func TestUICrossOrigin(t *testing.T) {
 			posts = append(posts, rt.Path)
 		}
 	}
-	require.Subset(t, posts, []string{"/ui/login", "/ui/logout"})
+	require.Subset(t, posts, []string{"/ui/login", "/ui/login/:code", "/ui/logout"})
 	sessions := b.count("ui_sessions")
 	for _, p := range posts {
 		for _, h := range []map[string]string{
@@ -232,6 +234,34 @@ func TestUICrossOrigin(t *testing.T) {
 	}
 }
 
+// autoSubmitting starts a server like b's with a test page,
+// /ui/test-autosubmit?action=…[&token=…], that posts a form at once, as a
+// person pressing its button would: it has the page's origin and headers,
+// except the CSP, relaxed for its one script.
+func (b *bundle) autoSubmitting() *bundle {
+	b.t.Helper()
+	page := template.Must(template.New("").Parse(`<!doctype html><form method="post" action="{{.Action}}">` +
+		`{{with .Token}}<input name="token" value="{{.}}">{{end}}</form><script>document.forms[0].submit()</script>`))
+	return b.another("", func(e *echo.Echo) {
+		e.GET("/ui/test-autosubmit", func(c echo.Context) error {
+			uiHeaders(c.Response().Header())
+			c.Response().Header().Del("Content-Security-Policy")
+			var buf bytes.Buffer
+			if err := page.Execute(&buf, map[string]string{"Action": c.QueryParam("action"), "Token": c.QueryParam("token")}); err != nil {
+				return err
+			}
+			return c.HTMLBlob(http.StatusOK, buf.Bytes())
+		})
+	})
+}
+
+// pressLink returns the test page that opens a new login link and presses its button.
+func (b *bundle) pressLink(op string) string {
+	b.t.Helper()
+	link := strings.TrimPrefix(b.loginLink(op), b.server.URL)
+	return b.server.URL + "/ui/test-autosubmit?action=" + url.QueryEscape(link)
+}
+
 // TestUILoginFormInChromium signs in with the form in a real browser (whose
 // Origin header the page's Referrer-Policy decides), and replays login
 // CSRF: a page on another site that submits the form gets 403.
@@ -240,26 +270,16 @@ func TestUILoginFormInChromium(t *testing.T) {
 	chromium := findChromium(t)
 	b := setup(t, 1<<20)
 	_, op := b.operator()
-	autoSubmit := func(action string) string {
-		return `<!doctype html><form method="post" action="` + action + `"><input name="token" value="` + op +
-			`"></form><script>document.forms[0].submit()</script>`
-	}
-	// The same form as the page's, on the page's origin and with its
-	// headers; only its script, which submits it, needs the CSP relaxed.
-	own := b.another("", func(e *echo.Echo) {
-		e.GET("/ui/test-autosubmit", func(c echo.Context) error {
-			uiHeaders(c.Response().Header())
-			c.Response().Header().Del("Content-Security-Policy")
-			return c.HTML(http.StatusOK, autoSubmit("/ui/login"))
-		})
-	})
-	dom := runChromium(t, chromium, own.server.URL+"/ui/test-autosubmit", "--dump-dom", "--virtual-time-budget=3000")
+	own := b.autoSubmitting()
+	dom := runChromium(t, chromium, own.server.URL+"/ui/test-autosubmit?action=/ui/login&token="+url.QueryEscape(op),
+		"--dump-dom", "--virtual-time-budget=3000")
 	require.Contains(t, dom, "aptq operator overview")
 	require.Contains(t, dom, "Sign out", "signed in:\n%s", dom)
 
 	sessions := b.count("ui_sessions")
 	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte(autoSubmit(b.server.URL + "/ui/login")))
+		_, _ = w.Write([]byte(`<!doctype html><form method="post" action="` + b.server.URL + `/ui/login">` +
+			`<input name="token" value="` + op + `"></form><script>document.forms[0].submit()</script>`))
 	}))
 	t.Cleanup(evil.Close)
 	dom = runChromium(t, chromium, evil.URL, "--dump-dom", "--virtual-time-budget=3000")

@@ -183,20 +183,28 @@ func TestUIAuth(t *testing.T) {
 	// One-time login links: for operators only, once, within a minute.
 	require.Equal(t, http.StatusNotFound, b.do(http.MethodPost, "/v1/ui/codes", nil, nil), "a tenant token")
 	link := strings.TrimPrefix(b.loginLink(op), b.server.URL)
-	r = b.uiDo(http.MethodGet, link, nil, nil, "")
+	sessions := b.count("ui_sessions")
+	for range 2 { // a link preview, then the operator: opening a link changes nothing
+		r = b.uiDo(http.MethodGet, link, nil, nil, "")
+		require.Equal(t, http.StatusOK, r.status)
+		require.Contains(t, r.body, `<form method="post" action="`+link+`">`)
+		require.Nil(t, r.cookie)
+		require.Equal(t, sessions, b.count("ui_sessions"))
+	}
+	r = b.uiDo(http.MethodPost, link, nil, nil, "")
 	require.Equal(t, http.StatusSeeOther, r.status)
 	require.Equal(t, "/ui/", r.header.Get("Location"))
 	linkSession := r.cookie
 	require.NotNil(t, linkSession)
 	require.Equal(t, http.StatusOK, b.uiDo(http.MethodGet, "/ui/", nil, nil, linkSession.Value).status)
-	r = b.uiDo(http.MethodGet, link, nil, nil, "")
+	r = b.uiDo(http.MethodPost, link, nil, nil, "")
 	require.Equal(t, http.StatusUnauthorized, r.status, "a link works once")
 	require.Contains(t, r.body, "already used")
 	require.Nil(t, r.cookie)
 	expiredCode, _, err := b.store.CreateLoginCode(ctx, opTok.ID, -time.Second)
 	require.NoError(t, err)
-	require.Equal(t, http.StatusUnauthorized, b.uiDo(http.MethodGet, "/ui/login/"+expiredCode, nil, nil, "").status)
-	require.Equal(t, http.StatusUnauthorized, b.uiDo(http.MethodGet, "/ui/login/"+session.Value, nil, nil, "").status,
+	require.Equal(t, http.StatusUnauthorized, b.uiDo(http.MethodPost, "/ui/login/"+expiredCode, nil, nil, "").status)
+	require.Equal(t, http.StatusUnauthorized, b.uiDo(http.MethodPost, "/ui/login/"+session.Value, nil, nil, "").status,
 		"a session is not a login code")
 
 	// Signing out clears the cookie and ends the session: a copy of the cookie is worthless.
@@ -217,11 +225,13 @@ func TestUIAuth(t *testing.T) {
 	_, err = b.store.Pool.Exec(ctx, `UPDATE api_tokens SET revoked_at = now() WHERE id = $1`, opTok.ID)
 	require.NoError(t, err)
 	require.Equal(t, http.StatusSeeOther, b.uiDo(http.MethodGet, "/ui/", nil, nil, linkSession.Value).status)
-	require.Equal(t, http.StatusUnauthorized, b.uiDo(http.MethodGet, strings.TrimPrefix(fresh, b.server.URL), nil, nil, "").status)
+	require.Equal(t, http.StatusUnauthorized, b.uiDo(http.MethodPost, strings.TrimPrefix(fresh, b.server.URL), nil, nil, "").status)
 }
 
 // TestUIInChromium loads the page in a real headless Chromium through a
-// login link, checks what it shows and saves a screenshot.
+// login link, checks what it shows and saves a screenshot. (A virtual time
+// budget lets Chromium follow the link's form before it dumps the page,
+// and ends before the page's 5 s refresh.)
 func TestUIInChromium(t *testing.T) {
 	t.Parallel()
 	chromium := findChromium(t)
@@ -256,7 +266,8 @@ func TestUIInChromium(t *testing.T) {
 	require.NoError(t, err)
 
 	_, op := b.operator()
-	dom := runChromium(t, chromium, b.loginLink(op), "--dump-dom")
+	own := b.autoSubmitting()
+	dom := runChromium(t, chromium, own.pressLink(op), "--dump-dom", "--virtual-time-budget=3000")
 	require.NotContains(t, dom, `name="token"`, "signed in, not the login form:\n%s", dom)
 	require.Contains(t, dom, "aptq operator overview")
 	checkRow := func(id string, want ...string) {
@@ -277,7 +288,7 @@ func TestUIInChromium(t *testing.T) {
 	require.Regexp(t, `<td class="mono">publish_\d\d</td><td class="n">2</td>`, dom, "two available jobs in a publish queue")
 
 	png := filepath.Join(t.TempDir(), "ui.png")
-	runChromium(t, chromium, b.loginLink(op), "--screenshot="+png)
+	runChromium(t, chromium, own.pressLink(op), "--screenshot="+png, "--virtual-time-budget=3000")
 	data, err := os.ReadFile(png)
 	require.NoError(t, err)
 	require.Greater(t, len(data), 10<<10, "a screenshot of a full page")

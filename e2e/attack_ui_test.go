@@ -157,7 +157,8 @@ func (b *bundle) requireSignedIn(cookie string, want bool) {
 }
 
 // TestAttackUILoginCodeTwice: a login link used on one API process cannot
-// be used again on another.
+// be used again on another, and fetching it (a chat's link preview) neither
+// spends it nor signs anyone in.
 func TestAttackUILoginCodeTwice(t *testing.T) {
 	t.Parallel()
 	a := setup(t)
@@ -165,11 +166,18 @@ func TestAttackUILoginCodeTwice(t *testing.T) {
 	op := a.operatorToken()
 
 	code := path.Base(a.loginLink(op, nil))
-	first := b.uiRequest(http.MethodGet, "/ui/login/"+code, nil, nil, "")
+	// A link preview fetching the link on either process spends nothing and gets no session.
+	for _, srv := range []*bundle{a, b} {
+		preview := srv.uiRequest(http.MethodGet, "/ui/login/"+code, nil, nil, "")
+		require.Equal(t, http.StatusOK, preview.status)
+		require.Nil(t, preview.cookie)
+	}
+	require.Zero(t, a.uiSessions())
+	first := b.uiRequest(http.MethodPost, "/ui/login/"+code, nil, map[string]string{"Origin": b.URL}, "")
 	require.Equal(t, http.StatusSeeOther, first.status, first.body)
 	require.NotNil(t, first.cookie)
 	sessions := a.uiSessions()
-	again := a.uiRequest(http.MethodGet, "/ui/login/"+code, nil, nil, "")
+	again := a.uiRequest(http.MethodPost, "/ui/login/"+code, nil, map[string]string{"Origin": a.URL}, "")
 	require.Equal(t, http.StatusUnauthorized, again.status, "the code replayed on the other process")
 	require.Contains(t, again.body, "already used")
 	require.Nil(t, again.cookie)
@@ -224,7 +232,8 @@ func TestAttackUIHostHeader(t *testing.T) {
 	tls := startAPI(t, a, "APTQ_EXTERNAL_URL=https://aptq.example.com/")
 	link = tls.loginLink(op, forged)
 	require.True(t, strings.HasPrefix(link, "https://aptq.example.com/ui/login/"), link)
-	byLink := tls.uiRequest(http.MethodGet, strings.TrimPrefix(link, "https://aptq.example.com"), nil, nil, "")
+	byLink := tls.uiRequest(http.MethodPost, strings.TrimPrefix(link, "https://aptq.example.com"), nil,
+		map[string]string{"Origin": "https://aptq.example.com"}, "")
 	require.Equal(t, http.StatusSeeOther, byLink.status)
 	require.True(t, byLink.cookie.Secure, "an https external URL")
 	require.NotContains(t, tls.logs.String(), "no --external-url")
@@ -239,7 +248,8 @@ func TestAttackUICrossSiteLogin(t *testing.T) {
 	op := a.operatorToken()
 	session := a.signIn(op)
 	sessions := a.uiSessions()
-	for _, target := range []string{"/ui/login", "/ui/logout"} {
+	code := path.Base(a.loginLink(op, nil))
+	for _, target := range []string{"/ui/login", "/ui/logout", "/ui/login/" + code} {
 		for _, h := range []map[string]string{{"Origin": "https://evil.example"}, {"Origin": "null"},
 			{"Referer": "https://evil.example/phish"}, {}} {
 			r := a.uiRequest(http.MethodPost, target, url.Values{"token": {op}}, h, session)
