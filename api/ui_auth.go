@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -113,10 +114,21 @@ func (s *Server) uiLogin(c echo.Context) error {
 }
 
 // uiLoginLinkForm shows a login link's button; the code is checked, and
-// spent, when it is pressed.
+// spent, when it is pressed. Only the shape of a code (store's random
+// secrets) goes into the form, so that a crafted link cannot make the
+// button post elsewhere, such as /ui/login/../logout.
 func (s *Server) uiLoginLinkForm(c echo.Context) error {
-	return s.renderUI(c, http.StatusOK, "login.html", uiLoginData{Code: c.Param("code")})
+	code := c.Param("code")
+	if !loginCodeShape.MatchString(code) {
+		return s.uiLoginFailed(c, errBadLink)
+	}
+	return s.renderUI(c, http.StatusOK, "login.html", uiLoginData{Code: code})
 }
+
+var (
+	loginCodeShape = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
+	errBadLink     = store.Errorf(store.CodeUnauthorized, "this login link is invalid, expired or already used; ask for a new one")
+)
 
 // uiLoginLink signs in with a one-time login link.
 func (s *Server) uiLoginLink(c echo.Context) error {

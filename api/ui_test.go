@@ -191,6 +191,12 @@ func TestUIAuth(t *testing.T) {
 		require.Nil(t, r.cookie)
 		require.Equal(t, sessions, b.count("ui_sessions"))
 	}
+	for _, crafted := range []string{"/ui/login/..%2Flogout", "/ui/login/%22%3E%3Cb%3E", "/ui/login/x"} {
+		r = b.uiDo(http.MethodGet, crafted, nil, nil, "")
+		require.Equal(t, http.StatusUnauthorized, r.status, crafted)
+		require.Contains(t, r.body, "login link is invalid", crafted)
+		require.NotContains(t, r.body, "/ui/login/", crafted)
+	}
 	r = b.uiDo(http.MethodPost, link, nil, nil, "")
 	require.Equal(t, http.StatusSeeOther, r.status)
 	require.Equal(t, "/ui/", r.header.Get("Location"))
@@ -362,4 +368,31 @@ func TestUIFormatting(t *testing.T) {
 	require.Equal(t, "changes=3 lease_token=12345678 signers=[A B] worker=w-1",
 		eventDetail(map[string]any{"worker": "w-1", "lease_token": float64(12345678), "changes": float64(3),
 			"signers": []any{"A", "B"}}))
+}
+
+// TestUIEscapes renders every text the page shows from the database, and
+// the login page's message and code, as hostile markup: html/template
+// escapes each in its context, so none becomes a tag, an attribute or a URL.
+func TestUIEscapes(t *testing.T) {
+	t.Parallel()
+	const x = `"><script>alert(1)</script><img src=x onerror=alert(2)>`
+	now := time.Now()
+	d := uiOverviewData{Now: now, Refresh: 5, States: []string{x},
+		Releases: []store.ReleaseOverview{{Tenant: x, Repo: x, Release: x, LeaseHolder: x,
+			OpenRound: &store.OpenRoundOverview{State: x}}},
+		Queues: []uiQueue{{Name: x, Counts: []int{1}}},
+		Rounds: []store.RoundOverview{{Tenant: x, Repo: x, Release: x,
+			RoundSummary: store.RoundSummary{State: x, ErrorCode: x, ErrorMessage: x, CreatedAt: now}}},
+		Jobs: []uiJob{{JobView: store.JobView{TenantName: x, Repo: x, Release: x, State: x, ErrorCode: x, ErrorMessage: x},
+			Timeline: []store.Event{{Kind: x, Detail: map[string]any{x: x}, At: now}}}}}
+	pages := map[string]any{"overview.html": d, "login.html": uiLoginData{Message: x},
+		"login.html with a code": uiLoginData{Code: x}}
+	for name, data := range pages {
+		var buf bytes.Buffer
+		require.NoError(t, uiTemplates.ExecuteTemplate(&buf, strings.Fields(name)[0], data), name)
+		page := buf.String()
+		for _, bad := range []string{x, "<script", "<img"} {
+			require.NotContains(t, page, bad, name)
+		}
+	}
 }
