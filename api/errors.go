@@ -38,6 +38,7 @@ var statusByCode = map[string]int{
 	store.CodeQuotaExceeded:   http.StatusUnprocessableEntity,
 	codeBadRequest:            http.StatusBadRequest,
 	codeForbidden:             http.StatusForbidden,
+	codeCrossOrigin:           http.StatusForbidden,
 	codeChecksumMismatch:      http.StatusUnprocessableEntity,
 	codeInvalidPackage:        http.StatusUnprocessableEntity,
 	codeTooLarge:              http.StatusRequestEntityTooLarge,
@@ -52,6 +53,7 @@ var statusByCode = map[string]int{
 const (
 	codeBadRequest       = "bad_request"
 	codeForbidden        = "forbidden"
+	codeCrossOrigin      = "cross_origin"
 	codeChecksumMismatch = "checksum_mismatch"
 	codeInvalidPackage   = "invalid_package"
 	codeTooLarge         = "too_large"

@@ -97,7 +97,7 @@ func (s *Server) getJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := jobResponse(c, view)
+	out := s.jobResponse(c, view)
 	timeline, err := s.store.Timeline(ctx, view.ChangeID)
 	if err != nil {
 		return err
@@ -153,7 +153,7 @@ func (s *Server) listJobs(c echo.Context) error {
 	}
 	out := make([]JobResponse, 0, len(views))
 	for _, v := range views {
-		out = append(out, jobResponse(c, v))
+		out = append(out, s.jobResponse(c, v))
 	}
 	res := map[string]any{"jobs": out}
 	limit := f.Limit
@@ -166,9 +166,9 @@ func (s *Server) listJobs(c echo.Context) error {
 	return c.JSON(http.StatusOK, res)
 }
 
-func jobResponse(c echo.Context, v store.JobView) JobResponse {
+func (s *Server) jobResponse(c echo.Context, v store.JobView) JobResponse {
 	out := JobResponse{JobID: v.JobID, ChangeID: v.ChangeID, Repo: v.Repo, Release: v.Release,
-		State: v.State, URL: aptURL(c, store.Tenant{Name: v.TenantName}, v.Repo), CreatedAt: v.CreatedAt,
+		State: v.State, URL: s.aptURL(store.Tenant{Name: v.TenantName}, v.Repo), CreatedAt: v.CreatedAt,
 		UpdatedAt: v.UpdatedAt, Submitter: tokenRef(v.Submitter)}
 	if principalOf(c).Admin {
 		out.Tenant = v.TenantName
@@ -221,7 +221,7 @@ func (s *Server) cancelJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, jobResponse(c, view))
+	return c.JSON(http.StatusOK, s.jobResponse(c, view))
 }
 
 // retryJob re-enqueues a failed or cancelled change as a new job.

@@ -27,10 +27,11 @@ type KeyResponse struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
-// aptURL is where apt clients read the repository through this API.
-func aptURL(c echo.Context, tenant store.Tenant, repo string) string {
-	scheme := c.Scheme()
-	return scheme + "://" + c.Request().Host + "/apt/" + tenant.Name + "/" + repo
+// aptURL is where apt clients read the repository through this API: under
+// the configured external URL, never the request's Host, which a client
+// chooses.
+func (s *Server) aptURL(tenant store.Tenant, repo string) string {
+	return s.cfg.ExternalURL + "/apt/" + tenant.Name + "/" + repo
 }
 
 func (s *Server) repoFromPath(c echo.Context) (store.Repository, error) {
@@ -48,7 +49,7 @@ func (s *Server) createRepo(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, RepoResponse{Name: repo.Name, URL: aptURL(c, tenantOf(c), repo.Name),
+	return c.JSON(http.StatusCreated, RepoResponse{Name: repo.Name, URL: s.aptURL(tenantOf(c), repo.Name),
 		Keys: []KeyResponse{}, Releases: []ReleaseResponse{}, CreatedAt: repo.CreatedAt})
 }
 
@@ -93,7 +94,7 @@ func (s *Server) repoResponse(c echo.Context, repo store.Repository) (RepoRespon
 	if err != nil {
 		return RepoResponse{}, err
 	}
-	out := RepoResponse{Name: repo.Name, URL: aptURL(c, tenantOf(c), repo.Name), CreatedAt: repo.CreatedAt,
+	out := RepoResponse{Name: repo.Name, URL: s.aptURL(tenantOf(c), repo.Name), CreatedAt: repo.CreatedAt,
 		Keys: make([]KeyResponse, 0, len(keys)), Releases: make([]ReleaseResponse, 0, len(rels))}
 	for _, k := range keys {
 		out.Keys = append(out.Keys, keyResponse(k, false))

@@ -29,6 +29,11 @@ type Config struct {
 	MaxUploadBytes int64
 	// Partitions is the number of publish queues releases are hashed into.
 	Partitions int
+	// ExternalURL is where clients reach the API, scheme://host[:port] without
+	// a trailing slash: login links and repository URLs are built from it,
+	// never from a request's Host, and the page's cookie is Secure when it is
+	// https.
+	ExternalURL string
 	// MaxWait caps the long-poll wait a client may ask for.
 	MaxWait time.Duration
 	// ClientGrace is how long a change's client may go without long-polling

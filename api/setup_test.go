@@ -42,9 +42,13 @@ func setup(t *testing.T, maxUpload int64) *bundle {
 	require.NoError(t, err)
 	listener := store.NewListener(st.Pool, slog.New(slog.DiscardHandler))
 	go listener.Run(ctx)
+	// The server's address is its external URL: known before it serves.
+	ts := httptest.NewUnstartedServer(nil)
 	srv := New(Config{Store: st, Blob: s3, River: rc, Listener: listener, Logger: slog.New(slog.DiscardHandler),
-		MaxUploadBytes: maxUpload, Partitions: 4})
-	b := &bundle{t: t, store: st, server: httptest.NewServer(srv.Handler()), api: srv}
+		MaxUploadBytes: maxUpload, Partitions: 4, ExternalURL: "http://" + ts.Listener.Addr().String()})
+	ts.Config.Handler = srv.Handler()
+	ts.Start()
+	b := &bundle{t: t, store: st, server: ts, api: srv}
 	t.Cleanup(b.server.Close)
 	b.tenant, b.token, err = st.CreateTenant(ctx, "api-"+randomSuffix()[:10])
 	require.NoError(t, err)

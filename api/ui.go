@@ -2,14 +2,7 @@ package api
 
 import (
 	"bytes"
-	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"embed"
-	"encoding/base64"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"html/template"
 	"maps"
@@ -18,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -29,37 +21,12 @@ import (
 // The operator's web page: a read-only, server-rendered overview of every
 // tenant's releases, River's queues and the latest rounds and jobs. No
 // JavaScript; the page refreshes itself with <meta http-equiv="refresh">.
-//
-// Sign-in. A browser cannot send a bearer header, so the page takes one of:
-//   - "Authorization: Bearer <operator token>" (curl, scripts);
-//   - the session cookie aptq_ui, set by POST /ui/login (a form with the
-//     operator token) or by a one-time login link GET /ui/login/<code>,
-//     which an operator gets from POST /v1/ui/codes with their bearer token.
-//
-// Sessions and login links are tickets: the token's id, an expiry and a
-// nonce, authenticated with an HMAC keyed by the token's stored hash
-// (store.OperatorTokenKey). Any API process can check them without shared
-// state or a new table, the cookie never holds the token itself, and
-// revoking the token ends its sessions and links at once. Login links
-// expire after loginCodeTTL and are refused when used again on the same
-// process; a link replayed on another API process within those seconds is
-// accepted (one-time use across processes would need a table). Whoever can
-// read api_tokens can forge a session: they can read everything the page
-// shows anyway.
+// How an operator signs in is in ui_auth.go.
 
 const (
-	uiCookie       = "aptq_ui"
-	sessionTTL     = 12 * time.Hour
-	loginCodeTTL   = 60 * time.Second
 	uiListLimit    = 20  // recent rounds and jobs
 	uiReleaseLimit = 500 // releases on the page
 	defaultRefresh = 5   // seconds
-)
-
-// Ticket purposes: an HMAC for one cannot be used as the other.
-const (
-	purposeSession = "aptq-ui-session"
-	purposeLogin   = "aptq-ui-login"
 )
 
 //go:embed templates/*.html
@@ -73,13 +40,15 @@ var uiTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 }).ParseFS(templateFS, "templates/*.html"))
 
 // uiRoutes registers the page, its sign-in and the login-link endpoint.
+// Every POST under /ui/ takes sameOrigin (TestUICrossOrigin enumerates them).
 func (s *Server) uiRoutes(e *echo.Echo) {
 	e.GET("/ui", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/ui/") })
 	e.GET("/ui/", s.uiOverview)
 	e.GET("/ui/login", s.uiLoginForm)
-	e.POST("/ui/login", s.uiLogin)
-	e.GET("/ui/login/:code", s.uiLoginLink)
-	e.POST("/ui/logout", s.uiLogout)
+	e.POST("/ui/login", s.uiLogin, s.sameOrigin)
+	e.GET("/ui/login/:code", s.uiLoginLinkForm)
+	e.POST("/ui/login/:code", s.uiLoginLink, s.sameOrigin)
+	e.POST("/ui/logout", s.uiLogout, s.sameOrigin)
 	e.POST("/v1/ui/codes", s.createLoginCode, s.authenticate, adminOnly)
 }
 
@@ -197,231 +166,26 @@ func queueTable(depths []store.QueueDepth) (states []string, queues []uiQueue, t
 	return states, queues, totals
 }
 
-// uiBearer admits an operator's bearer token; a tenant's is refused
-// because the page shows every tenant.
-func (s *Server) uiBearer(c echo.Context) error {
-	token, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
-	if !ok || strings.TrimSpace(token) == "" {
-		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="aptq"`)
-		return store.Errorf(store.CodeUnauthorized, "missing bearer token")
-	}
-	p, err := s.store.Authenticate(c.Request().Context(), strings.TrimSpace(token))
-	if err != nil {
-		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="aptq"`)
-		return err
-	}
-	if !p.Admin {
-		return store.Errorf(codeForbidden, "the operator page shows every tenant; it needs an operator token")
-	}
-	return nil
-}
-
-// uiSession checks the session cookie; ok is false when there is none or it
-// is invalid, expired or its token revoked. A session past half its life is
-// renewed, so that a page left open keeps refreshing.
-func (s *Server) uiSession(c echo.Context) (ok bool, err error) {
-	ck, err := c.Cookie(uiCookie)
-	if err != nil {
-		return false, nil
-	}
-	t, err := s.verifyTicket(c.Request().Context(), purposeSession, ck.Value)
-	if errors.Is(err, errBadTicket) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	if time.Until(t.Expires) < sessionTTL/2 {
-		if err := s.startSession(c, t.TokenID); err != nil {
-			return false, err
-		}
-	}
-	return true, nil
-}
-
-type uiLoginData struct {
-	Message string
-}
-
-func (s *Server) uiLoginForm(c echo.Context) error {
-	return s.renderUI(c, http.StatusOK, "login.html", uiLoginData{})
-}
-
-// uiLogin signs in with an operator token typed into the form.
-func (s *Server) uiLogin(c echo.Context) error {
-	token := strings.TrimSpace(c.FormValue("token"))
-	p, err := s.store.Authenticate(c.Request().Context(), token)
-	if err == nil && !p.Admin {
-		err = store.Errorf(codeForbidden, "a tenant token cannot open the operator page; use an operator token")
-	}
-	if err != nil {
-		return s.uiLoginFailed(c, err)
-	}
-	if err := s.startSession(c, p.TokenID); err != nil {
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, "/ui/")
-}
-
-// uiLoginLink signs in with a one-time login link.
-func (s *Server) uiLoginLink(c echo.Context) error {
-	t, err := s.verifyTicket(c.Request().Context(), purposeLogin, c.Param("code"))
-	if errors.Is(err, errBadTicket) || (err == nil && !spendCode(t)) {
-		err = store.Errorf(store.CodeUnauthorized, "this login link is invalid, expired or already used; ask for a new one")
-	}
-	if err != nil {
-		return s.uiLoginFailed(c, err)
-	}
-	if err := s.startSession(c, t.TokenID); err != nil {
-		return err
-	}
-	return c.Redirect(http.StatusSeeOther, "/ui/")
-}
-
-// uiLoginFailed shows the form again with why, at the status the error
-// table gives; server errors go to the error handler.
-func (s *Server) uiLoginFailed(c echo.Context, err error) error {
-	status, body := toBody(err)
-	if status >= 500 {
-		return err
-	}
-	return s.renderUI(c, status, "login.html", uiLoginData{Message: body.Message})
-}
-
-func (s *Server) uiLogout(c echo.Context) error {
-	c.SetCookie(s.uiCookie(c, "", -1))
-	return c.Redirect(http.StatusSeeOther, "/ui/login")
-}
-
-// createLoginCode (operator) returns a one-time login link for the page.
-func (s *Server) createLoginCode(c echo.Context) error {
-	ctx := c.Request().Context()
-	p := principalOf(c)
-	expires := time.Now().Add(loginCodeTTL)
-	code, err := s.ticket(ctx, purposeLogin, p.TokenID, expires)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, map[string]any{
-		"url":        c.Scheme() + "://" + c.Request().Host + "/ui/login/" + code,
-		"expires_at": expires.UTC().Truncate(time.Second),
-	})
-}
-
-// startSession sets the session cookie for an operator token.
-func (s *Server) startSession(c echo.Context, tokenID int64) error {
-	value, err := s.ticket(c.Request().Context(), purposeSession, tokenID, time.Now().Add(sessionTTL))
-	if err != nil {
-		return err
-	}
-	c.SetCookie(s.uiCookie(c, value, int(sessionTTL.Seconds())))
-	return nil
-}
-
-func (s *Server) uiCookie(c echo.Context, value string, maxAge int) *http.Cookie {
-	return &http.Cookie{Name: uiCookie, Value: value, Path: "/ui/", MaxAge: maxAge, HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: c.Scheme() == "https"}
-}
-
-// renderUI writes a page with headers that keep it out of caches and
-// frames and forbid scripts.
+// renderUI writes a page with uiHeaders.
 func (s *Server) renderUI(c echo.Context, status int, name string, data any) error {
 	var buf bytes.Buffer
 	if err := uiTemplates.ExecuteTemplate(&buf, name, data); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
-	h := c.Response().Header()
+	uiHeaders(c.Response().Header())
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// uiHeaders keep the page out of caches and frames and forbid scripts.
+func uiHeaders(h http.Header) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Security-Policy",
 		"default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	return c.HTMLBlob(status, buf.Bytes())
-}
-
-// A ticket is tokenID | expiry (unix seconds) | nonce | HMAC-SHA256 of the
-// purpose and those, keyed by the token's stored hash; base64url.
-type ticket struct {
-	TokenID int64
-	Expires time.Time
-	Nonce   [16]byte
-}
-
-const ticketLen = 8 + 8 + 16 + sha256.Size
-
-var errBadTicket = errors.New("invalid, expired or revoked ticket")
-
-func (s *Server) ticket(ctx context.Context, purpose string, tokenID int64, expires time.Time) (string, error) {
-	key, err := s.store.OperatorTokenKey(ctx, tokenID)
-	if err != nil {
-		return "", err
-	}
-	t := ticket{TokenID: tokenID, Expires: expires}
-	_, _ = rand.Read(t.Nonce[:]) // crypto/rand.Read never fails on Linux
-	body := t.body()
-	return base64.RawURLEncoding.EncodeToString(append(body, ticketMAC(key, purpose, body)...)), nil
-}
-
-func (t ticket) body() []byte {
-	b := binary.BigEndian.AppendUint64(nil, uint64(t.TokenID))
-	b = binary.BigEndian.AppendUint64(b, uint64(t.Expires.Unix()))
-	return append(b, t.Nonce[:]...)
-}
-
-func ticketMAC(key []byte, purpose string, body []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(purpose))
-	m.Write([]byte{0})
-	m.Write(body)
-	return m.Sum(nil)
-}
-
-// verifyTicket checks a ticket's MAC, expiry and that its token is still a
-// live operator token; errBadTicket when any fails.
-func (s *Server) verifyTicket(ctx context.Context, purpose, value string) (ticket, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(value)
-	if err != nil || len(raw) != ticketLen {
-		return ticket{}, errBadTicket
-	}
-	body, mac := raw[:ticketLen-sha256.Size], raw[ticketLen-sha256.Size:]
-	t := ticket{TokenID: int64(binary.BigEndian.Uint64(body)),
-		Expires: time.Unix(int64(binary.BigEndian.Uint64(body[8:])), 0)}
-	copy(t.Nonce[:], body[16:])
-	key, err := s.store.OperatorTokenKey(ctx, t.TokenID)
-	if errors.Is(err, store.ErrNotFound) {
-		return ticket{}, errBadTicket
-	}
-	if err != nil {
-		return ticket{}, err
-	}
-	if !hmac.Equal(mac, ticketMAC(key, purpose, body)) || !time.Now().Before(t.Expires) {
-		return ticket{}, errBadTicket
-	}
-	return t, nil
-}
-
-// spentCodes remembers this process's used login codes until they expire.
-var spentCodes = struct {
-	sync.Mutex
-	m map[[16]byte]time.Time
-}{m: map[[16]byte]time.Time{}}
-
-// spendCode marks a verified login code used; false if it already was.
-func spendCode(t ticket) bool {
-	spentCodes.Lock()
-	defer spentCodes.Unlock()
-	now := time.Now()
-	for n, exp := range spentCodes.m {
-		if !now.Before(exp) {
-			delete(spentCodes.m, n)
-		}
-	}
-	if _, used := spentCodes.m[t.Nonce]; used {
-		return false
-	}
-	spentCodes.m[t.Nonce] = t.Expires
-	return true
+	// Not no-referrer: under it browsers send "Origin: null" with the page's
+	// own forms, which sameOrigin must then refuse.
+	h.Set("Referrer-Policy", "same-origin")
 }
 
 // relTime says how far t is from now: "12s ago", "in 30s".

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -34,7 +35,8 @@ type uiResponse struct {
 	cookie *http.Cookie // aptq_ui, when set
 }
 
-// uiDo sends a request to the page with optional headers and cookie.
+// uiDo sends a request to the page with optional headers (an empty value
+// removes one; "Host" sets the request's host) and cookie. A POST carries the page's Origin, as from a browser.
 func (b *bundle) uiDo(method, path string, form url.Values, header map[string]string, cookie string) uiResponse {
 	b.t.Helper()
 	var body io.Reader
@@ -46,8 +48,17 @@ func (b *bundle) uiDo(method, path string, form url.Values, header map[string]st
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
+	if method == http.MethodPost {
+		req.Header.Set("Origin", b.server.URL) // as a browser sends it from the page
+	}
 	for k, v := range header {
-		req.Header.Set(k, v)
+		if k == "Host" {
+			req.Host = v
+		} else if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
 	}
 	if cookie != "" {
 		req.AddCookie(&http.Cookie{Name: uiCookie, Value: cookie})
@@ -155,14 +166,12 @@ func TestUIAuth(t *testing.T) {
 	require.NotContains(t, session.Value, op, "the cookie never holds the token")
 	require.Equal(t, http.StatusOK, b.uiDo(http.MethodGet, "/ui/", nil, nil, session.Value).status)
 
-	// Forged, tampered or mismatched tickets send the browser to sign in.
-	srv := &Server{store: b.store}
+	// Unknown, tampered or expired sessions, and login codes, send the browser to sign in.
 	ctx := context.Background()
 	tampered := []byte(session.Value)
 	tampered[len(tampered)-2] ^= 1
-	code, err := srv.ticket(ctx, purposeLogin, opTok.ID, time.Now().Add(time.Minute))
-	require.NoError(t, err)
-	expired, err := srv.ticket(ctx, purposeSession, opTok.ID, time.Now().Add(-time.Second))
+	code := path.Base(b.loginLink(op))
+	expired, err := b.store.CreateUISession(ctx, opTok.ID, -time.Second)
 	require.NoError(t, err)
 	for name, v := range map[string]string{"tampered": string(tampered), "garbage": "x", "login code as session": code,
 		"expired": expired} {
@@ -174,39 +183,61 @@ func TestUIAuth(t *testing.T) {
 	// One-time login links: for operators only, once, within a minute.
 	require.Equal(t, http.StatusNotFound, b.do(http.MethodPost, "/v1/ui/codes", nil, nil), "a tenant token")
 	link := strings.TrimPrefix(b.loginLink(op), b.server.URL)
-	r = b.uiDo(http.MethodGet, link, nil, nil, "")
+	sessions := b.count("ui_sessions")
+	for range 2 { // a link preview, then the operator: opening a link changes nothing
+		r = b.uiDo(http.MethodGet, link, nil, nil, "")
+		require.Equal(t, http.StatusOK, r.status)
+		require.Contains(t, r.body, `<form method="post" action="`+link+`">`)
+		require.Nil(t, r.cookie)
+		require.Equal(t, sessions, b.count("ui_sessions"))
+	}
+	for _, crafted := range []string{"/ui/login/..%2Flogout", "/ui/login/%22%3E%3Cb%3E", "/ui/login/x"} {
+		r = b.uiDo(http.MethodGet, crafted, nil, nil, "")
+		require.Equal(t, http.StatusUnauthorized, r.status, crafted)
+		require.Contains(t, r.body, "login link is invalid", crafted)
+		require.NotContains(t, r.body, "/ui/login/", crafted)
+	}
+	r = b.uiDo(http.MethodPost, link, nil, nil, "")
 	require.Equal(t, http.StatusSeeOther, r.status)
 	require.Equal(t, "/ui/", r.header.Get("Location"))
-	require.NotNil(t, r.cookie)
-	require.Equal(t, http.StatusOK, b.uiDo(http.MethodGet, "/ui/", nil, nil, r.cookie.Value).status)
-	r = b.uiDo(http.MethodGet, link, nil, nil, "")
+	linkSession := r.cookie
+	require.NotNil(t, linkSession)
+	require.Equal(t, http.StatusOK, b.uiDo(http.MethodGet, "/ui/", nil, nil, linkSession.Value).status)
+	r = b.uiDo(http.MethodPost, link, nil, nil, "")
 	require.Equal(t, http.StatusUnauthorized, r.status, "a link works once")
 	require.Contains(t, r.body, "already used")
 	require.Nil(t, r.cookie)
-	expiredCode, err := srv.ticket(ctx, purposeLogin, opTok.ID, time.Now().Add(-time.Second))
+	expiredCode, _, err := b.store.CreateLoginCode(ctx, opTok.ID, -time.Second)
 	require.NoError(t, err)
-	require.Equal(t, http.StatusUnauthorized, b.uiDo(http.MethodGet, "/ui/login/"+expiredCode, nil, nil, "").status)
-	require.Equal(t, http.StatusUnauthorized, b.uiDo(http.MethodGet, "/ui/login/"+session.Value, nil, nil, "").status,
+	require.Equal(t, http.StatusUnauthorized, b.uiDo(http.MethodPost, "/ui/login/"+expiredCode, nil, nil, "").status)
+	require.Equal(t, http.StatusUnauthorized, b.uiDo(http.MethodPost, "/ui/login/"+session.Value, nil, nil, "").status,
 		"a session is not a login code")
 
-	// Signing out clears the cookie.
+	// Signing out clears the cookie and ends the session: a copy of the cookie is worthless.
 	r = b.uiDo(http.MethodPost, "/ui/logout", nil, nil, session.Value)
 	require.Equal(t, http.StatusSeeOther, r.status)
 	require.Equal(t, "/ui/login", r.header.Get("Location"))
 	require.NotNil(t, r.cookie)
 	require.Empty(t, r.cookie.Value)
 	require.Negative(t, r.cookie.MaxAge)
+	r = b.uiDo(http.MethodGet, "/ui/", nil, nil, session.Value)
+	require.Equal(t, http.StatusSeeOther, r.status, "the signed-out session's cookie")
+	require.Equal(t, "/ui/login", r.header.Get("Location"))
+	require.Equal(t, http.StatusOK, b.uiDo(http.MethodGet, "/ui/", nil, nil, linkSession.Value).status,
+		"other sessions go on")
 
 	// Revoking the token ends its sessions and links.
 	fresh := b.loginLink(op)
 	_, err = b.store.Pool.Exec(ctx, `UPDATE api_tokens SET revoked_at = now() WHERE id = $1`, opTok.ID)
 	require.NoError(t, err)
-	require.Equal(t, http.StatusSeeOther, b.uiDo(http.MethodGet, "/ui/", nil, nil, session.Value).status)
-	require.Equal(t, http.StatusUnauthorized, b.uiDo(http.MethodGet, strings.TrimPrefix(fresh, b.server.URL), nil, nil, "").status)
+	require.Equal(t, http.StatusSeeOther, b.uiDo(http.MethodGet, "/ui/", nil, nil, linkSession.Value).status)
+	require.Equal(t, http.StatusUnauthorized, b.uiDo(http.MethodPost, strings.TrimPrefix(fresh, b.server.URL), nil, nil, "").status)
 }
 
 // TestUIInChromium loads the page in a real headless Chromium through a
-// login link, checks what it shows and saves a screenshot.
+// login link, checks what it shows and saves a screenshot. (A virtual time
+// budget lets Chromium follow the link's form before it dumps the page,
+// and ends before the page's 5 s refresh.)
 func TestUIInChromium(t *testing.T) {
 	t.Parallel()
 	chromium := findChromium(t)
@@ -241,7 +272,8 @@ func TestUIInChromium(t *testing.T) {
 	require.NoError(t, err)
 
 	_, op := b.operator()
-	dom := runChromium(t, chromium, "--dump-dom", b.loginLink(op))
+	own := b.autoSubmitting()
+	dom := runChromium(t, chromium, own.pressLink(op), "--dump-dom", "--virtual-time-budget=3000")
 	require.NotContains(t, dom, `name="token"`, "signed in, not the login form:\n%s", dom)
 	require.Contains(t, dom, "aptq operator overview")
 	checkRow := func(id string, want ...string) {
@@ -263,7 +295,7 @@ func TestUIInChromium(t *testing.T) {
 	require.Regexp(t, `<td class="mono">publish_\d\d</td><td class="n">2</td>`, dom, "two available jobs in a publish queue")
 
 	png := filepath.Join(t.TempDir(), "ui.png")
-	runChromium(t, chromium, "--screenshot="+png, b.loginLink(op))
+	runChromium(t, chromium, own.pressLink(op), "--screenshot="+png, "--virtual-time-budget=3000")
 	data, err := os.ReadFile(png)
 	require.NoError(t, err)
 	require.Greater(t, len(data), 10<<10, "a screenshot of a full page")
@@ -290,21 +322,22 @@ func findChromium(t *testing.T) string {
 }
 
 // runChromium runs headless Chromium on url with a fresh profile and
-// returns its standard output.
-func runChromium(t *testing.T, chromium, mode, url string) string {
+// returns its standard output; mode is what it should do (--dump-dom).
+func runChromium(t *testing.T, chromium, url string, mode ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, chromium, "--headless=new", "--no-sandbox", "--disable-gpu",
 		"--disable-dev-shm-usage", "--disable-quic", "--no-first-run", "--no-default-browser-check",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--disable-extensions", "--user-data-dir="+t.TempDir(), "--window-size=1400,1000", mode, url)
+		"--disable-extensions", "--user-data-dir="+t.TempDir(), "--window-size=1400,1000")
+	cmd.Args = append(append(cmd.Args, mode...), url)
 	// Chromium forks helpers: its own process group, killed whole on timeout.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Run(), "chromium %s: %s", mode, stderr.String())
+	require.NoError(t, cmd.Run(), "chromium %v: %s", mode, stderr.String())
 	return stdout.String()
 }
 
@@ -336,4 +369,31 @@ func TestUIFormatting(t *testing.T) {
 	require.Equal(t, "changes=3 lease_token=12345678 signers=[A B] worker=w-1",
 		eventDetail(map[string]any{"worker": "w-1", "lease_token": float64(12345678), "changes": float64(3),
 			"signers": []any{"A", "B"}}))
+}
+
+// TestUIEscapes renders every text the page shows from the database, and
+// the login page's message and code, as hostile markup: html/template
+// escapes each in its context, so none becomes a tag, an attribute or a URL.
+func TestUIEscapes(t *testing.T) {
+	t.Parallel()
+	const x = `"><script>alert(1)</script><img src=x onerror=alert(2)>`
+	now := time.Now()
+	d := uiOverviewData{Now: now, Refresh: 5, States: []string{x},
+		Releases: []store.ReleaseOverview{{Tenant: x, Repo: x, Release: x, LeaseHolder: x,
+			OpenRound: &store.OpenRoundOverview{State: x}}},
+		Queues: []uiQueue{{Name: x, Counts: []int{1}}},
+		Rounds: []store.RoundOverview{{Tenant: x, Repo: x, Release: x,
+			RoundSummary: store.RoundSummary{State: x, ErrorCode: x, ErrorMessage: x, CreatedAt: now}}},
+		Jobs: []uiJob{{JobView: store.JobView{TenantName: x, Repo: x, Release: x, State: x, ErrorCode: x, ErrorMessage: x},
+			Timeline: []store.Event{{Kind: x, Detail: map[string]any{x: x}, At: now}}}}}
+	pages := map[string]any{"overview.html": d, "login.html": uiLoginData{Message: x},
+		"login.html with a code": uiLoginData{Code: x}}
+	for name, data := range pages {
+		var buf bytes.Buffer
+		require.NoError(t, uiTemplates.ExecuteTemplate(&buf, strings.Fields(name)[0], data), name)
+		page := buf.String()
+		for _, bad := range []string{x, "<script", "<img"} {
+			require.NotContains(t, page, bad, name)
+		}
+	}
 }

@@ -154,17 +154,3 @@ func (s *Store) Timelines(ctx context.Context, changeIDs []int64) (map[int64][]E
 	}
 	return out, translate("timelines", rows.Err())
 }
-
-// OperatorTokenKey returns the stored hash of a live (not revoked) operator
-// token. The API keys the web page's sessions and login links to it, so
-// they are checked by any API process and die with the token. A tenant's,
-// a revoked or an unknown token is ErrNotFound.
-//
-// It belongs with the tokens (tokens.go); it lives here while the page is
-// its only user.
-func (s *Store) OperatorTokenKey(ctx context.Context, tokenID int64) ([]byte, error) {
-	var hash []byte
-	err := s.Pool.QueryRow(ctx, `
-		SELECT token_hash FROM api_tokens WHERE id = $1 AND admin AND revoked_at IS NULL`, tokenID).Scan(&hash)
-	return hash, translate("operator token", err)
-}

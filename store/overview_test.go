@@ -130,26 +130,3 @@ func TestOverview(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, depths)
 }
-
-// TestOperatorTokenKey: only live operator tokens have a key.
-func TestOperatorTokenKey(t *testing.T) {
-	t.Parallel()
-	b := setupOverview(t)
-	op, _, err := b.store.CreateToken(b.ctx, store.TokenSpec{Name: "ops"})
-	require.NoError(t, err)
-	key, err := b.store.OperatorTokenKey(b.ctx, op.ID)
-	require.NoError(t, err)
-	require.Len(t, key, 32)
-
-	tenantTokens, err := b.store.Tokens(b.ctx, b.tenant.ID)
-	require.NoError(t, err)
-	_, err = b.store.OperatorTokenKey(b.ctx, tenantTokens[0].ID)
-	require.ErrorIs(t, err, store.ErrNotFound, "a tenant's token")
-	_, err = b.store.OperatorTokenKey(b.ctx, 1<<40)
-	require.ErrorIs(t, err, store.ErrNotFound, "an unknown token")
-
-	_, err = b.store.Pool.Exec(b.ctx, `UPDATE api_tokens SET revoked_at = now() WHERE id = $1`, op.ID)
-	require.NoError(t, err)
-	_, err = b.store.OperatorTokenKey(b.ctx, op.ID)
-	require.ErrorIs(t, err, store.ErrNotFound, "a revoked token")
-}

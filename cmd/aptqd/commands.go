@@ -215,8 +215,14 @@ func serve(ctx context.Context, cfg config, migrate, withAPI, withWorker bool) e
 		}
 	}
 	if withAPI {
+		externalURL, configured := cfg.apiExternalURL()
+		if !configured {
+			log.Warn("no --external-url (APTQ_EXTERNAL_URL): login links and repository URLs use the listen address",
+				slog.String("external_url", externalURL))
+		}
 		srv := api.New(api.Config{Store: st, Blob: bucket, Listener: listener, River: riverClient, Logger: log,
-			MaxUploadBytes: cfg.maxUploadBytes, Partitions: cfg.partitions, Metrics: mets, ClientGrace: cfg.clientGrace})
+			MaxUploadBytes: cfg.maxUploadBytes, Partitions: cfg.partitions, Metrics: mets, ClientGrace: cfg.clientGrace,
+			ExternalURL: externalURL})
 		g.Go(func() error { return srv.Serve(ctx, cfg.listen) })
 		log.Info("api listening", slog.String("addr", cfg.listen))
 	}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -23,6 +24,7 @@ type config struct {
 	s3SecretKey      string
 	s3Region         string
 	listen           string
+	externalURL      string
 	adminToken       string
 	logLevel         string
 	partitions       int
@@ -93,6 +95,8 @@ func (c *config) bindQueues(fs *pflag.FlagSet) {
 
 func (c *config) bindAPI(fs *pflag.FlagSet) {
 	fs.StringVar(&c.listen, "listen", envString("APTQ_LISTEN", "127.0.0.1:8080"), "API listen address ($APTQ_LISTEN)")
+	fs.StringVar(&c.externalURL, "external-url", envString("APTQ_EXTERNAL_URL", ""),
+		"where clients reach the API, e.g. https://aptq.example.com: login links, repository URLs and the page's Secure cookie follow it; empty: the listen address ($APTQ_EXTERNAL_URL)")
 	fs.StringVar(&c.adminToken, "admin-token", envString("APTQ_ADMIN_TOKEN", ""), "register this operator token at start, to bootstrap ($APTQ_ADMIN_TOKEN)")
 	fs.Int64Var(&c.maxUploadBytes, "max-upload-bytes", int64(envInt("APTQ_MAX_UPLOAD_BYTES", 2<<30)), "largest .deb accepted ($APTQ_MAX_UPLOAD_BYTES)")
 	fs.DurationVar(&c.clientGrace, "client-grace", envDuration("APTQ_CLIENT_GRACE", api.DefaultClientGrace),
@@ -144,6 +148,13 @@ func (c *config) validate(needS3, needAPI, needWorker bool) error {
 		if _, _, err := net.SplitHostPort(c.listen); err != nil {
 			return fmt.Errorf("listen address %q is not host:port", c.listen)
 		}
+		if c.externalURL != "" {
+			u, err := url.Parse(c.externalURL)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+				strings.TrimSuffix(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
+				return fmt.Errorf("external URL %q is not scheme://host[:port], e.g. https://aptq.example.com", c.externalURL)
+			}
+		}
 		if c.adminToken != "" && len(c.adminToken) < 32 {
 			return fmt.Errorf("APTQ_ADMIN_TOKEN must be at least 32 characters")
 		}
@@ -169,6 +180,26 @@ func (c *config) validate(needS3, needAPI, needWorker bool) error {
 		}
 	}
 	return nil
+}
+
+// apiExternalURL is the external URL as scheme://host[:port]; without
+// one configured, the listen address (a wildcard host as localhost), which
+// suits one machine only: configured says which.
+func (c *config) apiExternalURL() (u string, configured bool) {
+	if c.externalURL != "" {
+		// As a browser writes it in Origin, which the page compares with it.
+		u, _ := url.Parse(c.externalURL)
+		host := strings.ToLower(u.Host)
+		if (u.Scheme == "https" && u.Port() == "443") || (u.Scheme == "http" && u.Port() == "80") {
+			host = strings.ToLower(u.Hostname())
+		}
+		return u.Scheme + "://" + host, true
+	}
+	host, port, _ := net.SplitHostPort(c.listen)
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port), false
 }
 
 func (c *config) logger() *slog.Logger {

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestExternalURL(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"https://aptq.example.com":      "https://aptq.example.com",
+		"https://APTQ.example.com:443/": "https://aptq.example.com",
+		"http://aptq.example.com:8080":  "http://aptq.example.com:8080",
+	} {
+		c := config{databaseURL: "postgres://x", logLevel: "info", listen: "127.0.0.1:8080", maxUploadBytes: 1, externalURL: in}
+		require.NoError(t, c.validate(false, true, false), in)
+		got, configured := c.apiExternalURL()
+		require.True(t, configured)
+		require.Equal(t, want, got, in)
+	}
+	for _, bad := range []string{"aptq.example.com", "ftp://aptq.example.com", "https://", "https://aptq.example.com/aptq",
+		"https://user@aptq.example.com", "https://aptq.example.com/?x=1", "https://aptq.example.com/#x"} {
+		c := config{databaseURL: "postgres://x", logLevel: "info", listen: "127.0.0.1:8080", maxUploadBytes: 1, externalURL: bad}
+		require.ErrorContains(t, c.validate(false, true, false), "external URL", bad)
+	}
+	for listen, want := range map[string]string{"127.0.0.1:8080": "http://127.0.0.1:8080", "0.0.0.0:8080": "http://localhost:8080",
+		":9000": "http://localhost:9000", "[::]:8080": "http://localhost:8080"} {
+		got, configured := (&config{listen: listen}).apiExternalURL()
+		require.False(t, configured)
+		require.Equal(t, want, got, listen)
+	}
+}
