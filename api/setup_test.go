@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aptq/aptq/blob/blobtest"
+	"github.com/aptq/aptq/metrics"
 	"github.com/aptq/aptq/store"
 	"github.com/aptq/aptq/store/storetest"
 )
@@ -43,7 +44,7 @@ func setup(t *testing.T, maxUpload int64) *bundle {
 	listener := store.NewListener(st.Pool, slog.New(slog.DiscardHandler))
 	go listener.Run(ctx)
 	srv := New(Config{Store: st, Blob: s3, River: rc, Listener: listener, Logger: slog.New(slog.DiscardHandler),
-		MaxUploadBytes: maxUpload, Partitions: 4})
+		MaxUploadBytes: maxUpload, Partitions: 4, Metrics: metrics.New()})
 	b := &bundle{t: t, store: st, server: httptest.NewServer(srv.Handler()), api: srv}
 	t.Cleanup(b.server.Close)
 	b.tenant, b.token, err = st.CreateTenant(ctx, "api-"+randomSuffix()[:10])
