@@ -46,6 +46,8 @@ var statusByCode = map[string]int{
 	codeBadSignature:          http.StatusUnprocessableEntity,
 	codeUnknownKey:            http.StatusUnprocessableEntity,
 	codeContentMismatch:       http.StatusUnprocessableEntity,
+	codeTrailingData:          http.StatusBadRequest,
+	codeRevokedKey:            http.StatusUnprocessableEntity,
 }
 
 // Codes the API itself raises, beside the store's.
@@ -60,6 +62,8 @@ const (
 	codeBadSignature     = "bad_signature"
 	codeUnknownKey       = "unknown_key"
 	codeContentMismatch  = "content_mismatch"
+	codeTrailingData     = "trailing_data"
+	codeRevokedKey       = "revoked_key"
 	codeInternal         = "internal"
 	codeUnavailable      = "unavailable"
 )
@@ -76,6 +80,7 @@ var domainSentinels = []struct {
 	{sign.ErrUnknownKey, codeUnknownKey},
 	{sign.ErrBadSignature, codeBadSignature},
 	{sign.ErrExpiredKey, codeBadSignature},
+	{sign.ErrRevokedKey, codeRevokedKey},
 }
 
 func badRequest(format string, args ...any) error {

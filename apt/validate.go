@@ -85,3 +85,33 @@ func sourceName(field string) (string, error) {
 }
 
 func isLowerAlnum(c byte) bool { return isDigit(c) || ('a' <= c && c <= 'z') }
+
+// CheckPackageName reports whether name is a valid binary package name,
+// as an upload's Package field must be.
+func CheckPackageName(name string) error {
+	if len(name) > maxPackageName {
+		return fmt.Errorf("package name is %d bytes, at most %d allowed", len(name), maxPackageName)
+	}
+	return checkPackageName(name)
+}
+
+// CheckVersion reports whether v is a valid Debian version, as an upload's
+// Version field must be.
+func CheckVersion(v string) error {
+	if len(v) > maxVersion {
+		return fmt.Errorf("version is %d bytes, at most %d allowed", len(v), maxVersion)
+	}
+	if _, err := parseVersion(v); err != nil {
+		return fmt.Errorf("version %q: %w", truncate(v), err)
+	}
+	return nil
+}
+
+// CheckArchitecture reports whether arch is a valid architecture name, as
+// an upload's Architecture field must be.
+func CheckArchitecture(arch string) error {
+	if len(arch) > maxArchitecture {
+		return fmt.Errorf("architecture is %d bytes, at most %d allowed", len(arch), maxArchitecture)
+	}
+	return checkArchitecture(arch)
+}

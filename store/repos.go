@@ -105,6 +105,17 @@ func (s *Store) AddSigningKey(ctx context.Context, repoID int64, fingerprint, ar
 	return k, translate("add signing key "+fingerprint, err)
 }
 
+// ReplaceSigningKey stores a new copy of a registered key (one now carrying
+// a revocation or a new expiry) in place of the old one.
+func (s *Store) ReplaceSigningKey(ctx context.Context, repoID int64, fingerprint, armored string) (SigningKey, error) {
+	var k SigningKey
+	err := s.Pool.QueryRow(ctx, `
+		UPDATE signing_keys SET armored = $3 WHERE repository_id = $1 AND fingerprint = $2
+		RETURNING id, repository_id, fingerprint, armored, created_at`, repoID, fingerprint, armored).
+		Scan(&k.ID, &k.RepositoryID, &k.Fingerprint, &k.Armored, &k.CreatedAt)
+	return k, translate("replace signing key "+fingerprint, err)
+}
+
 // SigningKeys lists a repository's public keys, oldest first.
 func (s *Store) SigningKeys(ctx context.Context, db DBTX, repoID int64) ([]SigningKey, error) {
 	rows, err := db.Query(ctx, `
