@@ -35,7 +35,11 @@ func FuzzBind(f *testing.F) {
 		func() any { return new(ChangeRequest) },
 		func() any { return new(ReleaseRequest) },
 		func() any { return new(SignatureRequest) },
-		func() any { return new(struct{ Armored string `json:"armored"` }) },
+		func() any {
+			return new(struct {
+				Armored string `json:"armored"`
+			})
+		},
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, target := range targets {
