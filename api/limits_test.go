@@ -10,8 +10,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/stretchr/testify/require"
+
+	"github.com/aptq/aptq/sign"
 )
 
 // randomUpper returns n random uppercase letters: a valid HTTP method token.
@@ -265,4 +271,65 @@ func TestAttemptErrorsHidden(t *testing.T) {
 
 	require.Equal(t, "repaired 2 objects", tenantOutcome("repaired 2 objects"))
 	require.NotContains(t, tenantOutcome("failed: put s3://bucket/key: 403 SignatureDoesNotMatch"), "s3://")
+}
+
+// TestKeyReAdd: adding a registered key again replaces its stored copy, so
+// a revocation takes effect; a revoked key that is not registered, or an
+// expired one, is refused as invalid_key and changes nothing.
+func TestKeyReAdd(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 1<<20)
+	require.Equal(t, http.StatusCreated, b.do(http.MethodPost, "/v1/repos", map[string]string{"name": "r"}, nil))
+	priv, pub, err := sign.GenerateKey("k", "k@example.com")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, b.do(http.MethodPost, "/v1/repos/r/keys", map[string]string{"armored": string(pub)}, nil))
+	var k KeyResponse
+	require.Equal(t, http.StatusOK, b.do(http.MethodPost, "/v1/repos/r/keys", map[string]string{"armored": string(pub)}, &k),
+		"the same key again is a no-op replacement")
+	require.False(t, k.Revoked)
+
+	revoked := revokedKey(t, priv)
+	otherPriv, _, err := sign.GenerateKey("o", "o@example.com")
+	require.NoError(t, err)
+	b.expectError(http.MethodPost, "/v1/repos/r/keys", map[string]string{"armored": string(revokedKey(t, otherPriv))},
+		http.StatusUnprocessableEntity, "invalid_key")
+
+	past := time.Now().Add(-48 * time.Hour)
+	expired, err := openpgp.NewEntity("e", "", "e@example.com", &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA,
+		Time: func() time.Time { return past }, KeyLifetimeSecs: 3600})
+	require.NoError(t, err)
+	var expiredPub bytes.Buffer
+	w, err := armor.Encode(&expiredPub, openpgp.PublicKeyType, nil)
+	require.NoError(t, err)
+	require.NoError(t, expired.Serialize(w))
+	require.NoError(t, w.Close())
+	b.expectError(http.MethodPost, "/v1/repos/r/keys", map[string]string{"armored": expiredPub.String()},
+		http.StatusUnprocessableEntity, "invalid_key")
+	require.Equal(t, 1, b.count("signing_keys"))
+
+	require.Equal(t, http.StatusOK, b.do(http.MethodPost, "/v1/repos/r/keys", map[string]string{"armored": string(revoked)}, &k))
+	require.True(t, k.Revoked)
+	require.Equal(t, http.StatusOK, b.do(http.MethodPost, "/v1/repos/r/keys", map[string]string{"armored": string(pub)}, &k))
+	require.True(t, k.Revoked, "the old export does not undo the revocation")
+	var list struct {
+		Keys []KeyResponse `json:"keys"`
+	}
+	require.Equal(t, http.StatusOK, b.do(http.MethodGet, "/v1/repos/r/keys", nil, &list))
+	require.Len(t, list.Keys, 1)
+	require.True(t, list.Keys[0].Revoked)
+	require.Equal(t, 1, b.count("signing_keys"))
+}
+
+// revokedKey returns the public half of an armored private key, revoked.
+func revokedKey(t *testing.T, priv []byte) []byte {
+	t.Helper()
+	el, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(priv))
+	require.NoError(t, err)
+	require.NoError(t, el[0].RevokeKey(packet.KeyRetired, "rotated", nil))
+	var buf bytes.Buffer
+	w, err := armor.Encode(&buf, openpgp.PublicKeyType, nil)
+	require.NoError(t, err)
+	require.NoError(t, el[0].Serialize(w))
+	require.NoError(t, w.Close())
+	return buf.Bytes()
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -136,6 +137,10 @@ func (s *Server) addKey(c echo.Context) error {
 		}
 	}
 	pk, err := sign.ParsePublicKey([]byte(req.Armored))
+	if errors.Is(err, sign.ErrExpiredKey) {
+		// Not a bad signature, which is what the sentinel maps to.
+		return store.Errorf(codeInvalidKey, "%v", err)
+	}
 	if err != nil {
 		return err
 	}
