@@ -132,8 +132,8 @@ func (s *Server) addKey(c echo.Context) error {
 		return err
 	}
 	for _, k := range keys {
-		if pk, err := sign.ParseKeyUpdate([]byte(k.Armored), []byte(req.Armored)); err == nil {
-			return s.replaceKey(c, repo, pk)
+		if _, err := sign.ParseKeyUpdate([]byte(k.Armored), []byte(req.Armored)); err == nil {
+			return s.replaceKey(c, repo, k.Fingerprint, []byte(req.Armored))
 		}
 	}
 	pk, err := sign.ParsePublicKey([]byte(req.Armored))
@@ -153,9 +153,15 @@ func (s *Server) addKey(c echo.Context) error {
 
 // replaceKey stores a new copy of a registered key: adding the key again
 // is how its revocation or new expiry reaches the server, and a revoked
-// key's signatures are refused from then on.
-func (s *Server) replaceKey(c echo.Context, repo store.Repository, pk sign.PublicKey) error {
-	k, err := s.store.ReplaceSigningKey(c.Request().Context(), repo.ID, pk.Fingerprint, string(pk.Armored))
+// key's signatures are refused from then on. The update is merged into the
+// copy stored at that moment, so it keeps every revocation.
+func (s *Server) replaceKey(c echo.Context, repo store.Repository, fingerprint string, update []byte) error {
+	var pk sign.PublicKey
+	k, err := s.store.ReplaceSigningKey(c.Request().Context(), repo.ID, fingerprint, func(stored string) (string, error) {
+		var err error
+		pk, err = sign.ParseKeyUpdate([]byte(stored), update)
+		return string(pk.Armored), err
+	})
 	if err != nil {
 		return err
 	}
