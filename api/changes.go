@@ -77,8 +77,16 @@ func (s *Server) submitChange(c echo.Context) error {
 		if err := checkComponent(rel, r.Component, fmt.Sprintf("removes[%d].component", i)); err != nil {
 			return err
 		}
-		if r.Name == "" || r.Version == "" {
-			return invalidField(fmt.Sprintf("removes[%d]", i), "a remove names the package's name, version and architecture")
+		// Checked as an upload's control fields are: a remove's values
+		// reach the round's change list, which the signer reads (G9).
+		if err := apt.CheckPackageName(r.Name); err != nil {
+			return invalidField(fmt.Sprintf("removes[%d].name", i), "%v", err)
+		}
+		if err := apt.CheckVersion(r.Version); err != nil {
+			return invalidField(fmt.Sprintf("removes[%d].version", i), "%v", err)
+		}
+		if err := apt.CheckArchitecture(r.Architecture); err != nil {
+			return invalidField(fmt.Sprintf("removes[%d].architecture", i), "%v", err)
 		}
 		if err := checkArch(rel, r.Architecture, fmt.Sprintf("removes[%d].architecture", i)); err != nil {
 			return err
@@ -121,14 +129,14 @@ func (s *Server) ensurePoolObject(ctx context.Context, repo store.Repository, p 
 
 func checkComponent(rel store.Release, component, field string) error {
 	if !slices.Contains(rel.Components, component) {
-		return invalidField(field, "release %s has no component %q (it has %v)", rel.Name, component, rel.Components)
+		return invalidField(field, "release %s has no component %q (it has %v)", rel.Name, truncateText(component), rel.Components)
 	}
 	return nil
 }
 
 func checkArch(rel store.Release, arch, field string) error {
 	if arch != "all" && !slices.Contains(rel.Architectures, arch) {
-		return invalidField(field, "release %s has no architecture %q (it has %v)", rel.Name, arch, rel.Architectures)
+		return invalidField(field, "release %s has no architecture %q (it has %v)", rel.Name, truncateText(arch), rel.Architectures)
 	}
 	return nil
 }

@@ -47,6 +47,8 @@ var statusByCode = map[string]int{
 	codeBadSignature:          http.StatusUnprocessableEntity,
 	codeUnknownKey:            http.StatusUnprocessableEntity,
 	codeContentMismatch:       http.StatusUnprocessableEntity,
+	codeTrailingData:          http.StatusBadRequest,
+	codeRevokedKey:            http.StatusUnprocessableEntity,
 }
 
 // Codes the API itself raises, beside the store's.
@@ -62,6 +64,8 @@ const (
 	codeBadSignature     = "bad_signature"
 	codeUnknownKey       = "unknown_key"
 	codeContentMismatch  = "content_mismatch"
+	codeTrailingData     = "trailing_data"
+	codeRevokedKey       = "revoked_key"
 	codeInternal         = "internal"
 	codeUnavailable      = "unavailable"
 )
@@ -78,6 +82,7 @@ var domainSentinels = []struct {
 	{sign.ErrUnknownKey, codeUnknownKey},
 	{sign.ErrBadSignature, codeBadSignature},
 	{sign.ErrExpiredKey, codeBadSignature},
+	{sign.ErrRevokedKey, codeRevokedKey},
 }
 
 func badRequest(format string, args ...any) error {

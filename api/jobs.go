@@ -29,10 +29,10 @@ type JobResponse struct {
 	// Submitter is the token that submitted the change.
 	Submitter *TokenRef `json:"submitter,omitempty"`
 	// Timeline and AttemptErrors come with GET /v1/jobs/{id}.
-	Timeline      []EventResponse      `json:"timeline,omitempty"`
-	AttemptErrors []store.AttemptError `json:"attempt_errors,omitempty"`
-	CreatedAt     time.Time            `json:"created_at"`
-	UpdatedAt     time.Time            `json:"updated_at"`
+	Timeline      []EventResponse        `json:"timeline,omitempty"`
+	AttemptErrors []AttemptErrorResponse `json:"attempt_errors,omitempty"`
+	CreatedAt     time.Time              `json:"created_at"`
+	UpdatedAt     time.Time              `json:"updated_at"`
 }
 
 // EventResponse is one step of a job's timeline.
@@ -40,6 +40,30 @@ type EventResponse struct {
 	Kind   string         `json:"kind"`
 	Detail map[string]any `json:"detail,omitempty"`
 	At     time.Time      `json:"at"`
+}
+
+// AttemptErrorResponse is a failed attempt of a job's worker. River's
+// error text is internal (SQL, S3 endpoints, Go error chains): operators
+// see it, tenants see the code and a fixed message.
+type AttemptErrorResponse struct {
+	Attempt int       `json:"attempt"`
+	At      time.Time `json:"at"`
+	Code    string    `json:"code"`
+	Error   string    `json:"error"`
+}
+
+const tenantAttemptError = "the server failed this attempt and retries the job; an operator can see why"
+
+func attemptErrors(c echo.Context, errs []store.AttemptError) []AttemptErrorResponse {
+	out := make([]AttemptErrorResponse, 0, len(errs))
+	for _, e := range errs {
+		msg := tenantAttemptError
+		if principalOf(c).Admin {
+			msg = e.Error
+		}
+		out = append(out, AttemptErrorResponse{Attempt: e.Attempt, At: e.At, Code: codeInternal, Error: msg})
+	}
+	return out
 }
 
 // RoundResponse is the round a job rides in; Release only while it awaits a signature.
@@ -105,9 +129,11 @@ func (s *Server) getJob(c echo.Context) error {
 	for _, e := range timeline {
 		out.Timeline = append(out.Timeline, EventResponse(e))
 	}
-	if out.AttemptErrors, err = s.store.JobAttemptErrors(ctx, view.JobID); err != nil {
+	attempts, err := s.store.JobAttemptErrors(ctx, view.JobID)
+	if err != nil {
 		return err
 	}
+	out.AttemptErrors = attemptErrors(c, attempts)
 	if following {
 		// Before answering: once answered, the client's next poll may
 		// already be extending its presence, which this must not cut short.

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -75,7 +76,7 @@ func (s *Server) reconcileReports(c echo.Context) error {
 			out := make([]ReconcileReportResponse, 0, len(reports))
 			for _, r := range reports {
 				out = append(out, ReconcileReportResponse{ID: r.ID, JobID: r.JobID, Generation: r.Generation,
-					Checked: r.Checked, Repairs: r.Repairs, Outcome: r.Outcome, CreatedAt: r.CreatedAt})
+					Checked: r.Checked, Repairs: r.Repairs, Outcome: tenantOutcome(r.Outcome), CreatedAt: r.CreatedAt})
 			}
 			return c.JSON(http.StatusOK, map[string]any{"reports": out})
 		}
@@ -87,6 +88,15 @@ func (s *Server) reconcileReports(c echo.Context) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// tenantOutcome hides the internal error of a failed reconcile (S3 and
+// database messages) from the tenant; the worker logs it for operators.
+func tenantOutcome(outcome string) string {
+	if strings.HasPrefix(outcome, "failed") {
+		return "failed: the reconcile did not complete; the next maintenance run retries it (operators see why in the worker's log)"
+	}
+	return outcome
 }
 
 func hasJob(reports []store.ReconcileReport, jobID int64) bool {

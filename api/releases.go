@@ -1,14 +1,13 @@
 package api
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
@@ -61,9 +60,41 @@ func releaseResponse(r store.Release) ReleaseResponse {
 }
 
 var (
-	componentRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
-	archRe      = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+	releaseNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+	componentRe   = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+	archRe        = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 )
+
+// Limits on a release, so that one request cannot make every later round
+// generate and sign millions of indexes: Debian itself has 4 components
+// and about 10 architectures.
+const (
+	maxComponents    = 64
+	maxArchitectures = 64
+	maxReleaseText   = 200
+)
+
+// checkReleaseText accepts a field of the Release file: one line of
+// printable UTF-8, since a newline or a control character would let the
+// value add or break fields of the file apt reads.
+func checkReleaseText(field, v string) error {
+	ok := utf8.ValidString(v) && len(v) <= maxReleaseText
+	for _, r := range v {
+		ok = ok && !unicode.IsControl(r)
+	}
+	if !ok {
+		return invalidField(field, "%s must be one line of printable UTF-8 text, at most %d bytes", field, maxReleaseText)
+	}
+	return nil
+}
+
+// truncateText shortens a client's value for an error message.
+func truncateText(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
 
 func invalidField(field, format string, args ...any) error {
 	e := store.Errorf(store.CodeInvalid, format, args...)
@@ -95,31 +126,40 @@ func validateRelease(req *ReleaseRequest, repoName string) error {
 	if req.Compressions == nil {
 		req.Compressions = []string{"gz", "xz"}
 	}
-	for field, v := range map[string]string{"origin": req.Origin, "label": req.Label, "suite": req.Suite,
-		"codename": req.Codename, "version": req.Version, "description": req.Description} {
-		if !utf8.ValidString(v) || len(v) > 200 || strings.ContainsAny(v, "\r\n") {
-			return invalidField(field, "%s must be one line of UTF-8 text, at most 200 bytes", field)
+	if !releaseNameRe.MatchString(req.Name) {
+		return invalidField("name", "release name %q must be 1 to 63 letters, digits and \"._-\", starting with a letter or digit", truncateText(req.Name))
+	}
+	for _, f := range []struct{ name, value string }{{"origin", req.Origin}, {"label", req.Label},
+		{"suite", req.Suite}, {"codename", req.Codename}, {"version", req.Version}, {"description", req.Description}} {
+		if err := checkReleaseText(f.name, f.value); err != nil {
+			return err
 		}
+	}
+	if len(req.Components) > maxComponents {
+		return invalidField("components", "a release has at most %d components, not %d", maxComponents, len(req.Components))
+	}
+	if len(req.Architectures) > maxArchitectures {
+		return invalidField("architectures", "a release has at most %d architectures, not %d", maxArchitectures, len(req.Architectures))
 	}
 	for _, c := range req.Components {
 		if !componentRe.MatchString(c) {
-			return invalidField("components", "component %q is not a valid name", c)
+			return invalidField("components", "component %q is not a valid name", truncateText(c))
 		}
 	}
 	for _, a := range req.Architectures {
 		if !archRe.MatchString(a) || a == "all" || a == "source" {
-			return invalidField("architectures", "architecture %q is not a valid binary architecture", a)
+			return invalidField("architectures", "architecture %q is not a valid binary architecture", truncateText(a))
 		}
 	}
 	for _, c := range req.Compressions {
 		if c != "gz" && c != "xz" {
-			return invalidField("compressions", "compression %q is not one of gz, xz", c)
+			return invalidField("compressions", "compression %q is not one of gz, xz", truncateText(c))
 		}
 	}
 	if req.ValidFor != "" {
 		d, err := parseDays(req.ValidFor)
 		if err != nil || d < time.Hour {
-			return invalidField("valid_for", "valid_for %q is not a duration of at least 1h, like 7d or 36h", req.ValidFor)
+			return invalidField("valid_for", "valid_for %q is not a duration of at least 1h, like 7d or 36h", truncateText(req.ValidFor))
 		}
 	}
 	if hasDup(req.Components) || hasDup(req.Architectures) || hasDup(req.Compressions) {
@@ -188,12 +228,6 @@ func (s *Server) getRelease(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, releaseResponse(rel))
-}
-
-func newStrictDecoder(r io.Reader) *json.Decoder {
-	dec := json.NewDecoder(io.LimitReader(r, 4<<20))
-	dec.DisallowUnknownFields()
-	return dec
 }
 
 // parseDays reads a Go duration, also with a whole-day suffix ("7d").

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -24,6 +25,7 @@ type KeyResponse struct {
 	Fingerprint string    `json:"fingerprint"`
 	UserIDs     []string  `json:"user_ids"`
 	Armored     string    `json:"armored,omitempty"`
+	Revoked     bool      `json:"revoked,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
 }
 
@@ -107,8 +109,10 @@ func (s *Server) repoResponse(c echo.Context, repo store.Repository) (RepoRespon
 
 func keyResponse(k store.SigningKey, withArmor bool) KeyResponse {
 	out := KeyResponse{Fingerprint: k.Fingerprint, CreatedAt: k.CreatedAt, UserIDs: []string{}}
-	if pk, err := sign.ParsePublicKey([]byte(k.Armored)); err == nil {
-		out.UserIDs = pk.UserIDs
+	// Read as an update of itself: unlike ParsePublicKey, that also
+	// describes a key that is revoked or expired by now.
+	if pk, err := sign.ParseKeyUpdate([]byte(k.Armored), []byte(k.Armored)); err == nil {
+		out.UserIDs, out.Revoked = pk.UserIDs, pk.Revoked
 	}
 	if withArmor {
 		out.Armored = k.Armored
@@ -127,7 +131,20 @@ func (s *Server) addKey(c echo.Context) error {
 	if err := bind(c, &req); err != nil {
 		return err
 	}
+	keys, err := s.store.SigningKeys(c.Request().Context(), s.store.Pool, repo.ID)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if _, err := sign.ParseKeyUpdate([]byte(k.Armored), []byte(req.Armored)); err == nil {
+			return s.replaceKey(c, repo, k.Fingerprint, []byte(req.Armored))
+		}
+	}
 	pk, err := sign.ParsePublicKey([]byte(req.Armored))
+	if errors.Is(err, sign.ErrExpiredKey) {
+		// Not a bad signature, which is what the sentinel maps to.
+		return store.Errorf(codeInvalidKey, "%v", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -136,6 +153,25 @@ func (s *Server) addKey(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusCreated, keyResponse(k, false))
+}
+
+// replaceKey stores a new copy of a registered key: adding the key again
+// is how its revocation or new expiry reaches the server, and a revoked
+// key's signatures are refused from then on. The update is merged into the
+// copy stored at that moment, so it keeps every revocation.
+func (s *Server) replaceKey(c echo.Context, repo store.Repository, fingerprint string, update []byte) error {
+	var pk sign.PublicKey
+	k, err := s.store.ReplaceSigningKey(c.Request().Context(), repo.ID, fingerprint, func(stored string) (string, error) {
+		var err error
+		pk, err = sign.ParseKeyUpdate([]byte(stored), update)
+		return string(pk.Armored), err
+	})
+	if err != nil {
+		return err
+	}
+	out := keyResponse(k, false)
+	out.Revoked = pk.Revoked
+	return c.JSON(http.StatusOK, out)
 }
 
 func (s *Server) listKeys(c echo.Context) error {
@@ -169,14 +205,4 @@ func (s *Server) getKey(c echo.Context) error {
 		}
 	}
 	return store.Errorf(store.CodeNotFound, "no key %s on repository %s", c.Param("fingerprint"), repo.Name)
-}
-
-// bind decodes a JSON body strictly: unknown fields are a 400, so a typo
-// does not silently change nothing.
-func bind(c echo.Context, v any) error {
-	dec := newStrictDecoder(c.Request().Body)
-	if err := dec.Decode(v); err != nil {
-		return badRequest("invalid JSON body: %v", err)
-	}
-	return nil
 }

@@ -28,7 +28,7 @@ func (s *Server) submitSignature(c echo.Context) error {
 		return badRequest("round id %q is not a number", c.Param("id"))
 	}
 	var req SignatureRequest
-	if err := bind(c, &req); err != nil {
+	if err := bindMax(c, &req, maxSignatureBody); err != nil {
 		return err
 	}
 	owner, repoID, err := s.store.RoundTenant(ctx, id)
@@ -61,7 +61,8 @@ func (s *Server) submitSignature(c echo.Context) error {
 	signers, err := sign.Verify(round.ReleaseBytes, []byte(req.InRelease), []byte(req.ReleaseGPG), armored)
 	if err != nil {
 		if errors.Is(err, sign.ErrUnknownKey) || errors.Is(err, sign.ErrContentMismatch) ||
-			errors.Is(err, sign.ErrBadSignature) || errors.Is(err, sign.ErrExpiredKey) || errors.Is(err, sign.ErrInvalidKey) {
+			errors.Is(err, sign.ErrBadSignature) || errors.Is(err, sign.ErrExpiredKey) || errors.Is(err, sign.ErrInvalidKey) ||
+			errors.Is(err, sign.ErrRevokedKey) {
 			return err
 		}
 		return store.Errorf(codeBadSignature, "signature rejected: %v", err)

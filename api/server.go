@@ -55,6 +55,9 @@ type Server struct {
 	blob   blob.Blob
 	logger *slog.Logger
 	echo   *echo.Echo
+	// routes holds the registered route templates: the only route labels
+	// metrics get, so that unmatched paths cannot grow them.
+	routeSet map[string]bool
 }
 
 // New builds a Server and its routes.
@@ -79,6 +82,10 @@ func New(cfg Config) *Server {
 	e.Use(middleware.Recover(), s.observe)
 	s.echo = e
 	s.routes()
+	s.routeSet = map[string]bool{}
+	for _, r := range e.Routes() {
+		s.routeSet[r.Path] = true
+	}
 	return s
 }
 
@@ -156,7 +163,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
 		id := c.Request().Header.Get(echo.HeaderXRequestID)
-		if id == "" {
+		if !safeRequestID(id) {
 			id = randomSuffix()
 		}
 		c.Response().Header().Set(echo.HeaderXRequestID, id)
@@ -165,11 +172,34 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err) // writes the response, so the status below is the real one
 		}
 		status := c.Response().Status
-		s.cfg.Metrics.HTTPRequest(c.Request().Method, c.Path(), status, time.Since(start))
+		method := c.Request().Method
+		if len(method) > 16 {
+			method = method[:16] + "…"
+		}
+		route := c.Path()
+		if !s.routeSet[route] {
+			route = "unmatched"
+		}
+		s.cfg.Metrics.HTTPRequest(c.Request().Method, route, status, time.Since(start))
 		if status >= 500 || s.logger.Enabled(c.Request().Context(), slog.LevelDebug) {
-			s.logger.Info("request", slog.String("request_id", id), slog.String("method", c.Request().Method),
-				slog.String("route", c.Path()), slog.Int("status", status), slog.Duration("took", time.Since(start)))
+			s.logger.Info("request", slog.String("request_id", id), slog.String("method", method),
+				slog.String("route", route), slog.Int("status", status), slog.Duration("took", time.Since(start)))
 		}
 		return nil
 	}
+}
+
+// safeRequestID accepts a client's X-Request-ID only when it is short and
+// plain: it is echoed in a header and written to every log line.
+func safeRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

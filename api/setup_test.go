@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aptq/aptq/blob/blobtest"
+	"github.com/aptq/aptq/metrics"
 	"github.com/aptq/aptq/store"
 	"github.com/aptq/aptq/store/storetest"
 )
@@ -45,7 +46,7 @@ func setup(t *testing.T, maxUpload int64) *bundle {
 	// The server's address is its external URL: known before it serves.
 	ts := httptest.NewUnstartedServer(nil)
 	srv := New(Config{Store: st, Blob: s3, River: rc, Listener: listener, Logger: slog.New(slog.DiscardHandler),
-		MaxUploadBytes: maxUpload, Partitions: 4, ExternalURL: "http://" + ts.Listener.Addr().String()})
+		MaxUploadBytes: maxUpload, Partitions: 4, Metrics: metrics.New(), ExternalURL: "http://" + ts.Listener.Addr().String()})
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	b := &bundle{t: t, store: st, server: ts, api: srv}

@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -110,7 +111,9 @@ func jsonDecode(r io.Reader, v any) error {
 	if err != nil {
 		return err
 	}
-	return newStrictDecoder(bytes.NewReader(b)).Decode(v)
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
 
 // TestUIAuth: the page needs an operator; a browser signs in with the form

@@ -248,6 +248,9 @@ func parseControl(data []byte) (*Control, error) {
 			return nil, fmt.Errorf("control file has no %s field", f.name)
 		}
 	}
+	if err := checkControlLengths(p); err != nil {
+		return nil, fmt.Errorf("control file: %w", err)
+	}
 	if err := checkPackageName(c.Package); err != nil {
 		return nil, fmt.Errorf("bad Package field: %w", err)
 	}

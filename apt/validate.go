@@ -6,6 +6,32 @@ import (
 	"strings"
 )
 
+// Length limits on the control fields that name a package. Debian sets
+// none, but its archive has no name over 70 bytes nor a version over 60;
+// these values end up in pool paths, S3 keys (at most 1024 bytes), index
+// lines and database rows, so a 5 000-byte version must not get that far.
+const (
+	maxPackageName  = 128
+	maxVersion      = 256
+	maxArchitecture = 32
+)
+
+// checkControlLengths caps the fields parseControl extracted, before their
+// syntax is checked, so that no error message or later step handles a huge
+// value.
+func checkControlLengths(p Paragraph) error {
+	for _, f := range []struct {
+		name string
+		max  int
+	}{{"Package", maxPackageName}, {"Version", maxVersion}, {"Architecture", maxArchitecture},
+		{"Source", maxPackageName + len(" ()") + maxVersion}} {
+		if n := len(p.Get(f.name)); n > f.max {
+			return fmt.Errorf("%s field is %d bytes, at most %d allowed", f.name, n, f.max)
+		}
+	}
+	return nil
+}
+
 // checkPackageName enforces Debian Policy 5.6.1: lowercase letters, digits
 // and "+-.", at least two characters, starting with a letter or digit. The
 // name becomes part of pool paths and S3 keys, so nothing else may pass.
@@ -59,3 +85,33 @@ func sourceName(field string) (string, error) {
 }
 
 func isLowerAlnum(c byte) bool { return isDigit(c) || ('a' <= c && c <= 'z') }
+
+// CheckPackageName reports whether name is a valid binary package name,
+// as an upload's Package field must be.
+func CheckPackageName(name string) error {
+	if len(name) > maxPackageName {
+		return fmt.Errorf("package name is %d bytes, at most %d allowed", len(name), maxPackageName)
+	}
+	return checkPackageName(name)
+}
+
+// CheckVersion reports whether v is a valid Debian version, as an upload's
+// Version field must be.
+func CheckVersion(v string) error {
+	if len(v) > maxVersion {
+		return fmt.Errorf("version is %d bytes, at most %d allowed", len(v), maxVersion)
+	}
+	if _, err := parseVersion(v); err != nil {
+		return fmt.Errorf("version %q: %w", truncate(v), err)
+	}
+	return nil
+}
+
+// CheckArchitecture reports whether arch is a valid architecture name, as
+// an upload's Architecture field must be.
+func CheckArchitecture(arch string) error {
+	if len(arch) > maxArchitecture {
+		return fmt.Errorf("architecture is %d bytes, at most %d allowed", len(arch), maxArchitecture)
+	}
+	return checkArchitecture(arch)
+}

@@ -43,7 +43,9 @@ type Key struct {
 	Fingerprint string   `json:"fingerprint"`
 	UserIDs     []string `json:"user_ids"`
 	// Armored is the public key; only GetKey fills it.
-	Armored   string    `json:"armored,omitempty"`
+	Armored string `json:"armored,omitempty"`
+	// Revoked: the registered copy carries a revocation; its signatures are refused.
+	Revoked   bool      `json:"revoked,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }
 

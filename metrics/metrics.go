@@ -5,6 +5,7 @@ package metrics
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -61,13 +62,33 @@ func New() *Metrics {
 	return m
 }
 
-// HTTPRequest records one request.
+// HTTPRequest records one request. route must come from a fixed set (the
+// caller's route templates); method and status are folded into fixed sets
+// here, because a client chooses them and every new label value is a series
+// kept in memory for the life of the process.
 func (m *Metrics) HTTPRequest(method, route string, status int, took time.Duration) {
 	if m == nil {
 		return
 	}
-	m.httpRequests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	method = methodLabel(method)
+	m.httpRequests.WithLabelValues(method, route, statusLabel(status)).Inc()
 	m.httpDuration.WithLabelValues(method, route).Observe(took.Seconds())
+}
+
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete,
+		http.MethodPatch, http.MethodOptions:
+		return method
+	}
+	return "other"
+}
+
+func statusLabel(status int) string {
+	if http.StatusText(status) == "" {
+		return "other"
+	}
+	return strconv.Itoa(status)
 }
 
 // RoundPublished records how long a round took from its cut until its

@@ -24,4 +24,7 @@ var (
 	ErrContentMismatch = errors.New("signed text differs from Release")
 	// ErrExpiredKey: the signing key or the signature has expired.
 	ErrExpiredKey = errors.New("key or signature expired")
+	// ErrRevokedKey: the signature was made by a key whose registered copy
+	// carries a revocation.
+	ErrRevokedKey = errors.New("key revoked")
 )

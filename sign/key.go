@@ -128,6 +128,9 @@ type PublicKey struct {
 	// Armored is the key re-serialized and armored: public packets only, so it is
 	// safe to store and to publish.
 	Armored []byte
+	// Revoked: the primary key carries a revocation (only ParseKeyUpdate
+	// returns such a key).
+	Revoked bool
 }
 
 // ParsePublicKey reads one public key, armored or binary. A private key is

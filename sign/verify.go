@@ -231,7 +231,7 @@ func verifySignature(signed []byte, sig *packet.Signature, keyring openpgp.Entit
 	case errors.Is(err, pgperrors.ErrKeyExpired), errors.Is(err, pgperrors.ErrSignatureExpired):
 		return "", fmt.Errorf("%w: signature by %s: %v", ErrExpiredKey, issuer, err)
 	case errors.Is(err, pgperrors.ErrKeyRevoked):
-		return "", fmt.Errorf("%w: signature by %s: the key is revoked", ErrBadSignature, issuer)
+		return "", fmt.Errorf("%w: signature by %s: the registered key is revoked", ErrRevokedKey, issuer)
 	case errors.Is(err, pgperrors.ErrUnknownIssuer):
 		return "", fmt.Errorf("%w: signature by %s: the registered key may not sign", ErrBadSignature, issuer)
 	default:

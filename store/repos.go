@@ -120,6 +120,34 @@ func (s *Store) AddSigningKey(ctx context.Context, repoID int64, fingerprint, ar
 	return k, err
 }
 
+// ReplaceSigningKey stores update(stored) in place of the stored copy of a
+// registered key (one now carrying a revocation or a new expiry). The row
+// stays locked meanwhile, so that of two concurrent updates neither works
+// from a copy the other is replacing: update merges what it is given, and
+// a revocation must not be lost to a race.
+func (s *Store) ReplaceSigningKey(ctx context.Context, repoID int64, fingerprint string,
+	update func(stored string) (string, error)) (SigningKey, error) {
+	var k SigningKey
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		var stored string
+		err := tx.QueryRow(ctx, `SELECT armored FROM signing_keys WHERE repository_id = $1 AND fingerprint = $2 FOR UPDATE`,
+			repoID, fingerprint).Scan(&stored)
+		if err != nil {
+			return translate("lock signing key "+fingerprint, err)
+		}
+		armored, err := update(stored)
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRow(ctx, `
+			UPDATE signing_keys SET armored = $3 WHERE repository_id = $1 AND fingerprint = $2
+			RETURNING id, repository_id, fingerprint, armored, created_at`, repoID, fingerprint, armored).
+			Scan(&k.ID, &k.RepositoryID, &k.Fingerprint, &k.Armored, &k.CreatedAt)
+		return translate("replace signing key "+fingerprint, err)
+	})
+	return k, err
+}
+
 // SigningKeys lists a repository's public keys, oldest first.
 func (s *Store) SigningKeys(ctx context.Context, db DBTX, repoID int64) ([]SigningKey, error) {
 	rows, err := db.Query(ctx, `

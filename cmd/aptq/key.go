@@ -118,7 +118,12 @@ func (a *app) keyAddCommand() *cobra.Command {
 		Short: "Register a public key on a repository",
 		Long: `Register an OpenPGP public key on a repository. Signatures of its releases
 must be made by a registered key. A private key is refused before anything is
-sent: it must never leave your machine.`,
+sent: it must never leave your machine.
+
+Adding a registered key again replaces the stored copy: that is how a new
+expiry, or a revocation (gpg --gen-revoke, imported, then gpg --export), reaches
+the server. From then on rounds signed by a revoked key are refused
+(revoked_key); adding an older export again does not undo a revocation.`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, args []string) error {
 			return a.keyAdd(cmd, repo, args[0])
@@ -135,6 +140,14 @@ func (a *app) keyAdd(cmd *cobra.Command, repo, path string) error {
 		return err
 	}
 	pk, err := sign.ParsePublicKey(data)
+	if err != nil && !errors.Is(err, sign.ErrPrivateKey) {
+		// A revoked or expired key goes to the server too: as a new copy of
+		// a registered key it is how a revocation or a new expiry takes
+		// effect there; as a new key the server refuses it.
+		if upd, uerr := sign.ParseKeyUpdate(data, data); uerr == nil {
+			pk, err = upd, nil
+		}
+	}
 	switch {
 	case errors.Is(err, sign.ErrPrivateKey):
 		return failf(client.CodePrivateKey, "%s is a private key; it was not sent. "+
@@ -150,7 +163,11 @@ func (a *app) keyAdd(cmd *cobra.Command, repo, path string) error {
 	if a.json {
 		return a.printJSON(key)
 	}
-	a.printf("added key %s %s to %s\n", key.Fingerprint, strings.Join(key.UserIDs, ", "), repo)
+	verb := "added"
+	if key.Revoked {
+		verb = "registered the revocation of"
+	}
+	a.printf("%s key %s %s to %s\n", verb, key.Fingerprint, strings.Join(key.UserIDs, ", "), repo)
 	return nil
 }
 

@@ -22,10 +22,12 @@ type config struct {
 	s3Bucket         string
 	s3AccessKey      string
 	s3SecretKey      string
+	s3SecretKeyFile  string
 	s3Region         string
 	listen           string
 	externalURL      string
 	adminToken       string
+	adminTokenFile   string
 	logLevel         string
 	partitions       int
 	workersPerQueue  int
@@ -85,7 +87,8 @@ func (c *config) bindS3(fs *pflag.FlagSet) {
 	fs.StringVar(&c.s3Endpoint, "s3-endpoint", envString("APTQ_S3_ENDPOINT", ""), "S3 endpoint URL; empty for AWS ($APTQ_S3_ENDPOINT)")
 	fs.StringVar(&c.s3Bucket, "s3-bucket", envString("APTQ_S3_BUCKET", ""), "S3 bucket ($APTQ_S3_BUCKET)")
 	fs.StringVar(&c.s3AccessKey, "s3-access-key", envString("APTQ_S3_ACCESS_KEY", ""), "S3 access key ($APTQ_S3_ACCESS_KEY)")
-	fs.StringVar(&c.s3SecretKey, "s3-secret-key", envString("APTQ_S3_SECRET_KEY", ""), "S3 secret key ($APTQ_S3_SECRET_KEY)")
+	fs.StringVar(&c.s3SecretKey, "s3-secret-key", envString("APTQ_S3_SECRET_KEY", ""), "S3 secret key ($APTQ_S3_SECRET_KEY); a flag's value shows in ps, so prefer the variable or --s3-secret-key-file")
+	fs.StringVar(&c.s3SecretKeyFile, "s3-secret-key-file", envString("APTQ_S3_SECRET_KEY_FILE", ""), "file holding the S3 secret key, e.g. a mounted secret ($APTQ_S3_SECRET_KEY_FILE)")
 	fs.StringVar(&c.s3Region, "s3-region", envString("APTQ_S3_REGION", "us-east-1"), "S3 region ($APTQ_S3_REGION)")
 }
 
@@ -97,7 +100,8 @@ func (c *config) bindAPI(fs *pflag.FlagSet) {
 	fs.StringVar(&c.listen, "listen", envString("APTQ_LISTEN", "127.0.0.1:8080"), "API listen address ($APTQ_LISTEN)")
 	fs.StringVar(&c.externalURL, "external-url", envString("APTQ_EXTERNAL_URL", ""),
 		"where clients reach the API, e.g. https://aptq.example.com: login links, repository URLs and the page's Secure cookie follow it; empty: the listen address ($APTQ_EXTERNAL_URL)")
-	fs.StringVar(&c.adminToken, "admin-token", envString("APTQ_ADMIN_TOKEN", ""), "register this operator token at start, to bootstrap ($APTQ_ADMIN_TOKEN)")
+	fs.StringVar(&c.adminToken, "admin-token", envString("APTQ_ADMIN_TOKEN", ""), "register this operator token at start, to bootstrap ($APTQ_ADMIN_TOKEN); a flag's value shows in ps, so prefer the variable or --admin-token-file")
+	fs.StringVar(&c.adminTokenFile, "admin-token-file", envString("APTQ_ADMIN_TOKEN_FILE", ""), "file holding the operator token to register at start ($APTQ_ADMIN_TOKEN_FILE)")
 	fs.Int64Var(&c.maxUploadBytes, "max-upload-bytes", int64(envInt("APTQ_MAX_UPLOAD_BYTES", 2<<30)), "largest .deb accepted ($APTQ_MAX_UPLOAD_BYTES)")
 	fs.DurationVar(&c.clientGrace, "client-grace", envDuration("APTQ_CLIENT_GRACE", api.DefaultClientGrace),
 		"how long a change's client may stop polling its job before the change fails client_gone and leaves its round ($APTQ_CLIENT_GRACE)")
@@ -120,6 +124,12 @@ func (c *config) bindWorker(fs *pflag.FlagSet) {
 func (c *config) validate(needS3, needAPI, needWorker bool) error {
 	if len(envErrors) > 0 {
 		return envErrors[0]
+	}
+	if err := readSecretFile(&c.s3SecretKey, c.s3SecretKeyFile, "APTQ_S3_SECRET_KEY"); err != nil {
+		return err
+	}
+	if err := readSecretFile(&c.adminToken, c.adminTokenFile, "APTQ_ADMIN_TOKEN"); err != nil {
+		return err
 	}
 	if c.databaseURL == "" {
 		return fmt.Errorf("no database: set APTQ_DATABASE_URL or --database-url")
@@ -200,6 +210,28 @@ func (c *config) apiExternalURL() (u string, configured bool) {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port), false
+}
+
+// readSecretFile sets *value from file, if one is named: a secret in a file
+// (or the environment) stays out of the process list, where flags show.
+// One trailing newline, as editors and echo leave, is not part of it.
+func readSecretFile(value *string, file, name string) error {
+	if file == "" {
+		return nil
+	}
+	if *value != "" {
+		return fmt.Errorf("both %s (or its flag) and %s_FILE are set: use one", name, name)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("%s_FILE: %w", name, err)
+	}
+	v := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	if v == "" || strings.ContainsAny(v, "\r\n") {
+		return fmt.Errorf("%s_FILE %s must hold the secret on one line", name, file)
+	}
+	*value = v
+	return nil
 }
 
 func (c *config) logger() *slog.Logger {

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/require"
 )
 
@@ -31,4 +34,50 @@ func TestExternalURL(t *testing.T) {
 		require.False(t, configured)
 		require.Equal(t, want, got, listen)
 	}
+}
+
+// parse binds an api role's flags and parses args; the secrets are
+// cleared first, since the test's environment may set them.
+func parse(t *testing.T, args ...string) *config {
+	t.Helper()
+	var c config
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	c.bindDatabase(fs)
+	c.bindS3(fs)
+	c.bindQueues(fs)
+	c.bindAPI(fs)
+	base := []string{"--database-url", "postgres://x/y", "--s3-bucket", "b", "--s3-secret-key", "", "--admin-token", "",
+		"--s3-secret-key-file", "", "--admin-token-file", "", "--partitions", "4", "--listen", "127.0.0.1:1"}
+	require.NoError(t, fs.Parse(append(base, args...)))
+	return &c
+}
+
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "secret")
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+	return path
+}
+
+// TestSecretFiles: the S3 secret and the admin token can come from files,
+// so that they never appear on a command line (ps shows it to every user).
+func TestSecretFiles(t *testing.T) {
+	t.Parallel()
+	token := "aptq_0123456789abcdef0123456789abcdef"
+	c := parse(t, "--s3-secret-key-file", writeFile(t, "s3cret\n"), "--admin-token-file", writeFile(t, token+"\r\n"))
+	require.NoError(t, c.validate(true, true, false))
+	require.Equal(t, "s3cret", c.s3SecretKey)
+	require.Equal(t, token, c.adminToken)
+
+	c = parse(t, "--s3-secret-key", "x", "--s3-secret-key-file", writeFile(t, "y"))
+	require.ErrorContains(t, c.validate(true, true, false), "both APTQ_S3_SECRET_KEY (or its flag) and APTQ_S3_SECRET_KEY_FILE are set")
+
+	c = parse(t, "--admin-token-file", filepath.Join(t.TempDir(), "missing"))
+	require.ErrorContains(t, c.validate(true, true, false), "APTQ_ADMIN_TOKEN_FILE")
+
+	c = parse(t, "--admin-token-file", writeFile(t, "\n"))
+	require.ErrorContains(t, c.validate(true, true, false), "must hold the secret on one line")
+
+	c = parse(t, "--admin-token-file", writeFile(t, "short\n"))
+	require.ErrorContains(t, c.validate(true, true, false), "at least 32 characters", "a token from a file is checked like one from the environment")
 }
