@@ -205,7 +205,7 @@ func (s *Server) retryJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	change, jobID, err := s.enqueueChange(c, rel, old.Adds, old.Removes)
+	change, jobID, err := s.enqueueChange(c, rel, old.Adds, old.Removes, nil)
 	if err != nil {
 		return err
 	}

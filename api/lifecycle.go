@@ -37,13 +37,20 @@ func (s *Server) releaseFromPath(c echo.Context) (store.Repository, store.Releas
 }
 
 // enqueueChange records a change, with the token that asked for it, and its
-// job in one transaction.
-func (s *Server) enqueueChange(c echo.Context, rel store.Release, adds []store.ChangeAdd, removes []store.ChangeRemove) (store.Change, int64, error) {
+// job in one transaction; claim (nil: none) runs first in it, so the claims
+// and the change stand or fall together.
+func (s *Server) enqueueChange(c echo.Context, rel store.Release, adds []store.ChangeAdd, removes []store.ChangeRemove,
+	claim func(pgx.Tx) error) (store.Change, int64, error) {
 	ctx := c.Request().Context()
 	tokenID := principalOf(c).TokenID
 	var change store.Change
 	var jobID int64
 	err := s.store.InTx(ctx, func(tx pgx.Tx) error {
+		if claim != nil {
+			if err := claim(tx); err != nil {
+				return err
+			}
+		}
 		var err error
 		change, err = s.store.InsertChange(ctx, tx, rel.ID, &tokenID, adds, removes)
 		if err != nil {
@@ -67,7 +74,7 @@ func (s *Server) resign(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	change, jobID, err := s.enqueueChange(c, rel, nil, nil)
+	change, jobID, err := s.enqueueChange(c, rel, nil, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -77,7 +84,7 @@ func (s *Server) resign(c echo.Context) error {
 // rollback makes generation N's membership current again, as a new generation.
 func (s *Server) rollback(c echo.Context) error {
 	ctx := c.Request().Context()
-	repo, rel, err := s.releaseFromPath(c)
+	_, rel, err := s.releaseFromPath(c)
 	if err != nil {
 		return err
 	}
@@ -117,24 +124,14 @@ func (s *Server) rollback(c echo.Context) error {
 		}
 	}
 	var adds []store.ChangeAdd
-	var ids []int64
 	for _, a := range target {
 		if !have[key{a.Component, a.PackageID}] {
 			adds = append(adds, a)
-			ids = append(ids, a.PackageID)
 		}
 	}
-	// Pool files of packages removed since may have been collected: put them back first.
-	pkgs, err := s.store.PackagesByID(ctx, ids)
-	if err != nil {
-		return err
-	}
-	for _, a := range adds {
-		if err := s.ensurePoolObject(ctx, repo, pkgs[a.PackageID], a.Filename); err != nil {
-			return err
-		}
-	}
-	change, jobID, err := s.enqueueChange(c, rel, adds, removes)
+	// Pool files of packages removed since may have been collected: the
+	// worker puts them back once the change is committed.
+	change, jobID, err := s.enqueueChange(c, rel, adds, removes, nil)
 	if err != nil {
 		return err
 	}
