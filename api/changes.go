@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/apt"
@@ -50,7 +49,6 @@ func (s *Server) submitChange(c echo.Context) error {
 	}
 
 	adds := make([]store.ChangeAdd, 0, len(req.Adds))
-	var pkgs []store.Package
 	for i, a := range req.Adds {
 		field := fmt.Sprintf("adds[%d]", i)
 		if err := checkComponent(rel, a.Component, field+".component"); err != nil {
@@ -77,7 +75,6 @@ func (s *Server) submitChange(c echo.Context) error {
 		if !validKey(repo.Prefix + filename) {
 			return invalidField(field+".sha256", "package %.64s %.64s would be stored at a path S3 cannot hold", p.Name, p.Version)
 		}
-		pkgs = append(pkgs, p)
 		adds = append(adds, store.ChangeAdd{PackageID: p.ID, Component: a.Component, Architecture: p.Architecture,
 			Filename: filename})
 	}
@@ -93,15 +90,7 @@ func (s *Server) submitChange(c echo.Context) error {
 		}
 	}
 
-	claim := func(tx pgx.Tx) error {
-		for i, p := range pkgs {
-			if err := s.store.ClaimInRepository(ctx, tx, repo.ID, p, adds[i].Filename); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	change, jobID, err := s.enqueueChange(c, rel, adds, req.Removes, claim)
+	change, jobID, err := s.enqueueChange(c, rel, adds, req.Removes)
 	if err != nil {
 		return err
 	}

@@ -205,7 +205,7 @@ func (s *Server) retryJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	change, jobID, err := s.enqueueChange(c, rel, old.Adds, old.Removes, nil)
+	change, jobID, err := s.enqueueChange(c, rel, old.Adds, old.Removes)
 	if err != nil {
 		return err
 	}

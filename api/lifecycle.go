@@ -37,17 +37,26 @@ func (s *Server) releaseFromPath(c echo.Context) (store.Repository, store.Releas
 }
 
 // enqueueChange records a change, with the token that asked for it, and its
-// job in one transaction; claim (nil: none) runs first in it, so the claims
-// and the change stand or fall together.
-func (s *Server) enqueueChange(c echo.Context, rel store.Release, adds []store.ChangeAdd, removes []store.ChangeRemove,
-	claim func(pgx.Tx) error) (store.Change, int64, error) {
+// job in one transaction, which first claims every added package's version
+// and pool path in the repository: the claims and the change stand or fall
+// together. Rollback and retry claim again (a no-op for their own
+// packages), so none of them can place a package over another's pool file.
+func (s *Server) enqueueChange(c echo.Context, rel store.Release, adds []store.ChangeAdd, removes []store.ChangeRemove) (store.Change, int64, error) {
 	ctx := c.Request().Context()
 	tokenID := principalOf(c).TokenID
+	ids := make([]int64, len(adds))
+	for i, a := range adds {
+		ids[i] = a.PackageID
+	}
+	pkgs, err := s.store.PackagesByID(ctx, ids)
+	if err != nil {
+		return store.Change{}, 0, err
+	}
 	var change store.Change
 	var jobID int64
-	err := s.store.InTx(ctx, func(tx pgx.Tx) error {
-		if claim != nil {
-			if err := claim(tx); err != nil {
+	err = s.store.InTx(ctx, func(tx pgx.Tx) error {
+		for _, a := range adds {
+			if err := s.store.ClaimInRepository(ctx, tx, rel.RepositoryID, pkgs[a.PackageID], a.Filename); err != nil {
 				return err
 			}
 		}
@@ -74,7 +83,7 @@ func (s *Server) resign(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	change, jobID, err := s.enqueueChange(c, rel, nil, nil, nil)
+	change, jobID, err := s.enqueueChange(c, rel, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -131,7 +140,7 @@ func (s *Server) rollback(c echo.Context) error {
 	}
 	// Pool files of packages removed since may have been collected: the
 	// worker puts them back once the change is committed.
-	change, jobID, err := s.enqueueChange(c, rel, adds, removes, nil)
+	change, jobID, err := s.enqueueChange(c, rel, adds, removes)
 	if err != nil {
 		return err
 	}

@@ -131,7 +131,8 @@ func TestServeAPTPoolEmbargo(t *testing.T) {
 // TestChangeClaimsAtomic: the claims of a change stand or fall with it. A
 // change refused after some of its packages were claimed (a pool path taken
 // by other content, the package quota reached) leaves no claim and no count
-// behind; a package whose pool path S3 cannot hold is refused before any.
+// behind; a package whose pool path S3 cannot hold is refused before any;
+// a retry claims too.
 func TestChangeClaimsAtomic(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 1<<20)
@@ -193,6 +194,24 @@ func TestChangeClaimsAtomic(t *testing.T) {
 	require.Equal(t, []int{1, 1, 1}, []int{claims, pool, counted})
 	require.Equal(t, 1, b.count("changes"))
 	require.Equal(t, 1, b.count("river_job"))
+
+	// A change recorded before pool paths were claimed (here: inserted
+	// directly), naming the epoch package at the first's path, failed; its
+	// retry is refused rather than placed over the published file.
+	epochPkg, err := b.store.PackageBySHA256(ctx, b.tenant.ID, epoch)
+	require.NoError(t, err)
+	rel, err := b.store.Release(ctx, repo.ID, "stable")
+	require.NoError(t, err)
+	legacy, err := b.store.InsertChange(ctx, b.store.Pool, rel.ID, nil, []store.ChangeAdd{{PackageID: epochPkg.ID,
+		Component: "main", Architecture: "amd64", Filename: "pool/main/p/pp/pp_2.0-1_amd64.deb"}}, nil)
+	require.NoError(t, err)
+	_, err = b.store.Pool.Exec(ctx, `UPDATE changes SET state = 'failed', job_id = 999999 WHERE id = $1`, legacy.ID)
+	require.NoError(t, err)
+	e = b.expectError(http.MethodPost, "/v1/jobs/999999/retry", nil, 409, "package_conflict")
+	require.Equal(t, "pool/main/p/pp/pp_2.0-1_amd64.deb", e.Details["filename"])
+	claims, pool, counted = claimed()
+	require.Equal(t, []int{1, 1, 1}, []int{claims, pool, counted})
+	require.Equal(t, 2, b.count("changes"))
 
 	// The same content at the same path again is no conflict.
 	require.Equal(t, http.StatusAccepted, b.do(http.MethodPost, path, adds(plain, fresh), nil))
