@@ -44,17 +44,20 @@ func (s *Server) releaseFromPath(c echo.Context) (store.Repository, store.Releas
 func (s *Server) enqueueChange(c echo.Context, rel store.Release, adds []store.ChangeAdd, removes []store.ChangeRemove) (store.Change, int64, error) {
 	ctx := c.Request().Context()
 	tokenID := principalOf(c).TokenID
-	ids := make([]int64, len(adds))
-	for i, a := range adds {
-		ids[i] = a.PackageID
-	}
-	pkgs, err := s.store.PackagesByID(ctx, ids)
-	if err != nil {
-		return store.Change{}, 0, err
+	var pkgs map[int64]store.Package
+	if len(adds) > 0 {
+		ids := make([]int64, len(adds))
+		for i, a := range adds {
+			ids[i] = a.PackageID
+		}
+		var err error
+		if pkgs, err = s.store.PackagesByID(ctx, ids); err != nil {
+			return store.Change{}, 0, err
+		}
 	}
 	var change store.Change
 	var jobID int64
-	err = s.store.InTx(ctx, func(tx pgx.Tx) error {
+	err := s.store.InTx(ctx, func(tx pgx.Tx) error {
 		for _, a := range adds {
 			if err := s.store.ClaimInRepository(ctx, tx, rel.RepositoryID, pkgs[a.PackageID], a.Filename); err != nil {
 				return err
