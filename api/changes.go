@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,7 +9,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/apt"
-	"github.com/aptq/aptq/blob"
 	"github.com/aptq/aptq/store"
 )
 
@@ -26,10 +24,12 @@ type ChangeRequest struct {
 // maxChangeItems keeps one change to a size a round can carry.
 const maxChangeItems = 1000
 
-// submitChange validates a change, puts the added packages at their pool
-// paths (before the change is accepted, so no index can name a missing
-// file), and then, in one transaction, records the change and enqueues its
-// job. A 202 means the change is durable.
+// submitChange validates a change and then, in one transaction, claims
+// the added packages' versions and pool paths, records the change and
+// enqueues its job: a 202 means the change is durable, and a change refused
+// or failed leaves no claim behind. The worker puts the pool files in place
+// once the change is committed, so nothing of a change that is never
+// published becomes readable.
 func (s *Server) submitChange(c echo.Context) error {
 	ctx := c.Request().Context()
 	tenant := tenantOf(c)
@@ -49,13 +49,13 @@ func (s *Server) submitChange(c echo.Context) error {
 	}
 
 	adds := make([]store.ChangeAdd, 0, len(req.Adds))
-	var pkgs []store.Package
 	for i, a := range req.Adds {
-		if err := checkComponent(rel, a.Component, fmt.Sprintf("adds[%d].component", i)); err != nil {
+		field := fmt.Sprintf("adds[%d]", i)
+		if err := checkComponent(rel, a.Component, field+".component"); err != nil {
 			return err
 		}
 		if !sha256Re.MatchString(a.SHA256) {
-			return invalidField(fmt.Sprintf("adds[%d].sha256", i), "%q is not a lowercase hex SHA-256", a.SHA256)
+			return invalidField(field+".sha256", "%q is not a lowercase hex SHA-256", a.SHA256)
 		}
 		p, err := s.store.PackageBySHA256(ctx, tenant.ID, a.SHA256)
 		if errors.Is(err, store.ErrNotFound) {
@@ -66,12 +66,17 @@ func (s *Server) submitChange(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := checkArch(rel, p.Architecture, fmt.Sprintf("adds[%d]", i)); err != nil {
+		if err := checkArch(rel, p.Architecture, field); err != nil {
 			return err
 		}
-		pkgs = append(pkgs, p)
+		filename := apt.PoolPath(a.Component, p.Source, p.Name, p.Version, p.Architecture)
+		// The worker must be able to write every pool file a committed
+		// generation names; a key S3 refuses would stall the release.
+		if !validKey(repo.Prefix + filename) {
+			return invalidField(field+".sha256", "package %.64s %.64s would be stored at a path S3 cannot hold", p.Name, p.Version)
+		}
 		adds = append(adds, store.ChangeAdd{PackageID: p.ID, Component: a.Component, Architecture: p.Architecture,
-			Filename: apt.PoolPath(a.Component, p.Source, p.Name, p.Version, p.Architecture)})
+			Filename: filename})
 	}
 	for i, r := range req.Removes {
 		if err := checkComponent(rel, r.Component, fmt.Sprintf("removes[%d].component", i)); err != nil {
@@ -93,38 +98,11 @@ func (s *Server) submitChange(c echo.Context) error {
 		}
 	}
 
-	for i, p := range pkgs {
-		if err := s.store.ClaimInRepository(ctx, repo.ID, p); err != nil {
-			return err
-		}
-		if err := s.ensurePoolObject(ctx, repo, p, adds[i].Filename); err != nil {
-			return err
-		}
-	}
-
 	change, jobID, err := s.enqueueChange(c, rel, adds, req.Removes)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusAccepted, map[string]int64{"job_id": jobID, "change_id": change.ID})
-}
-
-// ensurePoolObject copies the uploaded package to its pool path unless it
-// is there already. The path is claimed for this content (ClaimInRepository),
-// so an object found there holds these bytes.
-func (s *Server) ensurePoolObject(ctx context.Context, repo store.Repository, p store.Package, filename string) error {
-	key := repo.Prefix + filename
-	info, err := s.blob.Head(ctx, key)
-	if err == nil && info.Size == p.Size {
-		return nil
-	}
-	if err != nil && !errors.Is(err, blob.ErrNotFound) {
-		return fmt.Errorf("check pool object %s: %w", key, err)
-	}
-	if _, err := s.blob.Copy(ctx, store.PackageBlobKey(p.TenantID, p.SHA256), key); err != nil {
-		return fmt.Errorf("copy package to %s: %w", key, err)
-	}
-	return nil
 }
 
 func checkComponent(rel store.Release, component, field string) error {

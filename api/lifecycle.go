@@ -37,7 +37,10 @@ func (s *Server) releaseFromPath(c echo.Context) (store.Repository, store.Releas
 }
 
 // enqueueChange records a change, with the token that asked for it, and its
-// job in one transaction.
+// job in one transaction, which first claims every added package's version
+// and pool path in the repository: the claims and the change stand or fall
+// together. Rollback and retry claim again (a no-op for their own
+// packages), so none of them can place a package over another's pool file.
 func (s *Server) enqueueChange(c echo.Context, rel store.Release, adds []store.ChangeAdd, removes []store.ChangeRemove) (store.Change, int64, error) {
 	return s.enqueueAudited(c, rel, adds, removes, "")
 }
@@ -48,9 +51,25 @@ func (s *Server) enqueueAudited(c echo.Context, rel store.Release, adds []store.
 	action string) (store.Change, int64, error) {
 	ctx := c.Request().Context()
 	tokenID := principalOf(c).TokenID
+	var pkgs map[int64]store.Package
+	if len(adds) > 0 {
+		ids := make([]int64, len(adds))
+		for i, a := range adds {
+			ids[i] = a.PackageID
+		}
+		var err error
+		if pkgs, err = s.store.PackagesByID(ctx, ids); err != nil {
+			return store.Change{}, 0, err
+		}
+	}
 	var change store.Change
 	var jobID int64
 	err := s.store.InTx(ctx, func(tx pgx.Tx) error {
+		for _, a := range adds {
+			if err := s.store.ClaimInRepository(ctx, tx, rel.RepositoryID, pkgs[a.PackageID], a.Filename); err != nil {
+				return err
+			}
+		}
 		var err error
 		change, err = s.store.InsertChange(ctx, tx, rel.ID, &tokenID, adds, removes)
 		if err != nil {
@@ -95,7 +114,7 @@ func (s *Server) resign(c echo.Context) error {
 // rollback makes generation N's membership current again, as a new generation.
 func (s *Server) rollback(c echo.Context) error {
 	ctx := c.Request().Context()
-	repo, rel, err := s.releaseFromPath(c)
+	_, rel, err := s.releaseFromPath(c)
 	if err != nil {
 		return err
 	}
@@ -135,23 +154,13 @@ func (s *Server) rollback(c echo.Context) error {
 		}
 	}
 	var adds []store.ChangeAdd
-	var ids []int64
 	for _, a := range target {
 		if !have[key{a.Component, a.PackageID}] {
 			adds = append(adds, a)
-			ids = append(ids, a.PackageID)
 		}
 	}
-	// Pool files of packages removed since may have been collected: put them back first.
-	pkgs, err := s.store.PackagesByID(ctx, ids)
-	if err != nil {
-		return err
-	}
-	for _, a := range adds {
-		if err := s.ensurePoolObject(ctx, repo, pkgs[a.PackageID], a.Filename); err != nil {
-			return err
-		}
-	}
+	// Pool files of packages removed since may have been collected: the
+	// worker puts them back once the change is committed.
 	change, jobID, err := s.enqueueAudited(c, rel, adds, removes, "release.rollback")
 	if err != nil {
 		return err

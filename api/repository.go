@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -16,19 +18,40 @@ import (
 )
 
 // serveAPT streams a repository object from S3 for apt clients: GET and
-// HEAD, with Range. Only dists/ and pool/ are served.
+// HEAD, with Range. Only dists/ and pool/ are served, and a pool file only
+// once a committed generation names it: a package of a change not (yet)
+// committed stays embargoed. dists/ is served as it is, since the CLI
+// fetches the by-hash objects of a round awaiting its signature here.
 func (s *Server) serveAPT(c echo.Context) error {
 	ctx := c.Request().Context()
 	// apt escapes "+" and "~" in pool file names; keys hold them plain.
 	path, err := url.PathUnescape(c.Param("*"))
+	notFound := store.Errorf(store.CodeNotFound, "not found")
 	if err != nil || strings.Contains(path, "..") || !(strings.HasPrefix(path, "dists/") || strings.HasPrefix(path, "pool/")) {
-		return store.Errorf(store.CodeNotFound, "not found")
+		return notFound
+	}
+	// No key aptq writes holds a control character or invalid UTF-8, and S3
+	// answers such keys with errors, not 404s: answer here without asking it.
+	if !validKey(c.Param("tenant")) || !validKey(c.Param("repo")) || !validKey(path) {
+		return notFound
 	}
 	repo, err := s.store.RepositoryByPath(ctx, c.Param("tenant"), c.Param("repo"))
 	if err != nil {
 		return err
 	}
 	key := repo.Prefix + path
+	if !validKey(key) {
+		return notFound
+	}
+	if strings.HasPrefix(path, "pool/") {
+		published, err := s.store.PoolFilePublished(ctx, repo.ID, path)
+		if err != nil {
+			return err
+		}
+		if !published {
+			return notFound
+		}
+	}
 	h := c.Response().Header()
 	if c.Request().Method == http.MethodHead {
 		info, err := s.blob.Head(ctx, key)
@@ -68,6 +91,33 @@ func (s *Server) serveAPT(c echo.Context) error {
 	c.Response().WriteHeader(status)
 	_, err = io.Copy(c.Response(), body)
 	return err
+}
+
+// maxKeyBytes and maxSegmentBytes are what S3 (1024 bytes a key) and
+// file-system backed S3 servers such as versitygw (255 bytes a name) hold.
+const (
+	maxKeyBytes     = 1024
+	maxSegmentBytes = 255
+)
+
+// validKey says whether key (or a part of one) is an object key that S3
+// servers store: valid UTF-8 without control characters, within the
+// length limits.
+func validKey(key string) bool {
+	if len(key) > maxKeyBytes || !utf8.ValidString(key) {
+		return false
+	}
+	for _, r := range key {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	for seg := range strings.SplitSeq(key, "/") {
+		if len(seg) > maxSegmentBytes {
+			return false
+		}
+	}
+	return true
 }
 
 func setObjectHeaders(h http.Header, info blob.Info) {

@@ -65,13 +65,15 @@ func TestJobTimelines(t *testing.T) {
 
 	var good, bad timelineJob
 	require.Equal(t, http.StatusOK, b.api(t, http.MethodGet, fmt.Sprintf("/v1/jobs/%d", published.JobID), nil, &good))
-	require.Equal(t, []string{"enqueued", "round_cut", "signature_accepted", "committed", "uploaded", "uploaded", "published"}, kinds(good))
+	require.Equal(t, []string{"enqueued", "round_cut", "signature_accepted", "committed", "uploaded", "uploaded", "uploaded", "published"}, kinds(good))
 	require.Equal(t, float64(1), good.Timeline[1].Detail["generation"])
 	require.NotEmpty(t, good.Timeline[1].Detail["worker"])
 	require.Contains(t, good.Timeline[1].Detail["by_hash_uploaded"], "main/binary-amd64/Packages.gz")
 	require.Len(t, good.Timeline[3].Detail["verified_by"], 1, "the committed step names the verified signer")
-	require.Equal(t, "flat_indexes", good.Timeline[4].Detail["step"])
-	require.Equal(t, "release", good.Timeline[5].Detail["step"])
+	require.Equal(t, "pool", good.Timeline[4].Detail["step"])
+	require.Equal(t, []any{"pool/main/g/good/good_1.0_amd64.deb"}, good.Timeline[4].Detail["files"])
+	require.Equal(t, "flat_indexes", good.Timeline[5].Detail["step"])
+	require.Equal(t, "release", good.Timeline[6].Detail["step"])
 
 	require.Equal(t, http.StatusOK, b.api(t, http.MethodGet, fmt.Sprintf("/v1/jobs/%d", ref.JobID), nil, &bad))
 	require.Equal(t, []string{"enqueued", "round_cut", "failed"}, kinds(bad))

@@ -14,7 +14,7 @@ const (
 	EventRoundCut  = "round_cut"
 	EventSigned    = "signature_accepted"
 	EventCommitted = "committed"
-	EventUploaded  = "uploaded" // a step of the upload: flat indexes, then Release and Release.gpg
+	EventUploaded  = "uploaded" // a step of the upload: pool files, flat indexes, then Release and Release.gpg
 	EventPublished = "published"
 	EventFailed    = "failed"
 	EventCancelled = "cancelled"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,14 +70,30 @@ func (w *PublishWorker) collect(ctx context.Context, repoID int64) (int, error) 
 			return deleted, err
 		}
 	}
+	n, err := w.collectPool(ctx, repo, cutoff)
+	return deleted + n, err
+}
+
+// collectPool deletes the repository's pool files older than cutoff that
+// no release holds, no unfinished change adds and no recent removal keeps.
+// What is in use is read after the (long) listing, so a change accepted
+// while it ran keeps its file; only one accepted, signed and committed
+// during the deletes themselves could find its file gone, and reconcile
+// puts that back from the uploaded package.
+func (w *PublishWorker) collectPool(ctx context.Context, repo store.Repository, cutoff time.Time) (int, error) {
+	old, err := w.listOlder(ctx, repo.Prefix+"pool/", cutoff)
+	if err != nil {
+		return 0, err
+	}
+	if len(old) == 0 {
+		return 0, nil
+	}
 	inUse, err := w.cfg.Store.PoolInUse(ctx, repo.ID, w.cfg.GCGrace)
 	if err != nil {
-		return deleted, err
+		return 0, err
 	}
-	n, err := w.deleteUnused(ctx, repo.Prefix+"pool/", cutoff, func(key string) bool {
-		return inUse[strings.TrimPrefix(key, repo.Prefix)]
-	})
-	return deleted + n, err
+	old = slices.DeleteFunc(old, func(key string) bool { return inUse[strings.TrimPrefix(key, repo.Prefix)] })
+	return w.deleteKeys(ctx, old)
 }
 
 // collectUploads deletes the uploads under prefix (store.UploadsPrefix in
@@ -94,22 +111,36 @@ func (w *PublishWorker) collectUploads(ctx context.Context, prefix string) (int,
 // deleteUnused deletes the objects under prefix older than cutoff that keep
 // does not claim.
 func (w *PublishWorker) deleteUnused(ctx context.Context, prefix string, cutoff time.Time, keep func(key string) bool) (int, error) {
-	var doomed []string
+	old, err := w.listOlder(ctx, prefix, cutoff)
+	if err != nil {
+		return 0, err
+	}
+	return w.deleteKeys(ctx, slices.DeleteFunc(old, keep))
+}
+
+// listOlder lists the keys under prefix last modified before cutoff.
+func (w *PublishWorker) listOlder(ctx context.Context, prefix string, cutoff time.Time) ([]string, error) {
+	var old []string
 	err := w.cfg.Blob.List(ctx, prefix, func(info blob.Info) error {
-		if info.LastModified.Before(cutoff) && !keep(info.Key) {
-			doomed = append(doomed, info.Key)
+		if info.LastModified.Before(cutoff) {
+			old = append(old, info.Key)
 		}
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("list %s: %w", prefix, err)
+		return nil, fmt.Errorf("list %s: %w", prefix, err)
 	}
-	for i, key := range doomed {
+	return old, nil
+}
+
+// deleteKeys deletes keys and returns how many it deleted.
+func (w *PublishWorker) deleteKeys(ctx context.Context, keys []string) (int, error) {
+	for i, key := range keys {
 		if err := w.cfg.Blob.Delete(ctx, key); err != nil {
 			return i, fmt.Errorf("delete %s: %w", key, err)
 		}
 	}
-	return len(doomed), nil
+	return len(keys), nil
 }
 
 // MaintainWorker fans the periodic maintenance out: a reconcile per

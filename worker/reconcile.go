@@ -2,6 +2,7 @@ package worker
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/riverqueue/river"
 
@@ -83,11 +85,16 @@ func (w *PublishWorker) reconcile(ctx context.Context, releaseID int64) (store.R
 		w.cfg.Logger.Warn("reconcile failed", slog.Int64("release_id", rel.ID), slog.Any("error", err))
 		return report, nil
 	}
-	report.Outcome = "ok"
-	w.cfg.Metrics.Repaired(len(report.Repairs))
-	if len(report.Repairs) > 0 {
-		report.Outcome = fmt.Sprintf("repaired %d objects", len(report.Repairs))
+	repaired := len(report.Repairs) - r.differing
+	w.cfg.Metrics.Repaired(repaired)
+	var outcome []string
+	if repaired > 0 {
+		outcome = append(outcome, fmt.Sprintf("repaired %d objects", repaired))
 	}
+	if r.differing > 0 {
+		outcome = append(outcome, fmt.Sprintf("%d pool files differ from their packages (not repaired)", r.differing))
+	}
+	report.Outcome = cmp.Or(strings.Join(outcome, "; "), "ok")
 	return report, nil
 }
 
@@ -97,6 +104,8 @@ type reconciler struct {
 	round  store.Round
 	prefix string
 	report *store.ReconcileReport
+	// differing counts pool files reported, not repaired (they are among report.Repairs).
+	differing int
 }
 
 func (r *reconciler) key(path string) string { return distsKey(r.prefix, r.rel.Name, path) }
@@ -121,11 +130,14 @@ func (r *reconciler) state(ctx context.Context, key string, size int64, md5hex s
 	return "", nil
 }
 
-// run checks in the publish order and repairs in it too: by-hash objects,
-// flat indexes, Release and Release.gpg, InRelease last.
+// run checks in the publish order and repairs in it too: pool files,
+// by-hash objects, flat indexes, Release and Release.gpg, InRelease last.
 func (r *reconciler) run(ctx context.Context, lease store.Lease) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if err := r.pool(ctx); err != nil {
+		return err
+	}
 	broken := map[string]bool{} // index directories with a bad by-hash object
 	for _, f := range r.round.Files {
 		for _, h := range []struct{ algo, hex string }{{"SHA256", f.SHA256}, {"SHA512", f.SHA512}} {
@@ -176,6 +188,42 @@ func (r *reconciler) run(ctx context.Context, lease store.Lease) error {
 		}
 	}
 	return r.inRelease(ctx)
+}
+
+// pool checks the pool files the committed generation names against one
+// listing of the repository's pool: a missing one is put back from the
+// uploaded package; one with other content (size, or MD5 where the ETag is
+// one) is reported, never overwritten.
+func (r *reconciler) pool(ctx context.Context) error {
+	files, err := r.w.cfg.Store.ReleasePoolFiles(ctx, r.rel.ID)
+	if err != nil {
+		return err
+	}
+	stored := map[string]blob.Info{}
+	if err := r.w.cfg.Blob.List(ctx, r.prefix+"pool/", func(info blob.Info) error {
+		stored[info.Key] = info
+		return nil
+	}); err != nil {
+		return fmt.Errorf("list pool files: %w", err)
+	}
+	for _, f := range files {
+		key := r.prefix + f.Filename
+		r.report.Checked++
+		info, ok := stored[key]
+		switch {
+		case !ok:
+			if _, err := r.w.ensurePoolFile(ctx, key, f.Package); err != nil {
+				return fmt.Errorf("repair %s: %w", key, err)
+			}
+			r.repaired(key, "missing", "copied from the uploaded package")
+		case !poolFileMatches(info, f.Package):
+			r.differing++
+			r.repaired(key, fmt.Sprintf("content differs (%d bytes, ETag %s; want %d bytes, MD5 %s)",
+				info.Size, info.ETag, f.Package.Size, f.Package.MD5),
+				"not repaired: pool files are never overwritten; delete the object and reconcile again")
+		}
+	}
+	return nil
 }
 
 // regenerate rebuilds the indexes of the given directories from the

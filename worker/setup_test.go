@@ -2,7 +2,11 @@ package worker
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/rand"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"log/slog"
 	"testing"
@@ -69,8 +73,8 @@ func (b *bundle) worker(holder string) *PublishWorker {
 		SignatureTimeout: time.Minute})
 }
 
-// addChange records a pending change adding a new package (the pool object
-// is not needed by the worker, which never reads .deb files).
+// addChange records a pending change adding a new package, uploaded as
+// the API does (the worker places its pool file once committed).
 func (b *bundle) addChange(t *testing.T, name string) store.Change {
 	t.Helper()
 	return b.addArchChange(t, name, "amd64")
@@ -79,19 +83,29 @@ func (b *bundle) addChange(t *testing.T, name string) store.Change {
 // addArchChange is addChange for a package of the given architecture.
 func (b *bundle) addArchChange(t *testing.T, name, arch string) store.Change {
 	t.Helper()
-	deb := debtest.Build(t, debtest.Options{Package: name, Version: "1.0", Architecture: arch})
-	ctl, err := apt.ReadDeb(bytesReader(deb))
-	require.NoError(t, err)
-	p, _, err := b.store.InsertPackage(b.ctx, store.Package{TenantID: b.tenant.ID, SHA256: randomHex(32),
-		SHA512: randomHex(64), SHA1: randomHex(20), MD5: randomHex(16), Size: int64(len(deb)),
-		Name: ctl.Package, Version: ctl.Version, Architecture: ctl.Architecture, Source: ctl.Source,
-		Control: ctl.Paragraph.String()})
-	require.NoError(t, err)
+	p := b.uploadPackage(t, debtest.Options{Package: name, Version: "1.0", Architecture: arch})
 	c, err := b.store.InsertChange(b.ctx, b.store.Pool, b.release.ID, nil, []store.ChangeAdd{{PackageID: p.ID,
 		Component: "main", Architecture: p.Architecture,
 		Filename: apt.PoolPath("main", p.Source, p.Name, p.Version, p.Architecture)}}, nil)
 	require.NoError(t, err)
 	return c
+}
+
+// uploadPackage records a built .deb and stores it where the API keeps uploads.
+func (b *bundle) uploadPackage(t *testing.T, o debtest.Options) store.Package {
+	t.Helper()
+	deb := debtest.Build(t, o)
+	ctl, err := apt.ReadDeb(bytesReader(deb))
+	require.NoError(t, err)
+	s256, s512, s1, m5 := sha256.Sum256(deb), sha512.Sum512(deb), sha1.Sum(deb), md5.Sum(deb)
+	p, _, err := b.store.InsertPackage(b.ctx, store.Package{TenantID: b.tenant.ID, SHA256: hex.EncodeToString(s256[:]),
+		SHA512: hex.EncodeToString(s512[:]), SHA1: hex.EncodeToString(s1[:]), MD5: hex.EncodeToString(m5[:]),
+		Size: int64(len(deb)), Name: ctl.Package, Version: ctl.Version, Architecture: ctl.Architecture,
+		Source: ctl.Source, Control: ctl.Paragraph.String()})
+	require.NoError(t, err)
+	_, err = b.blob.Put(b.ctx, store.PackageBlobKey(p.TenantID, p.SHA256), bytesReader(deb), int64(len(deb)), blob.PutOptions{})
+	require.NoError(t, err)
+	return p
 }
 
 // signRound signs a round awaiting a signature, as a CLI would.

@@ -71,9 +71,12 @@ func (w *PublishWorker) uploadByHash(ctx context.Context, prefix, release string
 }
 
 // upload publishes a committed round in the order that never shows a
-// reader a broken repository: flat index files (from the index cache if
-// this worker cut the round, else copied from their by-hash objects), Release and Release.gpg, then InRelease last, conditional on the
-// ETag of the previous generation's.
+// reader a broken repository: the pool files of its added packages (only
+// now: a change is public once committed), flat index files (from the
+// index cache if this worker cut the round, else copied from their by-hash
+// objects; the by-hash objects went up when the round was cut, for the
+// signer to fetch), Release and Release.gpg, then InRelease last,
+// conditional on the ETag of the previous generation's.
 func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round store.Round, log *slog.Logger) error {
 	start := time.Now()
 	rel, err := w.cfg.Store.ReleaseByID(ctx, w.cfg.Store.Pool, round.ReleaseID)
@@ -82,6 +85,13 @@ func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round sto
 	}
 	repo, err := w.repository(ctx, rel)
 	if err != nil {
+		return err
+	}
+	placed, err := w.placePool(ctx, repo.Prefix, round)
+	if err != nil {
+		return err
+	}
+	if err := w.cfg.Store.RoundUploadStep(ctx, round.ID, "pool", map[string]any{"files": placed}); err != nil {
 		return err
 	}
 	prev, err := w.cfg.Store.ReleaseFiles(ctx, rel.ID, round.Generation-1)
