@@ -46,6 +46,9 @@ var statusByCode = map[string]int{
 	codeBadSignature:          http.StatusUnprocessableEntity,
 	codeUnknownKey:            http.StatusUnprocessableEntity,
 	codeContentMismatch:       http.StatusUnprocessableEntity,
+	codeTooManyUploads:        http.StatusTooManyRequests,
+	codeUploadTooSlow:         http.StatusRequestTimeout,
+	codeIncompleteBody:        http.StatusBadRequest,
 }
 
 // Codes the API itself raises, beside the store's.

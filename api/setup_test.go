@@ -34,6 +34,12 @@ type bundle struct {
 
 func setup(t *testing.T, maxUpload int64) *bundle {
 	t.Helper()
+	return setupWith(t, func(c *Config) { c.MaxUploadBytes = maxUpload })
+}
+
+// setupWith is setup with a Config that configure may change.
+func setupWith(t *testing.T, configure func(*Config)) *bundle {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	st := storetest.NewStore(t)
@@ -42,8 +48,9 @@ func setup(t *testing.T, maxUpload int64) *bundle {
 	require.NoError(t, err)
 	listener := store.NewListener(st.Pool, slog.New(slog.DiscardHandler))
 	go listener.Run(ctx)
-	srv := New(Config{Store: st, Blob: s3, River: rc, Listener: listener, Logger: slog.New(slog.DiscardHandler),
-		MaxUploadBytes: maxUpload, Partitions: 4})
+	cfg := Config{Store: st, Blob: s3, River: rc, Listener: listener, Logger: slog.New(slog.DiscardHandler), Partitions: 4}
+	configure(&cfg)
+	srv := New(cfg)
 	b := &bundle{t: t, store: st, server: httptest.NewServer(srv.Handler()), api: srv}
 	t.Cleanup(b.server.Close)
 	b.tenant, b.token, err = st.CreateTenant(ctx, "api-"+randomSuffix()[:10])
