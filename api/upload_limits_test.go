@@ -157,7 +157,7 @@ func noUploadObject(t *testing.T, b *bundle, sum string) {
 // object is gone.
 func TestUploadTooSlow(t *testing.T) {
 	t.Parallel()
-	b := setupWith(t, func(c *Config) { c.MinUploadRate, c.UploadRateWindow = 1024, 500 * time.Millisecond })
+	b := setupWith(t, func(c *Config) { c.MinUploadRate, c.UploadRateWindow = 1024, 500*time.Millisecond })
 	deb := newDeb(t, "slow")
 	gate := make(chan struct{})
 	defer close(gate)
