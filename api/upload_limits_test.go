@@ -27,20 +27,22 @@ import (
 type gatedBody struct {
 	head, tail io.Reader
 	gate       <-chan struct{}
-	waiting    chan struct{} // closed when head is sent
-	once       sync.Once
+	ctx        context.Context // gives up waiting: a test that would hang fails instead
 }
 
-func newGatedBody(head, tail []byte, gate <-chan struct{}) *gatedBody {
-	return &gatedBody{head: bytes.NewReader(head), tail: bytes.NewReader(tail), gate: gate, waiting: make(chan struct{})}
+func newGatedBody(ctx context.Context, head, tail []byte, gate <-chan struct{}) *gatedBody {
+	return &gatedBody{ctx: ctx, head: bytes.NewReader(head), tail: bytes.NewReader(tail), gate: gate}
 }
 
 func (g *gatedBody) Read(p []byte) (int, error) {
 	if n, err := g.head.Read(p); err != io.EOF {
 		return n, err
 	}
-	g.once.Do(func() { close(g.waiting) })
-	<-g.gate
+	select {
+	case <-g.gate:
+	case <-g.ctx.Done():
+		return 0, g.ctx.Err()
+	}
 	return g.tail.Read(p)
 }
 
@@ -64,8 +66,8 @@ func upload(t *testing.T, url, token string, head, tail []byte, gate <-chan stru
 	ctx := httptrace.WithClientTrace(t.Context(), &httptrace.ClientTrace{
 		Got100Continue: func() { got100.Do(func() { close(cont) }) },
 	})
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url+"/v1/packages/"+sum, newGatedBody(head, tail, gate))
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url+"/v1/packages/"+sum, newGatedBody(ctx, head, tail, gate))
 	require.NoError(t, err)
 	req.ContentLength = int64(len(head) + len(tail))
 	req.Header.Set("Authorization", "Bearer "+token)
