@@ -215,3 +215,15 @@ func lookTool(name string) string {
 	}
 	return ""
 }
+
+// TestXZGuardWithholdsRejectedHeader checks that the decoder never sees a
+// block header the guard refused: it would allocate the dictionary it
+// declares (64 MiB here) before failing.
+func TestXZGuardWithholdsRejectedHeader(t *testing.T) {
+	t.Parallel()
+	b := xzWithDict(t, []byte("hello"), 28)
+	g := newXZGuard(bytes.NewReader(b), maxControlWindow)
+	out, err := io.ReadAll(g)
+	require.ErrorContains(t, err, "xz dictionary of 64 MiB is larger than the 8 MiB limit")
+	require.Equal(t, b[:12], out, "only the stream header is handed on")
+}

@@ -55,7 +55,9 @@ func (g *xzGuard) Read(p []byte) (int, error) {
 		if g.err != nil {
 			return 0, g.err
 		}
-		g.err = g.step()
+		if g.err = g.step(); g.err != nil {
+			g.pending = nil // never hand on a structure that failed its check
+		}
 	}
 	if len(g.pending) > 0 {
 		n := copy(p, g.pending)
