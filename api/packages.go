@@ -113,7 +113,9 @@ func (s *Server) putPackage(c echo.Context) error {
 
 	// The parser reads the stream as it goes to S3. When it finds the
 	// package invalid, the upload stops at once: the rest of the body is
-	// neither read nor stored.
+	// neither read nor stored (net/http drains up to 256 KiB of it, so that
+	// the client reads the answer rather than a reset connection, and
+	// closes the connection past that).
 	putCtx, cancelPut := context.WithCancelCause(ctx)
 	defer cancelPut(nil)
 	hs := newHashes()
@@ -124,7 +126,6 @@ func (s *Server) putPackage(c echo.Context) error {
 		if errors.Is(err, apt.ErrInvalidPackage) {
 			pr.CloseWithError(err)
 			cancelPut(err)
-			body.abort()
 		}
 		parsed <- parseResult{ctl, err}
 	}()

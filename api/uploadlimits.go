@@ -96,10 +96,6 @@ type uploadBody struct {
 	got         int64         // bytes in the current window
 	left        time.Duration // waiting time the current window still allows
 	err         error
-
-	mu      sync.Mutex // orders abort and the end of the body
-	eof     bool
-	aborted bool
 }
 
 func newUploadBody(c echo.Context, r io.Reader, bytesPerSecond int64, window time.Duration) *uploadBody {
@@ -117,13 +113,7 @@ func (b *uploadBody) Read(p []byte) (int, error) {
 	}
 	start := time.Now()
 	if b.setDeadline != nil {
-		b.mu.Lock()
-		if b.aborted {
-			b.mu.Unlock()
-			return 0, errAborted
-		}
 		_ = b.setDeadline(start.Add(b.left))
-		b.mu.Unlock()
 	}
 	n, err := b.r.Read(p)
 	b.left -= time.Since(start)
@@ -135,8 +125,6 @@ func (b *uploadBody) Read(p []byte) (int, error) {
 		// net/http reads the connection in the background once the body
 		// is done; a deadline left behind would cancel the request.
 		b.done()
-	case errors.Is(err, os.ErrDeadlineExceeded) && b.isAborted():
-		return n, errAborted // the server's doing, not the client's
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		err = errTooSlow
 	}
@@ -146,38 +134,10 @@ func (b *uploadBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// errAborted ends the reading of a body the server has refused already.
-var errAborted = errors.New("upload refused before its end")
-
-// abort makes a Read blocked on a client that has stopped sending return
-// at once, once the upload is refused anyway. Unlike Read, it may be called
-// from any goroutine.
-func (b *uploadBody) abort() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	// Once the body has ended, net/http reads the connection in the
-	// background, and a read error there cancels the connection's context,
-	// which the next request on it would inherit.
-	if b.eof || b.setDeadline == nil {
-		return
-	}
-	b.aborted = true
-	_ = b.setDeadline(time.Now())
-}
-
-func (b *uploadBody) isAborted() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.aborted
-}
-
 // done lifts the read deadline at the end of the body. It is left in place
 // on a body not read to its end, so that net/http's draining of the rest
 // after the response cannot block on a client that stopped sending.
 func (b *uploadBody) done() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.eof = true
 	if b.setDeadline != nil {
 		_ = b.setDeadline(time.Time{})
 	}
