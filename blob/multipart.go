@@ -92,8 +92,8 @@ func (s *S3) uploadParts(ctx context.Context, key string, uploadID *string, body
 	defer cancel(nil)
 	g, gctx := errgroup.WithContext(ctx)
 
-	// Buffers to fill (nil: not allocated yet; they grow in fill). Room for
-	// all of them, so a finishing upload never blocks returning its buffer.
+	// Buffers to fill (nil: not allocated yet). Room for all of them, so a
+	// finishing upload never blocks returning its buffer.
 	free := make(chan []byte, partsInFlight+1)
 	for range partsInFlight {
 		free <- nil
@@ -144,6 +144,11 @@ func (s *S3) uploadParts(ctx context.Context, key string, uploadID *string, body
 		}
 		if readErr != nil {
 			break
+		}
+		if buf == nil {
+			// The body has filled a whole part already: a second costs at
+			// most what the client sent, and growing it would leave garbage.
+			buf = make([]byte, 0, partSize)
 		}
 		var err error
 		buf, err = fill(body, buf, partSize)
