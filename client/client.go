@@ -1,8 +1,9 @@
 // Package client is a Go client for the aptq HTTP API described in docs/api.md.
 //
 // Every method retries transient failures (connection refused or reset,
-// timeouts, 502/503/504, and a few 500s) with exponential backoff and jitter
-// until the caller's context ends. Answers with any other non-2xx status are
+// timeouts, 502/503/504, and a few 500s) with exponential backoff and jitter,
+// and 429 after the wait its Retry-After header names, until the caller's
+// context ends. Answers with any other non-2xx status are
 // returned at once as *APIError.
 package client
 
