@@ -127,6 +127,7 @@ func (s *Server) routes() {
 	v1.PUT("/packages/:sha256", s.putPackage)
 	v1.DELETE("/jobs/:id", s.cancelJob)
 	v1.POST("/jobs/:id/retry", s.retryJob)
+	v1.GET("/rounds/:id", s.getRound)
 	v1.POST("/rounds/:id/signature", s.submitSignature)
 	s.uiRoutes(e)
 }
