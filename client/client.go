@@ -129,6 +129,10 @@ type call struct {
 	once bool
 	// timeout bounds each attempt; 0 means only ctx does.
 	timeout time.Duration
+	// raw, when set, receives the body as is (at most maxBody bytes)
+	// instead of decoding JSON.
+	raw     *[]byte
+	maxBody int64
 }
 
 // jsonCall builds a call whose body, if any, is in marshalled JSON.
@@ -239,6 +243,17 @@ func (c *Client) attempt(ctx context.Context, cl call, out any) error {
 	}()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return decodeError(resp)
+	}
+	if cl.raw != nil {
+		data, err := io.ReadAll(io.LimitReader(resp.Body, cl.maxBody+1))
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", cl.method, cl.path, err)
+		}
+		if int64(len(data)) > cl.maxBody {
+			return fmt.Errorf("%s %s: answer larger than %d bytes", cl.method, cl.path, cl.maxBody)
+		}
+		*cl.raw = data
+		return nil
 	}
 	if out == nil || cl.method == http.MethodHead {
 		return nil
