@@ -3,9 +3,9 @@ package verify
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"context"
 	"fmt"
 	"testing"
 	"time"
