@@ -15,7 +15,7 @@ func (c *indexCheck) mismatch(ctx context.Context, want []byte, compressed map[s
 	path := c.dir.path()
 	got, err := c.listed(ctx, compressed)
 	if err != nil {
-		return fmt.Errorf("%s is not the previous generation plus the round's changes (and reading it failed: %v)", path, err)
+		return fmt.Errorf("%s/Packages is not the previous generation plus the round's changes (and reading it failed: %v)", path, err)
 	}
 	gotSet, wantSet := stanzas(got), stanzas(want)
 	var diffs []string
@@ -38,7 +38,7 @@ func (c *indexCheck) mismatch(ctx context.Context, want []byte, compressed map[s
 	if len(diffs) > 5 {
 		diffs = append(diffs[:5], fmt.Sprintf("and %d more differences", len(diffs)-5))
 	}
-	return fmt.Errorf("%s is not the previous generation plus the round's changes: %s", path, strings.Join(diffs, "; "))
+	return fmt.Errorf("%s/Packages is not the previous generation plus the round's changes: %s", path, strings.Join(diffs, "; "))
 }
 
 // listed reads the new index as listed: the Packages file, else the
