@@ -42,7 +42,8 @@ func ParseIndex(component, arch string, plain []byte) (*Index, error) {
 // parseItem extracts the sort key of a rendered stanza.
 func parseItem(arch string, text []byte) (*item, error) {
 	it := &item{text: text}
-	for rest := text; len(rest) > 0; {
+	// The renderer writes these three first (see fieldOrder).
+	for rest := text; len(rest) > 0 && (it.name == "" || it.version == "" || it.arch == ""); {
 		line, next, _ := bytes.Cut(rest, []byte("\n"))
 		rest = next
 		name, value, ok := bytes.Cut(line, []byte(": "))

@@ -144,15 +144,22 @@ func (c *indexCheck) run(ctx context.Context, e *edits) error {
 		return err
 	}
 
-	base, err := apt.ParseIndex(c.dir.component, c.dir.arch, prevPlain)
-	if err != nil {
-		return fmt.Errorf("the previous %s/Packages: %w", path, err)
+	// Decompressing Packages.gz takes as long as rebuilding the index:
+	// do both at once.
+	var gzPlain []byte
+	var gzErr error
+	if data := compressed[gzName]; data != nil {
+		limit := int64(1 << 32)
+		if listed, ok := c.dir.files[plainName]; ok {
+			limit = listed.Size
+		}
+		wg.Go(func() { gzPlain, gzErr = decompress(gzName, data, limit) })
 	}
-	ix, err := base.Apply(adds, removes)
+	want, err := c.expected(prevPlain, adds, removes)
+	wg.Wait()
 	if err != nil {
-		return fmt.Errorf("the round's changes do not apply to the previous %s/Packages: %w", path, err)
+		return err
 	}
-	want := ix.Packages()
 	wantSum := sha256.Sum256(want)
 	if listed, ok := c.dir.files[plainName]; ok && (listed.Size != int64(len(want)) || listed.SHA256 != hex.EncodeToString(wantSum[:])) {
 		return c.mismatch(ctx, want, compressed)
@@ -164,20 +171,34 @@ func (c *indexCheck) run(ctx context.Context, e *edits) error {
 			return fmt.Errorf("%s/%s is listed as in the previous generation, but the round's changes change the index", path, name)
 		}
 	}
-	errs = make([]error, 2)
-	if data := compressed[gzName]; data != nil {
-		wg.Go(func() { errs[0] = sameGzip(data, want) })
+	if compressed[gzName] != nil {
+		if gzErr == nil && !bytes.Equal(gzPlain, want) {
+			gzErr = fmt.Errorf("content differs at byte %d", firstDiff(gzPlain, want))
+		}
+		if gzErr != nil {
+			return fmt.Errorf("%s/%s does not decompress to the Packages the round's changes give: %w", path, gzName, gzErr)
+		}
 	}
 	if data := compressed[xzName]; data != nil {
-		wg.Go(func() { errs[1] = sameXZ(data, want, prevXZ, prevPlain) })
-	}
-	wg.Wait()
-	for i, name := range []string{gzName, xzName} {
-		if errs[i] != nil {
-			return fmt.Errorf("%s/%s does not decompress to the Packages the round's changes give: %w", path, name, errs[i])
+		if err := sameXZ(data, want, prevXZ, prevPlain); err != nil {
+			return fmt.Errorf("%s/%s does not decompress to the Packages the round's changes give: %w", path, xzName, err)
 		}
 	}
 	return nil
+}
+
+// expected applies the round's edits to the previous Packages with the
+// worker's own code and returns the Packages they give.
+func (c *indexCheck) expected(prevPlain []byte, adds []apt.Package, removes []apt.PackageKey) ([]byte, error) {
+	base, err := apt.ParseIndex(c.dir.component, c.dir.arch, prevPlain)
+	if err != nil {
+		return nil, fmt.Errorf("the previous %s/Packages: %w", c.dir.path(), err)
+	}
+	ix, err := base.Apply(adds, removes)
+	if err != nil {
+		return nil, fmt.Errorf("the round's changes do not apply to the previous %s/Packages: %w", c.dir.path(), err)
+	}
+	return ix.Packages(), nil
 }
 
 // unchanged says whether the index lists the same files as before.
@@ -248,36 +269,6 @@ func (c *indexCheck) previousPlain(ctx context.Context) ([]byte, error) {
 		return plain, nil
 	}
 	return nil, fmt.Errorf("generation lists no Packages file in %s", c.prev.path())
-}
-
-// sameGzip checks that a gzip file decompresses to exactly want, reading
-// no more than that.
-func sameGzip(data, want []byte) error {
-	zr, err := gzip.NewReader(bytes.NewReader(data))
-	if err != nil {
-		return err
-	}
-	buf := make([]byte, 256<<10)
-	pos := 0
-	for {
-		n, err := zr.Read(buf)
-		if n > 0 {
-			if pos+n > len(want) || !bytes.Equal(buf[:n], want[pos:pos+n]) {
-				return fmt.Errorf("content differs at byte %d", min(pos+firstDiff(buf[:n], want[pos:]), len(want)))
-			}
-			pos += n
-		}
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if pos != len(want) {
-		return fmt.Errorf("it ends after %d of %d bytes", pos, len(want))
-	}
-	return nil
 }
 
 func firstDiff(a, b []byte) int {
@@ -368,9 +359,13 @@ func decompress(name string, data []byte, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := io.ReadAll(io.LimitReader(zr, limit+1))
-	if err == nil && int64(len(out)) > limit {
-		err = fmt.Errorf("larger than %d bytes", limit)
+	var out bytes.Buffer
+	out.Grow(int(min(limit+1, 256<<20)))
+	if _, err := out.ReadFrom(io.LimitReader(zr, limit+1)); err != nil {
+		return nil, err
 	}
-	return out, err
+	if int64(out.Len()) > limit {
+		return nil, fmt.Errorf("larger than %d bytes", limit)
+	}
+	return out.Bytes(), nil
 }
