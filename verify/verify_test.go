@@ -52,7 +52,7 @@ func pkg(name, version, arch string) apt.Package {
 
 func addOf(p apt.Package) Add {
 	return Add{SHA256: p.SHA256, Name: p.Name(), Version: p.Version(), Architecture: p.Arch(), Component: "main",
-		Filename: p.Filename, Size: p.Size, MD5: p.MD5, Control: string(p.Control.AppendTo(nil))}
+		Filename: p.Filename, Size: p.Size, MD5: p.MD5, SHA1: p.SHA1, SHA512: p.SHA512, Control: string(p.Control.AppendTo(nil))}
 }
 
 func removeOf(p apt.Package) Remove {
@@ -284,4 +284,51 @@ func TestCheck(t *testing.T) {
 func sha256Hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
+}
+
+// TestCheckXZBlocksReused: on an index of several xz Blocks, a round that
+// changes one package decodes only its Block; a Packages.xz whose changed
+// Block (or an unchanged-looking one) carries another stanza is refused.
+func TestCheckXZBlocksReused(t *testing.T) {
+	t.Parallel()
+	priv, pub, err := sign.GenerateKey("signer", "s@example.com")
+	require.NoError(t, err)
+	key, err := sign.ParsePrivateKey(priv, nil)
+	require.NoError(t, err)
+	repo := &fakeRepo{objects: map[string][]byte{}}
+	meta := baseMeta
+	meta.Architectures = []string{"amd64"}
+	var pkgs []apt.Package
+	for i := range 3000 {
+		pkgs = append(pkgs, pkg(fmt.Sprintf("p%04d", i), "1.0", "amd64"))
+	}
+	files := func(pkgs []apt.Package) []apt.IndexFile {
+		got, err := apt.GenerateIndexes("main", "amd64", pkgs, []apt.Compression{apt.Gzip, apt.XZ})
+		require.NoError(t, err)
+		for _, f := range got {
+			repo.store(f)
+		}
+		return got
+	}
+	prevFiles := files(pkgs[:2999])
+	blocks, err := apt.XZBlocks(prevFiles[2].Data)
+	require.NoError(t, err)
+	require.Greater(t, len(blocks), 3)
+	inRelease, _, err := sign.Sign(release(meta, 1, prevFiles), key)
+	require.NoError(t, err)
+	cfg := Config{PublicKeys: [][]byte{pub}}
+	changes := []Change{{ID: 1, TokenName: "ci", Adds: []Add{addOf(pkgs[2999])}}}
+
+	honest := files(pkgs)
+	r := Round{ID: 2, Generation: 2, Release: release(meta, 2, honest), PreviousInRelease: inRelease, Changes: changes}
+	require.NoError(t, Check(context.Background(), cfg, r, repo))
+
+	// Packages and Packages.gz honest, Packages.xz of an index with one
+	// more package in another Block.
+	evil := files(append(append([]apt.Package{}, pkgs...), pkg("p0100a", "6.6.6", "amd64")))
+	tampered := append([]apt.IndexFile{}, honest[:2]...)
+	tampered = append(tampered, apt.IndexFile{Path: evil[2].Path, Data: evil[2].Data, Size: evil[2].Size, SHA256: evil[2].SHA256})
+	r.Release = release(meta, 2, tampered)
+	require.ErrorContains(t, Check(context.Background(), cfg, r, repo),
+		"main/binary-amd64/Packages.xz does not decompress to the Packages the round's changes give")
 }
