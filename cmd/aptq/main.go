@@ -45,12 +45,14 @@ file ($XDG_CONFIG_HOME/aptq/config.toml or ~/.config/aptq/config.toml; see
   APTQ_GPG_KEY                 sign through gpg with these key IDs (comma-separated)
   APTQ_SIGNING_KEY_PASSPHRASE  passphrase of an encrypted signing key
   APTQ_SIGNING_KEY_PASSPHRASE_FILE  file holding it (--passphrase-file)
+  APTQ_NO_VERIFY               1: sign rounds without checking them (--no-verify)
   GNUPGHOME                    gpg's home, for --gpg
 
 Exit status:
   0  success; for commands that publish: the change is published
   1  failure with a reason ("aptq: <code>: <message>" on stderr), e.g. the job
-     failed or was cancelled, the server refused a request, or interrupted
+     failed or was cancelled, the server refused a request, a round did not
+     pass the check before signing (unverified_round), or interrupted
   2  usage error: bad command, flags, arguments or config file
   3  timeout: --timeout ran out; the job id and its last state are printed and
      the change is cancelled unless already committed
