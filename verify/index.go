@@ -26,6 +26,11 @@ const (
 	xzName    = "Packages.xz"
 )
 
+// maxIndexSize bounds what the signer reads or decompresses for one index
+// file, whatever size the server lists: Debian's largest Packages file is
+// under 100 MB.
+const maxIndexSize = 1 << 30
+
 // indexDir is one <component>/binary-<arch>/ with the files a Release
 // lists in it, by name.
 type indexDir struct {
@@ -149,9 +154,9 @@ func (c *indexCheck) run(ctx context.Context, e *edits) error {
 	var gzPlain []byte
 	var gzErr error
 	if data := compressed[gzName]; data != nil {
-		limit := int64(1 << 32)
+		limit := int64(maxIndexSize)
 		if listed, ok := c.dir.files[plainName]; ok {
-			limit = listed.Size
+			limit = min(listed.Size, limit)
 		}
 		wg.Go(func() { gzPlain, gzErr = decompress(gzName, data, limit) })
 	}
@@ -224,6 +229,9 @@ func sameEntry(a, b *indexDir, name string) bool {
 // get fetches a listed file by hash and checks its size and SHA256.
 func (c *indexCheck) get(ctx context.Context, d *indexDir, name string) ([]byte, error) {
 	f := d.files[name]
+	if f.Size > maxIndexSize {
+		return nil, fmt.Errorf("%s/%s is listed with %d bytes, more than the %d a signer reads", d.path(), name, f.Size, int64(maxIndexSize))
+	}
 	data, err := c.fetch.ByHash(ctx, d.path(), f.SHA256, f.Size)
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s/%s by hash: %w", d.path(), name, err)
@@ -258,7 +266,7 @@ func (c *indexCheck) previousPlain(ctx context.Context) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		plain, err := decompress(name, data, 1<<32)
+		plain, err := decompress(name, data, maxIndexSize)
 		if err != nil {
 			return nil, fmt.Errorf("the previous %s/%s: %w", c.prev.path(), name, err)
 		}
