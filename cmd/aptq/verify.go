@@ -24,6 +24,9 @@ A round that does not add up, or that holds a change from a token
 cancelled. --no-verify (or APTQ_NO_VERIFY=1) signs whatever the server sends:
 use it only for a round you have checked otherwise.`
 
+// maxChangeLines is how many of a round's package changes are printed.
+const maxChangeLines = 200
+
 // verifyFlags say how a round is checked before it is signed.
 type verifyFlags struct {
 	noVerify   bool
@@ -60,6 +63,13 @@ func (a *app) checkRound(ctx context.Context, c *client.Client, rc *roundChecker
 			"(generation %d, not %d, or other Release bytes)", r.ID, view.Generation, r.Generation)
 	}
 	a.progress("round %d (generation %d) holds %d change(s):", view.ID, view.Generation, len(view.Changes))
+	// A rollback may touch thousands of packages; the log shows the first.
+	lines := 0
+	show := func(format string, args ...any) {
+		if lines++; lines <= maxChangeLines {
+			a.progress(format, args...)
+		}
+	}
 	round := verify.Round{ID: view.ID, Generation: view.Generation, Release: []byte(view.ReleaseBytes),
 		PreviousInRelease: []byte(view.PreviousInRelease)}
 	for _, ch := range view.Changes {
@@ -69,22 +79,25 @@ func (a *app) checkRound(ctx context.Context, c *client.Client, rc *roundChecker
 		}
 		vc := verify.Change{ID: ch.ID, JobID: ch.JobID, TokenName: ch.TokenName}
 		if len(ch.Adds) == 0 && len(ch.Removes) == 0 {
-			a.progress("  change %d (job %d, by %s): no package changes", ch.ID, ch.JobID, who)
+			show("  change %d (job %d, by %s): no package changes", ch.ID, ch.JobID, who)
 		}
 		for _, ad := range ch.Adds {
-			a.progress("  + %s %s %s in %s (change %d, job %d, by %s)", ad.Name, ad.Version, ad.Architecture,
+			show("  + %s %s %s in %s (change %d, job %d, by %s)", ad.Name, ad.Version, ad.Architecture,
 				ad.Component, ch.ID, ch.JobID, who)
 			vc.Adds = append(vc.Adds, verify.Add{SHA256: ad.SHA256, Name: ad.Name, Version: ad.Version,
 				Architecture: ad.Architecture, Component: ad.Component, Filename: ad.Filename, Size: ad.Size,
 				MD5: ad.MD5, SHA1: ad.SHA1, SHA512: ad.SHA512, Control: ad.Control})
 		}
 		for _, rm := range ch.Removes {
-			a.progress("  - %s %s %s from %s (change %d, job %d, by %s)", rm.Name, rm.Version, rm.Architecture,
+			show("  - %s %s %s from %s (change %d, job %d, by %s)", rm.Name, rm.Version, rm.Architecture,
 				rm.Component, ch.ID, ch.JobID, who)
 			vc.Removes = append(vc.Removes, verify.Remove{Name: rm.Name, Version: rm.Version,
 				Architecture: rm.Architecture, Component: rm.Component})
 		}
 		round.Changes = append(round.Changes, vc)
+	}
+	if lines > maxChangeLines {
+		a.progress("  … and %d more", lines-maxChangeLines)
 	}
 	cfg := verify.Config{PublicKeys: rc.keys, AcceptFrom: rc.flags.acceptFrom, OwnChange: rc.changeID, OwnSHA256: rc.uploaded}
 	if err := verify.Check(ctx, cfg, round, repoFetcher{c: c, url: view.URL, release: view.Release}); err != nil {
