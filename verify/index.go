@@ -115,14 +115,22 @@ func (c *indexCheck) run(ctx context.Context, e *edits) error {
 		return nil
 	}
 	path := c.dir.path()
-	// Fetch the previous Packages and the new compressed files at once.
-	var prevPlain []byte
+	// Everything at once, each step as soon as its input arrives: the
+	// previous Packages → the expected one (the worker's Apply); the new
+	// Packages.gz → decompressed (as costly as rebuilding the index); the
+	// new Packages.xz and the previous one → their Blocks.
+	var prevPlain, want, gzPlain []byte
 	var prevXZ []apt.XZBlock
+	var gzErr error
 	compressed := map[string][]byte{}
 	var mu sync.Mutex
-	errs := make([]error, 4)
+	errs := make([]error, 3)
 	var wg sync.WaitGroup
-	wg.Go(func() { prevPlain, errs[0] = c.previousPlain(ctx) })
+	wg.Go(func() {
+		if prevPlain, errs[0] = c.previousPlain(ctx); errs[0] == nil {
+			want, errs[0] = c.expected(prevPlain, adds, removes)
+		}
+	})
 	if _, ok := c.dir.files[xzName]; ok && c.prev != nil && !sameEntry(c.dir, c.prev, xzName) && c.prev.files[xzName].SHA256 != "" {
 		// The Blocks of the last Packages.xz let the new one be checked by
 		// decoding only the Blocks that differ.
@@ -141,28 +149,18 @@ func (c *indexCheck) run(ctx context.Context, e *edits) error {
 			mu.Lock()
 			compressed[name] = data
 			mu.Unlock()
-			errs[2+i] = err
+			if errs[1+i] = err; err != nil || name != gzName {
+				return
+			}
+			limit := int64(maxIndexSize)
+			if listed, ok := c.dir.files[plainName]; ok {
+				limit = min(listed.Size, limit)
+			}
+			gzPlain, gzErr = decompress(gzName, data, limit)
 		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-
-	// Decompressing Packages.gz takes as long as rebuilding the index:
-	// do both at once.
-	var gzPlain []byte
-	var gzErr error
-	if data := compressed[gzName]; data != nil {
-		limit := int64(maxIndexSize)
-		if listed, ok := c.dir.files[plainName]; ok {
-			limit = min(listed.Size, limit)
-		}
-		wg.Go(func() { gzPlain, gzErr = decompress(gzName, data, limit) })
-	}
-	want, err := c.expected(prevPlain, adds, removes)
-	wg.Wait()
-	if err != nil {
 		return err
 	}
 	wantSum := sha256.Sum256(want)

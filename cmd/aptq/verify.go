@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -100,13 +102,16 @@ func (a *app) checkRound(ctx context.Context, c *client.Client, rc *roundChecker
 		a.progress("  … and %d more", lines-maxChangeLines)
 	}
 	cfg := verify.Config{PublicKeys: rc.keys, AcceptFrom: rc.flags.acceptFrom, OwnChange: rc.changeID, OwnSHA256: rc.uploaded}
-	if err := verify.Check(ctx, cfg, round, repoFetcher{c: c, url: view.URL, release: view.Release}); err != nil {
+	fetcher := &repoFetcher{c: c, url: view.URL, release: view.Release}
+	start := time.Now()
+	if err := verify.Check(ctx, cfg, round, fetcher); err != nil {
 		if ctx.Err() != nil {
 			return err
 		}
 		return failf("unverified_round", "refusing to sign round %d (generation %d): %v", r.ID, r.Generation, err)
 	}
-	a.progress("round %d checked: generation %d is generation %d plus exactly these changes", r.ID, r.Generation, r.Generation-1)
+	a.progress("round %d checked: generation %d is generation %d plus exactly these changes (%d ms, %.1f MB fetched)",
+		r.ID, r.Generation, r.Generation-1, time.Since(start).Milliseconds(), float64(fetcher.fetched.Load())/1e6)
 	return nil
 }
 
@@ -114,10 +119,12 @@ func (a *app) checkRound(ctx context.Context, c *client.Client, rc *roundChecker
 type repoFetcher struct {
 	c            *client.Client
 	url, release string
+	fetched      atomic.Int64 // bytes
 }
 
-func (f repoFetcher) ByHash(ctx context.Context, dir, sum string, maxSize int64) ([]byte, error) {
+func (f *repoFetcher) ByHash(ctx context.Context, dir, sum string, maxSize int64) ([]byte, error) {
 	data, err := f.c.FetchRepoFile(ctx, f.url, "dists/"+f.release+"/"+dir+"/by-hash/SHA256/"+sum, maxSize)
+	f.fetched.Add(int64(len(data)))
 	if client.ErrorCode(err) == client.CodeNotFound {
 		return nil, fmt.Errorf("%s/by-hash/SHA256/%s: %w", dir, sum, verify.ErrNotFound)
 	}
