@@ -245,14 +245,20 @@ func (c *Client) attempt(ctx context.Context, cl call, out any) error {
 		return decodeError(resp)
 	}
 	if cl.raw != nil {
-		data, err := io.ReadAll(io.LimitReader(resp.Body, cl.maxBody+1))
-		if err != nil {
-			return fmt.Errorf("%s %s: %w", cl.method, cl.path, err)
-		}
-		if int64(len(data)) > cl.maxBody {
+		if resp.ContentLength > cl.maxBody {
 			return fmt.Errorf("%s %s: answer larger than %d bytes", cl.method, cl.path, cl.maxBody)
 		}
-		*cl.raw = data
+		var buf bytes.Buffer
+		if resp.ContentLength > 0 { // one allocation for large files
+			buf.Grow(int(resp.ContentLength) + 1)
+		}
+		if _, err := buf.ReadFrom(io.LimitReader(resp.Body, cl.maxBody+1)); err != nil {
+			return fmt.Errorf("%s %s: %w", cl.method, cl.path, err)
+		}
+		if int64(buf.Len()) > cl.maxBody {
+			return fmt.Errorf("%s %s: answer larger than %d bytes", cl.method, cl.path, cl.maxBody)
+		}
+		*cl.raw = buf.Bytes()
 		return nil
 	}
 	if out == nil || cl.method == http.MethodHead {

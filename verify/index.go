@@ -120,6 +120,7 @@ func (c *indexCheck) run(ctx context.Context, e *edits) error {
 	// Packages.gz → decompressed (as costly as rebuilding the index); the
 	// new Packages.xz and the previous one → their Blocks.
 	var prevPlain, want, gzPlain []byte
+	var wantSum [sha256.Size]byte
 	var prevXZ []apt.XZBlock
 	var gzErr error
 	compressed := map[string][]byte{}
@@ -128,7 +129,9 @@ func (c *indexCheck) run(ctx context.Context, e *edits) error {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		if prevPlain, errs[0] = c.previousPlain(ctx); errs[0] == nil {
-			want, errs[0] = c.expected(prevPlain, adds, removes)
+			if want, errs[0] = c.expected(prevPlain, adds, removes); errs[0] == nil {
+				wantSum = sha256.Sum256(want)
+			}
 		}
 	})
 	if _, ok := c.dir.files[xzName]; ok && c.prev != nil && !sameEntry(c.dir, c.prev, xzName) && c.prev.files[xzName].SHA256 != "" {
@@ -163,7 +166,6 @@ func (c *indexCheck) run(ctx context.Context, e *edits) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	wantSum := sha256.Sum256(want)
 	if listed, ok := c.dir.files[plainName]; ok && (listed.Size != int64(len(want)) || listed.SHA256 != hex.EncodeToString(wantSum[:])) {
 		return c.mismatch(ctx, want, compressed)
 	}
