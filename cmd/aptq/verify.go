@@ -57,6 +57,10 @@ type roundChecker struct {
 // error says why it may not be signed.
 func (a *app) checkRound(ctx context.Context, c *client.Client, rc *roundChecker, r *client.Round) error {
 	view, err := c.GetRound(ctx, r.ID)
+	if client.ErrorCode(err) == client.CodeNotFound {
+		return failf("unverified_round", "round %d cannot be checked before signing: the server does not show it "+
+			"(a server older than GET /v1/rounds/{id} needs --no-verify): %v", r.ID, err)
+	}
 	if err != nil {
 		return fmt.Errorf("read round %d to check it before signing: %w", r.ID, err)
 	}
