@@ -76,8 +76,3 @@ func parseItem(arch string, text []byte) (*item, error) {
 // Packages returns the uncompressed Packages file; the caller must not
 // modify it.
 func (ix *Index) Packages() []byte { return ix.plain }
-
-// Stanza renders p as a Packages index lists it, blank line included.
-func Stanza(p *Package) []byte {
-	return appendStanza(make([]byte, 0, stanzaSize(p)), p)
-}

@@ -9,9 +9,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+func stanza(p *Package) []byte { return appendStanza(nil, p) }
+
 // TestParseIndexRoundTrip: an index read back from its Packages file
-// applies changes to the same files NewIndex gives for the result, and
-// Stanza is the text the index holds for a package.
+// applies changes to the same files NewIndex gives for the result.
 func TestParseIndexRoundTrip(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -28,7 +29,7 @@ func TestParseIndexRoundTrip(t *testing.T) {
 	parsed, err := ParseIndex("main", "amd64", ix.Packages())
 	require.NoError(t, err)
 	require.Equal(t, ix.Len(), parsed.Len())
-	require.True(t, bytes.Contains(ix.Packages(), Stanza(&pkgs[5])))
+	require.True(t, bytes.Contains(ix.Packages(), stanza(&pkgs[5])))
 
 	removes := []PackageKey{{Name: pkgs[3].Name(), Version: pkgs[3].Version(), Arch: pkgs[3].Arch()}}
 	got, err := parsed.Apply(pkgs[1400:], removes)
@@ -44,10 +45,10 @@ func TestParseIndexRoundTrip(t *testing.T) {
 
 	_, err = ParseIndex("main", "amd64", ix.Packages()[:len(ix.Packages())-1])
 	require.ErrorContains(t, err, "not ended by a blank line")
-	swapped := append(append([]byte{}, Stanza(&pkgs[10])...), Stanza(&pkgs[2])...)
+	swapped := append(append([]byte{}, stanza(&pkgs[10])...), stanza(&pkgs[2])...)
 	_, err = ParseIndex("main", "amd64", swapped)
 	require.ErrorContains(t, err, "out of order")
-	_, err = ParseIndex("main", "arm64", Stanza(&pkgs[2]))
+	_, err = ParseIndex("main", "arm64", stanza(&pkgs[2]))
 	require.ErrorContains(t, err, "does not belong in binary-arm64")
 }
 
