@@ -187,7 +187,11 @@ func (a *app) follow(ctx context.Context, c *client.Client, id int64, signer rel
 		}
 		if r := job.Round; r.AwaitsSignature() && !tried[roundKey{r.ID, r.Generation}] {
 			tried[roundKey{r.ID, r.Generation}] = true
-			a.ui.Status(fmt.Sprintf("job %d: round %d (generation %d): signing with %s", id, r.ID, r.Generation,
+			step := "signing"
+			if checker != nil {
+				step = "checking, then signing"
+			}
+			a.ui.Status(fmt.Sprintf("job %d: round %d (generation %d): %s with %s", id, r.ID, r.Generation, step,
 				strings.Join(shortFingerprints(signer.Fingerprints()), ", ")))
 			if err := a.signRound(ctx, c, r, signer, checker, out); err != nil {
 				return job, err
