@@ -170,6 +170,7 @@ func (s *Server) routes() {
 	v1.PUT("/packages/:sha256", s.putPackage, s.scope(publish))
 	v1.DELETE("/jobs/:id", s.cancelJob, s.scope(publish, jobRepo))
 	v1.POST("/jobs/:id/retry", s.retryJob, s.scope(publish, jobRepo))
+	v1.GET("/rounds/:id", s.getRound, s.scope(read, roundRepo))
 	v1.POST("/rounds/:id/signature", s.submitSignature, s.scope(publish, roundRepo))
 	s.uiRoutes(e)
 }

@@ -184,7 +184,7 @@ func (g *xzGuard) blockHeader(sizeByte int) error {
 		if !present {
 			continue
 		}
-		v, ok := w.vli()
+		v, ok := w.vli(len(w.b))
 		if !ok {
 			return errXZ
 		}
@@ -194,8 +194,8 @@ func (g *xzGuard) blockHeader(sizeByte int) error {
 	}
 	lastIsLZMA2 := false
 	for range int(flags&3) + 1 {
-		id, okID := w.vli()
-		n, okSize := w.vli()
+		id, okID := w.vli(len(w.b))
+		n, okSize := w.vli(len(w.b))
 		if !okID || !okSize || n > uint64(len(w.b)-w.p) {
 			return errXZ
 		}
@@ -298,15 +298,18 @@ func (g *xzGuard) vli() (uint64, error) {
 	return 0, errXZ
 }
 
-// xzWalker reads variable-length integers from a block header.
+// xzWalker reads the xz structure (variable-length integers, block
+// headers) from b at p.
 type xzWalker struct {
 	b []byte
 	p int
 }
 
-func (w *xzWalker) vli() (uint64, bool) {
+// vli reads a variable-length integer (at most 9 bytes, 63 bits) that must
+// end before end.
+func (w *xzWalker) vli(end int) (uint64, bool) {
 	var v uint64
-	for i := 0; i < 9 && w.p < len(w.b); i++ {
+	for i := 0; i < 9 && w.p < end; i++ {
 		c := w.b[w.p]
 		w.p++
 		v |= uint64(c&0x7f) << (7 * i)

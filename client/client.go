@@ -148,6 +148,10 @@ type call struct {
 	once bool
 	// timeout bounds each attempt; 0 means only ctx does.
 	timeout time.Duration
+	// raw, when set, receives the body as is (at most maxBody bytes)
+	// instead of decoding JSON.
+	raw     *[]byte
+	maxBody int64
 }
 
 // jsonCall builds a call whose body, if any, is in marshalled JSON.
@@ -280,6 +284,23 @@ func (c *Client) attempt(ctx context.Context, cl call, out any) error {
 			return &NotAPIError{URL: c.base, Err: err}
 		}
 		return err
+	}
+	if cl.raw != nil {
+		if resp.ContentLength > cl.maxBody {
+			return fmt.Errorf("%s %s: answer larger than %d bytes", cl.method, cl.path, cl.maxBody)
+		}
+		var buf bytes.Buffer
+		if resp.ContentLength > 0 { // one allocation for large files
+			buf.Grow(int(resp.ContentLength) + 1)
+		}
+		if _, err := buf.ReadFrom(io.LimitReader(resp.Body, cl.maxBody+1)); err != nil {
+			return fmt.Errorf("%s %s: %w", cl.method, cl.path, err)
+		}
+		if int64(buf.Len()) > cl.maxBody {
+			return fmt.Errorf("%s %s: answer larger than %d bytes", cl.method, cl.path, cl.maxBody)
+		}
+		*cl.raw = buf.Bytes()
+		return nil
 	}
 	if out == nil || cl.method == http.MethodHead {
 		return nil
