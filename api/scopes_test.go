@@ -22,6 +22,7 @@ import (
 type scopeFixture struct {
 	*bundle
 	pub      []byte
+	priv     []byte
 	signer   *sign.Signer
 	sum      string
 	deb      []byte
@@ -40,7 +41,7 @@ func newScopeFixture(t *testing.T) *scopeFixture {
 	require.Equal(t, http.StatusCreated, b.do(http.MethodPost, "/v1/repos", map[string]string{"name": "other"}, nil))
 	priv, pub, err := sign.GenerateKey("a", "a@example.com")
 	require.NoError(t, err)
-	f.pub = pub
+	f.pub, f.priv = pub, priv
 	f.signer, err = sign.ParsePrivateKey(priv, nil)
 	require.NoError(t, err)
 	var key KeyResponse

@@ -79,28 +79,56 @@ func ReadDeb(r io.Reader) (*Control, error) {
 	return c, nil
 }
 
+// ReadControl reads only as far as the control file of a .deb and returns
+// it, with the same checks of what it reads as ReadDeb. It is for a client
+// that wants a package's fields before uploading it (the CLI checks that the
+// release has its architecture); it says nothing about the rest of the
+// archive, which the server checks with ReadDeb.
+func ReadControl(r io.Reader) (*Control, error) {
+	src := &errReader{r: r}
+	ar, err := newARReader(bufio.NewReaderSize(src, 64<<10))
+	var c *Control
+	if err == nil {
+		c, _, err = readControlPart(ar)
+	}
+	if src.err != nil {
+		return nil, fmt.Errorf("read package: %w", src.err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidPackage, err)
+	}
+	return c, nil
+}
+
+// readControlPart reads debian-binary and the control member, and returns
+// the control file and the control member's name.
+func readControlPart(ar *arReader) (*Control, string, error) {
+	if err := readDebianBinary(ar); err != nil {
+		return nil, "", err
+	}
+	hdr, err := nextRealMember(ar)
+	if err == io.EOF {
+		return nil, "", errors.New("no control.tar member")
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := readControlMember(hdr.name, ar)
+	return c, hdr.name, err
+}
+
 func readDeb(r io.Reader) (*Control, error) {
 	ar, err := newARReader(r)
 	if err != nil {
 		return nil, err
 	}
-	if err := readDebianBinary(ar); err != nil {
-		return nil, err
-	}
-	hdr, err := nextRealMember(ar)
-	if err == io.EOF {
-		return nil, errors.New("no control.tar member")
-	}
-	if err != nil {
-		return nil, err
-	}
-	c, err := readControlMember(hdr.name, ar)
+	c, control, err := readControlPart(ar)
 	if err != nil {
 		return nil, err
 	}
 	data, err := nextRealMember(ar)
 	if err == io.EOF {
-		return nil, fmt.Errorf("no data.tar member after %s", hdr.name)
+		return nil, fmt.Errorf("no data.tar member after %s", control)
 	}
 	if err != nil {
 		return nil, err

@@ -190,9 +190,10 @@ func revokedPublicKey(t *testing.T, keyFile string) []byte {
 }
 
 // TestAttackRevokedKey: a key leaks and its owner revokes it. `aptq key add`
-// of the revoked key replaces the registered copy, and from then on the
-// server refuses rounds signed with it (revoked_key), also after the old,
-// unrevoked export is added again.
+// of the revoked key replaces the registered copy, and from then on rounds
+// signed with it are refused (revoked_key: the CLI sees the revocation in
+// the key list before uploading; the server's refusal of such a signature
+// is api's TestKeyReAdd), also after the old, unrevoked export is added again.
 func TestAttackRevokedKey(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -17,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aptq/aptq/apt/debtest"
+	"github.com/aptq/aptq/client"
 )
 
 type cliResult struct {
@@ -117,19 +120,28 @@ func TestCLILifecycle(t *testing.T) {
 	strangerKey := filepath.Join(b.dir, "stranger.asc")
 	b.mustCLI("key", "generate", "--name", "stranger", "--out", strangerKey)
 	deb = writeDeb(t, b.dir, debtest.Options{Package: "five", Version: "1.0", Architecture: "amd64"})
-	// --no-verify: the server's check of the signature is what is tested here.
+	// A key the repository does not have is refused before anything is
+	// uploaded or submitted (the server would refuse its signature).
 	out, errOut, code := b.cli(ctx, "--json", "pkg", "add", "--timeout", "1m", "--repo", "cli", "--release", "stable",
 		"--key", strangerKey, "--no-verify", deb)
 	require.Equal(t, 1, code, "%s\n%s", out, errOut)
-	require.True(t, strings.Contains(errOut, "unknown_key"), errOut)
-	// The refused CLI withdrew its change: the release is not held until the signature timeout.
+	require.Contains(t, errOut, "unknown_key: none of the keys this CLI signs with")
 	var refused cliResult
 	require.NoError(t, json.Unmarshal([]byte(out), &refused), out)
-	require.Equal(t, "cancelled", refused.State)
-	// The job keeps the real failure, not just "cancelled by the client".
-	shown := b.mustCLI("job", "show", fmt.Sprint(refused.JobID))
-	require.Contains(t, shown, "unknown_key", shown)
-	require.Contains(t, shown, "signed only by key IDs", shown)
+	require.Zero(t, refused.JobID, "no change was submitted")
+	c := client.New(b.URL, b.Token)
+	sum := sha256File(t, deb)
+	has, err := c.HasPackage(ctx, sum)
+	require.NoError(t, err)
+	require.False(t, has, "nothing was uploaded")
+	// So is a package of an architecture the release does not have.
+	i386 := writeDeb(t, b.dir, debtest.Options{Package: "six", Version: "1.0", Architecture: "i386"})
+	_, errOut, code = b.cli(ctx, "pkg", "add", "--repo", "cli", "--release", "stable", "--key", newKey, "--no-verify", i386)
+	require.Equal(t, 1, code, errOut)
+	require.Contains(t, errOut, "has no architecture i386")
+	has, err = c.HasPackage(ctx, sha256File(t, i386))
+	require.NoError(t, err)
+	require.False(t, has, "nothing was uploaded")
 	// Generation 6 is signed by the gpg key alone, which this CLI does not hold.
 	r = run(nil, "release", "resign", "--repo", "cli", "--release", "stable", "--key", newKey, "--no-verify")
 	require.Equal(t, int64(7), r.Generation)
@@ -172,4 +184,12 @@ func TestCLITenantsAndTokens(t *testing.T) {
 	require.Equal(t, 4, code)
 	_, _, code = b.cliEnv(ctx, tenant, "repo", "list")
 	require.Equal(t, 0, code)
+}
+
+func sha256File(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }

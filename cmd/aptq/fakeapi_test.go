@@ -46,8 +46,11 @@ type fakeAPI struct {
 	mode  string
 	archs []string
 
-	mu       sync.Mutex
-	keys     [][]byte        // registered public keys: signatures must verify against them
+	mu   sync.Mutex
+	keys [][]byte // registered public keys: signatures must verify against them
+	// listed, when set, are the keys GET …/keys shows instead of keys: a key
+	// removed between the CLI's check and its signature.
+	listed   [][]byte
 	packages map[string]bool // sha256 → present
 	members  []client.ReleasePackage
 	state    string
@@ -67,6 +70,8 @@ type seen struct {
 	signers     [][]string // what sign.Verify said of each accepted signature
 	removedKeys []string
 	cancelled   int
+	// cancelReasons are the reason codes cancels named ("" for none).
+	cancelReasons []string
 }
 
 // newFakeAPI starts the fake with publicKeys registered on "acme".
@@ -77,6 +82,7 @@ func newFakeAPI(t *testing.T, mode string, publicKeys ...[]byte) (*fakeAPI, *htt
 	mux.HandleFunc("GET /v1/repos", f.listRepos)
 	mux.HandleFunc("GET /v1/repos/acme", f.getRepo)
 	mux.HandleFunc("POST /v1/repos/acme/keys", f.addKey)
+	mux.HandleFunc("GET /v1/repos/acme/keys", f.listKeys)
 	mux.HandleFunc("DELETE /v1/repos/acme/keys/{fpr}", f.removeKey)
 	mux.HandleFunc("GET /v1/repos/acme/releases/stable", f.getRelease)
 	mux.HandleFunc("POST /v1/repos/acme/releases", f.createRelease)
@@ -124,6 +130,23 @@ func (f *fakeAPI) getRepo(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, client.Repo{Name: "acme", URL: fakeRepoURL,
 		Keys:     []client.Key{{Fingerprint: "ABCD", UserIDs: []string{"ACME <r@acme>"}}},
 		Releases: []client.Release{f.release()}})
+}
+
+func (f *fakeAPI) listKeys(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	armored := f.keys
+	if f.listed != nil {
+		armored = f.listed
+	}
+	f.mu.Unlock()
+	keys := []client.Key{}
+	for _, a := range armored {
+		pk, err := sign.ParsePublicKey(a)
+		if assert.NoError(f.t, err) {
+			keys = append(keys, client.Key{Fingerprint: pk.Fingerprint, UserIDs: pk.UserIDs})
+		}
+	}
+	reply(w, http.StatusOK, map[string][]client.Key{"keys": keys})
 }
 
 func (f *fakeAPI) addKey(w http.ResponseWriter, r *http.Request) {
@@ -242,6 +265,7 @@ func (f *fakeAPI) cancelJob(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.seen.cancelled++
+	f.seen.cancelReasons = append(f.seen.cancelReasons, r.URL.Query().Get("reason_code"))
 	f.state = client.JobCancelled
 	reply(w, http.StatusOK, client.Job{JobID: fakeJobID, ChangeID: fakeJobID, State: f.state,
 		Error: &client.JobError{Code: "cancelled", Message: "cancelled by the client"}})

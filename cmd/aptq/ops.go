@@ -70,7 +70,7 @@ retried change is published by this command.` + publishLong,
 			if err != nil {
 				return err
 			}
-			return a.publish(cmd.Context(), s, func(ctx context.Context, c *client.Client) (client.JobRef, error) {
+			return a.publish(cmd.Context(), s, "", func(ctx context.Context, c *client.Client) (client.JobRef, error) {
 				ref, err := c.RetryJob(ctx, id)
 				if err == nil {
 					a.progress("job %d retried as job %d", id, ref.JobID)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/client"
 )
 
@@ -37,6 +38,26 @@ func (p *publishFlags) register(cmd *cobra.Command) {
 	_ = cmd.MarkFlagRequired("release")
 }
 
+// checkArchitecture reads a .deb's control file and fails before any
+// upload when it is not a valid package or the release does not have its
+// architecture ("all" goes in every release).
+func checkArchitecture(rel client.Release, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	ctl, err := apt.ReadControl(f)
+	if err != nil {
+		return failf("invalid_package", "%s: %v; nothing was uploaded", path, err)
+	}
+	if ctl.Architecture != "all" && !slices.Contains(rel.Architectures, ctl.Architecture) {
+		return failf("invalid", "%s is %s %s for %s, but release %s has no architecture %s (it has %s); nothing was uploaded",
+			path, ctl.Package, ctl.Version, ctl.Architecture, rel.Name, ctl.Architecture, strings.Join(rel.Architectures, ", "))
+	}
+	return nil
+}
+
 // checkComponent fails before any upload when the release has no such
 // component, so that a typo costs nothing.
 func checkComponent(rel client.Release, component string) error {
@@ -57,7 +78,7 @@ them to a component of a release, in one change. Uploads show a progress bar on
 a terminal and one line per file elsewhere.` + publishLong,
 		Args: cobra.MinimumNArgs(1),
 		RunE: a.action(publishTimeout, func(cmd *cobra.Command, files []string) error {
-			return a.publish(cmd.Context(), p.sign, func(ctx context.Context, c *client.Client) (client.JobRef, error) {
+			return a.publish(cmd.Context(), p.sign, p.repo, func(ctx context.Context, c *client.Client) (client.JobRef, error) {
 				// A typo in the last file should not cost the upload of the first.
 				for _, path := range files {
 					if err := checkRegular(path); err != nil {
@@ -70,6 +91,11 @@ a terminal and one line per file elsewhere.` + publishLong,
 				}
 				if err := checkComponent(rel, p.component); err != nil {
 					return client.JobRef{}, err
+				}
+				for _, path := range files {
+					if err := checkArchitecture(rel, path); err != nil {
+						return client.JobRef{}, err
+					}
 				}
 				var change client.ChangeRequest
 				for _, path := range files {
@@ -155,7 +181,7 @@ version's epoch colon is not taken for ARCH: only a release architecture or
 "all" after the last colon is.` + publishLong,
 		Args: cobra.MinimumNArgs(1),
 		RunE: a.action(publishTimeout, func(cmd *cobra.Command, specs []string) error {
-			return a.publish(cmd.Context(), p.sign, func(ctx context.Context, c *client.Client) (client.JobRef, error) {
+			return a.publish(cmd.Context(), p.sign, p.repo, func(ctx context.Context, c *client.Client) (client.JobRef, error) {
 				rel, err := c.GetRelease(ctx, p.repo, p.release)
 				if err != nil {
 					return client.JobRef{}, err

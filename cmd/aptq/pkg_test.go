@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/aptq/aptq/apt/debtest"
 	"github.com/aptq/aptq/client"
 	"github.com/aptq/aptq/sign"
 )
@@ -42,13 +43,16 @@ func setupPkg(t *testing.T, mode string) pkgBundle {
 	}
 }
 
-// deb writes a stand-in .deb (the fake does not parse it) and returns its
-// path and SHA-256.
+// deb writes a small real .deb of the package named by the file name (up
+// to "_" or ".deb"), whose description is content, and returns its path and
+// SHA-256. The CLI reads its control file before uploading it.
 func (b pkgBundle) deb(t *testing.T, name, content string) (string, string) {
 	t.Helper()
+	pkg, _, _ := strings.Cut(strings.TrimSuffix(name, ".deb"), "_")
+	data := debtest.Build(t, debtest.Options{Package: pkg, Architecture: "amd64", Description: content})
 	path := filepath.Join(b.dir, name)
-	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
-	sum := sha256.Sum256([]byte(content))
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+	sum := sha256.Sum256(data)
 	return path, hex.EncodeToString(sum[:])
 }
 
@@ -97,10 +101,10 @@ func TestPkgAddHumanOutput(t *testing.T) {
 	require.Equal(t, exitOK, res.code, res.stderr)
 	require.Equal(t, "published generation 42: "+fakeRepoURL+"\n", res.stdout)
 	// Not a terminal: the live status is one plain line per state.
-	require.Equal(t, "uploading hello.deb (9 B)… done: hello 1.0 amd64\n"+
+	require.Equal(t, "uploading hello.deb (702 B)… done: hello 1.0 amd64\n"+
 		"change 17 accepted: job 17\n"+
 		"job 17: queued\n"+
-		"job 17: round 9 cut (generation 42), awaiting signature\n"+
+		"job 17: round 9 cut (generation 42), awaiting a signature\n"+
 		"job 17: round 9 (generation 42): signing with "+b.fingerprint[24:]+"\n"+
 		"signed round 9 (generation 42) with "+b.fingerprint+"; accepted: "+b.fingerprint+"\n"+
 		"job 17: signed, committing generation 42\n"+
@@ -167,7 +171,43 @@ func TestPkgAddWrongKey(t *testing.T) {
 	other, _, _ := keyFiles(t) // not the key the fake accepts
 	res := runCLI(t, b.env, "pkg", "add", "--repo", "acme", "--release", "stable", "--key", other, hello)
 	require.Equal(t, exitFailed, res.code, res.stderr)
+	require.Contains(t, res.stderr, "aptq: unknown_key: none of the keys this CLI signs with")
+	require.Empty(t, b.api.snapshot().uploaded, "refused before anything was uploaded")
+	require.Empty(t, b.api.snapshot().changes)
+}
+
+// TestPkgAddRefusedSignatureStaysOnJob: a key registered when the CLI
+// checked but gone when it signed (removed meanwhile): the server refuses
+// the signature, and the CLI withdraws its change naming that failure, so
+// the job shows unknown_key rather than a bare cancel.
+func TestPkgAddRefusedSignatureStaysOnJob(t *testing.T) {
+	t.Parallel()
+	b := setupPkg(t, publishes)
+	hello, _ := b.deb(t, "hello.deb", "hello deb")
+	other, _, otherPublic := keyFiles(t)
+	b.api.listed = [][]byte{otherPublic}
+	res := runCLI(t, b.env, "pkg", "add", "--repo", "acme", "--release", "stable", "--key", other, hello)
+	require.Equal(t, exitFailed, res.code, res.stderr)
 	require.Contains(t, res.stderr, "aptq: unknown_key: sign round 9: ")
+	require.Equal(t, []string{"unknown_key"}, b.api.snapshot().cancelReasons)
+}
+
+func TestPkgAddChecksArchitecturesFirst(t *testing.T) {
+	t.Parallel()
+	b := setupPkg(t, publishes)
+	hello, _ := b.deb(t, "hello.deb", "hello deb")
+	arm := filepath.Join(b.dir, "armonly.deb")
+	require.NoError(t, os.WriteFile(arm, debtest.Build(t, debtest.Options{Package: "armonly", Architecture: "arm64"}), 0o644))
+	res := runCLI(t, b.env, "pkg", "add", "--repo", "acme", "--release", "stable", "--key", b.keyPath, hello, arm)
+	require.Equal(t, exitFailed, res.code, res.stderr)
+	require.Contains(t, res.stderr, "release stable has no architecture arm64 (it has amd64); nothing was uploaded")
+
+	notDeb := filepath.Join(b.dir, "notes.deb")
+	require.NoError(t, os.WriteFile(notDeb, []byte("not a package"), 0o644))
+	res = runCLI(t, b.env, "pkg", "add", "--repo", "acme", "--release", "stable", "--key", b.keyPath, hello, notDeb)
+	require.Equal(t, exitFailed, res.code, res.stderr)
+	require.Contains(t, res.stderr, "aptq: invalid_package: "+notDeb)
+	require.Empty(t, b.api.snapshot().uploaded, "refused before anything was uploaded")
 }
 
 func TestPkgRemove(t *testing.T) {

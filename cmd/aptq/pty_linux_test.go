@@ -58,7 +58,7 @@ func TestProgressOnTerminal(t *testing.T) {
 	require.Equal(t, exitOK, code, out)
 	require.Equal(t, "published generation 42: "+fakeRepoURL+"\n", stdout.String())
 	require.Contains(t, out, "\r\x1b[Khello.deb [>")
-	require.Contains(t, out, "\r\x1b[Kuploaded hello.deb (9 B) in ")
+	require.Contains(t, out, "\r\x1b[Kuploaded hello.deb (702 B) in ")
 	require.Contains(t, out, "\r\x1b[Kjob 17: queued")
 	require.Contains(t, out, "\r\x1b[Kjob 17: published generation 42")
 	require.True(t, strings.HasSuffix(out, "\r\x1b[K"), "the status is cleared before the result: %q", out)

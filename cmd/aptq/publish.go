@@ -51,9 +51,9 @@ type submitFunc func(ctx context.Context, c *client.Client) (client.JobRef, erro
 // publish runs one change to its end: it loads the signing keys, lets submit
 // make the change, and follows its job, signing rounds, until it is
 // published or fails. pkg add/remove and release resign/rollback share it.
-func (a *app) publish(ctx context.Context, s signFlags, submit submitFunc) error {
+func (a *app) publish(ctx context.Context, s signFlags, repo string, submit submitFunc) error {
 	var out outcome
-	job, err := a.runChange(ctx, s, submit, &out)
+	job, err := a.runChange(ctx, s, repo, submit, &out)
 	a.ui.ClearStatus()
 	if err != nil && out.JobID != nil && !job.Done() {
 		// Giving up (timeout, interrupt, a refused signature): withdraw the
@@ -146,11 +146,16 @@ func stateOf(j client.Job) string {
 }
 
 // runChange does the work of publish and returns the last state of the job.
-func (a *app) runChange(ctx context.Context, s signFlags, submit submitFunc, out *outcome) (client.Job, error) {
+func (a *app) runChange(ctx context.Context, s signFlags, repo string, submit submitFunc, out *outcome) (client.Job, error) {
 	var job client.Job
 	signer, err := a.loadSigner(ctx, s)
 	if err != nil {
 		return job, err
+	}
+	if repo != "" {
+		if err := checkKeyRegistered(ctx, a.client(), repo, signer); err != nil {
+			return job, err
+		}
 	}
 	var checker *roundChecker
 	if !s.verify.noVerify && !noVerifyFromEnv(a.getenv("APTQ_NO_VERIFY")) {
@@ -236,15 +241,53 @@ func (a *app) follow(ctx context.Context, c *client.Client, id int64, signer rel
 	}
 }
 
+// checkKeyRegistered fails, before anything is uploaded or submitted, when
+// none of the keys this CLI signs with is registered, unrevoked, on the
+// repository: the server would refuse the round's signature.
+func checkKeyRegistered(ctx context.Context, c *client.Client, repo string, signer releaseSigner) error {
+	keys, err := c.ListKeys(ctx, repo)
+	if err != nil {
+		return err
+	}
+	revoked := map[string]bool{} // registered fingerprint → revoked
+	for _, k := range keys {
+		revoked[strings.ToUpper(k.Fingerprint)] = k.Revoked
+	}
+	var revokedOnly []string
+	for _, f := range signer.Fingerprints() {
+		r, ok := revoked[strings.ToUpper(f)]
+		switch {
+		case ok && !r:
+			return nil
+		case ok:
+			revokedOnly = append(revokedOnly, f)
+		}
+	}
+	if len(revokedOnly) > 0 {
+		return failf("revoked_key", "the registered copy of %s on repository %s carries its revocation: the server refuses "+
+			"its signatures; sign with another registered key; nothing was uploaded", strings.Join(revokedOnly, ", "), repo)
+	}
+	return failf("unknown_key", "none of the keys this CLI signs with (%s) is registered on repository %s: "+
+		"register the public key first (aptq key add --repo %s KEY.pub.asc); nothing was uploaded",
+		strings.Join(signer.Fingerprints(), ", "), repo, repo)
+}
+
 // describeJob says where a job is, in the words of the live status.
 func describeJob(j client.Job) string {
 	switch j.State {
 	case client.JobAwaitingSignature:
 		if r := j.Round; r != nil {
-			return fmt.Sprintf("round %d cut (generation %d), awaiting signature", r.ID, r.Generation)
+			until := ""
+			if r.SignatureDeadline != nil {
+				until = " until " + r.SignatureDeadline.Local().Format("15:04:05")
+			}
+			return fmt.Sprintf("round %d cut (generation %d), awaiting a signature%s", r.ID, r.Generation, until)
 		}
 		return fmt.Sprintf("awaiting signature (generation %d)", j.Generation)
 	case client.JobSigned:
+		if r := j.Round; r != nil && r.SignedBy != nil {
+			return fmt.Sprintf("round %d signed by token %s, committing generation %d", r.ID, r.SignedBy.Name, j.Generation)
+		}
 		return fmt.Sprintf("signed, committing generation %d", j.Generation)
 	case client.JobCommitted:
 		return fmt.Sprintf("committed generation %d, uploading", j.Generation)

@@ -33,7 +33,7 @@ rotate keys:
   aptq release resign --repo acme --release stable --key new.asc` + publishLong,
 		Args: cobra.NoArgs,
 		RunE: a.action(publishTimeout, func(cmd *cobra.Command, _ []string) error {
-			return a.publish(cmd.Context(), s, func(ctx context.Context, c *client.Client) (client.JobRef, error) {
+			return a.publish(cmd.Context(), s, repo, func(ctx context.Context, c *client.Client) (client.JobRef, error) {
 				return c.Resign(ctx, repo, release)
 			})
 		}),
@@ -62,7 +62,7 @@ of the release; "aptq release history" lists them.` + publishLong,
 			if generation <= 0 {
 				return usageErrorf("--to-generation must be a generation number (1 or more)")
 			}
-			return a.publish(cmd.Context(), s, func(ctx context.Context, c *client.Client) (client.JobRef, error) {
+			return a.publish(cmd.Context(), s, repo, func(ctx context.Context, c *client.Client) (client.JobRef, error) {
 				a.progress("rolling %s/%s back to the packages of generation %d", repo, release, generation)
 				return c.Rollback(ctx, repo, release, generation)
 			})

@@ -166,10 +166,11 @@ func TestSignWithTwoKeys(t *testing.T) {
 		require.Equal(t, []string{k.Fingerprint}, signers)
 	}
 
-	// With only the old key, the server refuses the set: none is registered.
-	res, _ = resign(t, map[string]string{}, [][]byte{newPub}, "--key", oldPriv)
+	// With only the old key, the CLI refuses before submitting: none is registered.
+	res, api = resign(t, map[string]string{}, [][]byte{newPub}, "--key", oldPriv)
 	require.Equal(t, exitFailed, res.code, res.stderr)
-	require.Contains(t, res.stderr, "aptq: unknown_key: sign round 9: ")
+	require.Contains(t, res.stderr, "aptq: unknown_key: none of the keys this CLI signs with")
+	require.Zero(t, api.snapshot().resigns)
 }
 
 func TestEncryptedKeyPassphrase(t *testing.T) {

@@ -38,7 +38,7 @@ func TestProgressWithoutTerminal(t *testing.T) {
 	require.Equal(t, exitOK, res.code, res.stderr)
 	require.NotContains(t, res.stderr, "\r", "no redrawing in a log")
 	require.NotContains(t, res.stderr, "\x1b", "no escape sequences in a log")
-	require.Contains(t, res.stderr, "uploading hello.deb (9 B)… done: hello 1.0 amd64\n")
+	require.Contains(t, res.stderr, "uploading hello.deb (702 B)… done: hello 1.0 amd64\n")
 	require.Contains(t, res.stderr, "job 17: published generation 42\n")
 }
 
