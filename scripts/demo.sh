@@ -20,9 +20,41 @@ addr=${APTQ_LISTEN:-127.0.0.1:8080}
 port_taken() { # host port: something accepts connections there
 	timeout 2 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
 }
+free_port_after() { # port: the first loopback port after it that nothing listens on
+	local p
+	for p in $(seq $(($1 + 1)) $(($1 + 200))); do
+		port_taken 127.0.0.1 "$p" || { echo "$p"; return; }
+	done
+	echo "the 200 ports after $1 are taken; set APTQ_LISTEN to a free address" >&2
+	exit 1
+}
 host=${addr%:*} port=${addr##*:}
 host=${host#[} host=${host%]}
 case "$host" in "" | 0.0.0.0 | ::) host=127.0.0.1 ;; esac
+
+# aptqd_failed shows why aptqd is not serving: its own last words.
+aptqd_failed() {
+	echo "$1; the end of .aptq/aptqd.log:" >&2
+	tail -n 15 "$state/aptqd.log" | sed 's/^/  /' >&2
+	exit 1
+}
+
+# start_aptqd starts aptqd on $APTQ_LISTEN and waits until it is ready;
+# it fails when aptqd exits first, with aptqd's status in $rc.
+start_aptqd() {
+	nohup "$bin/aptqd" all >"$state/aptqd.log" 2>&1 &
+	aptqd_pid=$!
+	echo "$aptqd_pid" >"$state/aptqd.pid"
+	for _ in $(seq 1 150); do
+		# A bind error or a bad setting ends aptqd at once: say so now, not
+		# when the wait for readiness runs out. (Bash reaps its exited
+		# children, so kill -0 fails as soon as aptqd has exited.)
+		kill -0 "$aptqd_pid" 2>/dev/null || { wait "$aptqd_pid" && rc=0 || rc=$?; return 1; }
+		curl -sf --max-time 2 "http://$APTQ_LISTEN/readyz" >/dev/null && return 0
+		sleep 0.2
+	done
+	aptqd_failed "aptqd did not become ready on http://$APTQ_LISTEN within 30 s"
+}
 
 # 1. The server: migrations, API and workers in one process. A demo aptqd
 # of an earlier run goes first, so that its port counts as free.
@@ -30,36 +62,25 @@ if [ -f "$state/aptqd.pid" ] && kill -0 "$(cat "$state/aptqd.pid")" 2>/dev/null;
 	kill "$(cat "$state/aptqd.pid")"
 	while kill -0 "$(cat "$state/aptqd.pid")" 2>/dev/null; do sleep 0.1; done
 fi
+moved=
 if port_taken "$host" "$port"; then
-	for p in $(seq $((port + 1)) $((port + 200))) 0; do
-		port_taken 127.0.0.1 "$p" || break
-	done
-	[ "$p" != 0 ] || { echo "$addr and the 200 ports after it are taken; set APTQ_LISTEN to a free address" >&2; exit 1; }
-	echo "== $addr is taken (by another program); using 127.0.0.1:$p instead (set APTQ_LISTEN to choose)"
-	addr=127.0.0.1:$p
+	moved=$(free_port_after "$port")
+	echo "== $addr is taken (by another program); using 127.0.0.1:$moved instead (set APTQ_LISTEN to choose)"
 fi
-export APTQ_LISTEN=$addr
-export APTQ_URL="http://$addr"
-
-nohup "$bin/aptqd" all >"$state/aptqd.log" 2>&1 &
-aptqd_pid=$!
-echo "$aptqd_pid" >"$state/aptqd.pid"
-# aptqd_failed shows why aptqd is not serving: its own last words.
-aptqd_failed() {
-	echo "$1; the end of .aptq/aptqd.log:" >&2
-	tail -n 15 "$state/aptqd.log" | sed 's/^/  /' >&2
-	exit 1
-}
-ready=
-for _ in $(seq 1 150); do
-	# A bind error or a bad setting ends aptqd at once: say so now, not when
-	# the wait for readiness runs out. (Bash reaps its exited children, so
-	# kill -0 fails as soon as aptqd has exited.)
-	kill -0 "$aptqd_pid" 2>/dev/null || { wait "$aptqd_pid" && rc=0 || rc=$?; aptqd_failed "aptqd exited during start-up (status $rc)"; }
-	curl -sf --max-time 2 "$APTQ_URL/readyz" >/dev/null && { ready=1; break; }
-	sleep 0.2
+for attempt in 1 2 3 4 5; do
+	export APTQ_LISTEN=$addr
+	[ -z "$moved" ] || APTQ_LISTEN=127.0.0.1:$moved
+	start_aptqd && break
+	# A port the demo chose can be taken between the check and aptqd's bind
+	# (tests and other programs open ports all the time): take the next.
+	if [ -n "$moved" ] && [ "$attempt" -lt 5 ] && grep -q "address already in use" "$state/aptqd.log"; then
+		moved=$(free_port_after "$moved")
+		echo "== that port was taken meanwhile; using 127.0.0.1:$moved instead"
+		continue
+	fi
+	aptqd_failed "aptqd exited during start-up (status $rc)"
 done
-[ -n "$ready" ] || aptqd_failed "aptqd did not become ready on $APTQ_URL within 30 s"
+export APTQ_URL="http://$APTQ_LISTEN"
 echo "== aptqd is serving on $APTQ_URL (log: .aptq/aptqd.log, stop: make stop)"
 
 # 2. A tenant, a key (the private half stays here), a repository, a release.
