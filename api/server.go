@@ -41,6 +41,9 @@ type Config struct {
 	ClientGrace time.Duration
 	// Metrics records requests and serves /metrics; nil records nothing.
 	Metrics *metrics.Metrics
+	// MetricsElsewhere keeps /metrics off the API: another listener serves
+	// it, so that an API facing the internet does not show internal numbers.
+	MetricsElsewhere bool
 }
 
 // DefaultClientGrace leaves a client that is between two long polls (it
@@ -104,7 +107,7 @@ func (s *Server) routes() {
 	e := s.echo
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	if s.cfg.Metrics != nil {
+	if s.cfg.Metrics != nil && !s.cfg.MetricsElsewhere {
 		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.cfg.Metrics.Registry, promhttp.HandlerOpts{})))
 	}
 
