@@ -119,6 +119,7 @@ func (s *Server) routes() {
 	auth := e.Group("/v1", s.authenticate)
 	auth.GET("/whoami", s.whoami, s.scope(read))
 	auth.POST("/tenants", s.createTenant, adminOnly)
+	auth.GET("/tenants", s.listTenants, adminOnly)
 	auth.GET("/jobs", s.listJobs, s.scope(read, queryRepo))
 	auth.GET("/jobs/:id", s.getJob, s.scope(read, jobRepo))
 

@@ -2,8 +2,14 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -31,4 +37,77 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 	_, status, err = get(ctx, "http://"+metricsAddr+"/v1/whoami")
 	require.NoError(t, err)
 	require.Equal(t, http.StatusNotFound, status, "the metrics listener serves /metrics only")
+}
+
+// aptq tenant list shows an operator every tenant with what it holds; a
+// tenant's token is not an operator's.
+func TestTenantList(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.repoWithKey("one", "stable")
+	b.mustCLI("repo", "create", "two")
+	b.mustCLI("token", "create", "ci", "--scope", "publish")
+	op := b.operatorToken()
+	opEnv := []string{"APTQ_TOKEN=" + op}
+
+	out := b.cliMust(opEnv, "tenant", "list")
+	var row []string
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) > 1 && f[1] == b.Tenant {
+			row = f
+		}
+	}
+	require.NotNil(t, row, out)
+	require.Equal(t, []string{"2", "2"}, row[len(row)-2:], "repositories and live tokens (initial + ci):\n%s", out)
+	require.Regexp(t, `(?m)^ID\s+NAME\s+CREATED\s+REPOS\s+TOKENS$`, out)
+
+	var list struct {
+		Tenants []struct {
+			ID           int64     `json:"id"`
+			Name         string    `json:"name"`
+			CreatedAt    time.Time `json:"created_at"`
+			Repositories int       `json:"repositories"`
+			Tokens       int       `json:"tokens"`
+		} `json:"tenants"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(b.cliMust(opEnv, "tenant", "list", "--json")), &list))
+	require.Len(t, list.Tenants, 1)
+	require.Equal(t, b.Tenant, list.Tenants[0].Name)
+	require.Equal(t, b.tenantID(t), list.Tenants[0].ID)
+	require.Equal(t, 2, list.Tenants[0].Repositories)
+	require.Equal(t, 2, list.Tenants[0].Tokens)
+	require.False(t, list.Tenants[0].CreatedAt.IsZero())
+
+	_, errOut, code := b.cli(context.Background(), "tenant", "list")
+	require.Equal(t, 1, code, errOut)
+	require.Contains(t, errOut, "not_found")
+}
+
+// aptq ui prints a one-time login link; the page's button (a same-origin
+// POST of it) signs the browser in, and --open hands it to xdg-open.
+func TestUILoginLinkFromCLI(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	op := b.operatorToken()
+
+	link := strings.TrimSpace(b.cliMust([]string{"APTQ_TOKEN=" + op}, "ui"))
+	require.True(t, strings.HasPrefix(link, b.URL+"/ui/login/"), link)
+	a := b.uiRequest(http.MethodPost, strings.TrimPrefix(link, b.URL), url.Values{}, map[string]string{"Origin": b.URL}, "")
+	require.Equal(t, http.StatusSeeOther, a.status, a.body)
+	require.NotNil(t, a.cookie)
+	b.requireSignedIn(a.cookie.Value, true)
+
+	// --open: a stand-in xdg-open records what it was asked to open.
+	dir := t.TempDir()
+	opened := filepath.Join(dir, "opened")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "xdg-open"),
+		[]byte("#!/bin/sh\necho \"$1\" >"+opened+"\n"), 0o755))
+	link = strings.TrimSpace(b.cliMust([]string{"APTQ_TOKEN=" + op, "PATH=" + dir + ":" + os.Getenv("PATH")}, "ui", "--open"))
+	got, err := os.ReadFile(opened)
+	require.NoError(t, err)
+	require.Equal(t, link, strings.TrimSpace(string(got)))
+
+	// A tenant's token gets no link.
+	_, errOut, code := b.cli(context.Background(), "ui")
+	require.Equal(t, 1, code, errOut)
 }

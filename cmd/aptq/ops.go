@@ -148,7 +148,27 @@ func (a *app) tenantCommand() *cobra.Command {
 			return nil
 		}),
 	}
-	return a.group("tenant", "Manage tenants (operator token)", create)
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List tenants with their repositories and live tokens (operator token)",
+		Args:  cobra.NoArgs,
+		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, _ []string) error {
+			tenants, err := a.client().ListTenants(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(map[string]any{"tenants": tenants})
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tCREATED\tREPOS\tTOKENS")
+			for _, t := range tenants {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\n", t.ID, t.Name, t.CreatedAt.Format("2006-01-02 15:04:05"), t.Repositories, t.Tokens)
+			}
+			return tw.Flush()
+		}),
+	}
+	return a.group("tenant", "Manage tenants (operator token)", create, list)
 }
 
 const tokenLong = `Tokens carry a scope, chosen when they are made:
