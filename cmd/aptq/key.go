@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -70,6 +71,16 @@ func (a *app) keyGenerate(name, email, out string) error {
 	pk, err := sign.ParsePublicKey(public)
 	if err != nil {
 		return err
+	}
+	// A directory made for a private key is private too (a new
+	// --out keys/signing.asc should not need a mkdir first).
+	if dir := filepath.Dir(out); dir != "" {
+		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return err
+			}
+			a.progress("created directory %s (mode 0700)", dir)
+		}
 	}
 	if err := writeNew(out, private, 0o600); err != nil {
 		return err
