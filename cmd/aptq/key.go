@@ -161,7 +161,7 @@ func (a *app) keyAdd(cmd *cobra.Command, repo, path string) error {
 	if a.json {
 		return a.printJSON(key)
 	}
-	a.printf("added key %s %s to %s\n", key.Fingerprint, strings.Join(key.UserIDs, ", "), repo)
+	a.printf("added key %s %s to %s\n", key.Fingerprint, joinList(key.UserIDs), repo)
 	return nil
 }
 
@@ -198,7 +198,7 @@ func (a *app) keyListCommand() *cobra.Command {
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "FINGERPRINT\tUSER IDS\tCREATED")
 			for _, k := range keys {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", k.Fingerprint, strings.Join(k.UserIDs, ", "),
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", k.Fingerprint, joinList(k.UserIDs),
 					k.CreatedAt.Format(time.DateTime))
 			}
 			return tw.Flush()

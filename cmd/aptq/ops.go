@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -86,12 +85,8 @@ retried change is published by this command.` + publishLong,
 // printTimeline writes a job's timeline and attempt errors.
 func (a *app) printTimeline(job client.Job) {
 	for _, e := range job.Timeline {
-		var details []string
-		for k, v := range e.Detail {
-			details = append(details, fmt.Sprintf("%s=%v", k, v))
-		}
-		slices.Sort(details)
-		a.printf("  %s  %-19s %s\n", e.At.Format("15:04:05.000"), e.Kind, strings.Join(details, " "))
+		line := fmt.Sprintf("  %s  %-19s %s", e.At.Format("15:04:05.000"), e.Kind, strings.Join(formatPairs(e.Detail), "; "))
+		a.printf("%s\n", strings.TrimRight(line, " "))
 	}
 	for _, e := range job.AttemptErrors {
 		a.printf("  attempt %d failed at %s: %s\n", e.Attempt, e.At.Format("15:04:05"), e.Error)
@@ -207,7 +202,7 @@ func (a *app) tokenCommand() *cobra.Command {
 				}
 				repos := "all"
 				if t.Repos != nil {
-					repos = strings.Join(t.Repos, ",")
+					repos = joinList(t.Repos)
 				}
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Scope, repos,
 					t.CreatedAt.Format("2006-01-02 15:04:05"), revoked)
