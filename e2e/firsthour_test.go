@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -13,7 +16,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/aptq/aptq/apt/debtest"
+	"github.com/aptq/aptq/client"
 	"github.com/aptq/aptq/internal/systest"
+	"github.com/aptq/aptq/sign"
 )
 
 // With APTQ_METRICS_LISTEN, /metrics is served there and not on the API's
@@ -110,4 +116,69 @@ func TestUILoginLinkFromCLI(t *testing.T) {
 	// A tenant's token gets no link.
 	_, errOut, code := b.cli(context.Background(), "ui")
 	require.Equal(t, 1, code, errOut)
+}
+
+// aptq job list says what each job did, and shows operators the tenant.
+func TestJobKinds(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	key := b.repoWithKey("kinds", "stable")
+	dir := t.TempDir()
+	rel := []string{"--repo", "kinds", "--release", "stable", "--key", key}
+
+	b.mustCLI(append([]string{"pkg", "add"}, append(rel, writeDeb(t, dir, debtest.Options{Package: "alpha", Version: "1.0", Architecture: "amd64"}))...)...)
+	// One change that adds and removes: only the API makes one.
+	c := client.New(b.URL, b.Token)
+	deb := debtest.Build(t, debtest.Options{Package: "beta", Version: "1.0", Architecture: "amd64"})
+	sum := sha256.Sum256(deb)
+	_, err := c.UploadPackage(ctx, hex.EncodeToString(sum[:]), bytes.NewReader(deb), int64(len(deb)))
+	require.NoError(t, err)
+	ref, err := c.SubmitChange(ctx, "kinds", "stable", client.ChangeRequest{
+		Adds:    []client.Add{{SHA256: hex.EncodeToString(sum[:]), Component: "main"}},
+		Removes: []client.Remove{{Name: "alpha", Version: "1.0", Architecture: "amd64", Component: "main"}}})
+	require.NoError(t, err)
+	private, err := os.ReadFile(key)
+	require.NoError(t, err)
+	signer, err := sign.ParsePrivateKey(private, nil)
+	require.NoError(t, err)
+	require.Equal(t, client.JobPublished, follow(ctx, t, c, ref.JobID, signer).State)
+	b.mustCLI(append([]string{"pkg", "remove"}, append(rel, "beta=1.0:amd64")...)...)
+	b.mustCLI(append([]string{"release", "resign"}, rel...)...)
+	b.mustCLI(append([]string{"release", "rollback", "--to-generation", "1"}, rel...)...)
+
+	want := []string{"rollback", "resign", "remove", "add+remove", "add"} // newest first
+	var page struct {
+		Jobs []struct {
+			Kind   string `json:"kind"`
+			Tenant string `json:"tenant"`
+		} `json:"jobs"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(b.mustCLI("job", "list", "--json")), &page))
+	var kinds []string
+	for _, j := range page.Jobs {
+		kinds = append(kinds, j.Kind)
+		require.Empty(t, j.Tenant, "a tenant's own jobs do not name it")
+	}
+	require.Equal(t, want, kinds)
+
+	out := b.mustCLI("job", "list")
+	require.Regexp(t, `(?m)^JOB\s+KIND\s+REPO\s+RELEASE\s+STATE`, out)
+	require.NotContains(t, out, "TENANT")
+	lines := strings.Split(strings.TrimSpace(out), "\n")[1:]
+	require.Len(t, lines, len(want))
+	for i, line := range lines {
+		require.Equal(t, want[i], strings.Fields(line)[1], line)
+	}
+
+	// An operator sees whose jobs they are.
+	out = b.cliMust([]string{"APTQ_TOKEN=" + b.operatorToken()}, "job", "list")
+	require.Regexp(t, `(?m)^JOB\s+KIND\s+TENANT\s+REPO`, out)
+	lines = strings.Split(strings.TrimSpace(out), "\n")[1:]
+	require.Len(t, lines, len(want))
+	for i, line := range lines {
+		f := strings.Fields(line)
+		require.Equal(t, []string{want[i], b.Tenant, "kinds"}, f[1:4], line)
+	}
 }

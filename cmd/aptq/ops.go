@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -27,13 +28,23 @@ func (a *app) jobListCommand() *cobra.Command {
 				return a.printJSON(page)
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "JOB\tTENANT\tREPO\tRELEASE\tSTATE\tGENERATION\tCREATED\tERROR")
+			// TENANT only for an operator, who sees every tenant's jobs.
+			operator := slices.ContainsFunc(page.Jobs, func(j client.Job) bool { return j.Tenant != "" })
+			header := "JOB\tKIND\tREPO\tRELEASE\tSTATE\tGENERATION\tCREATED\tERROR"
+			if operator {
+				header = "JOB\tKIND\tTENANT\tREPO\tRELEASE\tSTATE\tGENERATION\tCREATED\tERROR"
+			}
+			fmt.Fprintln(tw, header)
 			for _, j := range page.Jobs {
 				errText := ""
 				if j.Error != nil {
 					errText = j.Error.Code
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", j.JobID, j.Tenant, j.Repo, j.Release, j.State,
+				fmt.Fprintf(tw, "%d\t%s\t", j.JobID, firstNonEmpty(j.Kind, "-"))
+				if operator {
+					fmt.Fprintf(tw, "%s\t", j.Tenant)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", j.Repo, j.Release, j.State,
 					j.Generation, j.CreatedAt.Format("2006-01-02 15:04:05"), errText)
 			}
 			if err := tw.Flush(); err != nil {
