@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -144,6 +145,7 @@ func TestJobKinds(t *testing.T) {
 	signer, err := sign.ParsePrivateKey(private, nil)
 	require.NoError(t, err)
 	require.Equal(t, client.JobPublished, follow(ctx, t, c, ref.JobID, signer).State)
+	require.Contains(t, b.mustCLI("job", "show", strconv.FormatInt(ref.JobID, 10)), "\nkind: add+remove\n")
 	b.mustCLI(append([]string{"pkg", "remove"}, append(rel, "beta=1.0:amd64")...)...)
 	b.mustCLI(append([]string{"release", "resign"}, rel...)...)
 	b.mustCLI(append([]string{"release", "rollback", "--to-generation", "1"}, rel...)...)
