@@ -50,7 +50,7 @@ that one with "aptq key add". Existing files are never overwritten.`,
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the key owner's name, e.g. \"ACME Releases\" (required)")
 	cmd.Flags().StringVar(&email, "email", "", "the key owner's email")
-	cmd.Flags().StringVar(&out, "out", "", "where to write the private key, e.g. signing.asc (required)")
+	cmd.Flags().StringVar(&out, "out", "", "where to write the private key, e.g. keys/signing.asc (required); missing directories are made, mode 0700")
 	_ = cmd.MarkFlagRequired("name")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
