@@ -135,3 +135,34 @@ func TestDemoOnTakenPort(t *testing.T) {
 	require.NoError(t, err, string(repos))
 	require.Contains(t, string(repos), "demo")
 }
+
+// A port the demo picked that another program binds first (between the
+// demo's check and aptqd's bind) is replaced by the next free one. This
+// fake aptqd fails to bind the first time, then serves /readyz; the demo
+// stops at its next step (the fake has no admin command).
+func TestDemoRetriesAPortTakenMeanwhile(t *testing.T) {
+	t.Parallel()
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3 for the stand-in server")
+	}
+	taken := takenAddr(t)
+	fakeAptqd := `#!/bin/sh
+[ "$1" = all ] || exit 1
+state=$(dirname "$0")/..
+if [ ! -e "$state/failed-once" ]; then
+	touch "$state/failed-once"
+	echo "aptqd: listen tcp $APTQ_LISTEN: bind: address already in use" >&2
+	exit 1
+fi
+mkdir -p "$state/www" && touch "$state/www/readyz" && cd "$state/www"
+exec ` + python + ` -m http.server "${APTQ_LISTEN##*:}" --bind 127.0.0.1
+`
+	root := demoTree(t, "", fakeAptqd, "#!/bin/sh\nexit 1\n")
+	out, _ := runDemo(t, root, taken)
+	first := regexp.MustCompile(`using 127\.0\.0\.1:(\d+) instead`).FindAllStringSubmatch(out, -1)
+	require.Len(t, first, 2, out)
+	require.Contains(t, out, "== that port was taken meanwhile; using 127.0.0.1:"+first[1][1]+" instead")
+	require.Contains(t, out, "== aptqd is serving on http://127.0.0.1:"+first[1][1]+" ")
+	require.NotContains(t, out, "exited during start-up")
+}
