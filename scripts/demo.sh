@@ -28,9 +28,17 @@ free_port_after() { # port: the first loopback port after it that nothing listen
 	echo "the 200 ports after $1 are taken; set APTQ_LISTEN to a free address" >&2
 	exit 1
 }
-host=${addr%:*} port=${addr##*:}
-host=${host#[} host=${host%]}
-case "$host" in "" | 0.0.0.0 | ::) host=127.0.0.1 ;; esac
+# dialable turns a listen address into one a client here can dial: a
+# wildcard host is this machine's loopback.
+dialable() {
+	local h=${1%:*} p=${1##*:}
+	h=${h#[} h=${h%]}
+	case "$h" in "" | 0.0.0.0 | ::) h=127.0.0.1 ;; esac
+	case "$h" in *:*) h="[$h]" ;; esac
+	echo "$h:$p"
+}
+target=$(dialable "$addr")
+port=${target##*:} host=${target%:*} host=${host#[} host=${host%]}
 
 # aptqd_failed shows why aptqd is not serving: its own last words.
 aptqd_failed() {
@@ -50,10 +58,10 @@ start_aptqd() {
 		# when the wait for readiness runs out. (Bash reaps its exited
 		# children, so kill -0 fails as soon as aptqd has exited.)
 		kill -0 "$aptqd_pid" 2>/dev/null || { wait "$aptqd_pid" && rc=0 || rc=$?; return 1; }
-		curl -sf --max-time 2 "http://$APTQ_LISTEN/readyz" >/dev/null && return 0
+		curl -sf --max-time 2 "http://$(dialable "$APTQ_LISTEN")/readyz" >/dev/null && return 0
 		sleep 0.2
 	done
-	aptqd_failed "aptqd did not become ready on http://$APTQ_LISTEN within 30 s"
+	aptqd_failed "aptqd did not become ready on $APTQ_LISTEN within 30 s"
 }
 
 # 1. The server: migrations, API and workers in one process. A demo aptqd
@@ -80,7 +88,7 @@ for attempt in 1 2 3 4 5; do
 	fi
 	aptqd_failed "aptqd exited during start-up (status $rc)"
 done
-export APTQ_URL="http://$APTQ_LISTEN"
+export APTQ_URL="http://$(dialable "$APTQ_LISTEN")"
 echo "== aptqd is serving on $APTQ_URL (log: .aptq/aptqd.log, stop: make stop)"
 
 # 2. A tenant, a key (the private half stays here), a repository, a release.
