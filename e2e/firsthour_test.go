@@ -114,9 +114,10 @@ func TestUILoginLinkFromCLI(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, link, strings.TrimSpace(string(got)))
 
-	// A tenant's token gets no link.
+	// A tenant's token gets no link, and is told what it needs.
 	_, errOut, code := b.cli(context.Background(), "ui")
 	require.Equal(t, 1, code, errOut)
+	require.Contains(t, errOut, "aptq: forbidden: the operator page needs an operator token")
 }
 
 // aptq job list says what each job did, and shows operators the tenant.

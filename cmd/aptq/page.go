@@ -1,11 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"net/http"
 	"os/exec"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/aptq/aptq/client"
 )
 
 func (a *app) uiCommand() *cobra.Command {
@@ -20,6 +24,11 @@ xdg-open, when there is one.`,
 		Args: cobra.NoArgs,
 		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, _ []string) error {
 			link, err := a.client().CreateLoginLink(cmd.Context())
+			var apiErr *client.APIError
+			if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
+				// The operator routes answer a tenant's token as if absent.
+				return failf("forbidden", "the operator page needs an operator token (aptqd admin create-token), not a tenant's")
+			}
 			if err != nil {
 				return err
 			}
