@@ -178,3 +178,26 @@ func (s *Server) createTenant(c echo.Context) error {
 	}
 	return c.JSON(http.StatusCreated, map[string]any{"name": t.Name, "id": t.ID, "token": token, "created_at": t.CreatedAt})
 }
+
+// TenantResponse is a tenant in an operator's list.
+type TenantResponse struct {
+	ID           int64     `json:"id"`
+	Name         string    `json:"name"`
+	CreatedAt    time.Time `json:"created_at"`
+	Repositories int       `json:"repositories"`
+	Tokens       int       `json:"tokens"`
+}
+
+// listTenants (operator) lists every tenant with what it holds.
+func (s *Server) listTenants(c echo.Context) error {
+	tenants, err := s.store.Tenants(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	out := make([]TenantResponse, 0, len(tenants))
+	for _, t := range tenants {
+		out = append(out, TenantResponse{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt,
+			Repositories: t.Repositories, Tokens: t.Tokens})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"tenants": out})
+}

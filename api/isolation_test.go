@@ -97,6 +97,7 @@ func TestCrossTenantIsolation(t *testing.T) {
 		r(http.MethodPost, "/v1/rounds/:id/signature", roundPath),
 		r(http.MethodDelete, "/v1/tokens/:id", fmt.Sprintf("/v1/tokens/%d", tokens[0].ID)),
 		r(http.MethodPost, "/v1/tenants", "/v1/tenants"),
+		r(http.MethodGet, "/v1/tenants", "/v1/tenants"),
 	}
 	bodies := map[string]any{
 		"/v1/repos/mine/keys":                            map[string]string{"armored": string(pub)},

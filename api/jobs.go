@@ -16,11 +16,13 @@ import (
 
 // JobResponse is what a client polling its job sees.
 type JobResponse struct {
-	JobID      int64          `json:"job_id"`
-	ChangeID   int64          `json:"change_id"`
-	Repo       string         `json:"repo"`
-	Release    string         `json:"release"`
-	State      string         `json:"state"`
+	JobID    int64  `json:"job_id"`
+	ChangeID int64  `json:"change_id"`
+	Repo     string `json:"repo"`
+	Release  string `json:"release"`
+	State    string `json:"state"`
+	// Kind is what the change does: add, remove, add+remove, resign, rollback.
+	Kind       string         `json:"kind"`
 	Generation int64          `json:"generation,omitempty"`
 	Round      *RoundResponse `json:"round,omitempty"`
 	Error      *ErrorBody     `json:"error,omitempty"`
@@ -194,7 +196,7 @@ func (s *Server) listJobs(c echo.Context) error {
 
 func (s *Server) jobResponse(c echo.Context, v store.JobView) JobResponse {
 	out := JobResponse{JobID: v.JobID, ChangeID: v.ChangeID, Repo: v.Repo, Release: v.Release,
-		State: v.State, URL: s.aptURL(store.Tenant{Name: v.TenantName}, v.Repo), CreatedAt: v.CreatedAt,
+		State: v.State, Kind: v.Kind, URL: s.aptURL(store.Tenant{Name: v.TenantName}, v.Repo), CreatedAt: v.CreatedAt,
 		UpdatedAt: v.UpdatedAt, Submitter: tokenRef(v.Submitter)}
 	if principalOf(c).Admin {
 		out.Tenant = v.TenantName

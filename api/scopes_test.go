@@ -104,6 +104,10 @@ type scopedRoute struct {
 	onMine              bool
 }
 
+// operator is above every tenant scope: the routes of operator tokens,
+// which answer any tenant token 404, as if they did not exist.
+const operator = "operator"
+
 func (f *scopeFixture) routes() []scopedRoute {
 	rel := "/v1/repos/mine/releases/stable"
 	job := fmt.Sprintf("/v1/jobs/%d", f.job)
@@ -146,6 +150,8 @@ func (f *scopeFixture) routes() []scopedRoute {
 		{http.MethodPost, "/v1/tokens", "/v1/tokens", map[string]any{"name": "evil", "scope": "admin"}, admin, false},
 		{http.MethodDelete, "/v1/tokens/:id", fmt.Sprintf("/v1/tokens/%d", f.disposal), nil, admin, false},
 		{http.MethodGet, "/v1/audit", "/v1/audit", nil, admin, false},
+
+		{http.MethodGet, "/v1/tenants", "/v1/tenants", nil, operator, false},
 	}
 }
 
@@ -175,6 +181,11 @@ func TestRouteScopes(t *testing.T) {
 	for _, tok := range tokens {
 		f.bundle.token = tok.secret
 		for _, r := range routes {
+			if r.need == operator {
+				f.expectError(r.method, r.path, r.body, http.StatusNotFound, store.CodeNotFound)
+				require.Equal(t, before, f.snapshot(), "%s token: %s %s changed something", tok.name, r.method, r.path)
+				continue
+			}
 			if !tok.forbidden(r) {
 				continue
 			}
@@ -193,12 +204,20 @@ func TestRouteScopes(t *testing.T) {
 	for _, tok := range tokens {
 		f.bundle.token = tok.secret
 		for _, r := range routes {
-			if tok.forbidden(r) {
+			if tok.forbidden(r) || r.need == operator {
 				continue
 			}
 			status := f.do(r.method, r.path, r.body, nil)
 			require.NotEqual(t, http.StatusForbidden, status, "%s token: %s %s", tok.name, r.method, r.path)
 			require.Less(t, status, 500, "%s token: %s %s", tok.name, r.method, r.path)
+		}
+	}
+
+	// An operator token may use the operator routes.
+	_, f.bundle.token, _ = f.store.CreateToken(context.Background(), store.TokenSpec{Name: "operator"})
+	for _, r := range routes {
+		if r.need == operator {
+			require.Equal(t, http.StatusOK, f.do(r.method, r.path, r.body, nil), "operator token: %s %s", r.method, r.path)
 		}
 	}
 

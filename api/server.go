@@ -49,6 +49,9 @@ type Config struct {
 	// over UploadRateWindow of waiting (defaults 1 KiB/s, 30 s).
 	MinUploadRate    int64
 	UploadRateWindow time.Duration
+	// MetricsElsewhere keeps /metrics off the API: another listener serves
+	// it, so that an API facing the internet does not show internal numbers.
+	MetricsElsewhere bool
 }
 
 // DefaultClientGrace leaves a client that is between two long polls (it
@@ -128,7 +131,7 @@ func (s *Server) routes() {
 	e := s.echo
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	if s.cfg.Metrics != nil {
+	if s.cfg.Metrics != nil && !s.cfg.MetricsElsewhere {
 		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.cfg.Metrics.Registry, promhttp.HandlerOpts{})))
 	}
 
@@ -140,6 +143,7 @@ func (s *Server) routes() {
 	auth := e.Group("/v1", s.authenticate)
 	auth.GET("/whoami", s.whoami, s.scope(read))
 	auth.POST("/tenants", s.createTenant, adminOnly)
+	auth.GET("/tenants", s.listTenants, adminOnly)
 	auth.GET("/jobs", s.listJobs, s.scope(read, queryRepo))
 	auth.GET("/jobs/:id", s.getJob, s.scope(read, jobRepo))
 

@@ -99,6 +99,38 @@ func (c *Client) CreateTenant(ctx context.Context, name string) (Tenant, error) 
 	return t, err
 }
 
+// TenantSummary is a tenant in an operator's list: what it holds.
+type TenantSummary struct {
+	ID           int64     `json:"id"`
+	Name         string    `json:"name"`
+	CreatedAt    time.Time `json:"created_at"`
+	Repositories int       `json:"repositories"`
+	Tokens       int       `json:"tokens"` // not revoked
+}
+
+// ListTenants (operator token) lists every tenant, oldest first.
+func (c *Client) ListTenants(ctx context.Context) ([]TenantSummary, error) {
+	var out struct {
+		Tenants []TenantSummary `json:"tenants"`
+	}
+	err := c.do(ctx, call{method: http.MethodGet, path: "/v1/tenants", timeout: c.requestTimeout}, &out)
+	return out.Tenants, err
+}
+
+// LoginLink is a one-time link that signs a browser in to the operator page.
+type LoginLink struct {
+	URL       string    `json:"url"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// CreateLoginLink (operator token) makes a one-time login link for the
+// operator page, built from the server's external URL.
+func (c *Client) CreateLoginLink(ctx context.Context) (LoginLink, error) {
+	var l LoginLink
+	err := c.doJSON(ctx, http.MethodPost, "/v1/ui/codes", struct{}{}, &l)
+	return l, err
+}
+
 // Token scopes, from least to most power.
 const (
 	ScopeRead    = "read"    // list and show

@@ -131,6 +131,9 @@ type Job struct {
 	Repo     string `json:"repo"`
 	Release  string `json:"release"`
 	State    string `json:"state"`
+	// Kind is what the change does: add, remove, add+remove, resign or
+	// rollback.
+	Kind string `json:"kind,omitempty"`
 	// Generation is set once the change is in a round.
 	Generation int64     `json:"generation,omitempty"`
 	Round      *Round    `json:"round,omitempty"`

@@ -105,8 +105,8 @@ func TestAttackLeakedCIToken(t *testing.T) {
 		`initial \(token \d+\)\s+repo.create\s+acme`,
 		`initial \(token \d+\)\s+key.add\s+acme\s+fingerprint=`,
 		`initial \(token \d+\)\s+release.create\s+acme/stable`,
-		`initial \(token \d+\)\s+token.create\s+ci\s+id=\d+, repos=\[acme\], scope=publish`,
-		`initial \(token \d+\)\s+token.create\s+viewer\s+id=\d+, scope=read`,
+		`initial \(token \d+\)\s+token.create\s+ci\s+id=\d+; repos=acme; scope=publish`,
+		`initial \(token \d+\)\s+token.create\s+viewer\s+id=\d+; scope=read`,
 		fmt.Sprintf(`ci \(token %d\)\s+release.resign\s+acme/stable\s+`, ci.ID),
 	} {
 		require.Regexp(t, want, audit)

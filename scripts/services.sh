@@ -160,7 +160,7 @@ export APTQ_S3_BUCKET='$bucket'
 export APTQ_S3_ACCESS_KEY='$s3_access'
 export APTQ_S3_SECRET_KEY='$s3_secret'
 export APTQ_S3_REGION='us-east-1'
-export APTQ_LISTEN='127.0.0.1:8080'
+export APTQ_LISTEN="\${APTQ_LISTEN:-127.0.0.1:8080}"
 ENV
 }
 

@@ -86,6 +86,19 @@ var constraintFields = map[string]string{
 	"api_tokens_token_hash_key":               "token",
 }
 
+// checkRules says, for each CHECK constraint on a value a client sends,
+// which field it is and what is allowed, so that a 422 tells the user how
+// to fix the request instead of naming a constraint. The rules repeat the
+// constraints of migrations/.
+var checkRules = map[string]struct{ field, rule string }{
+	"tenants_name_check": {"name",
+		"tenant name must be 1–63 characters: lowercase letters, digits and '-', starting with a letter or digit"},
+	"repositories_name_check": {"name",
+		"repository name must be 1–63 characters: lowercase letters, digits, '.', '_' and '-', starting with a letter or digit"},
+	"releases_name_check": {"name",
+		"release name must be 1–63 characters: letters, digits, '.', '_' and '-', starting with a letter or digit"},
+}
+
 // quotaLimits names the limit each quota constraint enforces, and where
 // its value is read, so that a 422 can say which limit was hit.
 var quotaLimits = map[string]struct{ limit, query string }{
@@ -135,6 +148,9 @@ func translate(op string, err error) error {
 		return &Error{Code: CodeConflict, Message: op + ": already exists",
 			Details: map[string]any{"field": field, "constraint": pgErr.ConstraintName}, Err: err}
 	case pgerrcode.CheckViolation, pgerrcode.NotNullViolation, pgerrcode.StringDataRightTruncationDataException:
+		if r, ok := checkRules[pgErr.ConstraintName]; ok {
+			return &Error{Code: CodeInvalid, Message: r.rule, Details: map[string]any{"field": r.field}, Err: err}
+		}
 		return &Error{Code: CodeInvalid, Message: op + ": invalid value",
 			Details: map[string]any{"constraint": pgErr.ConstraintName}, Err: err}
 	case pgerrcode.SerializationFailure, pgerrcode.DeadlockDetected:

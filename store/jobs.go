@@ -29,6 +29,38 @@ type JobView struct {
 	// Submitter is the token that submitted the change; nil for changes
 	// recorded before tokens were.
 	Submitter *TokenRef
+	// Kind is what the change does (JobKind…), from its adds and removes.
+	Kind string
+}
+
+// Job kinds: what a change does to its release.
+const (
+	JobKindAdd       = "add"
+	JobKindRemove    = "remove"
+	JobKindAddRemove = "add+remove"
+	JobKindResign    = "resign"   // neither: the same indexes, signed anew
+	JobKindRollback  = "rollback" // a generation's membership made current again
+)
+
+// jobKindSQL yields a change's adds and removes and whether it was made by
+// a rollback (its audit entry, written in the change's own transaction,
+// names it); c is the change and t its tenant.
+const jobKindSQL = `jsonb_array_length(c.adds), jsonb_array_length(c.removes),
+	EXISTS (SELECT 1 FROM audit_log a WHERE a.tenant_id = t.id AND a.action = 'release.rollback'
+		AND a.details @> jsonb_build_object('change_id', c.id))`
+
+func jobKind(adds, removes int, rollback bool) string {
+	switch {
+	case rollback:
+		return JobKindRollback
+	case adds > 0 && removes > 0:
+		return JobKindAddRemove
+	case adds > 0:
+		return JobKindAdd
+	case removes > 0:
+		return JobKindRemove
+	}
+	return JobKindResign
 }
 
 // Job states as clients see them.
@@ -42,10 +74,12 @@ func (s *Store) JobView(ctx context.Context, tenantID, jobID int64) (JobView, er
 	var v JobView
 	var roundID, tokenID *int64
 	var changeState, tokenName string
+	var adds, removes int
+	var rollback bool
 	err := s.Pool.QueryRow(ctx, `
 		SELECT c.job_id, c.id, t.id, t.name, repo.name, rel.name, rel.id, c.state, c.round_id,
 			coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.created_at, c.updated_at,
-			c.token_id, coalesce(k.name, '')
+			c.token_id, coalesce(k.name, ''), `+jobKindSQL+`
 		FROM changes c
 		JOIN releases rel ON rel.id = c.release_id
 		JOIN repositories repo ON repo.id = rel.repository_id
@@ -54,11 +88,12 @@ func (s *Store) JobView(ctx context.Context, tenantID, jobID int64) (JobView, er
 		WHERE c.job_id = $1 AND ($2 = 0 OR t.id = $2)`, jobID, tenantID).
 		Scan(&v.JobID, &v.ChangeID, &v.TenantID, &v.TenantName, &v.Repo, &v.Release, &v.ReleaseID,
 			&changeState, &roundID, &v.ErrorCode, &v.ErrorMessage, &v.CreatedAt, &v.UpdatedAt,
-			&tokenID, &tokenName)
+			&tokenID, &tokenName, &adds, &removes, &rollback)
 	if err != nil {
 		return v, translate("job", err)
 	}
 	v.Submitter = tokenRef(tokenID, tokenName)
+	v.Kind = jobKind(adds, removes, rollback)
 	if roundID != nil {
 		r, err := s.RoundByID(ctx, *roundID)
 		if err != nil {
@@ -133,7 +168,7 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]JobView, error) {
 			     ELSE c.state END AS view_state,
 			r.id, r.generation, r.state,
 			coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.created_at, c.updated_at,
-			c.token_id, coalesce(k.name, '')
+			c.token_id, coalesce(k.name, ''), `+jobKindSQL+`
 		FROM changes c
 		JOIN releases rel ON rel.id = c.release_id
 		JOIN repositories repo ON repo.id = rel.repository_id
@@ -155,10 +190,13 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]JobView, error) {
 		var roundID, gen, tokenID *int64
 		var roundState *string
 		var tokenName string
+		var adds, removes int
+		var rollback bool
 		err := row.Scan(&v.JobID, &v.ChangeID, &v.TenantID, &v.TenantName, &v.Repo, &v.Release, &v.ReleaseID,
 			&v.State, &roundID, &gen, &roundState, &v.ErrorCode, &v.ErrorMessage, &v.CreatedAt, &v.UpdatedAt,
-			&tokenID, &tokenName)
+			&tokenID, &tokenName, &adds, &removes, &rollback)
 		v.Submitter = tokenRef(tokenID, tokenName)
+		v.Kind = jobKind(adds, removes, rollback)
 		if roundID != nil {
 			v.Round = &Round{ID: *roundID, Generation: *gen, State: *roundState}
 		}

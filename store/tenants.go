@@ -60,3 +60,29 @@ func (s *Store) CreateTenant(ctx context.Context, name string) (Tenant, string, 
 func (s *Store) Ping(ctx context.Context) error {
 	return s.Pool.Ping(ctx)
 }
+
+// TenantSummary is a tenant as an operator lists it: what it holds.
+type TenantSummary struct {
+	Tenant
+	Repositories int
+	Tokens       int // not revoked
+}
+
+// Tenants lists every tenant, oldest first, with its counts of
+// repositories and live tokens.
+func (s *Store) Tenants(ctx context.Context) ([]TenantSummary, error) {
+	rows, err := s.Pool.Query(ctx, `
+		SELECT t.id, t.name, t.created_at,
+			(SELECT count(*) FROM repositories r WHERE r.tenant_id = t.id),
+			(SELECT count(*) FROM api_tokens k WHERE k.tenant_id = t.id AND k.revoked_at IS NULL)
+		FROM tenants t ORDER BY t.id`)
+	if err != nil {
+		return nil, translate("list tenants", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (TenantSummary, error) {
+		var t TenantSummary
+		err := row.Scan(&t.ID, &t.Name, &t.CreatedAt, &t.Repositories, &t.Tokens)
+		return t, err
+	})
+	return out, translate("list tenants", err)
+}

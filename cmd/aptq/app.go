@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -225,12 +223,10 @@ func (a *app) describe(ctx context.Context, err error) *cliError {
 // formatDetails appends the API's details (which field, which existing
 // package) to a message, in a stable order.
 func formatDetails(details map[string]any) string {
-	if len(details) == 0 {
+	parts := formatPairs(details)
+	if len(parts) == 0 {
 		return ""
 	}
-	parts := make([]string, 0, len(details))
-	for _, k := range slices.Sorted(maps.Keys(details)) {
-		parts = append(parts, fmt.Sprintf("%s=%v", k, details[k]))
-	}
-	return " (" + strings.Join(parts, ", ") + ")"
+	// "; " between details: a list inside one is joined with ", ".
+	return " (" + strings.Join(parts, "; ") + ")"
 }

@@ -33,6 +33,9 @@ func (a *app) jobShowCommand() *cobra.Command {
 				return a.printJSON(job)
 			}
 			a.printf("job %d (change %d) in %s/%s: %s\n", job.JobID, job.ChangeID, job.Repo, job.Release, describeJob(job))
+			if job.Kind != "" {
+				a.printf("kind: %s\n", job.Kind)
+			}
 			a.printf("submitted by: %s\n", tokenName(job.Submitter))
 			if job.Round != nil && job.Round.SignedBy != nil {
 				a.printf("signed by: %s\n", tokenName(job.Round.SignedBy))

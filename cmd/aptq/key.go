@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -49,7 +50,7 @@ that one with "aptq key add". Existing files are never overwritten.`,
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the key owner's name, e.g. \"ACME Releases\" (required)")
 	cmd.Flags().StringVar(&email, "email", "", "the key owner's email")
-	cmd.Flags().StringVar(&out, "out", "", "where to write the private key, e.g. signing.asc (required)")
+	cmd.Flags().StringVar(&out, "out", "", "where to write the private key, e.g. keys/signing.asc (required); missing directories are made, mode 0700")
 	_ = cmd.MarkFlagRequired("name")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
@@ -70,6 +71,16 @@ func (a *app) keyGenerate(name, email, out string) error {
 	pk, err := sign.ParsePublicKey(public)
 	if err != nil {
 		return err
+	}
+	// A directory made for a private key is private too (a new
+	// --out keys/signing.asc should not need a mkdir first).
+	if dir := filepath.Dir(out); dir != "" {
+		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return err
+			}
+			a.progress("created directory %s (mode 0700)", dir)
+		}
 	}
 	if err := writeNew(out, private, 0o600); err != nil {
 		return err
@@ -167,7 +178,7 @@ func (a *app) keyAdd(cmd *cobra.Command, repo, path string) error {
 	if key.Revoked {
 		verb = "registered the revocation of"
 	}
-	a.printf("%s key %s %s to %s\n", verb, key.Fingerprint, strings.Join(key.UserIDs, ", "), repo)
+	a.printf("%s key %s %s to %s\n", verb, key.Fingerprint, joinList(key.UserIDs), repo)
 	return nil
 }
 
@@ -204,7 +215,7 @@ func (a *app) keyListCommand() *cobra.Command {
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "FINGERPRINT\tUSER IDS\tCREATED")
 			for _, k := range keys {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", k.Fingerprint, strings.Join(k.UserIDs, ", "),
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", k.Fingerprint, joinList(k.UserIDs),
 					k.CreatedAt.Format(time.DateTime))
 			}
 			return tw.Flush()

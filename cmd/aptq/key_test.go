@@ -55,6 +55,25 @@ func TestKeyGenerate(t *testing.T) {
 	}, printed)
 }
 
+// --out into directories that do not exist yet makes them, private.
+func TestKeyGenerateMakesDirectory(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "keys", "prod")
+	out := filepath.Join(dir, "signing.asc")
+	res := runCLI(t, nil, "key", "generate", "--name", "ACME Releases", "--out", out)
+	require.Equal(t, exitOK, res.code, res.stderr)
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		info, err := os.Stat(d)
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o700), info.Mode().Perm(), d)
+	}
+	info, err := os.Stat(out)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	_, err = os.Stat(publicKeyPath(out))
+	require.NoError(t, err)
+}
+
 func TestKeyGenerateRefusesToOverwrite(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

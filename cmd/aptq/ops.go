@@ -28,13 +28,23 @@ func (a *app) jobListCommand() *cobra.Command {
 				return a.printJSON(page)
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "JOB\tTENANT\tREPO\tRELEASE\tSTATE\tGENERATION\tCREATED\tERROR")
+			// TENANT only for an operator, who sees every tenant's jobs.
+			operator := slices.ContainsFunc(page.Jobs, func(j client.Job) bool { return j.Tenant != "" })
+			header := "JOB\tKIND\tREPO\tRELEASE\tSTATE\tGENERATION\tCREATED\tERROR"
+			if operator {
+				header = "JOB\tKIND\tTENANT\tREPO\tRELEASE\tSTATE\tGENERATION\tCREATED\tERROR"
+			}
+			fmt.Fprintln(tw, header)
 			for _, j := range page.Jobs {
 				errText := ""
 				if j.Error != nil {
 					errText = j.Error.Code
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", j.JobID, j.Tenant, j.Repo, j.Release, j.State,
+				fmt.Fprintf(tw, "%d\t%s\t", j.JobID, firstNonEmpty(j.Kind, "-"))
+				if operator {
+					fmt.Fprintf(tw, "%s\t", j.Tenant)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", j.Repo, j.Release, j.State,
 					j.Generation, j.CreatedAt.Format("2006-01-02 15:04:05"), errText)
 			}
 			if err := tw.Flush(); err != nil {
@@ -86,12 +96,8 @@ retried change is published by this command.` + publishLong,
 // printTimeline writes a job's timeline and attempt errors.
 func (a *app) printTimeline(job client.Job) {
 	for _, e := range job.Timeline {
-		var details []string
-		for k, v := range e.Detail {
-			details = append(details, fmt.Sprintf("%s=%v", k, v))
-		}
-		slices.Sort(details)
-		a.printf("  %s  %-19s %s\n", e.At.Format("15:04:05.000"), e.Kind, strings.Join(details, " "))
+		line := fmt.Sprintf("  %s  %-19s %s", e.At.Format("15:04:05.000"), e.Kind, strings.Join(formatPairs(e.Detail), "; "))
+		a.printf("%s\n", strings.TrimRight(line, " "))
 	}
 	for _, e := range job.AttemptErrors {
 		a.printf("  attempt %d failed at %s: %s\n", e.Attempt, e.At.Format("15:04:05"), e.Error)
@@ -148,7 +154,27 @@ func (a *app) tenantCommand() *cobra.Command {
 			return nil
 		}),
 	}
-	return a.group("tenant", "Manage tenants (operator token)", create)
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List tenants with their repositories and live tokens (operator token)",
+		Args:  cobra.NoArgs,
+		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, _ []string) error {
+			tenants, err := a.client().ListTenants(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if a.json {
+				return a.printJSON(map[string]any{"tenants": tenants})
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tNAME\tCREATED\tREPOS\tTOKENS")
+			for _, t := range tenants {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\n", t.ID, t.Name, t.CreatedAt.Format("2006-01-02 15:04:05"), t.Repositories, t.Tokens)
+			}
+			return tw.Flush()
+		}),
+	}
+	return a.group("tenant", "Manage tenants (operator token)", create, list)
 }
 
 const tokenLong = `Tokens carry a scope, chosen when they are made:
@@ -187,7 +213,7 @@ func (a *app) tokenCommand() *cobra.Command {
 				}
 				repos := "all"
 				if t.Repos != nil {
-					repos = strings.Join(t.Repos, ",")
+					repos = joinList(t.Repos)
 				}
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Scope, repos,
 					t.CreatedAt.Format("2006-01-02 15:04:05"), revoked)

@@ -90,7 +90,7 @@ func (a *app) releaseListCommand() *cobra.Command {
 			fmt.Fprintln(tw, "NAME\tGENERATION\tPUBLISHED\tCOMPONENTS\tARCHITECTURES")
 			for _, r := range rels {
 				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", r.Name, r.Generation, r.PublishedGeneration,
-					strings.Join(r.Components, ","), strings.Join(r.Architectures, ","))
+					joinList(r.Components), joinList(r.Architectures))
 			}
 			return tw.Flush()
 		}),
@@ -134,9 +134,9 @@ func (a *app) printRelease(r client.Release) {
 		{"suite", r.Suite},
 		{"codename", r.Codename},
 		{"description", r.Description},
-		{"components", strings.Join(r.Components, " ")},
-		{"architectures", strings.Join(r.Architectures, " ")},
-		{"compressions", strings.Join(r.Compressions, " ")},
+		{"components", joinList(r.Components)},
+		{"architectures", joinList(r.Architectures)},
+		{"compressions", joinList(r.Compressions)},
 		{"valid for", firstNonEmpty(r.ValidFor, "- (no Valid-Until)")},
 		{"generation", fmt.Sprint(r.Generation)},
 		{"published", fmt.Sprint(r.PublishedGeneration)},

@@ -69,7 +69,7 @@ func TestReleaseHistory(t *testing.T) {
 	res := runCLI(t, b.env, "release", "history", "--repo", "acme", "--release", "stable")
 	require.Equal(t, exitOK, res.code, res.stderr)
 	require.Contains(t, res.stdout, "GENERATION")
-	require.Regexp(t, `41\s+2025-02-01T10:00:00Z\s+2\s+3\s+0\s+not yet\s+AAAA,BBBB\s+ci \(token 3\), nightly \(token 4\)\s+ci \(token 3\)`, res.stdout)
+	require.Regexp(t, `41\s+2025-02-01T10:00:00Z\s+2\s+3\s+0\s+not yet\s+AAAA, BBBB\s+ci \(token 3\), nightly \(token 4\)\s+ci \(token 3\)`, res.stdout)
 	require.Regexp(t, `40\s+.*AAAA\s+-\s+-\n`, res.stdout, "no tokens recorded")
 
 	res = runCLI(t, b.env, "release", "history", "--repo", "acme", "--release", "stable", "--json")

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -118,8 +117,8 @@ its changes and the token that signed it. With --json: {"generations":[{"generat
 					submitters = append(submitters, tokenName(&s))
 				}
 				fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", g.Generation, g.Date.UTC().Format(time.RFC3339),
-					g.Changes, g.Adds, g.Removes, published, strings.Join(g.Signers, ","),
-					firstNonEmpty(strings.Join(submitters, ", "), "-"), tokenName(g.SignedBy))
+					g.Changes, g.Adds, g.Removes, published, joinList(g.Signers),
+					firstNonEmpty(joinList(submitters), "-"), tokenName(g.SignedBy))
 			}
 			return tw.Flush()
 		}),

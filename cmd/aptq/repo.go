@@ -67,7 +67,7 @@ func releaseNames(rels []client.Release) string {
 	for i, r := range rels {
 		names[i] = r.Name
 	}
-	return strings.Join(names, ",")
+	return joinList(names)
 }
 
 func (a *app) repoShowCommand() *cobra.Command {
@@ -102,7 +102,7 @@ func (a *app) printRepo(repo client.Repo) {
 		if i > 0 {
 			label = ""
 		}
-		a.printf("%-11s %s %s\n", label, k.Fingerprint, strings.Join(k.UserIDs, ", "))
+		a.printf("%-11s %s %s\n", label, k.Fingerprint, joinList(k.UserIDs))
 	}
 	if len(repo.Releases) == 0 {
 		a.printf("releases:   none; create one: aptq release create --repo %s --release stable\n", repo.Name)
@@ -112,7 +112,7 @@ func (a *app) printRepo(repo client.Repo) {
 	for _, r := range repo.Releases {
 		a.printf("  %s  generation %d (published %d)  components %s  architectures %s\n",
 			r.Name, r.Generation, r.PublishedGeneration,
-			strings.Join(r.Components, ","), strings.Join(r.Architectures, ","))
+			joinList(r.Components), joinList(r.Architectures))
 	}
 	a.printf("\nsources.list lines:\n")
 	for _, r := range repo.Releases {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -140,6 +141,7 @@ func serveCommand(role string, withAPI, withWorker bool) *cobra.Command {
 	cfg.bindDatabase(cmd.Flags())
 	cfg.bindS3(cmd.Flags())
 	cfg.bindQueues(cmd.Flags())
+	cfg.bindMetrics(cmd.Flags())
 	if withAPI {
 		cfg.bindAPI(cmd.Flags())
 	}
@@ -199,20 +201,29 @@ func serve(ctx context.Context, cfg config, migrate, withAPI, withWorker bool) e
 			return riverClient.Stop(stopCtx)
 		})
 		log.Info("workers started", slog.Int("partitions", cfg.partitions), slog.Int("workers_per_queue", cfg.workersPerQueue))
-		if !withAPI && cfg.metricsListen != "" {
-			srv := &http.Server{Addr: cfg.metricsListen, ReadHeaderTimeout: 10 * time.Second,
-				Handler: promhttp.HandlerFor(mets.Registry, promhttp.HandlerOpts{})}
-			g.Go(func() error {
-				<-ctx.Done()
-				return srv.Shutdown(context.Background())
-			})
-			g.Go(func() error {
-				if err := srv.ListenAndServe(); err != http.ErrServerClosed {
-					return err
-				}
-				return nil
-			})
+	}
+	// A separate metrics listener keeps /metrics off the API's address,
+	// which may face the internet; a worker-only process has no other.
+	if cfg.metricsListen != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", promhttp.HandlerFor(mets.Registry, promhttp.HandlerOpts{}))
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		// Bound before the API starts: once the API is ready, so are metrics.
+		l, err := net.Listen("tcp", cfg.metricsListen)
+		if err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
 		}
+		g.Go(func() error {
+			<-ctx.Done()
+			return srv.Shutdown(context.Background())
+		})
+		g.Go(func() error {
+			if err := srv.Serve(l); err != http.ErrServerClosed {
+				return err
+			}
+			return nil
+		})
+		log.Info("metrics listening", slog.String("addr", cfg.metricsListen))
 	}
 	if withAPI {
 		externalURL, configured := cfg.apiExternalURL()
@@ -223,7 +234,8 @@ func serve(ctx context.Context, cfg config, migrate, withAPI, withWorker bool) e
 		srv := api.New(api.Config{Store: st, Blob: bucket, Listener: listener, River: riverClient, Logger: log,
 			MaxUploadBytes: cfg.maxUploadBytes, Partitions: cfg.partitions, Metrics: mets, ClientGrace: cfg.clientGrace,
 			ExternalURL: externalURL, MaxUploads: cfg.maxUploads, MaxTenantUploads: cfg.maxTenantUploads,
-			MinUploadRate: int64(cfg.uploadMinRate), UploadRateWindow: cfg.uploadRateWindow})
+			MinUploadRate: int64(cfg.uploadMinRate), UploadRateWindow: cfg.uploadRateWindow,
+			MetricsElsewhere: cfg.metricsListen != ""})
 		g.Go(func() error { return srv.Serve(ctx, cfg.listen) })
 		log.Info("api listening", slog.String("addr", cfg.listen))
 	}

@@ -115,11 +115,15 @@ func (c *config) bindAPI(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.uploadRateWindow, "upload-rate-window", envDuration("APTQ_UPLOAD_RATE_WINDOW", 30*time.Second), "window of the minimum upload rate ($APTQ_UPLOAD_RATE_WINDOW)")
 }
 
+func (c *config) bindMetrics(fs *pflag.FlagSet) {
+	fs.StringVar(&c.metricsListen, "metrics-listen", envString("APTQ_METRICS_LISTEN", ""),
+		"serve /metrics on this address (e.g. an internal interface) and not on the API's; empty: a process with the API serves it there ($APTQ_METRICS_LISTEN)")
+}
+
 func (c *config) bindWorker(fs *pflag.FlagSet) {
 	fs.IntVar(&c.workersPerQueue, "workers-per-queue", envInt("APTQ_WORKERS_PER_QUEUE", 10), "concurrent jobs per publish queue ($APTQ_WORKERS_PER_QUEUE)")
 	fs.DurationVar(&c.leaseTTL, "lease-ttl", envDuration("APTQ_LEASE_TTL", 30*time.Second), "release lease lifetime without heartbeat ($APTQ_LEASE_TTL)")
 	fs.DurationVar(&c.signatureTimeout, "signature-timeout", envDuration("APTQ_SIGNATURE_TIMEOUT", 120*time.Second), "how long a round waits for a signature ($APTQ_SIGNATURE_TIMEOUT)")
-	fs.StringVar(&c.metricsListen, "metrics-listen", envString("APTQ_METRICS_LISTEN", ""), "address of /metrics for a worker-only process; the API serves its own ($APTQ_METRICS_LISTEN)")
 	fs.DurationVar(&c.maintenanceInterval, "maintenance-interval", envDuration("APTQ_MAINTENANCE_INTERVAL", 10*time.Minute), "how often releases are reconciled and garbage collected ($APTQ_MAINTENANCE_INTERVAL)")
 	fs.IntVar(&c.keepGenerations, "keep-generations", envInt("APTQ_KEEP_GENERATIONS", 3), "generations whose by-hash objects are kept ($APTQ_KEEP_GENERATIONS)")
 	fs.DurationVar(&c.gcGrace, "gc-grace", envDuration("APTQ_GC_GRACE", time.Hour), "minimum age of an object before it is collected ($APTQ_GC_GRACE)")
@@ -157,6 +161,14 @@ func (c *config) validate(needS3, needAPI, needWorker bool) error {
 			if u, err := url.Parse(c.s3Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				return fmt.Errorf("APTQ_S3_ENDPOINT %q is not an http(s) URL", c.s3Endpoint)
 			}
+		}
+	}
+	if c.metricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.metricsListen); err != nil {
+			return fmt.Errorf("metrics listen address %q is not host:port", c.metricsListen)
+		}
+		if needAPI && c.metricsListen == c.listen {
+			return fmt.Errorf("the metrics listen address must differ from the API's (%s)", c.listen)
 		}
 	}
 	if needS3 && (c.partitions < 1 || c.partitions > 256) {

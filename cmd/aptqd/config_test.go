@@ -45,6 +45,7 @@ func parse(t *testing.T, args ...string) *config {
 	c.bindS3(fs)
 	c.bindQueues(fs)
 	c.bindAPI(fs)
+	c.bindMetrics(fs)
 	base := []string{"--database-url", "postgres://x/y", "--s3-bucket", "b", "--s3-secret-key", "", "--admin-token", "",
 		"--s3-secret-key-file", "", "--admin-token-file", "", "--partitions", "4", "--listen", "127.0.0.1:1"}
 	require.NoError(t, fs.Parse(append(base, args...)))
@@ -79,4 +80,14 @@ func TestSecretFiles(t *testing.T) {
 
 	c = parse(t, "--admin-token-file", writeFile(t, "short\n"))
 	require.ErrorContains(t, c.validate(true, true, false), "at least 32 characters", "a token from a file is checked like one from the environment")
+}
+
+func TestMetricsListen(t *testing.T) {
+	t.Parallel()
+	ok := parse(t, "--listen", "127.0.0.1:8080", "--metrics-listen", "10.0.0.5:9090")
+	require.NoError(t, ok.validate(false, true, false))
+	same := parse(t, "--listen", "127.0.0.1:8080", "--metrics-listen", "127.0.0.1:8080")
+	require.ErrorContains(t, same.validate(false, true, false), "must differ")
+	bad := parse(t, "--listen", "127.0.0.1:8080", "--metrics-listen", "9090")
+	require.ErrorContains(t, bad.validate(false, true, false), "not host:port")
 }
