@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -136,9 +137,23 @@ func (s *Server) putPackage(c echo.Context) error {
 	if size <= 0 {
 		size = -1
 	}
-	_, putErr := s.blob.Put(putCtx, tmpKey, tee, size, blob.PutOptions{ContentType: "application/vnd.debian.binary-package"})
-	pw.CloseWithError(putErr)
-	res := <-parsed
+	// The parser's verdict, read once: before the object is created (the
+	// whole body has been read by then), so that a refused package never
+	// lands under _uploads/, not even briefly; or after a failed Put.
+	var (
+		verdictOnce sync.Once
+		res         parseResult
+	)
+	verdict := func(putErr error) parseResult {
+		verdictOnce.Do(func() {
+			pw.CloseWithError(putErr) // EOF for the parser, unless the Put failed
+			res = <-parsed
+		})
+		return res
+	}
+	_, putErr := s.blob.Put(putCtx, tmpKey, tee, size, blob.PutOptions{ContentType: "application/vnd.debian.binary-package",
+		BeforeCommit: func() error { return verdict(nil).err }})
+	res = verdict(putErr)
 
 	cleanup := func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)

@@ -60,6 +60,8 @@ func releaseResponse(r store.Release) ReleaseResponse {
 }
 
 var (
+	// releaseNameRe repeats releases_name_check, so that a bad name is
+	// reported before the fields that default to it (suite, codename).
 	releaseNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 	componentRe   = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 	archRe        = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
@@ -127,7 +129,7 @@ func validateRelease(req *ReleaseRequest, repoName string) error {
 		req.Compressions = []string{"gz", "xz"}
 	}
 	if !releaseNameRe.MatchString(req.Name) {
-		return invalidField("name", "release name %q must be 1 to 63 letters, digits and \"._-\", starting with a letter or digit", truncateText(req.Name))
+		return store.ErrReleaseName
 	}
 	for _, f := range []struct{ name, value string }{{"origin", req.Origin}, {"label", req.Label},
 		{"suite", req.Suite}, {"codename", req.Codename}, {"version", req.Version}, {"description", req.Description}} {

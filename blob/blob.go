@@ -59,6 +59,13 @@ type PutOptions struct {
 	// signed with it instead of reading the body once more to hash it, and S3
 	// still rejects a body that does not match it.
 	SHA256 string
+	// BeforeCommit, if set, is called once the whole body has been read and
+	// before the object is created (its single PUT is sent, or its multipart
+	// upload completed); an error from it abandons the Put, which stores
+	// nothing. A caller that checks the stream as it goes (an upload being
+	// parsed) uses it so that a body it refuses never becomes an object, not
+	// even for a moment.
+	BeforeCommit func() error
 }
 
 // Blob is the object store as aptq uses it. Keys are full object keys, the

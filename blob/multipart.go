@@ -76,6 +76,11 @@ func (s *S3) finishMultipart(ctx context.Context, key string, uploadID *string, 
 	if conditional(opts) {
 		optFns = append(optFns, once)
 	}
+	if opts.BeforeCommit != nil {
+		if err := opts.BeforeCommit(); err != nil {
+			return Info{}, err
+		}
+	}
 	out, err := s.client.CompleteMultipartUpload(ctx, in, optFns...)
 	if err != nil {
 		return Info{}, fmt.Errorf("complete multipart upload: %w", putError(err, opts))

@@ -134,6 +134,11 @@ func (s *S3) Put(ctx context.Context, key string, body io.Reader, size int64, op
 	if opts.SHA256 != "" {
 		optFns = append(optFns, payloadHash(opts.SHA256))
 	}
+	if opts.BeforeCommit != nil {
+		if err := opts.BeforeCommit(); err != nil {
+			return Info{}, fmt.Errorf("put %q: %w", key, err)
+		}
+	}
 	out, err := s.client.PutObject(ctx, in, optFns...)
 	if err != nil {
 		return Info{}, fmt.Errorf("put %q: %w", key, putError(err, opts))

@@ -165,7 +165,7 @@ func TestAttackSignerAcceptFrom(t *testing.T) {
 	t.Parallel()
 	a := setupSignerAttack(t)
 	ctx := context.Background()
-	mallory := strings.TrimSpace(a.mustCLI("token", "create", "mallory"))
+	mallory := strings.TrimSpace(a.mustCLI("token", "create", "mallory", "--scope", "publish"))
 	release := a.holdLease(t)
 	evil := a.upload(t, mallory, debtest.Options{Package: "evil", Version: "6.6.6", Architecture: "amd64"})
 	_, err := client.New(a.URL, mallory).SubmitChange(ctx, "atk", "stable",

@@ -99,6 +99,12 @@ var checkRules = map[string]struct{ field, rule string }{
 		"release name must be 1–63 characters: letters, digits, '.', '_' and '-', starting with a letter or digit"},
 }
 
+// ErrReleaseName is the error for a release name that releases_name_check
+// refuses, for a caller that checks the name before writing (so that it is
+// reported before the fields derived from it).
+var ErrReleaseName = &Error{Code: CodeInvalid, Message: checkRules["releases_name_check"].rule,
+	Details: map[string]any{"field": "name"}}
+
 // quotaLimits names the limit each quota constraint enforces, and where
 // its value is read, so that a 422 can say which limit was hit.
 var quotaLimits = map[string]struct{ limit, query string }{

@@ -51,6 +51,13 @@ type fakeAPI struct {
 	// listed, when set, are the keys GET …/keys shows instead of keys: a key
 	// removed between the CLI's check and its signature.
 	listed   [][]byte
+	// awaitPollWhileSigning makes the signature endpoint check (waiting up
+	// to 10 s for one to start) that a poll of the job is in progress while
+	// the signature arrives, as a slow signer's server would need to count
+	// its client present: the client must keep polling while it signs.
+	awaitPollWhileSigning bool
+	polled                chan struct{} // a poll started
+	polling               int           // polls in progress
 	packages map[string]bool // sha256 → present
 	members  []client.ReleasePackage
 	state    string
@@ -72,6 +79,9 @@ type seen struct {
 	cancelled   int
 	// cancelReasons are the reason codes cancels named ("" for none).
 	cancelReasons []string
+	// polledWhileSigning: a poll of the job was in progress while the
+	// signature request was being answered (see awaitPollWhileSigning).
+	polledWhileSigning bool
 }
 
 // newFakeAPI starts the fake with publicKeys registered on "acme".
@@ -320,6 +330,18 @@ func (f *fakeAPI) getJob(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f.mu.Lock()
 	f.seen.polls = append(f.seen.polls, q)
+	f.polling++
+	defer func() {
+		f.mu.Lock()
+		f.polling--
+		f.mu.Unlock()
+	}()
+	if f.polled != nil {
+		select {
+		case f.polled <- struct{}{}:
+		default:
+		}
+	}
 	if f.mode != neverEnds && q.Get("state") == f.state {
 		switch f.state { // the worker moves on
 		case client.JobQueued:
@@ -366,6 +388,25 @@ func (f *fakeAPI) postSignature(w http.ResponseWriter, r *http.Request) {
 	assert.Equal(f.t, fmt.Sprint(fakeRoundID), r.PathValue("id"))
 	var req client.SignatureRequest
 	assert.NoError(f.t, json.NewDecoder(r.Body).Decode(&req))
+	if f.awaitPollWhileSigning {
+		f.mu.Lock()
+		polling := f.polling > 0
+		f.mu.Unlock()
+		if !polling {
+			select { // a poll that ended before the signature does not count
+			case <-f.polled:
+			default:
+			}
+			select {
+			case <-f.polled: // started meanwhile, with the signature
+				polling = true
+			case <-time.After(10 * time.Second):
+			}
+		}
+		f.mu.Lock()
+		f.seen.polledWhileSigning = polling
+		f.mu.Unlock()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.seen.signatures = append(f.seen.signatures, req)

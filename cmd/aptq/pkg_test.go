@@ -192,6 +192,20 @@ func TestPkgAddRefusedSignatureStaysOnJob(t *testing.T) {
 	require.Equal(t, []string{"unknown_key"}, b.api.snapshot().cancelReasons)
 }
 
+// TestPkgAddPollsWhileSigning: the server counts a client present only while
+// it polls its job; the CLI keeps polling while it checks and signs a
+// round, however long that takes.
+func TestPkgAddPollsWhileSigning(t *testing.T) {
+	t.Parallel()
+	b := setupPkg(t, publishes)
+	b.api.awaitPollWhileSigning = true
+	b.api.polled = make(chan struct{}, 1)
+	hello, _ := b.deb(t, "hello.deb", "hello deb")
+	res := runCLI(t, b.env, "pkg", "add", "--repo", "acme", "--release", "stable", "--key", b.keyPath, hello)
+	require.Equal(t, exitOK, res.code, res.stderr)
+	require.True(t, b.api.snapshot().polledWhileSigning, "no poll of the job while the signature was posted")
+}
+
 func TestPkgAddChecksArchitecturesFirst(t *testing.T) {
 	t.Parallel()
 	b := setupPkg(t, publishes)

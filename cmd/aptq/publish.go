@@ -224,7 +224,10 @@ func (a *app) follow(ctx context.Context, c *client.Client, id int64, signer rel
 			}
 			a.ui.Status(fmt.Sprintf("job %d: round %d (generation %d): %s with %s", id, r.ID, r.Generation, step,
 				strings.Join(shortFingerprints(signer.Fingerprints()), ", ")))
-			if err := a.signRound(ctx, c, r, signer, checker, out); err != nil {
+			stop := keepFollowing(ctx, c, id, job.State)
+			err := a.signRound(ctx, c, r, signer, checker, out)
+			stop()
+			if err != nil {
 				return job, err
 			}
 			continue
@@ -270,6 +273,35 @@ func checkKeyRegistered(ctx context.Context, c *client.Client, repo string, sign
 	return failf("unknown_key", "none of the keys this CLI signs with (%s) is registered on repository %s: "+
 		"register the public key first (aptq key add --repo %s KEY.pub.asc); nothing was uploaded",
 		strings.Join(signer.Fingerprints(), ", "), repo, repo)
+}
+
+// keepFollowing long-polls the job in the background until stop is called.
+// The server counts a change's client present only while it polls its job
+// (and for a short grace after); checking and signing a round on a loaded
+// runner, or with a smartcard, can outlast that grace, and the change would
+// then fail client_gone while its client is busy signing it.
+func keepFollowing(ctx context.Context, c *client.Client, id int64, state string) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			start := time.Now()
+			j, err := c.GetJob(ctx, id, pollWait, state)
+			if err == nil && j.State != state {
+				state = j.State
+				continue
+			}
+			// Unchanged or failed: at most one poll a second, as follow does.
+			t := time.NewTimer(max(minPollInterval-time.Since(start), 0))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // describeJob says where a job is, in the words of the live status.
