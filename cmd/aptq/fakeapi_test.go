@@ -50,18 +50,18 @@ type fakeAPI struct {
 	keys [][]byte // registered public keys: signatures must verify against them
 	// listed, when set, are the keys GET …/keys shows instead of keys: a key
 	// removed between the CLI's check and its signature.
-	listed   [][]byte
+	listed [][]byte
 	// awaitPollWhileSigning makes the signature endpoint check (waiting up
 	// to 10 s for one to start) that a poll of the job is in progress while
 	// the signature arrives, as a slow signer's server would need to count
 	// its client present: the client must keep polling while it signs.
 	awaitPollWhileSigning bool
-	polled                chan struct{} // a poll started
-	polling               int           // polls in progress
-	packages map[string]bool // sha256 → present
-	members  []client.ReleasePackage
-	state    string
-	seen     seen
+	polled                chan struct{}   // a poll started
+	polling               int             // polls in progress
+	packages              map[string]bool // sha256 → present
+	members               []client.ReleasePackage
+	state                 string
+	seen                  seen
 }
 
 // seen is what the fake was sent.
