@@ -204,20 +204,13 @@ func (w *xzWalker) skip(n int) bool {
 // lzma2 skips LZMA2 chunks up to and including the end marker.
 func (w *xzWalker) lzma2() bool {
 	for w.p < len(w.b) {
-		c := w.b[w.p]
+		hdr, ok := lzma2HeaderSize(w.b[w.p])
 		w.p++
-		hdr := 0
 		switch {
-		case c == 0:
-			return true
-		case c == 1 || c == 2: // uncompressed chunk: size-1 (2 bytes)
-			hdr = 2
-		case c >= 0xc0: // LZMA chunk with properties: usize, csize, props
-			hdr = 5
-		case c >= 0x80: // LZMA chunk: usize-1 (2 bytes), csize-1 (2 bytes)
-			hdr = 4
-		default:
+		case !ok:
 			return false
+		case hdr == 0:
+			return true
 		}
 		if !w.skip(hdr) {
 			return false

@@ -242,27 +242,36 @@ func (g *xzGuard) fitDict(code *byte, usize int64) error {
 	return nil
 }
 
+// lzma2HeaderSize says how many bytes follow an LZMA2 chunk's control byte
+// c in its header; 0 for the end marker, ok false for an invalid c.
+func lzma2HeaderSize(c byte) (n int, ok bool) {
+	switch {
+	case c == 0:
+		return 0, true
+	case c == 1 || c == 2: // uncompressed chunk: size-1 (2 bytes)
+		return 2, true
+	case c >= 0xc0: // LZMA chunk with properties: usize, csize, props
+		return 5, true
+	case c >= 0x80: // LZMA chunk: usize-1 (2 bytes), csize-1 (2 bytes)
+		return 4, true
+	}
+	return 0, false
+}
+
 // chunkHeader reads an LZMA2 chunk header and lets its data through.
 func (g *xzGuard) chunkHeader() error {
 	b, err := g.read(1)
 	if err != nil {
 		return err
 	}
-	c := b[0]
-	hdr := 0
+	hdr, ok := lzma2HeaderSize(b[0])
 	switch {
-	case c == 0: // end of the block: padding to 4 bytes, then the check
+	case !ok:
+		return errXZ
+	case hdr == 0: // end of the block: padding to 4 bytes, then the check
 		g.pass = int64((4-g.unpadded%4)%4 + g.checkSize)
 		g.state = xzBlockOrIndex
 		return nil
-	case c == 1 || c == 2: // uncompressed chunk: size-1 (2 bytes)
-		hdr = 2
-	case c >= 0xc0: // LZMA chunk with properties: usize, csize, props
-		hdr = 5
-	case c >= 0x80: // LZMA chunk: usize-1 (2 bytes), csize-1 (2 bytes)
-		hdr = 4
-	default:
-		return errXZ
 	}
 	if _, err := io.ReadFull(g.r, g.buf[1:1+hdr]); err != nil {
 		return truncatedOr(err)
