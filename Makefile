@@ -22,6 +22,20 @@ lint:
 
 test: services lint
 	$(ENV) go test -race -timeout 20m ./...
+	@$(MAKE) --no-print-directory fuzz-short
+
+# Each parser of hostile input is fuzzed briefly on every test run, beyond
+# its committed corpus (go test alone only replays the corpus); 20 s each,
+# as a shorter run can end before the cached corpus is replayed. Longer:
+# make fuzz-short FUZZTIME=10m.
+FUZZTIME ?= 20s
+.PHONY: fuzz-short
+fuzz-short:
+	go test ./apt -run '^$$' -fuzz '^FuzzReadDeb$$' -fuzztime $(FUZZTIME)
+	go test ./apt -run '^$$' -fuzz '^FuzzParseIndex$$' -fuzztime $(FUZZTIME)
+	go test ./apt -run '^$$' -fuzz '^FuzzXZBlocks$$' -fuzztime $(FUZZTIME)
+	go test ./api -run '^$$' -fuzz '^FuzzBind$$' -fuzztime $(FUZZTIME)
+	go test ./sign -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME)
 
 demo: services build
 	$(ENV) scripts/demo.sh

@@ -2,11 +2,13 @@ package apt
 
 import (
 	"bytes"
+	"io"
 	"regexp"
 	"testing"
 
 	debversion "github.com/knqyf263/go-deb-version"
 	"github.com/stretchr/testify/require"
+	"github.com/ulikunitz/xz"
 )
 
 // FuzzParseParagraph checks that parsing never panics, that every error is
@@ -76,5 +78,53 @@ func FuzzCompareVersions(f *testing.F) {
 		vb, err := debversion.NewVersion(b)
 		require.NoError(t, err)
 		require.Equal(t, sign(va.Compare(vb)), c, "%q vs %q", a, b)
+	})
+}
+
+// FuzzParseIndex: a signer parses the Packages a server sends it; hostile
+// bytes must only ever be an error, and what parses renders back to the
+// same bytes (the signer compares rendered indexes).
+func FuzzParseIndex(f *testing.F) {
+	f.Add([]byte("Package: hello\nVersion: 1.0-1\nArchitecture: amd64\nFilename: pool/main/h/hello/hello_1.0-1_amd64.deb\n\n"))
+	f.Add([]byte("Package: a\nVersion: 1:2~rc1\nArchitecture: all\n\nPackage: b\nVersion: 1\nArchitecture: amd64\n\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		idx, err := ParseIndex("main", "amd64", data)
+		if err != nil {
+			return
+		}
+		require.NotNil(t, idx)
+	})
+}
+
+// FuzzXZBlocks: a signer splits a server's Packages.xz into Blocks and
+// decodes only those that changed; whatever it accepts must decode to what
+// a whole-stream xz reader makes of the file, so that no Block can hide
+// other content from it.
+func FuzzXZBlocks(f *testing.F) {
+	var buf bytes.Buffer
+	w, err := xz.NewWriter(&buf)
+	require.NoError(f, err)
+	_, err = w.Write([]byte("Package: hello\nVersion: 1.0\nArchitecture: amd64\n\n"))
+	require.NoError(f, err)
+	require.NoError(f, w.Close())
+	f.Add(buf.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		blocks, err := XZBlocks(data)
+		if err != nil {
+			return
+		}
+		var got []byte
+		for _, b := range blocks {
+			plain, err := b.Decode()
+			if err != nil {
+				return
+			}
+			got = append(got, plain...)
+		}
+		r, err := xz.NewReader(bytes.NewReader(data))
+		require.NoError(t, err, "blocks decoded, the stream does not open")
+		want, err := io.ReadAll(r)
+		require.NoError(t, err, "blocks decoded, the stream does not")
+		require.Equal(t, want, got)
 	})
 }
