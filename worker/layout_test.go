@@ -195,4 +195,3 @@ func gunzip(t *testing.T, data []byte) string {
 	require.NoError(t, err)
 	return string(out)
 }
-

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -102,6 +103,20 @@ func (s *system) get(ctx context.Context, repo, path string) ([]byte, error) {
 		return nil, fmt.Errorf("GET %s: %s", u, resp.Status)
 	}
 	return data, nil
+}
+
+// packages reads a release's main/binary-amd64/Packages as apt does: its
+// .gz (S3 holds no uncompressed index), decompressed.
+func (s *system) packages(ctx context.Context, repo, release string) ([]byte, error) {
+	data, err := s.get(ctx, repo, "dists/"+release+"/main/binary-amd64/Packages.gz")
+	if err != nil {
+		return nil, err
+	}
+	r, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("Packages.gz of %s: %w", release, err)
+	}
+	return io.ReadAll(r)
 }
 
 // generation reads Aptq-Generation from a release's published InRelease.

@@ -124,7 +124,7 @@ func (b *bench) s1Series(ctx context.Context, s *system, repo, rel, key, variant
 	}
 	row.setDurations(samples)
 	// Every package must be in the final index, once.
-	index, err := s.get(ctx, repo, "dists/"+rel+"/main/binary-amd64/Packages")
+	index, err := s.packages(ctx, repo, rel)
 	if err == nil {
 		row.metric("packages_mb", float64(len(index))/1e6)
 		if got, want := countPackages(index, "bench-"), base+len(fresh)-failures; got != want {
