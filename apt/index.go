@@ -71,6 +71,7 @@ type Index struct {
 	plain           []byte  // the Packages file: the items' texts in order
 	gzChunks        []*chunk
 	xzChunks        []*chunk
+	sums            plainSums
 }
 
 // NewIndex renders the index of pkgs, which must be the packages of the
@@ -170,8 +171,11 @@ func newIndex(component, arch string, items []*item, plain []byte, parent *Index
 	if parent != nil {
 		gz, xz = parent.gzChunks, parent.xzChunks
 	}
-	return &Index{component: component, arch: arch, items: items, plain: plain,
+	ix := &Index{component: component, arch: arch, items: items, plain: plain,
 		gzChunks: chunkItems(items, gz, gzChunkStanzas), xzChunks: chunkItems(items, xz, xzChunkStanzas)}
+	ix.sums.ready = make(chan struct{})
+	ix.sums.md5States, ix.sums.sha256States = inheritSums(ix.gzChunks, parent)
+	return ix
 }
 
 // Len is the number of packages in the index.
@@ -217,7 +221,7 @@ func (ix *Index) File(c Compression) (IndexFile, error) {
 	var err error
 	switch c {
 	case None:
-		return describe(base, ix.plain), nil
+		return ix.describePlain(base), nil
 	case Gzip:
 		data = ix.gzip()
 	case XZ:
