@@ -143,7 +143,7 @@ func (s *system) packages(ctx context.Context, repo, release string) ([]byte, er
 	}
 	r, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("Packages.gz of %s: %w", release, err)
+		return nil, fmt.Errorf("read Packages.gz of %s: %w", release, err)
 	}
 	return io.ReadAll(r)
 }
