@@ -6,14 +6,18 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/blob"
+	"github.com/aptq/aptq/metrics"
 	"github.com/aptq/aptq/store"
 )
 
@@ -27,7 +31,38 @@ func TestLayoutStoresWhatAptReads(t *testing.T) {
 	b := setup(t)
 	w := b.worker("w")
 	w.cfg.IndexMaxAge = 42 * time.Second
+	w.cfg.Metrics = metrics.New()
 	round := b.publish(t, w, "one")
+
+	// The round's bytes: by-hash and flat Packages.gz of both indexes, the
+	// pool file, Release, Release.gpg and InRelease.
+	var want int64
+	for _, f := range round.Files {
+		if !f.ListedOnly {
+			want += 2 * f.Size
+		}
+	}
+	pool, err := b.store.RoundPoolFiles(b.ctx, round.ID)
+	require.NoError(t, err)
+	want += pool[0].Package.Size + int64(len(round.ReleaseBytes)+len(round.ReleaseGPG)+len(round.InRelease))
+	require.NoError(t, testutil.GatherAndCompare(w.cfg.Metrics.Registry, strings.NewReader(fmt.Sprintf(`
+# HELP aptq_round_upload_bytes Bytes a published round wrote to S3: by-hash and flat indexes, pool files, Release, Release.gpg, InRelease.
+# TYPE aptq_round_upload_bytes histogram
+aptq_round_upload_bytes_bucket{le="4096"} 0
+aptq_round_upload_bytes_bucket{le="16384"} 1
+aptq_round_upload_bytes_bucket{le="65536"} 1
+aptq_round_upload_bytes_bucket{le="262144"} 1
+aptq_round_upload_bytes_bucket{le="1.048576e+06"} 1
+aptq_round_upload_bytes_bucket{le="4.194304e+06"} 1
+aptq_round_upload_bytes_bucket{le="1.6777216e+07"} 1
+aptq_round_upload_bytes_bucket{le="6.7108864e+07"} 1
+aptq_round_upload_bytes_bucket{le="2.68435456e+08"} 1
+aptq_round_upload_bytes_bucket{le="1.073741824e+09"} 1
+aptq_round_upload_bytes_bucket{le="4.294967296e+09"} 1
+aptq_round_upload_bytes_bucket{le="+Inf"} 1
+aptq_round_upload_bytes_sum %d
+aptq_round_upload_bytes_count 1
+`, want)), "aptq_round_upload_bytes"))
 
 	keys := b.keys(t, b.repo.Prefix)
 	rel, err := apt.ParseRelease(round.ReleaseBytes)
