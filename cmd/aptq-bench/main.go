@@ -223,7 +223,7 @@ func defaultSizes(short bool) sizes {
 		s3Releases: 50, s3Per: 20,
 		s4Count: 5, s4XZ: 3,
 		s5Bytes: 1 << 30,
-		s6Base:  100_000, s6Runs: 20,
+		s6Base:  100_000, s6Runs: 10,
 	}
 }
 
