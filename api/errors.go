@@ -49,6 +49,9 @@ var statusByCode = map[string]int{
 	codeContentMismatch:       http.StatusUnprocessableEntity,
 	codeTrailingData:          http.StatusBadRequest,
 	codeRevokedKey:            http.StatusUnprocessableEntity,
+	codeTooManyUploads:        http.StatusTooManyRequests,
+	codeUploadTooSlow:         http.StatusRequestTimeout,
+	codeIncompleteBody:        http.StatusBadRequest,
 }
 
 // Codes the API itself raises, beside the store's.

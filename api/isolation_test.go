@@ -93,6 +93,7 @@ func TestCrossTenantIsolation(t *testing.T) {
 		r(http.MethodGet, "/v1/jobs/:id", jobPath),
 		r(http.MethodDelete, "/v1/jobs/:id", jobPath),
 		r(http.MethodPost, "/v1/jobs/:id/retry", jobPath+"/retry"),
+		r(http.MethodGet, "/v1/rounds/:id", fmt.Sprintf("/v1/rounds/%d", round.ID)),
 		r(http.MethodPost, "/v1/rounds/:id/signature", roundPath),
 		r(http.MethodDelete, "/v1/tokens/:id", fmt.Sprintf("/v1/tokens/%d", tokens[0].ID)),
 		r(http.MethodPost, "/v1/tenants", "/v1/tenants"),

@@ -102,15 +102,31 @@ func (s *Server) putPackage(c echo.Context) error {
 	if err := s.store.CheckUploadQuota(ctx, tenant.ID, max(req.ContentLength, 0)); err != nil {
 		return err
 	}
-	body := http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxUploadBytes)
+	release, err := s.uploads.acquire(tenant.ID)
+	if err != nil {
+		setRetryAfter(c)
+		return err
+	}
+	defer release()
+	body := newUploadBody(c, http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxUploadBytes),
+		s.cfg.MinUploadRate, s.cfg.UploadRateWindow)
 
+	// The parser reads the stream as it goes to S3. When it finds the
+	// package invalid, the upload stops at once: the rest of the body is
+	// neither read nor stored (net/http drains up to 256 KiB of it, so that
+	// the client reads the answer rather than a reset connection, and
+	// closes the connection past that).
+	putCtx, cancelPut := context.WithCancelCause(ctx)
+	defer cancelPut(nil)
 	hs := newHashes()
 	pr, pw := io.Pipe()
 	parsed := make(chan parseResult, 1)
 	go func() {
 		ctl, err := apt.ReadDeb(pr)
-		// Keep draining so the upload never blocks on the parser.
-		_, _ = io.Copy(io.Discard, pr)
+		if errors.Is(err, apt.ErrInvalidPackage) {
+			pr.CloseWithError(err)
+			cancelPut(err)
+		}
 		parsed <- parseResult{ctl, err}
 	}()
 	tee := io.TeeReader(body, io.MultiWriter(hs, pw))
@@ -120,7 +136,7 @@ func (s *Server) putPackage(c echo.Context) error {
 	if size <= 0 {
 		size = -1
 	}
-	_, putErr := s.blob.Put(ctx, tmpKey, tee, size, blob.PutOptions{ContentType: "application/vnd.debian.binary-package"})
+	_, putErr := s.blob.Put(putCtx, tmpKey, tee, size, blob.PutOptions{ContentType: "application/vnd.debian.binary-package"})
 	pw.CloseWithError(putErr)
 	res := <-parsed
 
@@ -129,11 +145,13 @@ func (s *Server) putPackage(c echo.Context) error {
 		defer cancel()
 		_ = s.blob.Delete(ctx, tmpKey)
 	}
-	var maxErr *http.MaxBytesError
 	switch {
-	case errors.As(putErr, &maxErr):
+	case body.err != nil:
 		cleanup()
-		return tooLarge(s.cfg.MaxUploadBytes)
+		return body.bodyError(s.cfg.MaxUploadBytes, s.cfg.MinUploadRate)
+	case errors.Is(res.err, apt.ErrInvalidPackage):
+		cleanup()
+		return res.err
 	case putErr != nil:
 		cleanup()
 		return fmt.Errorf("store upload: %w", putErr)

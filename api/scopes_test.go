@@ -123,6 +123,7 @@ func (f *scopeFixture) routes() []scopedRoute {
 		{http.MethodGet, "/v1/repos/:repo/releases/:release/rounds", rel + "/rounds", nil, read, true},
 		{http.MethodGet, "/v1/repos/:repo/releases/:release/packages", rel + "/packages", nil, read, true},
 		{http.MethodGet, "/v1/repos/:repo/releases/:release/reconcile", rel + "/reconcile", nil, read, true},
+		{http.MethodGet, "/v1/rounds/:id", fmt.Sprintf("/v1/rounds/%d", f.round.ID), nil, read, true},
 
 		{http.MethodHead, "/v1/packages/:sha256", "/v1/packages/" + f.sum, nil, publish, false},
 		{http.MethodPut, "/v1/packages/:sha256", "/v1/packages/" + f.sum, f.deb, publish, false},

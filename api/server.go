@@ -2,6 +2,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -41,6 +42,13 @@ type Config struct {
 	ClientGrace time.Duration
 	// Metrics records requests and serves /metrics; nil records nothing.
 	Metrics *metrics.Metrics
+	// MaxUploads and MaxTenantUploads bound the package uploads in flight
+	// in this process, in all and per tenant (defaults 32 and 8).
+	MaxUploads, MaxTenantUploads int
+	// An upload body must bring MinUploadRate bytes per second, averaged
+	// over UploadRateWindow of waiting (defaults 1 KiB/s, 30 s).
+	MinUploadRate    int64
+	UploadRateWindow time.Duration
 }
 
 // DefaultClientGrace leaves a client that is between two long polls (it
@@ -50,11 +58,12 @@ const DefaultClientGrace = 10 * time.Second
 
 // Server serves the /v1 API, health checks and the read-only APT view.
 type Server struct {
-	cfg    Config
-	store  *store.Store
-	blob   blob.Blob
-	logger *slog.Logger
-	echo   *echo.Echo
+	cfg     Config
+	store   *store.Store
+	blob    blob.Blob
+	logger  *slog.Logger
+	echo    *echo.Echo
+	uploads *uploadSlots
 	// routes holds the registered route templates: the only route labels
 	// metrics get, so that unmatched paths cannot grow them.
 	routeSet map[string]bool
@@ -74,7 +83,12 @@ func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, store: cfg.Store, blob: cfg.Blob, logger: cfg.Logger}
+	cfg.MaxUploads = cmp.Or(cfg.MaxUploads, 32)
+	cfg.MaxTenantUploads = cmp.Or(cfg.MaxTenantUploads, 8)
+	cfg.MinUploadRate = cmp.Or(cfg.MinUploadRate, 1<<10)
+	cfg.UploadRateWindow = cmp.Or(cfg.UploadRateWindow, 30*time.Second)
+	s := &Server{cfg: cfg, store: cfg.Store, blob: cfg.Blob, logger: cfg.Logger,
+		uploads: newUploadSlots(cfg.MaxUploads, cfg.MaxTenantUploads)}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -94,7 +108,10 @@ func (s *Server) Handler() http.Handler { return s.echo }
 
 // Serve listens on addr until ctx ends, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, addr string) error {
-	srv := &http.Server{Addr: addr, Handler: s.echo, ReadHeaderTimeout: 10 * time.Second}
+	// No ReadTimeout: it would cut off a large upload on a slow link.
+	// Upload bodies have a minimum rate instead (uploadBody).
+	srv := &http.Server{Addr: addr, Handler: s.echo, ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	select {
@@ -153,6 +170,7 @@ func (s *Server) routes() {
 	v1.PUT("/packages/:sha256", s.putPackage, s.scope(publish))
 	v1.DELETE("/jobs/:id", s.cancelJob, s.scope(publish, jobRepo))
 	v1.POST("/jobs/:id/retry", s.retryJob, s.scope(publish, jobRepo))
+	v1.GET("/rounds/:id", s.getRound, s.scope(read, roundRepo))
 	v1.POST("/rounds/:id/signature", s.submitSignature, s.scope(publish, roundRepo))
 	s.uiRoutes(e)
 }

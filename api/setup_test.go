@@ -35,6 +35,12 @@ type bundle struct {
 
 func setup(t *testing.T, maxUpload int64) *bundle {
 	t.Helper()
+	return setupWith(t, func(c *Config) { c.MaxUploadBytes = maxUpload })
+}
+
+// setupWith is setup with a Config that configure may change.
+func setupWith(t *testing.T, configure func(*Config)) *bundle {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	st := storetest.NewStore(t)
@@ -45,8 +51,10 @@ func setup(t *testing.T, maxUpload int64) *bundle {
 	go listener.Run(ctx)
 	// The server's address is its external URL: known before it serves.
 	ts := httptest.NewUnstartedServer(nil)
-	srv := New(Config{Store: st, Blob: s3, River: rc, Listener: listener, Logger: slog.New(slog.DiscardHandler),
-		MaxUploadBytes: maxUpload, Partitions: 4, Metrics: metrics.New(), ExternalURL: "http://" + ts.Listener.Addr().String()})
+	cfg := Config{Store: st, Blob: s3, River: rc, Listener: listener, Logger: slog.New(slog.DiscardHandler),
+		Partitions: 4, Metrics: metrics.New(), ExternalURL: "http://" + ts.Listener.Addr().String()}
+	configure(&cfg)
+	srv := New(cfg)
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	b := &bundle{t: t, store: st, server: ts, api: srv}

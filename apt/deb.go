@@ -2,16 +2,20 @@ package apt
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
+	"compress/bzip2"
 	"errors"
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
+	"github.com/ulikunitz/xz/lzma"
 )
 
 // ErrInvalidPackage is wrapped by every ReadDeb error caused by the content
@@ -25,8 +29,13 @@ var ErrInvalidPackage = errors.New("invalid package")
 const (
 	maxControlFile = 1 << 20  // ./control itself
 	maxControlTar  = 64 << 20 // control.tar, decompressed
-	maxControlXZ   = 16 << 20 // control.tar.xz, compressed (it is buffered, see readXZ)
-	maxWindow      = 64 << 20 // xz dictionary, zstd window: xz -9 and zstd -19 use at most this
+	// The xz dictionary and zstd window of control.tar: dpkg-deb compresses
+	// it at its default level (xz -6: 8 MiB), as control members are small.
+	maxControlWindow = 8 << 20
+	// The same for data.tar, which xz -9 and zstd -19 compress with up to
+	// 64 MiB. Each upload in flight may hold one such dictionary; the API's
+	// limit on concurrent uploads bounds the total.
+	maxDataWindow = 64 << 20
 )
 
 // Control is what aptq learns from a .deb: the fields it indexes by and the
@@ -42,20 +51,25 @@ type Control struct {
 	Paragraph Paragraph
 }
 
-// ReadDeb reads the control file of a .deb from r, which it reads as a
-// stream (an upload still arriving), never seeking and never holding more
-// than the control member. It reads the ar archive up to and including
-// ./control inside control.tar[.gz|.xz|.zst] and returns; the caller reads
-// (and hashes) the rest of r.
+// ReadDeb reads a .deb from r, which it reads as a stream (an upload still
+// arriving) to its end, never seeking and never holding more than the
+// control member and a decompressor's window. It returns the control file
+// once it has read the whole archive: debian-binary, control.tar[.gz|.xz|.zst]
+// and data.tar[.gz|.xz|.zst|.bz2|.lzma] in this order (deb(5)), each complete,
+// with every tar header of data.tar read (and file contents skipped), and
+// nothing after them but well-formed ar members, which deb(5) reserves for
+// later formats.
 //
 // It checks that the file is a Debian binary package (format 2.x) and that
 // Package, Version and Architecture are present and well-formed (Debian
-// Policy names, dpkg version syntax). Errors about the content wrap
-// ErrInvalidPackage; an error returned by r itself is passed through
-// (wrapped) instead, so that a broken connection is not blamed on the file.
+// Policy names, dpkg version syntax). It fails as soon as the stream shows
+// a problem, so that the caller can stop receiving the rest. Errors about the
+// content wrap ErrInvalidPackage; an error returned by r itself is passed
+// through (wrapped) instead, so that a broken connection is not blamed on
+// the file.
 func ReadDeb(r io.Reader) (*Control, error) {
 	src := &errReader{r: r}
-	c, err := readDeb(src)
+	c, err := readDeb(bufio.NewReaderSize(src, 64<<10))
 	if src.err != nil {
 		return nil, fmt.Errorf("read package: %w", src.err)
 	}
@@ -74,19 +88,30 @@ func readDeb(r io.Reader) (*Control, error) {
 		return nil, err
 	}
 	hdr, err := nextRealMember(ar)
+	if err == io.EOF {
+		return nil, errors.New("no control.tar member")
+	}
 	if err != nil {
 		return nil, err
 	}
-	tarStream, closeTar, err := controlTarReader(hdr.name, ar)
+	c, err := readControlMember(hdr.name, ar)
 	if err != nil {
 		return nil, err
 	}
-	defer closeTar()
-	data, err := readControlFile(tarStream)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", hdr.name, err)
+	data, err := nextRealMember(ar)
+	if err == io.EOF {
+		return nil, fmt.Errorf("no data.tar member after %s", hdr.name)
 	}
-	return parseControl(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := readDataMember(data.name, ar); err != nil {
+		return nil, err
+	}
+	if err := readTrailer(ar); err != nil {
+		return nil, fmt.Errorf("after %s: %w", data.name, err)
+	}
+	return c, nil
 }
 
 // readDebianBinary checks the first member, which holds the format version.
@@ -114,80 +139,131 @@ func readDebianBinary(ar *arReader) error {
 	return nil
 }
 
-// nextRealMember returns the member after debian-binary, skipping the
-// "_"-prefixed members that dpkg reserves for extensions and ignores.
+// nextRealMember returns the next member, skipping the "_"-prefixed
+// members that dpkg reserves for extensions and ignores, or io.EOF at the
+// end of the archive.
 func nextRealMember(ar *arReader) (arHeader, error) {
 	for {
 		hdr, err := ar.next()
-		if err == io.EOF {
-			return arHeader{}, errors.New("no control.tar member")
-		}
 		if err != nil || !strings.HasPrefix(hdr.name, "_") {
 			return hdr, err
 		}
 	}
 }
 
-// controlTarReader returns the decompressed control.tar stream, capped at
-// maxControlTar, and a function that releases the decompressor.
-func controlTarReader(name string, ar *arReader) (io.Reader, func(), error) {
-	var (
-		dec     io.Reader
-		release = func() {}
-	)
-	switch name {
-	case "control.tar":
-		dec = ar
-	case "control.tar.gz":
-		zr, err := gzip.NewReader(ar)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", name, truncatedOr(err))
+// readControlMember reads the control file from control.tar, named name.
+func readControlMember(name string, ar *arReader) (*Control, error) {
+	if !slices.Contains([]string{"control.tar", "control.tar.gz", "control.tar.xz", "control.tar.zst"}, name) {
+		if strings.HasPrefix(name, "control.tar") {
+			return nil, fmt.Errorf("unsupported control member %q (want control.tar, control.tar.gz, control.tar.xz or control.tar.zst)", name)
 		}
-		dec = zr
-	case "control.tar.xz":
-		xr, err := readXZ(ar)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", name, err)
+		if strings.HasPrefix(name, "data.tar") {
+			return nil, fmt.Errorf("no control.tar member before %q", name)
 		}
-		dec = xr
-	case "control.tar.zst":
-		zr, err := zstd.NewReader(ar,
-			zstd.WithDecoderConcurrency(1), // no goroutines per upload
-			zstd.WithDecoderLowmem(true),
-			zstd.WithDecoderMaxWindow(maxWindow),
-			zstd.WithDecoderMaxMemory(maxWindow))
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", name, err)
-		}
-		dec, release = zr, zr.Close
-	default:
-		switch {
-		case strings.HasPrefix(name, "control.tar"):
-			return nil, nil, fmt.Errorf("unsupported control member %q (want control.tar, control.tar.gz, control.tar.xz or control.tar.zst)", name)
-		case strings.HasPrefix(name, "data.tar"):
-			return nil, nil, fmt.Errorf("no control.tar member before %q", name)
-		}
-		return nil, nil, fmt.Errorf("unexpected member %q where control.tar was expected", truncate(name))
+		return nil, fmt.Errorf("unexpected member %q where control.tar was expected", truncate(name))
 	}
-	return &capReader{r: dec, left: maxControlTar}, release, nil
+	dec, release, err := decompressor(strings.TrimPrefix(name, "control.tar"), ar, maxControlWindow)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	defer release()
+	data, err := readControlFile(&capReader{r: dec, left: maxControlTar})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return parseControl(data)
 }
 
-// readXZ decompresses control.tar.xz after checking the dictionary sizes
-// its blocks declare: github.com/ulikunitz/xz allocates whatever a block
-// header asks for (up to 4 GiB) before decoding a byte. The check needs the
-// whole member, hence the buffering; control members are small.
-func readXZ(r io.Reader) (io.Reader, error) {
-	b, err := io.ReadAll(io.LimitReader(r, maxControlXZ+1))
+// readDataMember reads every tar header of data.tar, named name, skipping
+// the files' contents, and then the rest of the decompressed stream, so that
+// a truncated or corrupt member is found however it was compressed.
+func readDataMember(name string, ar *arReader) error {
+	if !strings.HasPrefix(name, "data.tar") {
+		return fmt.Errorf("unexpected member %q where data.tar was expected", truncate(name))
+	}
+	dec, release, err := decompressor(strings.TrimPrefix(name, "data.tar"), ar, maxDataWindow)
+	if errors.Is(err, errUnsupportedCompression) {
+		return fmt.Errorf("unsupported data member %q (want data.tar, data.tar.gz, data.tar.xz, data.tar.zst, data.tar.bz2 or data.tar.lzma)", name)
+	}
 	if err != nil {
-		return nil, truncatedOr(err)
+		return fmt.Errorf("%s: %w", name, err)
 	}
-	if len(b) > maxControlXZ {
-		return nil, fmt.Errorf("compressed control member larger than %d MiB", maxControlXZ>>20)
+	defer release()
+	tr := tar.NewReader(dec)
+	for {
+		_, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, decodeError(err))
+		}
 	}
-	if err := checkXZ(b, maxWindow); err != nil {
-		return nil, err
+	// Zero blocks after the end of the archive (tar pads to its record
+	// size), and the compressor's own end and checksum.
+	if _, err := io.Copy(io.Discard, dec); err != nil {
+		return fmt.Errorf("%s: %w", name, decodeError(err))
 	}
-	return xz.NewReader(bytes.NewReader(b))
+	return nil
+}
+
+// readTrailer reads the members after data.tar, which deb(5) says readers
+// must ignore, up to the end of the archive.
+func readTrailer(ar *arReader) error {
+	for {
+		if _, err := ar.next(); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+}
+
+var errUnsupportedCompression = errors.New("unsupported compression")
+
+// decompressor returns the decompressed stream of a member whose name ends
+// in ext ("", ".gz", ".xz", ".zst", ".bz2" or ".lzma"), whose decoder may
+// hold at most window bytes of history, and a function that releases the
+// decoder.
+func decompressor(ext string, r io.Reader, window int64) (io.Reader, func(), error) {
+	release := func() {}
+	switch ext {
+	case "":
+		return r, release, nil
+	case ".gz":
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, nil, truncatedOr(err)
+		}
+		return zr, release, nil
+	case ".xz":
+		// The smallest DictCap, as the reader allocates the larger of it and
+		// what the (guarded) block header declares.
+		xr, err := xz.ReaderConfig{DictCap: lzma.MinDictCap}.NewReader(newXZGuard(r, window))
+		if err != nil {
+			return nil, nil, decodeError(err)
+		}
+		return xr, release, nil
+	case ".zst":
+		zr, err := zstd.NewReader(r,
+			zstd.WithDecoderConcurrency(1), // no goroutines per upload
+			zstd.WithDecoderLowmem(true),
+			zstd.WithDecoderMaxWindow(uint64(window)),
+			zstd.WithDecoderMaxMemory(uint64(window)))
+		if err != nil {
+			return nil, nil, err
+		}
+		return zr, zr.Close, nil
+	case ".bz2":
+		return bzip2.NewReader(r), release, nil
+	case ".lzma":
+		lr, err := lzma.ReaderConfig{DictCap: int(window)}.NewReader(r)
+		if err != nil {
+			return nil, nil, decodeError(err)
+		}
+		return lr, release, nil
+	}
+	return nil, nil, errUnsupportedCompression
 }
 
 // readControlFile finds ./control in control.tar and returns its content.
@@ -220,7 +296,8 @@ func readControlFile(r io.Reader) ([]byte, error) {
 
 // decodeError turns decompression and tar errors into messages for users.
 func decodeError(err error) error {
-	if errors.Is(err, errControlTarTooBig) {
+	var limit limitError
+	if errors.Is(err, errControlTarTooBig) || errors.Is(err, errXZ) || errors.As(err, &limit) {
 		return err
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, errTruncated) {
@@ -268,6 +345,11 @@ func parseControl(data []byte) (*Control, error) {
 	}
 	return c, nil
 }
+
+// limitError reports content past one of the limits that bound memory.
+type limitError string
+
+func (e limitError) Error() string { return string(e) }
 
 // errControlTarTooBig stops decompression bombs.
 var errControlTarTooBig = fmt.Errorf("control archive larger than %d MiB uncompressed", maxControlTar>>20)

@@ -77,7 +77,7 @@ func TestReadDebErrors(t *testing.T) {
 		{"bad source", withControl(goodControl + "Source: Hello\n"), `bad Source field: "Hello" must start with a lowercase letter`},
 		{"bad source version", withControl(goodControl + "Source: hello (x)\n"), `bad Source field: version in "hello (x)"`},
 		{"multi-line version", withControl("Package: hello\nVersion: 1.0\n 2\nArchitecture: amd64\n"), "Version"},
-		{"xz dictionary too large", arFile(binary20, member{"control.tar.xz", xzWithDict(t, tarFile(t, "./control", goodControl), 40)}), "xz dictionary of 4095 MiB is larger than the 64 MiB limit"},
+		{"xz dictionary too large", arFile(binary20, member{"control.tar.xz", xzWithDict(t, tarFile(t, "./control", goodControl), 40)}), "control.tar.xz: xz dictionary of 4095 MiB is larger than the 8 MiB limit"},
 		{"decompression bomb", arFile(binary20, member{"control.tar.gz", gzipBomb(t)}), "control archive larger than 64 MiB uncompressed"},
 	}
 	for _, tt := range tests {
@@ -172,16 +172,18 @@ func TestReadDebDpkgDeb(t *testing.T) {
 	dpkgDeb := needTool(t, "dpkg-deb")
 	control := "Package: hello-dpkg\nSource: hello\nVersion: 1:2.0-1\nArchitecture: all\n" +
 		"Maintainer: T <t@example.org>\nDepends: libc6\nDescription: built by dpkg-deb\n long\n .\n text\n"
-	for _, tt := range []struct{ z, member string }{
-		{"gzip", "control.tar.gz"}, {"xz", "control.tar.xz"}, {"zstd", "control.tar.zst"}, {"none", "control.tar "},
+	for _, tt := range []struct{ z, member, level string }{
+		{"gzip", "control.tar.gz", "6"}, {"xz", "control.tar.xz", "6"}, {"zstd", "control.tar.zst", "3"}, {"none", "control.tar ", "0"},
+		// xz -9 declares a 64 MiB dictionary, for control.tar too.
+		{"xz", "control.tar.xz", "9"},
 	} {
-		t.Run(tt.z, func(t *testing.T) {
+		t.Run(tt.z+tt.level, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			writeFile(t, dir, "root/DEBIAN/control", []byte(control))
 			writeFile(t, dir, "root/usr/share/doc/hello-dpkg/README", []byte("hi\n"))
 			out := filepath.Join(dir, "out.deb")
-			run(t, dir, nil, dpkgDeb, "--root-owner-group", "-Z"+tt.z, "--build", "root", out)
+			run(t, dir, nil, dpkgDeb, "--root-owner-group", "-Z"+tt.z, "-z"+tt.level, "--build", "root", out)
 			deb, err := os.ReadFile(out)
 			require.NoError(t, err)
 			require.Contains(t, string(deb[:200]), tt.member)
@@ -194,20 +196,28 @@ func TestReadDebDpkgDeb(t *testing.T) {
 	}
 }
 
-// TestReadDebStreams checks that ReadDeb stops after the control member of a
-// large package instead of reading (or buffering) the data member.
+// TestReadDebStreams checks that ReadDeb reads a large package to its end
+// as a stream, without buffering the data member.
 func TestReadDebStreams(t *testing.T) {
 	t.Parallel()
 	pr, pw := io.Pipe()
+	var size countingWriter
 	go func() {
-		pw.CloseWithError(debtest.WriteDeb(pw, debtest.Options{Package: "big", DataSize: 1 << 30}))
+		pw.CloseWithError(debtest.WriteDeb(io.MultiWriter(pw, &size), debtest.Options{Package: "big", DataSize: 256 << 20}))
 	}()
 	counted := &countingReader{r: pr}
 	c, err := ReadDeb(counted)
 	require.NoError(t, err)
 	require.Equal(t, "big", c.Package)
-	require.Less(t, counted.n, int64(64<<10))
-	require.NoError(t, pr.Close()) // stops the writer
+	require.Equal(t, size.n, counted.n)
+	require.Greater(t, counted.n, int64(256<<20))
+}
+
+type countingWriter struct{ n int64 }
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return len(p), nil
 }
 
 type countingReader struct {
@@ -239,7 +249,7 @@ type iotestErrReader struct{ err error }
 
 func (r iotestErrReader) Read([]byte) (int, error) { return 0, r.err }
 
-func TestCheckXZ(t *testing.T) {
+func TestXZGuard(t *testing.T) {
 	t.Parallel()
 	var real []byte
 	if xzCmd, err := exec.LookPath("xz"); err == nil {
@@ -254,15 +264,21 @@ func TestCheckXZ(t *testing.T) {
 		{"go encoder, empty", xzWithDict(t, nil, 22), true},
 		{"64 MiB dictionary", xzWithDict(t, []byte("hello"), 28), true},
 		{"96 MiB dictionary", xzWithDict(t, []byte("hello"), 29), false},
-		{"xz tool, two streams", real, real != nil},
+		{"xz tool, two streams, padding", append(real, 0, 0, 0, 0), real != nil},
 		{"empty", nil, false},
 		{"truncated", xzWithDict(t, []byte("hello"), 22)[:30], false},
+		{"bad block header CRC", xzWithDict(t, []byte("hello"), 22)[:13], false},
 	} {
-		err := checkXZ(tt.data, maxWindow)
-		if tt.ok {
-			require.NoError(t, err, tt.name)
-		} else {
-			require.Error(t, err, tt.name)
+		if tt.name == "bad block header CRC" {
+			tt.data = xzWithDict(t, []byte("hello"), 22)
+			tt.data[15] ^= 1
 		}
+		out, err := io.ReadAll(newXZGuard(bytes.NewReader(tt.data), maxDataWindow))
+		if !tt.ok {
+			require.Error(t, err, tt.name)
+			continue
+		}
+		require.NoError(t, err, tt.name)
+		require.Equal(t, tt.data, out, tt.name)
 	}
 }

@@ -29,9 +29,11 @@ func FuzzParseParagraph(f *testing.F) {
 }
 
 // FuzzReadDeb checks that ReadDeb never panics, that it blames every
-// failure on the package (the reader cannot fail here), and that what it
-// accepts has well-formed identifying fields. Seeds (.debs of each control
-// compression): testdata/fuzz/FuzzReadDeb.
+// failure on the package (the reader cannot fail here), that what it
+// accepts has well-formed identifying fields, and that it reads the whole
+// archive: the accepted package cut by one byte is refused. Seeds (.debs of
+// each control and data compression, complete and not):
+// testdata/fuzz/FuzzReadDeb.
 func FuzzReadDeb(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := ReadDeb(bytes.NewReader(data))
@@ -48,6 +50,8 @@ func FuzzReadDeb(f *testing.F) {
 		require.Equal(t, c.Package, c.Paragraph.Get("Package"))
 		require.Equal(t, c.Version, c.Paragraph.Get("Version"))
 		require.Equal(t, c.Architecture, c.Paragraph.Get("Architecture"))
+		_, err = ReadDeb(bytes.NewReader(data[:len(data)-1]))
+		require.ErrorIs(t, err, ErrInvalidPackage, "accepted with its last byte cut off")
 	})
 }
 

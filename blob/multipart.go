@@ -18,29 +18,23 @@ import (
 
 // putMultipart streams body to key in parts. It holds at most partsInFlight+1
 // part buffers, whatever the body's length; a body that fits in one part goes
-// out as a single PutObject from memory instead. The conditions in opts apply
-// to the completion of the upload, so a lost race costs the upload but never
-// replaces the object.
+// out as a single PutObject from memory instead. Buffers grow as the body
+// arrives, never to a size the body only declares: a client that announces
+// a large upload and sends a few bytes costs a few bytes. The conditions in
+// opts apply to the completion of the upload, so a lost race costs the
+// upload but never replaces the object.
 func (s *S3) putMultipart(ctx context.Context, key string, body io.Reader, size int64, opts PutOptions) (Info, error) {
 	partSize := s.partSize
-	if size >= 0 && size <= partSize {
-		buf := make([]byte, size)
-		if _, err := io.ReadFull(body, buf); err != nil {
-			return Info{}, fmt.Errorf("put %q: read %d bytes of body: %w", key, size, err)
-		}
-		return s.Put(ctx, key, bytes.NewReader(buf), size, opts)
-	}
 	if size > 0 {
 		partSize = max(partSize, (size+maxParts-1)/maxParts)
 	}
-	first := make([]byte, partSize)
-	n, err := io.ReadFull(body, first)
+	first, err := fill(body, nil, int(partSize))
 	switch {
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		if size >= 0 && int64(n) != size {
-			return Info{}, fmt.Errorf("put %q: body has %d bytes, expected %d", key, n, size)
+	case err == io.EOF, err == nil && int64(len(first)) == size:
+		if size >= 0 && int64(len(first)) != size {
+			return Info{}, fmt.Errorf("put %q: body has %d bytes, expected %d", key, len(first), size)
 		}
-		return s.Put(ctx, key, bytes.NewReader(first[:n]), int64(n), opts)
+		return s.Put(ctx, key, bytes.NewReader(first), int64(len(first)), opts)
 	case err != nil:
 		return Info{}, fmt.Errorf("put %q: read body: %w", key, err)
 	}
@@ -92,7 +86,7 @@ func (s *S3) finishMultipart(ctx context.Context, key string, uploadID *string, 
 
 // uploadParts reads body part by part and uploads up to partsInFlight parts at
 // once. A part's buffer is reused once its upload is done, so memory stays at
-// partsInFlight+1 buffers of len(first) bytes.
+// partsInFlight+1 buffers of at most len(first) bytes.
 func (s *S3) uploadParts(ctx context.Context, key string, uploadID *string, body io.Reader, first []byte) (
 	[]types.CompletedPart, int64, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -110,9 +104,9 @@ func (s *S3) uploadParts(ctx context.Context, key string, uploadID *string, body
 		parts []types.CompletedPart
 		total int64
 	)
-	upload := func(num int32, buf []byte, part []byte) {
+	upload := func(num int32, part []byte) {
 		g.Go(func() error {
-			defer func() { free <- buf }()
+			defer func() { free <- part }()
 			out, err := s.client.UploadPart(gctx, &s3.UploadPartInput{
 				Bucket:        &s.bucket,
 				Key:           &key,
@@ -131,16 +125,17 @@ func (s *S3) uploadParts(ctx context.Context, key string, uploadID *string, body
 		})
 	}
 
-	buf, n := first, len(first)
+	buf := first
+	partSize := len(first)
 	var readErr error
 	for num := int32(1); ; num++ {
 		if num > maxParts {
-			readErr = fmt.Errorf("body needs more than %d parts of %d bytes", maxParts, len(first))
+			readErr = fmt.Errorf("body needs more than %d parts of %d bytes", maxParts, partSize)
 			break
 		}
-		upload(num, buf, buf[:n])
-		total += int64(n)
-		if n < len(buf) {
+		upload(num, buf)
+		total += int64(len(buf))
+		if len(buf) < partSize {
 			break // a short part is the last one
 		}
 		select {
@@ -152,16 +147,18 @@ func (s *S3) uploadParts(ctx context.Context, key string, uploadID *string, body
 			break
 		}
 		if buf == nil {
-			buf = make([]byte, len(first))
+			// The body has filled a whole part already: a second costs at
+			// most what the client sent, and growing it would leave garbage.
+			buf = make([]byte, 0, partSize)
 		}
 		var err error
-		n, err = io.ReadFull(body, buf)
-		if errors.Is(err, io.EOF) {
-			break // nothing left: the previous part was the last one
-		}
-		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		buf, err = fill(body, buf, partSize)
+		if err != nil && err != io.EOF {
 			readErr = fmt.Errorf("read body: %w", err)
 			break
+		}
+		if len(buf) == 0 {
+			break // nothing left: the previous part was the last one
 		}
 	}
 	if readErr != nil {
@@ -191,3 +188,25 @@ func (s *S3) abort(ctx context.Context, key string, uploadID *string) error {
 	}
 	return nil
 }
+
+// fill reads up to n bytes of r into buf's storage, growing it (by doubling)
+// only as bytes arrive. It returns io.EOF, with what it read, when r ends
+// before n bytes.
+func fill(r io.Reader, buf []byte, n int) ([]byte, error) {
+	buf = buf[:0]
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(max(cap(buf), minGrow), n-len(buf)))
+		}
+		m, err := r.Read(buf[len(buf):min(cap(buf), n)])
+		buf = buf[:len(buf)+m]
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
+
+// minGrow is the first allocation of fill, about what one read of a
+// network connection returns.
+const minGrow = 32 << 10

@@ -1,8 +1,9 @@
 // Package client is a Go client for the aptq HTTP API described in docs/api.md.
 //
 // Every method retries transient failures (connection refused or reset,
-// timeouts, 502/503/504, and a few 500s) with exponential backoff and jitter
-// until the caller's context ends. Answers with any other non-2xx status are
+// timeouts, 502/503/504, and a few 500s) with exponential backoff and jitter,
+// and 429 after the wait its Retry-After header names, until the caller's
+// context ends. Answers with any other non-2xx status are
 // returned at once as *APIError.
 package client
 
@@ -116,6 +117,9 @@ type APIError struct {
 	Code    string
 	Message string
 	Details map[string]any
+	// RetryAfter is the wait the server asked for (its Retry-After header,
+	// e.g. with 429 too_many_uploads); 0 when it named none.
+	RetryAfter time.Duration
 }
 
 func (e *APIError) Error() string {
@@ -144,6 +148,10 @@ type call struct {
 	once bool
 	// timeout bounds each attempt; 0 means only ctx does.
 	timeout time.Duration
+	// raw, when set, receives the body as is (at most maxBody bytes)
+	// instead of decoding JSON.
+	raw     *[]byte
+	maxBody int64
 }
 
 // jsonCall builds a call whose body, if any, is in marshalled JSON.
@@ -201,6 +209,10 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 		}
 		lastErr = err
 		delay := c.backoff.delay(attempt)
+		var apiErr *APIError
+		if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
+			delay = jitterAfter(apiErr.RetryAfter)
+		}
 		if c.onRetry != nil {
 			c.onRetry(Retry{Method: cl.method, Path: cl.path, Attempt: attempt, Delay: delay, Err: err})
 		}
@@ -273,6 +285,23 @@ func (c *Client) attempt(ctx context.Context, cl call, out any) error {
 		}
 		return err
 	}
+	if cl.raw != nil {
+		if resp.ContentLength > cl.maxBody {
+			return fmt.Errorf("%s %s: answer larger than %d bytes", cl.method, cl.path, cl.maxBody)
+		}
+		var buf bytes.Buffer
+		if resp.ContentLength > 0 { // one allocation for large files
+			buf.Grow(int(resp.ContentLength) + 1)
+		}
+		if _, err := buf.ReadFrom(io.LimitReader(resp.Body, cl.maxBody+1)); err != nil {
+			return fmt.Errorf("%s %s: %w", cl.method, cl.path, err)
+		}
+		if int64(buf.Len()) > cl.maxBody {
+			return fmt.Errorf("%s %s: answer larger than %d bytes", cl.method, cl.path, cl.maxBody)
+		}
+		*cl.raw = buf.Bytes()
+		return nil
+	}
 	if out == nil || cl.method == http.MethodHead {
 		return nil
 	}
@@ -298,7 +327,7 @@ var fallbackCodes = map[int]string{
 }
 
 func decodeError(resp *http.Response) error {
-	e := &APIError{Status: resp.StatusCode}
+	e := &APIError{Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	var body struct {
 		Code    string         `json:"code"`

@@ -294,3 +294,44 @@ func TestBackoffDelay(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadRetriedAfterTooManyUploads: a 429 is retried after the wait its
+// Retry-After header names, not the (here much shorter) backoff.
+func TestUploadRetriedAfterTooManyUploads(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "hello.deb")
+	require.NoError(t, os.WriteFile(path, []byte("deb!"), 0o644))
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+
+	var calls atomic.Int32
+	var retries []Retry
+	c := setup(t, func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, http.StatusTooManyRequests, `{"code":"too_many_uploads","message":"8 uploads in flight"}`)
+			return
+		}
+		_, _ = io.Copy(io.Discard, r.Body)
+		writeJSON(w, http.StatusCreated, `{"sha256":"abc","name":"hello","version":"1.0","architecture":"amd64","size":4}`)
+	}, WithRetryHook(func(r Retry) { retries = append(retries, r) }))
+	start := time.Now()
+	_, err = c.UploadPackage(t.Context(), "abc", f, 4)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, calls.Load())
+	require.Len(t, retries, 1)
+	require.Equal(t, "too_many_uploads", ErrorCode(retries[0].Err))
+	require.GreaterOrEqual(t, retries[0].Delay, time.Second)
+	require.GreaterOrEqual(t, time.Since(start), time.Second)
+}
+
+func TestRetryAfterHeader(t *testing.T) {
+	t.Parallel()
+	for h, want := range map[string]time.Duration{
+		"": 0, "5": 5 * time.Second, "-3": 0, "soon": 0, "86400": maxRetryAfter,
+		time.Now().Add(time.Hour).UTC().Format(http.TimeFormat): maxRetryAfter,
+	} {
+		require.Equal(t, want, retryAfter(h), "%q", h)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -37,6 +38,30 @@ func (b backoff) delay(attempt int) time.Duration {
 	return half + rand.N(d-half)
 }
 
+// maxRetryAfter caps the wait a server may ask for, so that a wrong header
+// cannot park a CLI for hours; the caller's context bounds it anyway.
+const maxRetryAfter = 2 * time.Minute
+
+// retryAfter parses a Retry-After header: seconds or an HTTP date.
+func retryAfter(h string) time.Duration {
+	if h == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.Atoi(h); err == nil {
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(h); err == nil {
+		d = time.Until(t)
+	}
+	return min(max(d, 0), maxRetryAfter)
+}
+
+// jitterAfter waits at least what the server asked and up to a fifth more,
+// so that the CLIs it turned away do not all come back at once.
+func jitterAfter(d time.Duration) time.Duration {
+	return d + rand.N(d/5+1)
+}
+
 // transient reports whether the failure of the given attempt may go away by
 // itself. Only failures where the request never reached the server, or the
 // server said it could not handle it now, qualify; 4xx never do.
@@ -44,7 +69,8 @@ func transient(err error, attempt int) bool {
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
 		switch apiErr.Status {
-		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout,
+			http.StatusTooManyRequests: // the server is at its limit of uploads, for now
 			return true
 		case http.StatusInternalServerError:
 			return attempt < maxInternalAttempts

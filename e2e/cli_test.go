@@ -99,18 +99,27 @@ func TestCLILifecycle(t *testing.T) {
 	require.NoError(t, os.WriteFile(gpgPub, gpg("--armor", "--export", "gpg@example.com"), 0o644))
 	b.mustCLI("key", "add", "--repo", "cli", gpgPub)
 	deb := writeDeb(t, b.dir, debtest.Options{Package: "four", Version: "1.0", Architecture: "amd64"})
-	r = run([]string{"GNUPGHOME=" + gnupg}, "pkg", "add", "--repo", "cli", "--release", "stable", "--gpg", "gpg@example.com", deb)
+	// A key that signed no earlier generation cannot check the last one
+	// (G9): the CLI refuses and says what to do, until told not to check.
+	_, errOut, code := b.cliEnv(ctx, []string{"GNUPGHOME=" + gnupg}, "pkg", "add", "--repo", "cli", "--release", "stable",
+		"--gpg", "gpg@example.com", deb)
+	require.Equal(t, 1, code, errOut)
+	require.Contains(t, errOut, "generation 5 is not signed by any key this CLI signs with")
+	r = run([]string{"GNUPGHOME=" + gnupg}, "pkg", "add", "--repo", "cli", "--release", "stable", "--gpg", "gpg@example.com",
+		"--no-verify", deb)
 	require.Equal(t, int64(6), r.Generation)
 
 	// Exit codes: 2 usage, 4 authentication, 1 failure with a reason.
-	_, _, code := b.cli(ctx, "pkg", "add", "--repo", "cli", deb)
+	_, _, code = b.cli(ctx, "pkg", "add", "--repo", "cli", deb)
 	require.Equal(t, 2, code)
 	_, _, code = b.cliEnv(ctx, []string{"APTQ_TOKEN=aptq_not_a_token"}, "repo", "list")
 	require.Equal(t, 4, code)
 	strangerKey := filepath.Join(b.dir, "stranger.asc")
 	b.mustCLI("key", "generate", "--name", "stranger", "--out", strangerKey)
 	deb = writeDeb(t, b.dir, debtest.Options{Package: "five", Version: "1.0", Architecture: "amd64"})
-	out, errOut, code := b.cli(ctx, "--json", "pkg", "add", "--timeout", "1m", "--repo", "cli", "--release", "stable", "--key", strangerKey, deb)
+	// --no-verify: the server's check of the signature is what is tested here.
+	out, errOut, code := b.cli(ctx, "--json", "pkg", "add", "--timeout", "1m", "--repo", "cli", "--release", "stable",
+		"--key", strangerKey, "--no-verify", deb)
 	require.Equal(t, 1, code, "%s\n%s", out, errOut)
 	require.True(t, strings.Contains(errOut, "unknown_key"), errOut)
 	// The refused CLI withdrew its change: the release is not held until the signature timeout.
@@ -121,7 +130,8 @@ func TestCLILifecycle(t *testing.T) {
 	shown := b.mustCLI("job", "show", fmt.Sprint(refused.JobID))
 	require.Contains(t, shown, "unknown_key", shown)
 	require.Contains(t, shown, "signed only by key IDs", shown)
-	r = run(nil, "release", "resign", "--repo", "cli", "--release", "stable", "--key", newKey)
+	// Generation 6 is signed by the gpg key alone, which this CLI does not hold.
+	r = run(nil, "release", "resign", "--repo", "cli", "--release", "stable", "--key", newKey, "--no-verify")
 	require.Equal(t, int64(7), r.Generation)
 }
 

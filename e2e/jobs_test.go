@@ -42,7 +42,8 @@ func kinds(j timelineJob) []string {
 // a failed one (a CLI that never signed), and can list jobs by state.
 func TestJobTimelines(t *testing.T) {
 	t.Parallel()
-	b := setup(t, serverOpts{extraEnv: []string{"APTQ_SIGNATURE_TIMEOUT=1s"}})
+	// The deadline leaves the signing CLI time to check the round first.
+	b := setup(t, serverOpts{extraEnv: []string{"APTQ_SIGNATURE_TIMEOUT=5s"}})
 	key := b.repoWithKey("ops", "stable")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -238,3 +238,29 @@ func verifySignature(signed []byte, sig *packet.Signature, keyring openpgp.Entit
 		return "", fmt.Errorf("%w: signature by %s: %v", ErrBadSignature, issuer, err)
 	}
 }
+
+// VerifyClearsigned checks an InRelease against public keys, as Verify
+// checks the InRelease half of a pair, and returns its text (with the final
+// newline gpg leaves outside the signature) and the fingerprints of the keys
+// that signed it. A signer uses it to trust the previous generation, which
+// it then compares the next one with; ErrUnknownKey means none of the keys
+// signed it.
+func VerifyClearsigned(inRelease []byte, publicKeys [][]byte) (text []byte, signers []string, err error) {
+	keyring, err := readKeyring(publicKeys)
+	if err != nil {
+		return nil, nil, fmt.Errorf("verify: %w", err)
+	}
+	text, block, err := decodeClearsigned(inRelease)
+	if err != nil {
+		return nil, nil, fmt.Errorf("verify InRelease: %w", err)
+	}
+	signers, err = verifySignatures(block.Bytes, block.ArmoredSignature.Body, keyring, time.Now())
+	if err != nil {
+		return nil, nil, fmt.Errorf("verify InRelease: %w", err)
+	}
+	if !bytes.HasSuffix(text, []byte("\n")) {
+		text = append(text, '\n')
+	}
+	slices.Sort(signers)
+	return text, slices.Compact(signers), nil
+}

@@ -299,3 +299,13 @@ func (s *Store) Rounds(ctx context.Context, releaseID int64, limit int) ([]Round
 	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[RoundSummary])
 	return out, translate("list rounds", err)
 }
+
+// CommittedInRelease returns the InRelease of the release's committed
+// generation, as the signer accepted it, or ErrNotFound.
+func (s *Store) CommittedInRelease(ctx context.Context, releaseID, generation int64) ([]byte, error) {
+	var b []byte
+	err := s.Pool.QueryRow(ctx, `SELECT inrelease FROM rounds
+		WHERE release_id = $1 AND generation = $2 AND state IN ('committed', 'published')`,
+		releaseID, generation).Scan(&b)
+	return b, translate("committed InRelease", err)
+}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -29,15 +30,31 @@ type ReconcileWorker struct {
 	pub *PublishWorker
 }
 
-// Work reconciles one release and stores the report.
+// busyPatience is how long a requested reconcile waits for a busy release
+// (a round being published, whose leader lets go moments later) before it
+// reports the release skipped.
+const busyPatience = 2 * time.Minute
+
+// Work reconciles one release and stores the report. A user asked for it,
+// so a release that is busy right now is tried again shortly rather than
+// skipped at once.
 func (w *ReconcileWorker) Work(ctx context.Context, job *river.Job[jobs.ReconcileArgs]) error {
 	report, err := w.pub.reconcile(ctx, job.Args.ReleaseID)
 	if err != nil {
 		return err
 	}
+	if (report.Outcome == outcomeLeaseHeld || report.Outcome == outcomeRoundOpen) && time.Since(job.CreatedAt) < busyPatience {
+		return river.JobSnooze(500 * time.Millisecond)
+	}
 	report.JobID = &job.ID
 	return w.pub.cfg.Store.InsertReconcileReport(ctx, report)
 }
+
+// Outcomes of a reconcile that found the release busy.
+const (
+	outcomeLeaseHeld = "skipped: a worker holds the release"
+	outcomeRoundOpen = "skipped: a round is in progress"
+)
 
 // reconcile checks and repairs one release; a busy release is reported as skipped.
 func (w *PublishWorker) reconcile(ctx context.Context, releaseID int64) (store.ReconcileReport, error) {
@@ -47,7 +64,7 @@ func (w *PublishWorker) reconcile(ctx context.Context, releaseID int64) (store.R
 		return report, err
 	}
 	if !ok {
-		report.Outcome = "skipped: a worker holds the release"
+		report.Outcome = outcomeLeaseHeld
 		return report, nil
 	}
 	defer func() {
@@ -66,7 +83,7 @@ func (w *PublishWorker) reconcile(ctx context.Context, releaseID int64) (store.R
 		return report, nil
 	}
 	if _, err := w.cfg.Store.OpenRound(ctx, rel.ID); err == nil {
-		report.Outcome = "skipped: a round is in progress"
+		report.Outcome = outcomeRoundOpen
 		return report, nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return report, err

@@ -31,6 +31,9 @@ type config struct {
 	s3cfg        blob.Config
 	log          io.Writer
 	sizes        sizes
+	// s1NoVerify adds an S1 row of publishes with aptq --no-verify, whose
+	// difference to the verified row is what the signer's check costs.
+	s1NoVerify bool
 }
 
 // bench is one run: its config and the binaries it built.

@@ -109,7 +109,12 @@ func (s *system) pkgAdd(ctx context.Context, repo, release, key string, files ..
 
 // pkgAddRSS is pkgAdd, also sampling the CLI's peak RSS when sampleRSS.
 func (s *system) pkgAddRSS(ctx context.Context, sampleRSS bool, repo, release, key string, files ...string) (cliResult, publishOutcome) {
-	args := append([]string{"pkg", "add", "--json", "--repo", repo, "--release", release, "--key", key}, files...)
+	return s.pkgAddArgs(ctx, sampleRSS, []string{"--repo", repo, "--release", release, "--key", key}, files...)
+}
+
+// pkgAddArgs runs `aptq pkg add --json` with args and files.
+func (s *system) pkgAddArgs(ctx context.Context, sampleRSS bool, args []string, files ...string) (cliResult, publishOutcome) {
+	args = append(append([]string{"pkg", "add", "--json"}, args...), files...)
 	r := s.runCLI(ctx, sampleRSS, args...)
 	var out publishOutcome
 	if err := json.Unmarshal([]byte(r.Stdout), &out); err != nil && r.Err == nil {

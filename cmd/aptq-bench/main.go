@@ -71,6 +71,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&sz.s6Runs, "s6-runs", 0, "override: timed S6 publishes")
 	fs.IntVar(&sz.aptlyS2N, "aptly-s2-n", 0, "override: S2 changes per mode against aptly")
 	s5MiB := fs.Int("s5-mib", 0, "override: S5 upload size in MiB")
+	noVerifyRow := fs.Bool("s1-no-verify", true, "S1: also time the gz+xz publishes with aptq --no-verify, to show what the\nsigner's check of each round costs")
 	tableFrom := fs.String("table-from", "", "print the table of a report saved with --json, and run nothing")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -92,7 +93,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		s3cfg: blob.Config{Endpoint: os.Getenv("APTQ_S3_ENDPOINT"), Region: envOr("APTQ_S3_REGION", "us-east-1"),
 			Bucket: os.Getenv("APTQ_S3_BUCKET"), AccessKey: os.Getenv("APTQ_S3_ACCESS_KEY"),
 			SecretKey: os.Getenv("APTQ_S3_SECRET_KEY")},
-		sizes: defaultSizes(*short).override(sz),
+		sizes:      defaultSizes(*short).override(sz),
+		s1NoVerify: *noVerifyRow,
 	}
 	if cfg.dbURL == "" || cfg.s3cfg.Bucket == "" {
 		return errors.New("APTQ_DATABASE_URL and APTQ_S3_BUCKET are not set: run `make services` and `. .aptq/env` (or `make bench`)")

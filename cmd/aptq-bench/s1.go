@@ -12,7 +12,8 @@ import (
 // `aptq pkg add` CLI runs, each timed from process start to exit 0, after
 // which InRelease must name the generation the CLI printed; first with gz
 // indexes only, as aptly is driven, then in a second release with the
-// default gz and xz. aptly: the same
+// default gz and xz, and again with --no-verify (--s1-no-verify: the cost
+// of the signer's check is the difference). aptly: the same
 // base packages published from a local repo, then sequential changes of
 // upload + repo add + publish update.
 func (b *bench) s1(ctx context.Context) ([]Row, []Ratio) {
@@ -73,12 +74,30 @@ func (b *bench) s1Aptq(ctx context.Context, variant string, base, fresh []debFil
 	if err := s.seed(ctx, repo, relXZ, key, base); err != nil {
 		return append(rows, errorRow("S1", xzVariant, "aptq", fmt.Errorf("seed: %w", err)))
 	}
-	return append(rows, b.s1Series(ctx, s, repo, relXZ, key, xzVariant, "gz+xz (the release default)", fresh, len(base), 200))
+	verified := b.s1Series(ctx, s, repo, relXZ, key, xzVariant, "gz+xz (the release default)", fresh, len(base), 200)
+	rows = append(rows, verified)
+	if !b.s1NoVerify {
+		return rows
+	}
+	// The same publishes with the signer's check off, into the same
+	// release (now holding the fresh packages too), with new packages.
+	nvVariant := xzVariant + ", --no-verify"
+	more, err := b.debSet(ctx, "s1nv", "bench-s1nv-%03d", len(fresh))
+	if err != nil {
+		return append(rows, errorRow("S1", nvVariant, "aptq", err))
+	}
+	nv := b.s1Series(ctx, s, repo, relXZ, key, nvVariant, "gz+xz, aptq --no-verify (no check before signing)",
+		more, len(base)+len(fresh), 200, "--no-verify")
+	if verified.ran() && nv.ran() {
+		nv.metric("verify_cost_median_ms", verified.Median-nv.Median)
+		nv.note("the signer's check (the row above) costs %s at the median", formatMS(verified.Median-nv.Median))
+	}
+	return append(rows, nv)
 }
 
 // s1Series times one CLI publish of each fresh package into rel, which
 // holds base packages already.
-func (b *bench) s1Series(ctx context.Context, s *system, repo, rel, key, variant, compressions string, fresh []debFile, base int, targetMS float64) Row {
+func (b *bench) s1Series(ctx context.Context, s *system, repo, rel, key, variant, compressions string, fresh []debFile, base int, targetMS float64, extra ...string) Row {
 	row := Row{Scenario: "S1", Variant: variant, System: "aptq"}
 	var samples []time.Duration
 	phases := make([][]time.Duration, len(phaseNames))
@@ -88,7 +107,7 @@ func (b *bench) s1Series(ctx context.Context, s *system, repo, rel, key, variant
 	var written, changed []float64
 	for i, d := range fresh {
 		meter := startCPUMeter(s.PID())
-		r, out := s.pkgAdd(ctx, repo, rel, key, d.Path)
+		r, out := s.pkgAddArgs(ctx, false, append([]string{"--repo", repo, "--release", rel, "--key", key}, extra...), d.Path)
 		aptqdCPU, busy, cpuOK := meter.since()
 		if r.Err != nil {
 			failures++

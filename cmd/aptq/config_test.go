@@ -128,7 +128,7 @@ server = "`+b.env["APTQ_URL"]+`"
 token = "`+fakeToken+`"
 key = ["`+b.keyPath+`"]
 `), 0o644))
-	res := runCLI(t, map[string]string{"HOME": home, "APTQ_CONFIG": file},
+	res := runCLI(t, map[string]string{"HOME": home, "APTQ_CONFIG": file, "APTQ_NO_VERIFY": "1"},
 		"release", "resign", "--repo", "acme", "--release", "stable")
 	require.Equal(t, exitOK, res.code, res.stderr)
 	require.Contains(t, res.stderr, "warning: "+file+" holds a token and is readable by others (mode 0644)")

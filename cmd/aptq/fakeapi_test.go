@@ -89,6 +89,7 @@ func newFakeAPI(t *testing.T, mode string, publicKeys ...[]byte) (*fakeAPI, *htt
 	mux.HandleFunc("PUT /v1/packages/{sha}", f.putPackage)
 	mux.HandleFunc("POST /v1/repos/acme/releases/stable/changes", f.submitChange)
 	mux.HandleFunc("GET /v1/jobs/{id}", f.getJob)
+	mux.HandleFunc("GET /v1/rounds/{id}", f.getRound)
 	mux.HandleFunc("POST /v1/rounds/{id}/signature", f.postSignature)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
@@ -367,6 +368,15 @@ func (f *fakeAPI) postSignature(w http.ResponseWriter, r *http.Request) {
 }
 
 // snapshot returns what the fake was sent so far.
+// getRound describes the round as a server that lost the previous
+// generation would: no signer may verify it.
+func (f *fakeAPI) getRound(w http.ResponseWriter, r *http.Request) {
+	assert.Equal(f.t, fmt.Sprint(fakeRoundID), r.PathValue("id"))
+	reply(w, http.StatusOK, client.RoundView{ID: fakeRoundID, Generation: fakeGen, Repo: "acme", Release: "stable",
+		URL: fakeRepoURL, ReleaseBytes: fakeRelease, PreviousGeneration: fakeGen - 1,
+		Changes: []client.RoundChange{{ID: fakeJobID, JobID: fakeJobID, TokenName: "ci"}}})
+}
+
 func (f *fakeAPI) snapshot() seen {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -45,12 +45,14 @@ file ($XDG_CONFIG_HOME/aptq/config.toml or ~/.config/aptq/config.toml; see
   APTQ_GPG_KEY                 sign through gpg with these key IDs (comma-separated)
   APTQ_SIGNING_KEY_PASSPHRASE  passphrase of an encrypted signing key
   APTQ_SIGNING_KEY_PASSPHRASE_FILE  file holding it (--passphrase-file)
+  APTQ_NO_VERIFY               1: sign rounds without checking them (--no-verify)
   GNUPGHOME                    gpg's home, for --gpg
 
 Exit status:
   0  success; for commands that publish: the change is published
   1  failure with a reason ("aptq: <code>: <message>" on stderr), e.g. the job
-     failed or was cancelled, the server refused a request, interrupted, the
+     failed or was cancelled, the server refused a request, a round did not
+     pass the check before signing (unverified_round), interrupted, the
      server could not be reached for 15 s (unreachable; a restart within that
      window is waited out), or the URL is not an aptq server (not_aptq_server)
   2  usage error: bad command, flags, arguments or config file

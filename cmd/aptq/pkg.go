@@ -78,6 +78,7 @@ a terminal and one line per file elsewhere.` + publishLong,
 						return client.JobRef{}, err
 					}
 					change.Adds = append(change.Adds, client.Add{SHA256: sum, Component: p.component})
+					a.uploaded = append(a.uploaded, sum)
 				}
 				return c.SubmitChange(ctx, p.repo, p.release, change)
 			})

@@ -35,7 +35,7 @@ func setupPkg(t *testing.T, mode string) pkgBundle {
 	api, srv := newFakeAPI(t, mode, public)
 	return pkgBundle{
 		api:         api,
-		env:         map[string]string{"APTQ_URL": srv.URL, "APTQ_TOKEN": fakeToken},
+		env:         map[string]string{"APTQ_URL": srv.URL, "APTQ_TOKEN": fakeToken, "APTQ_NO_VERIFY": "1"},
 		dir:         t.TempDir(),
 		keyPath:     privPath,
 		fingerprint: pk.Fingerprint,

@@ -42,7 +42,7 @@ client signs first publishes them all. With --json, one object is printed at
 the end, also on failure:
   {"job_id":…,"change_id":…,"state":…,"generation":…,"url":…,
    "signed_by":[…],"error":{"code":…,"message":…}}
-` + signingHelp
+` + verifyHelp + "\n" + signingHelp
 
 // submitFunc submits one change (uploading what it needs first) and
 // returns its job.
@@ -152,6 +152,14 @@ func (a *app) runChange(ctx context.Context, s signFlags, submit submitFunc, out
 	if err != nil {
 		return job, err
 	}
+	var checker *roundChecker
+	if !s.verify.noVerify && !noVerifyFromEnv(a.getenv("APTQ_NO_VERIFY")) {
+		keys, err := publicKeys(ctx, signer)
+		if err != nil {
+			return job, err
+		}
+		checker = &roundChecker{flags: s.verify, keys: keys}
+	}
 	// ctx carries the --timeout deadline (see action); when it ran out the
 	// user needs the job and its state, not the request that was cut short.
 	timedOut := func(err error) error {
@@ -173,7 +181,10 @@ func (a *app) runChange(ctx context.Context, s signFlags, submit submitFunc, out
 	}
 	out.JobID, out.ChangeID = &ref.JobID, &ref.ChangeID
 	a.progress("change %d accepted: job %d", ref.ChangeID, ref.JobID)
-	job, err = a.follow(ctx, c, ref.JobID, signer, out)
+	if checker != nil {
+		checker.changeID, checker.uploaded = ref.ChangeID, a.uploaded
+	}
+	job, err = a.follow(ctx, c, ref.JobID, signer, checker, out)
 	return job, timedOut(err)
 }
 
@@ -181,7 +192,7 @@ func (a *app) runChange(ctx context.Context, s signFlags, submit submitFunc, out
 // awaits a signature, and returns the last state seen. The job's progress
 // is the live status: queued → round cut, awaiting signature → signed →
 // committed → published.
-func (a *app) follow(ctx context.Context, c *client.Client, id int64, signer releaseSigner, out *outcome) (client.Job, error) {
+func (a *app) follow(ctx context.Context, c *client.Client, id int64, signer releaseSigner, checker *roundChecker, out *outcome) (client.Job, error) {
 	type roundKey struct{ id, generation int64 }
 	var job client.Job
 	tried := map[roundKey]bool{} // rounds signed (or found signed) already
@@ -202,9 +213,13 @@ func (a *app) follow(ctx context.Context, c *client.Client, id int64, signer rel
 		}
 		if r := job.Round; r.AwaitsSignature() && !tried[roundKey{r.ID, r.Generation}] {
 			tried[roundKey{r.ID, r.Generation}] = true
-			a.ui.Status(fmt.Sprintf("job %d: round %d (generation %d): signing with %s", id, r.ID, r.Generation,
+			step := "signing"
+			if checker != nil {
+				step = "checking, then signing"
+			}
+			a.ui.Status(fmt.Sprintf("job %d: round %d (generation %d): %s with %s", id, r.ID, r.Generation, step,
 				strings.Join(shortFingerprints(signer.Fingerprints()), ", ")))
-			if err := a.signRound(ctx, c, r, signer, out); err != nil {
+			if err := a.signRound(ctx, c, r, signer, checker, out); err != nil {
 				return job, err
 			}
 			continue
@@ -260,9 +275,15 @@ func jobFailure(j client.Job) error {
 	return failf(code, "job %d %s: %s", j.JobID, j.State, msg)
 }
 
-// signRound signs a round's Release and posts the signatures. Losing the race
-// to another signer, or to a newer round, is no error: the job goes on.
-func (a *app) signRound(ctx context.Context, c *client.Client, r *client.Round, signer releaseSigner, out *outcome) error {
+// signRound checks a round (unless checker is nil: --no-verify), signs its
+// Release and posts the signatures. Losing the race to another signer, or
+// to a newer round, is no error: the job goes on.
+func (a *app) signRound(ctx context.Context, c *client.Client, r *client.Round, signer releaseSigner, checker *roundChecker, out *outcome) error {
+	if checker != nil {
+		if err := a.checkRound(ctx, c, checker, r); err != nil {
+			return err
+		}
+	}
 	inRelease, releaseGPG, err := signer.Sign(ctx, []byte(r.Release))
 	if err != nil {
 		if ctx.Err() != nil {

@@ -19,6 +19,7 @@ type signFlags struct {
 	keys           []string // --key, repeatable: private key files
 	gpg            []string // --gpg, repeatable: key IDs in the gpg keyring
 	passphraseFile string
+	verify         verifyFlags
 }
 
 func (s *signFlags) register(cmd *cobra.Command) {
@@ -29,6 +30,7 @@ func (s *signFlags) register(cmd *cobra.Command) {
 		"smartcards and HSMs work; honours GNUPGHOME); repeatable; not with --key")
 	f.StringVar(&s.passphraseFile, "passphrase-file", "", "file holding the signing key's passphrase (default: env\n"+
 		"APTQ_SIGNING_KEY_PASSPHRASE, else APTQ_SIGNING_KEY_PASSPHRASE_FILE)")
+	s.verify.register(cmd)
 }
 
 const signingHelp = `
@@ -53,6 +55,9 @@ type releaseSigner interface {
 	Sign(ctx context.Context, release []byte) (inRelease, releaseGPG []byte, err error)
 	// Fingerprints are the primary key fingerprints it signs with.
 	Fingerprints() []string
+	// PublicKeys are the armored public keys it signs with, which the
+	// previous generation must verify with before a round is signed.
+	PublicKeys(ctx context.Context) ([][]byte, error)
 }
 
 // loadSigner resolves the signing keys, by precedence flags > environment >
@@ -220,6 +225,17 @@ func (k keySigner) Sign(_ context.Context, release []byte) ([]byte, []byte, erro
 	return sign.Sign(release, k...)
 }
 
+func (k keySigner) PublicKeys(context.Context) ([][]byte, error) {
+	out := make([][]byte, len(k))
+	for i, s := range k {
+		var err error
+		if out[i], err = s.PublicArmored(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 func (k keySigner) Fingerprints() []string {
 	fprs := make([]string, len(k))
 	for i, s := range k {
@@ -299,6 +315,18 @@ func (g *gpgSigner) homeHint() string {
 }
 
 func (g *gpgSigner) Fingerprints() []string { return g.fprs }
+
+// PublicKeys exports the signing keys' public keys from gpg.
+func (g *gpgSigner) PublicKeys(ctx context.Context) ([][]byte, error) {
+	out := make([][]byte, len(g.fprs))
+	for i, fpr := range g.fprs {
+		var err error
+		if out[i], err = g.run(ctx, nil, false, "--armor", "--export", "--", fpr); err != nil {
+			return nil, fmt.Errorf("gpg --export %s: %w", fpr, err)
+		}
+	}
+	return out, nil
+}
 
 // Sign runs gpg twice over release, with one --local-user per key: gpg then
 // makes one signature per key in each file. SHA-512 is asked for, as apt

@@ -66,7 +66,7 @@ func gpgKey(t *testing.T, home, uid, passphrase string) (string, []byte) {
 func resign(t *testing.T, env map[string]string, registered [][]byte, args ...string) (result, *fakeAPI) {
 	t.Helper()
 	api, srv := newFakeAPI(t, publishes, registered...)
-	env["APTQ_URL"], env["APTQ_TOKEN"] = srv.URL, fakeToken
+	env["APTQ_URL"], env["APTQ_TOKEN"], env["APTQ_NO_VERIFY"] = srv.URL, fakeToken, "1"
 	res := runCLI(t, env, append([]string{"release", "resign", "--repo", "acme", "--release", "stable", "--json"}, args...)...)
 	return res, api
 }

@@ -36,6 +36,10 @@ type config struct {
 	clientGrace      time.Duration
 	roundBudget      time.Duration
 	maxUploadBytes   int64
+	maxUploads       int
+	maxTenantUploads int
+	uploadMinRate    int
+	uploadRateWindow time.Duration
 
 	metricsListen       string
 	maintenanceInterval time.Duration
@@ -106,6 +110,10 @@ func (c *config) bindAPI(fs *pflag.FlagSet) {
 	fs.Int64Var(&c.maxUploadBytes, "max-upload-bytes", int64(envInt("APTQ_MAX_UPLOAD_BYTES", 2<<30)), "largest .deb accepted ($APTQ_MAX_UPLOAD_BYTES)")
 	fs.DurationVar(&c.clientGrace, "client-grace", envDuration("APTQ_CLIENT_GRACE", api.DefaultClientGrace),
 		"how long a change's client may stop polling its job before the change fails client_gone and leaves its round ($APTQ_CLIENT_GRACE)")
+	fs.IntVar(&c.maxUploads, "max-uploads", envInt("APTQ_MAX_UPLOADS", 32), "package uploads in flight per API process; more get 429 ($APTQ_MAX_UPLOADS)")
+	fs.IntVar(&c.maxTenantUploads, "max-tenant-uploads", envInt("APTQ_MAX_TENANT_UPLOADS", 8), "package uploads in flight per tenant and API process ($APTQ_MAX_TENANT_UPLOADS)")
+	fs.IntVar(&c.uploadMinRate, "upload-min-rate", envInt("APTQ_UPLOAD_MIN_RATE", 1024), "bytes per second an upload must bring, averaged over the rate window; slower ones get 408 ($APTQ_UPLOAD_MIN_RATE)")
+	fs.DurationVar(&c.uploadRateWindow, "upload-rate-window", envDuration("APTQ_UPLOAD_RATE_WINDOW", 30*time.Second), "window of the minimum upload rate ($APTQ_UPLOAD_RATE_WINDOW)")
 }
 
 func (c *config) bindWorker(fs *pflag.FlagSet) {
@@ -176,6 +184,12 @@ func (c *config) validate(needS3, needAPI, needWorker bool) error {
 		}
 		if c.clientGrace < time.Second {
 			return fmt.Errorf("client grace must be at least 1s, not %s", c.clientGrace)
+		}
+		if c.maxUploads < 1 || c.maxTenantUploads < 1 {
+			return fmt.Errorf("max uploads and max tenant uploads must be at least 1")
+		}
+		if c.uploadMinRate < 1 || c.uploadRateWindow < time.Second {
+			return fmt.Errorf("upload min rate must be at least 1 byte/s and its window at least 1s")
 		}
 	}
 	if needWorker {

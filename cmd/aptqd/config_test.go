@@ -4,7 +4,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/require"
@@ -17,7 +16,7 @@ func TestExternalURL(t *testing.T) {
 		"https://APTQ.example.com:443/": "https://aptq.example.com",
 		"http://aptq.example.com:8080":  "http://aptq.example.com:8080",
 	} {
-		c := config{databaseURL: "postgres://x", logLevel: "info", listen: "127.0.0.1:8080", maxUploadBytes: 1, clientGrace: time.Second, externalURL: in}
+		c := parse(t, "--external-url", in)
 		require.NoError(t, c.validate(false, true, false), in)
 		got, configured := c.apiExternalURL()
 		require.True(t, configured)
@@ -25,7 +24,7 @@ func TestExternalURL(t *testing.T) {
 	}
 	for _, bad := range []string{"aptq.example.com", "ftp://aptq.example.com", "https://", "https://aptq.example.com/aptq",
 		"https://user@aptq.example.com", "https://aptq.example.com/?x=1", "https://aptq.example.com/#x"} {
-		c := config{databaseURL: "postgres://x", logLevel: "info", listen: "127.0.0.1:8080", maxUploadBytes: 1, clientGrace: time.Second, externalURL: bad}
+		c := parse(t, "--external-url", bad)
 		require.ErrorContains(t, c.validate(false, true, false), "external URL", bad)
 	}
 	for listen, want := range map[string]string{"127.0.0.1:8080": "http://127.0.0.1:8080", "0.0.0.0:8080": "http://localhost:8080",

@@ -1,0 +1,379 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/aptq/aptq/apt"
+)
+
+// The files of an index directory <component>/binary-<arch>/ that a
+// Release may list.
+const (
+	plainName = "Packages"
+	gzName    = "Packages.gz"
+	xzName    = "Packages.xz"
+)
+
+// maxIndexSize bounds what the signer reads or decompresses for one index
+// file, whatever size the server lists: Debian's largest Packages file is
+// under 100 MB.
+const maxIndexSize = 1 << 30
+
+// indexDir is one <component>/binary-<arch>/ with the files a Release
+// lists in it, by name.
+type indexDir struct {
+	component, arch string
+	files           map[string]apt.IndexFile
+}
+
+func (d *indexDir) path() string { return d.component + "/binary-" + d.arch }
+
+// splitDirs groups a Release's files by index directory; a file that is not
+// an index of one of its components and architectures is an error.
+func splitDirs(r *apt.Release) (map[string]*indexDir, error) {
+	dirs := map[string]*indexDir{}
+	for _, f := range r.Files {
+		slash := strings.LastIndexByte(f.Path, '/')
+		dir, name := f.Path[:max(slash, 0)], f.Path[slash+1:]
+		comp, arch, ok := strings.Cut(dir, "/binary-")
+		if slash < 0 || !ok || (name != plainName && name != gzName && name != xzName) ||
+			!slices.Contains(r.Meta.Components, comp) || !slices.Contains(r.Meta.Architectures, arch) {
+			return nil, fmt.Errorf("%s is not an index of the release's components and architectures", f.Path)
+		}
+		if f.SHA256 == "" {
+			return nil, fmt.Errorf("%s has no SHA256", f.Path)
+		}
+		d := dirs[dir]
+		if d == nil {
+			d = &indexDir{component: comp, arch: arch, files: map[string]apt.IndexFile{}}
+			dirs[dir] = d
+		}
+		d.files[name] = f
+	}
+	return dirs, nil
+}
+
+// checkIndexes checks every index the new Release lists, concurrently.
+func checkIndexes(ctx context.Context, prev, next *apt.Release, e map[string]*edits, f Fetcher) error {
+	nextDirs, err := splitDirs(next)
+	if err != nil {
+		return fmt.Errorf("the Release to sign: %w", err)
+	}
+	prevDirs := map[string]*indexDir{}
+	if prev != nil {
+		if prevDirs, err = splitDirs(prev); err != nil {
+			return fmt.Errorf("generation %d: %w", prev.Meta.Generation, err)
+		}
+	}
+	for p := range prevDirs {
+		if nextDirs[p] == nil {
+			return fmt.Errorf("the Release to sign drops index %s", p)
+		}
+	}
+	paths := make([]string, 0, len(nextDirs))
+	for p := range nextDirs {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	errs := make([]error, len(paths))
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for i, p := range paths {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			c := &indexCheck{fetch: f, dir: nextDirs[p], prev: prevDirs[p]}
+			errs[i] = c.run(ctx, e[nextDirs[p].component])
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// indexCheck checks one index directory against its previous generation.
+type indexCheck struct {
+	fetch Fetcher
+	dir   *indexDir
+	prev  *indexDir // nil: the index is new
+}
+
+func (c *indexCheck) run(ctx context.Context, e *edits) error {
+	adds, removes, touched := e.forIndex(c.dir.arch)
+	if !touched && c.unchanged() {
+		return nil
+	}
+	path := c.dir.path()
+	// Everything at once, each step as soon as its input arrives: the
+	// previous Packages → the expected one (the worker's Apply); the new
+	// Packages.gz → decompressed (as costly as rebuilding the index); the
+	// new Packages.xz and the previous one → their Blocks.
+	var prevPlain, want, gzPlain []byte
+	var wantSum [sha256.Size]byte
+	var prevXZ []apt.XZBlock
+	var gzErr error
+	compressed := map[string][]byte{}
+	var mu sync.Mutex
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if prevPlain, errs[0] = c.previousPlain(ctx); errs[0] == nil {
+			if want, errs[0] = c.expected(prevPlain, adds, removes); errs[0] == nil {
+				wantSum = sha256.Sum256(want)
+			}
+		}
+	})
+	if _, ok := c.dir.files[xzName]; ok && c.prev != nil && !sameEntry(c.dir, c.prev, xzName) && c.prev.files[xzName].SHA256 != "" {
+		// The Blocks of the last Packages.xz let the new one be checked by
+		// decoding only the Blocks that differ.
+		wg.Go(func() {
+			if data, err := c.get(ctx, c.prev, xzName); err == nil {
+				prevXZ, _ = apt.XZBlocks(data)
+			}
+		})
+	}
+	for i, name := range []string{gzName, xzName} {
+		if _, ok := c.dir.files[name]; !ok || (c.prev != nil && sameEntry(c.dir, c.prev, name)) {
+			continue
+		}
+		wg.Go(func() {
+			data, err := c.get(ctx, c.dir, name)
+			mu.Lock()
+			compressed[name] = data
+			mu.Unlock()
+			if errs[1+i] = err; err != nil || name != gzName {
+				return
+			}
+			limit := int64(maxIndexSize)
+			if listed, ok := c.dir.files[plainName]; ok {
+				limit = min(listed.Size, limit)
+			}
+			gzPlain, gzErr = decompress(gzName, data, limit)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if listed, ok := c.dir.files[plainName]; ok && (listed.Size != int64(len(want)) || listed.SHA256 != hex.EncodeToString(wantSum[:])) {
+		return c.mismatch(ctx, want, compressed)
+	}
+	// A compressed file listed as before decodes, as before, to the
+	// previous Packages, which must then be what the changes give.
+	for name := range c.dir.files {
+		if name != plainName && compressed[name] == nil && !bytes.Equal(prevPlain, want) {
+			return fmt.Errorf("%s/%s is listed as in the previous generation, but the round's changes change the index", path, name)
+		}
+	}
+	if compressed[gzName] != nil {
+		if gzErr == nil && !bytes.Equal(gzPlain, want) {
+			gzErr = fmt.Errorf("content differs at byte %d", firstDiff(gzPlain, want))
+		}
+		if gzErr != nil {
+			return fmt.Errorf("%s/%s does not decompress to the Packages the round's changes give: %w", path, gzName, gzErr)
+		}
+	}
+	if data := compressed[xzName]; data != nil {
+		if err := sameXZ(data, want, prevXZ, prevPlain); err != nil {
+			return fmt.Errorf("%s/%s does not decompress to the Packages the round's changes give: %w", path, xzName, err)
+		}
+	}
+	return nil
+}
+
+// expected applies the round's edits to the previous Packages with the
+// worker's own code and returns the Packages they give.
+func (c *indexCheck) expected(prevPlain []byte, adds []apt.Package, removes []apt.PackageKey) ([]byte, error) {
+	base, err := apt.ParseIndex(c.dir.component, c.dir.arch, prevPlain)
+	if err != nil {
+		return nil, fmt.Errorf("the previous %s/Packages: %w", c.dir.path(), err)
+	}
+	ix, err := base.Apply(adds, removes)
+	if err != nil {
+		return nil, fmt.Errorf("the round's changes do not apply to the previous %s/Packages: %w", c.dir.path(), err)
+	}
+	return ix.Packages(), nil
+}
+
+// unchanged says whether the index lists the same files as before.
+func (c *indexCheck) unchanged() bool {
+	if c.prev == nil || len(c.prev.files) != len(c.dir.files) {
+		return false
+	}
+	for name := range c.dir.files {
+		if !sameEntry(c.dir, c.prev, name) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameEntry says whether both list name with the same size and SHA256.
+func sameEntry(a, b *indexDir, name string) bool {
+	fa, okA := a.files[name]
+	fb, okB := b.files[name]
+	return okA && okB && fa.Size == fb.Size && fa.SHA256 == fb.SHA256
+}
+
+// get fetches a listed file by hash and checks its size and SHA256.
+func (c *indexCheck) get(ctx context.Context, d *indexDir, name string) ([]byte, error) {
+	f := d.files[name]
+	if f.Size > maxIndexSize {
+		return nil, fmt.Errorf("%s/%s is listed with %d bytes, more than the %d a signer reads", d.path(), name, f.Size, int64(maxIndexSize))
+	}
+	data, err := c.fetch.ByHash(ctx, d.path(), f.SHA256, f.Size)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s/%s by hash: %w", d.path(), name, err)
+	}
+	sum := sha256.Sum256(data)
+	if int64(len(data)) != f.Size || hex.EncodeToString(sum[:]) != f.SHA256 {
+		return nil, fmt.Errorf("%s/%s fetched by hash %s is not what the Release lists (%d bytes, SHA256 %x)",
+			d.path(), name, f.SHA256, len(data), sum)
+	}
+	return data, nil
+}
+
+// previousPlain returns the previous generation's Packages, empty for a new
+// index: the file itself if it is stored, else decompressed from
+// Packages.gz or Packages.xz and checked against its listed size and SHA256.
+func (c *indexCheck) previousPlain(ctx context.Context) ([]byte, error) {
+	if c.prev == nil {
+		return nil, nil
+	}
+	listed, hasPlain := c.prev.files[plainName]
+	if hasPlain {
+		data, err := c.get(ctx, c.prev, plainName)
+		if err == nil || !errors.Is(err, ErrNotFound) {
+			return data, err
+		}
+	}
+	for _, name := range []string{gzName, xzName} {
+		if _, ok := c.prev.files[name]; !ok {
+			continue
+		}
+		data, err := c.get(ctx, c.prev, name)
+		if err != nil {
+			return nil, err
+		}
+		plain, err := decompress(name, data, maxIndexSize)
+		if err != nil {
+			return nil, fmt.Errorf("the previous %s/%s: %w", c.prev.path(), name, err)
+		}
+		sum := sha256.Sum256(plain)
+		if hasPlain && (listed.Size != int64(len(plain)) || listed.SHA256 != hex.EncodeToString(sum[:])) {
+			return nil, fmt.Errorf("the previous %s/%s does not decompress to the listed Packages", c.prev.path(), name)
+		}
+		return plain, nil
+	}
+	return nil, fmt.Errorf("generation lists no Packages file in %s", c.prev.path())
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+// sameXZ checks that an xz file decompresses to exactly want. A Block
+// byte-identical to a Block of the previous generation's Packages.xz (prev,
+// whose Blocks decode in order to prevPlain: that file's hash is in the
+// signed previous Release) decodes to the same text and is not decoded
+// again; the others are decoded on all CPUs.
+func sameXZ(data, want []byte, prev []apt.XZBlock, prevPlain []byte) error {
+	blocks, err := apt.XZBlocks(data)
+	if err != nil {
+		return err
+	}
+	reused := map[string][]byte{}
+	off := int64(0)
+	for _, b := range prev {
+		off += b.Size
+	}
+	if off == int64(len(prevPlain)) {
+		off = 0
+		for _, b := range prev {
+			reused[string(b.Raw)] = prevPlain[off : off+b.Size]
+			off += b.Size
+		}
+	}
+	starts := make([]int64, len(blocks)+1)
+	for i, b := range blocks {
+		starts[i+1] = starts[i] + b.Size
+	}
+	if starts[len(blocks)] != int64(len(want)) {
+		return fmt.Errorf("its Blocks hold %d bytes, not %d", starts[len(blocks)], len(want))
+	}
+	errs := make([]error, len(blocks))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for i := range next {
+				text, ok := reused[string(blocks[i].Raw)]
+				if !ok || int64(len(text)) != blocks[i].Size {
+					if text, errs[i] = blocks[i].Decode(); errs[i] != nil {
+						continue
+					}
+				}
+				if !bytes.Equal(text, want[starts[i]:starts[i+1]]) {
+					errs[i] = fmt.Errorf("block %d differs", i)
+				}
+			}
+		})
+	}
+	for i := range blocks {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// decompress reads a whole compressed index, up to limit bytes.
+func decompress(name string, data []byte, limit int64) ([]byte, error) {
+	if name == xzName {
+		blocks, err := apt.XZBlocks(data)
+		if err != nil {
+			return nil, err
+		}
+		var out []byte
+		for _, b := range blocks {
+			if int64(len(out))+b.Size > limit {
+				return nil, fmt.Errorf("larger than %d bytes", limit)
+			}
+			text, err := b.Decode()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, text...)
+		}
+		return out, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	var out bytes.Buffer
+	out.Grow(int(min(limit+1, 256<<20)))
+	if _, err := out.ReadFrom(io.LimitReader(zr, limit+1)); err != nil {
+		return nil, err
+	}
+	if int64(out.Len()) > limit {
+		return nil, fmt.Errorf("larger than %d bytes", limit)
+	}
+	return out.Bytes(), nil
+}

@@ -1,0 +1,217 @@
+// Package verify is what a signer runs before it signs a round (DESIGN G9):
+// it checks that the Release it is asked to sign is the previous signed
+// generation plus exactly the round's listed changes, fetching by hash what
+// changed. It trusts nothing the server says but what the previous InRelease,
+// signed with one of the signer's own keys, lists; the changes the server
+// lists are what it prints for the user and what the new indexes must hold.
+//
+// For each index the new Release lists, an entry that equals the previous
+// one needs no fetch. A changed index is rebuilt here: the previous
+// Packages (fetched by the hash the previous Release gives) with the
+// round's changes applied by the worker's own code (apt.Index.Apply, the
+// stanzas rendered by apt from the uploaded control paragraphs), and the
+// listed Packages, Packages.gz and Packages.xz must be exactly that.
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aptq/aptq/apt"
+	"github.com/aptq/aptq/sign"
+)
+
+// Round is a round as the server describes it (GET /v1/rounds/{id}).
+type Round struct {
+	ID, Generation int64
+	// Release is the exact Release to sign.
+	Release []byte
+	// PreviousInRelease is generation Generation-1 as committed; empty
+	// only for generation 1.
+	PreviousInRelease []byte
+	Changes           []Change
+}
+
+// Change is one change of a round, in the order the worker applies them.
+type Change struct {
+	ID, JobID int64
+	// TokenName names the token that submitted it ("" when unknown).
+	TokenName string
+	Adds      []Add
+	Removes   []Remove
+}
+
+// Add is a package a change adds: what its stanza is rendered from.
+type Add struct {
+	SHA256, Name, Version, Architecture, Component, Filename string
+	Size                                                     int64
+	MD5, SHA1, SHA512                                        string
+	Control                                                  string // as uploaded
+}
+
+// Remove is a package a change removes.
+type Remove struct{ Name, Version, Architecture, Component string }
+
+// ErrNotFound is what a Fetcher returns (wrapped) for a missing object.
+var ErrNotFound = errors.New("not found")
+
+// Fetcher reads the release's by-hash objects through the public read path.
+type Fetcher interface {
+	// ByHash returns dists/<release>/<dir>/by-hash/SHA256/<sum>, reading
+	// no more than maxSize bytes (more is an error).
+	ByHash(ctx context.Context, dir, sum string, maxSize int64) ([]byte, error)
+}
+
+// Config is what the signer knows for itself.
+type Config struct {
+	// PublicKeys are the signer's own public keys (armored): the previous
+	// generation must be signed by one of them.
+	PublicKeys [][]byte
+	// AcceptFrom, if not empty, names the only tokens whose changes may
+	// be in the round.
+	AcceptFrom []string
+	// OwnChange is the signer's own change (0: none); OwnSHA256, if not
+	// nil, are the packages it uploaded for it, which it must add exactly.
+	OwnChange int64
+	OwnSHA256 []string
+}
+
+// Check returns nil when r's Release may be signed, else an error that
+// says what does not add up.
+func Check(ctx context.Context, cfg Config, r Round, f Fetcher) error {
+	if err := checkChanges(cfg, r); err != nil {
+		return err
+	}
+	next, err := apt.ParseRelease(r.Release)
+	if err != nil {
+		return fmt.Errorf("the Release to sign: %w", err)
+	}
+	if next.Meta.Generation != r.Generation {
+		return fmt.Errorf("the Release to sign says Aptq-Generation %d, the round is generation %d", next.Meta.Generation, r.Generation)
+	}
+	prev, err := previous(cfg, r)
+	if err != nil {
+		return err
+	}
+	if err := checkFields(prev, next); err != nil {
+		return err
+	}
+	edits, err := foldEdits(r.Changes)
+	if err != nil {
+		return err
+	}
+	return checkIndexes(ctx, prev, next, edits, f)
+}
+
+// checkChanges applies --accept-from and checks the signer's own change.
+func checkChanges(cfg Config, r Round) error {
+	own := false
+	for _, c := range r.Changes {
+		if len(cfg.AcceptFrom) > 0 && !slices.Contains(cfg.AcceptFrom, c.TokenName) {
+			who := c.TokenName
+			if who == "" {
+				who = "no known token"
+			}
+			return fmt.Errorf("change %d (job %d) was submitted by %s, which --accept-from does not name (%s)",
+				c.ID, c.JobID, who, strings.Join(cfg.AcceptFrom, ", "))
+		}
+		if c.ID != cfg.OwnChange {
+			continue
+		}
+		own = true
+		if cfg.OwnSHA256 == nil {
+			continue
+		}
+		var got []string
+		for _, a := range c.Adds {
+			got = append(got, a.SHA256)
+		}
+		want := slices.Clone(cfg.OwnSHA256)
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("this CLI's change %d adds packages %s in the round, but it uploaded %s",
+				c.ID, strings.Join(got, ", "), strings.Join(want, ", "))
+		}
+	}
+	if cfg.OwnChange != 0 && !own {
+		return fmt.Errorf("this CLI's change %d is not among the round's changes", cfg.OwnChange)
+	}
+	return nil
+}
+
+// previous verifies the previous generation's InRelease with the signer's
+// keys and parses it; nil for the first generation of a new release.
+func previous(cfg Config, r Round) (*apt.Release, error) {
+	if len(r.PreviousInRelease) == 0 {
+		if r.Generation != 1 {
+			return nil, fmt.Errorf("the server gave no InRelease for generation %d, which the round builds on", r.Generation-1)
+		}
+		return nil, nil
+	}
+	text, _, err := sign.VerifyClearsigned(r.PreviousInRelease, cfg.PublicKeys)
+	if errors.Is(err, sign.ErrUnknownKey) {
+		return nil, fmt.Errorf("generation %d is not signed by any key this CLI signs with (%v); after a key "+
+			"rotation, sign once with the old and the new key together (--key old.asc --key new.asc), "+
+			"or check the repository yourself and sign this round with --no-verify", r.Generation-1, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("generation %d's InRelease: %w", r.Generation-1, err)
+	}
+	prev, err := apt.ParseRelease(text)
+	if err != nil {
+		return nil, fmt.Errorf("generation %d's InRelease: %w", r.Generation-1, err)
+	}
+	if prev.Meta.Generation != r.Generation-1 {
+		return nil, fmt.Errorf("the previous InRelease is generation %d, the round builds on generation %d",
+			prev.Meta.Generation, r.Generation-1)
+	}
+	return prev, nil
+}
+
+// varying are the Release fields a new generation may change: the file
+// lists (checked index by index), the dates and the generation.
+var varying = map[string]bool{"MD5Sum": true, "SHA1": true, "SHA256": true, "SHA512": true,
+	"Date": true, "Valid-Until": true, "Aptq-Generation": true}
+
+// checkFields compares the fields that describe the release.
+func checkFields(prev, next *apt.Release) error {
+	if next.Meta.Date.IsZero() {
+		return fmt.Errorf("the Release to sign has no Date")
+	}
+	if !next.Meta.ValidUntil.IsZero() && !next.Meta.ValidUntil.After(next.Meta.Date) {
+		return fmt.Errorf("the Release to sign is valid until %s, not after its Date %s", next.Meta.ValidUntil, next.Meta.Date)
+	}
+	if prev == nil {
+		return nil
+	}
+	if !next.Meta.Date.After(prev.Meta.Date) {
+		return fmt.Errorf("the Release to sign is dated %s, not after generation %d's %s",
+			next.Meta.Date, prev.Meta.Generation, prev.Meta.Date)
+	}
+	fields := func(r *apt.Release) []apt.Field {
+		var out []apt.Field
+		for _, f := range r.Fields {
+			if !varying[f.Name] {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	a, b := fields(prev), fields(next)
+	for i := range max(len(a), len(b)) {
+		switch {
+		case i >= len(a):
+			return fmt.Errorf("the Release to sign adds field %s: %q", b[i].Name, b[i].Value)
+		case i >= len(b):
+			return fmt.Errorf("the Release to sign drops field %s (%q)", a[i].Name, a[i].Value)
+		case a[i] != b[i]:
+			return fmt.Errorf("the Release to sign changes %s: %q, generation %d says %s: %q",
+				b[i].Name, b[i].Value, prev.Meta.Generation, a[i].Name, a[i].Value)
+		}
+	}
+	return nil
+}
