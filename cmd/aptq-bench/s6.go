@@ -41,8 +41,8 @@ func (b *bench) s6(ctx context.Context) ([]Row, []Ratio) {
 	}
 	component := func(i int) string { return s6Components[i%len(s6Components)] }
 
-	aptq := b.s6Aptq(ctx, variant, base, fresh, component)
-	rows := []Row{aptq}
+	rows := b.s6Aptq(ctx, variant, base, fresh, component)
+	aptq := rows[0]
 	if b.aptly == "" {
 		return append(rows, skippedRow("S6", variant, b.aptlyMissing)), nil
 	}
@@ -57,26 +57,66 @@ func (b *bench) s6(ctx context.Context) ([]Row, []Ratio) {
 	return rows, ratios
 }
 
-func (b *bench) s6Aptq(ctx context.Context, variant string, base, fresh []debFile, component func(int) string) Row {
-	s, err := b.startSystem(ctx, "s6")
-	if err != nil {
-		return errorRow("S6", variant, "aptq", err)
+func (b *bench) s6Aptq(ctx context.Context, variant string, base, fresh []debFile, component func(int) string) []Row {
+	row, s := b.s6AptqVerified(ctx, variant, base, fresh, component)
+	if s == nil {
+		return []Row{row.Row}
 	}
 	defer s.Close()
+	rows := []Row{row.Row}
+	if !b.s1NoVerify {
+		return rows
+	}
+	// As S1: the same publishes with the signer's check off, new packages.
+	nvVariant := variant + ", --no-verify"
+	more, err := b.debSet(ctx, "s6nv", "bench-s6nv-%03d", len(fresh))
+	if err != nil {
+		return append(rows, errorRow("S6", nvVariant, "aptq", err))
+	}
+	nv := b.s1Series(ctx, s, "s6", "stable", row.keyFile, nvVariant, "gz+xz, aptq --no-verify (no check before signing)",
+		more, row.inIndex+len(fresh), 400, "--no-verify")
+	nv.Scenario = "S6"
+	if row.ran() && nv.ran() {
+		nv.note("the signer's check (the row above) costs %s at the median", formatMS(row.Median-nv.Median))
+	}
+	return append(rows, nv)
+}
+
+// s6Row is S6's first aptq row and what its second needs.
+type s6Row struct {
+	Row
+	keyFile string
+	inIndex int
+}
+
+// s6AptqVerified seeds S6's release and times the default publishes; it
+// returns the system still running (nil after an error).
+func (b *bench) s6AptqVerified(ctx context.Context, variant string, base, fresh []debFile, component func(int) string) (s6Row, *system) {
+	fail := func(err error) (s6Row, *system) { return s6Row{Row: errorRow("S6", variant, "aptq", err)}, nil }
+	s, err := b.startSystem(ctx, "s6")
+	if err != nil {
+		return fail(err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Close()
+		}
+	}()
 	const repo, rel = "s6", "stable"
 	key, err := s.repoWithKey(ctx, repo)
 	if err != nil {
-		return errorRow("S6", variant, "aptq", err)
+		return fail(err)
 	}
 	if _, err := s.mustCLI(ctx, "release", "create", "--repo", repo, "--release", rel,
 		"--components", "main,contrib,non-free,non-free-firmware", "--architectures", "amd64,arm64",
 		"--compressions", "gz,xz"); err != nil {
-		return errorRow("S6", variant, "aptq", err)
+		return fail(err)
 	}
 	b.logf("S6 aptq: seeding %d packages", len(base))
 	start := time.Now()
 	if err := s.seedComponents(ctx, repo, rel, key, base, component); err != nil {
-		return errorRow("S6", variant, "aptq", fmt.Errorf("seed: %w", err))
+		return fail(fmt.Errorf("seed: %w", err))
 	}
 	b.logf("S6 aptq: seeded in %v", time.Since(start).Round(time.Second))
 	// The timed publishes go to main/binary-amd64, whose final index the
@@ -91,7 +131,8 @@ func (b *bench) s6Aptq(ctx context.Context, variant string, base, fresh []debFil
 	row.Scenario = "S6"
 	row.metric("base_packages", float64(len(base)))
 	row.note("main/binary-amd64 holds %d of the %d packages", inIndex+len(fresh), len(base)+len(fresh))
-	return row
+	ok = true
+	return s6Row{Row: row, keyFile: key, inIndex: inIndex}, s
 }
 
 func (b *bench) s6Aptly(ctx context.Context, variant string, base, fresh []debFile, component func(int) string) Row {
