@@ -43,6 +43,11 @@ func (b *bench) s1(ctx context.Context) ([]Row, []Ratio) {
 			ratios = append(ratios, r)
 		}
 	}
+	if nv := rows[1]; b.s1NoVerify && aptly.ran() && nv.ran() && strings.HasSuffix(nv.Variant, "--no-verify") {
+		if r, ok := ratio("S1", "median per change, aptq --no-verify", aptly.Median, nv.Median, 10); ok {
+			ratios = append(ratios, r)
+		}
+	}
 	return rows, ratios
 }
 
@@ -62,6 +67,16 @@ func (b *bench) s1Aptq(ctx context.Context, variant string, base, fresh []debFil
 		return []Row{errorRow("S1", variant, "aptq", fmt.Errorf("seed: %w", err))}
 	}
 	rows := []Row{b.s1Series(ctx, s, repo, rel, key, variant, "gz only (no xz)", fresh, len(base), 150)}
+	if b.s1NoVerify {
+		// The gz-only publishes with the signer's check off too: what the
+		// server's part of the publish costs, against aptly's.
+		more, err := b.debSet(ctx, "s1nvgz", "bench-s1nvgz-%03d", len(fresh))
+		if err != nil {
+			return append(rows, errorRow("S1", variant+", --no-verify", "aptq", err))
+		}
+		rows = append(rows, b.s1Series(ctx, s, repo, rel, key, variant+", --no-verify",
+			"gz only, aptq --no-verify (no check before signing)", more, len(base)+len(fresh), 150, "--no-verify"))
+	}
 
 	// The same packages again in a release with the default compressions,
 	// which adds Packages.xz to every round.
