@@ -43,8 +43,8 @@ func (b *bench) s1(ctx context.Context) ([]Row, []Ratio) {
 			ratios = append(ratios, r)
 		}
 	}
-	if nv := rows[1]; b.s1NoVerify && aptly.ran() && nv.ran() && strings.HasSuffix(nv.Variant, "--no-verify") {
-		if r, ok := ratio("S1", "median per change, aptq --no-verify", aptly.Median, nv.Median, 10); ok {
+	if len(rows) > 2 && strings.HasSuffix(rows[1].Variant, "--no-verify") && aptly.ran() && rows[1].ran() {
+		if r, ok := ratio("S1", "median per change, aptq --no-verify", aptly.Median, rows[1].Median, 10); ok {
 			ratios = append(ratios, r)
 		}
 	}
