@@ -168,6 +168,8 @@ func TestReleaseLimits(t *testing.T) {
 		{map[string]any{"name": "x", "suite": "a\u0085b"}, "suite"},
 		{map[string]any{"name": "x", "codename": "a\rb"}, "codename"},
 		{map[string]any{"name": "x", "version": "1\nValid-Until: never"}, "version"},
+		{map[string]any{"name": "x", "compressions": []string{"bz2"}}, "compressions"},
+		{map[string]any{"name": "x", "compressions": []string{}}, "compressions"}, // nothing S3 would hold
 	}
 	for _, tt := range tests {
 		e := b.expectError(http.MethodPost, "/v1/repos/r/releases", tt.req, http.StatusUnprocessableEntity, "invalid")
@@ -178,7 +180,9 @@ func TestReleaseLimits(t *testing.T) {
 	require.Equal(t, http.StatusCreated, b.do(http.MethodPost, "/v1/repos/r/releases",
 		map[string]any{"name": "max", "components": names("c", 64), "architectures": names("a", 64),
 			"description": strings.Repeat("d", 200), "origin": "Ünïcode Origin"}, nil))
-	require.Equal(t, 1, b.count("releases"))
+	require.Equal(t, http.StatusCreated, b.do(http.MethodPost, "/v1/repos/r/releases",
+		map[string]any{"name": "plain", "compressions": []string{"none", "gz", "xz"}}, nil))
+	require.Equal(t, 2, b.count("releases"))
 }
 
 // TestRemoveValidation: a remove's name, version and architecture are

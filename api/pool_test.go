@@ -20,7 +20,7 @@ import (
 // countingBlob counts the calls that reach the object store.
 type countingBlob struct {
 	blob.Blob
-	calls atomic.Int64
+	calls, heads atomic.Int64
 }
 
 func (c *countingBlob) Get(ctx context.Context, key, rng string) (io.ReadCloser, blob.Info, error) {
@@ -28,8 +28,14 @@ func (c *countingBlob) Get(ctx context.Context, key, rng string) (io.ReadCloser,
 	return c.Blob.Get(ctx, key, rng)
 }
 
+func (c *countingBlob) Open(ctx context.Context, key string, opts blob.GetOptions) (io.ReadCloser, blob.Info, error) {
+	c.calls.Add(1)
+	return c.Blob.Open(ctx, key, opts)
+}
+
 func (c *countingBlob) Head(ctx context.Context, key string) (blob.Info, error) {
 	c.calls.Add(1)
+	c.heads.Add(1)
 	return c.Blob.Head(ctx, key)
 }
 

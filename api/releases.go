@@ -154,9 +154,14 @@ func validateRelease(req *ReleaseRequest, repoName string) error {
 		}
 	}
 	for _, c := range req.Compressions {
-		if c != "gz" && c != "xz" {
-			return invalidField("compressions", "compression %q is not one of gz, xz", truncateText(c))
+		if c != "none" && c != "gz" && c != "xz" {
+			return invalidField("compressions", "compression %q is not one of none, gz, xz", truncateText(c))
 		}
+	}
+	// The uncompressed Packages is always listed, but stored only with
+	// "none": a release without any would list files S3 never holds.
+	if len(req.Compressions) == 0 {
+		return invalidField("compressions", "compressions must name at least one of none, gz, xz")
 	}
 	if req.ValidFor != "" {
 		d, err := parseDays(req.ValidFor)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -18,7 +19,8 @@ import (
 )
 
 // serveAPT streams a repository object from S3 for apt clients: GET and
-// HEAD, with Range. Only dists/ and pool/ are served, and a pool file only
+// HEAD, with Range, If-None-Match and If-Modified-Since answered by S3, and
+// the object's ETag, Last-Modified and Cache-Control passed on. Only dists/ and pool/ are served, and a pool file only
 // once a committed generation names it: a package of a change not (yet)
 // committed stays embargoed. dists/ is served as it is, since the CLI
 // fetches the by-hash objects of a round awaiting its signature here.
@@ -62,32 +64,51 @@ func (s *Server) serveAPT(c echo.Context) error {
 		h.Set("Content-Length", strconv.FormatInt(info.Size, 10))
 		return c.NoContent(http.StatusOK)
 	}
-	status := http.StatusOK
-	var rng string
-	if header := c.Request().Header.Get("Range"); header != "" {
-		info, err := s.blob.Head(ctx, key)
-		if err != nil {
-			return blobError(err)
-		}
-		start, end, ok := parseRange(header, info.Size)
-		if !ok {
-			h.Set("Content-Range", "bytes */"+strconv.FormatInt(info.Size, 10))
+	// Range and the conditions go to S3 with the GET, which evaluates them:
+	// one request, no Head first.
+	req := c.Request()
+	opts := blob.GetOptions{IfNoneMatch: req.Header.Get("If-None-Match")}
+	if header := req.Header.Get("Range"); header != "" {
+		if !validRange(header) {
 			return c.NoContent(http.StatusRequestedRangeNotSatisfiable)
 		}
-		rng = fmt.Sprintf("bytes=%d-%d", start, end)
-		status = http.StatusPartialContent
-		h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, end, info.Size))
-		h.Set("Content-Length", strconv.FormatInt(end-start+1, 10))
+		opts.Range = header
 	}
-	body, info, err := s.blob.Get(ctx, key, rng)
-	if err != nil {
+	if v := req.Header.Get("If-Modified-Since"); v != "" && opts.IfNoneMatch == "" {
+		// RFC 9110 13.1.3: If-None-Match, when present, decides alone.
+		if t, err := http.ParseTime(v); err == nil {
+			opts.IfModifiedSince = t
+		}
+	}
+	body, info, err := s.blob.Open(ctx, key, opts)
+	switch {
+	case errors.Is(err, blob.ErrNotModified):
+		return c.NoContent(http.StatusNotModified)
+	case errors.Is(err, blob.ErrRange):
+		return c.NoContent(http.StatusRequestedRangeNotSatisfiable)
+	case err != nil:
 		return blobError(err)
 	}
 	defer body.Close()
 	setObjectHeaders(h, info)
-	if rng == "" {
-		h.Set("Content-Length", strconv.FormatInt(info.Size, 10))
+	// HTTP dates have whole seconds; S3 servers that compare the stored
+	// time with its fraction (versitygw) answer 200 to the Last-Modified
+	// they gave, so the answer is checked here too, before any byte is read.
+	if !opts.IfModifiedSince.IsZero() && info.ContentRange == "" && !info.LastModified.IsZero() &&
+		!info.LastModified.Truncate(time.Second).After(opts.IfModifiedSince) {
+		h.Del("Content-Type")
+		return c.NoContent(http.StatusNotModified)
 	}
+	status, length := http.StatusOK, info.Size
+	if info.ContentRange != "" {
+		start, end, ok := contentRange(info.ContentRange)
+		if !ok {
+			return fmt.Errorf("S3 answered Content-Range %q", info.ContentRange)
+		}
+		status, length = http.StatusPartialContent, end-start+1
+		h.Set("Content-Range", info.ContentRange)
+	}
+	h.Set("Content-Length", strconv.FormatInt(length, 10))
 	c.Response().WriteHeader(status)
 	_, err = io.Copy(c.Response(), body)
 	return err
@@ -133,6 +154,9 @@ func setObjectHeaders(h http.Header, info blob.Info) {
 		ct = "application/octet-stream"
 	}
 	h.Set("Content-Type", ct)
+	if info.CacheControl != "" {
+		h.Set("Cache-Control", info.CacheControl)
+	}
 }
 
 func blobError(err error) error {
@@ -142,40 +166,35 @@ func blobError(err error) error {
 	return err
 }
 
-// parseRange reads a single-range "bytes=a-b", "bytes=a-" or "bytes=-n"
-// header against an object of size bytes; ok is false when it cannot be
-// satisfied (several ranges are not supported and answered with 416 too).
-func parseRange(header string, size int64) (start, end int64, ok bool) {
+// validRange accepts the single ranges "bytes=a-b", "bytes=a-" and
+// "bytes=-n" and nothing else (S3 does not serve several ranges at once).
+func validRange(header string) bool {
 	spec, found := strings.CutPrefix(header, "bytes=")
-	if !found || strings.Contains(spec, ",") {
-		return 0, 0, false
+	first, last, found2 := strings.Cut(spec, "-")
+	if !found || !found2 || (first == "" && last == "") {
+		return false
 	}
-	first, last, found := strings.Cut(spec, "-")
-	if !found {
-		return 0, 0, false
-	}
-	var err error
-	switch {
-	case first == "":
-		n, err := strconv.ParseInt(last, 10, 64)
-		if err != nil || n <= 0 {
-			return 0, 0, false
+	for _, n := range []string{first, last} {
+		if n == "" {
+			continue
 		}
-		start, end = max(size-n, 0), size-1
-	default:
-		if start, err = strconv.ParseInt(first, 10, 64); err != nil {
-			return 0, 0, false
-		}
-		end = size - 1
-		if last != "" {
-			if end, err = strconv.ParseInt(last, 10, 64); err != nil {
-				return 0, 0, false
-			}
-			end = min(end, size-1)
+		if _, err := strconv.ParseUint(n, 10, 63); err != nil {
+			return false
 		}
 	}
-	if start < 0 || start > end || start >= size {
+	return true
+}
+
+// contentRange reads the first and last byte of "bytes a-b/size".
+func contentRange(v string) (start, end int64, ok bool) {
+	spec, found := strings.CutPrefix(v, "bytes ")
+	span, _, found2 := strings.Cut(spec, "/")
+	first, last, found3 := strings.Cut(span, "-")
+	if !found || !found2 || !found3 {
 		return 0, 0, false
 	}
-	return start, end, true
+	var err1, err2 error
+	start, err1 = strconv.ParseInt(first, 10, 64)
+	end, err2 = strconv.ParseInt(last, 10, 64)
+	return start, end, err1 == nil && err2 == nil && start <= end
 }

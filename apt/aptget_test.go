@@ -1,6 +1,9 @@
 package apt
 
 import (
+	"crypto/sha512"
+	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -64,7 +67,7 @@ func TestAptGetAcceptsRepository(t *testing.T) {
 	got := srv.requested()
 	require.Contains(t, got, "/dists/stable/InRelease")
 	require.True(t, slices.ContainsFunc(got, func(p string) bool {
-		return strings.HasPrefix(p, "/dists/stable/main/binary-amd64/by-hash/SHA512/")
+		return strings.HasPrefix(p, "/dists/stable/main/binary-amd64/by-hash/SHA256/")
 	}), "apt fetched the index by hash: %v", got)
 
 	policy := apt.run(t, "apt-cache", "policy", "hello")
@@ -117,13 +120,58 @@ func TestAptGetReadsChunkedIndexes(t *testing.T) {
 			"deb [signed-by="+srv.pubKey+"] "+srv.URL+"/ stable main")
 		out := apt.run(t, aptGet, "update", "-o", "Acquire::CompressionTypes::Order::="+string(c.compression))
 		requireNoWarnings(t, out)
-		require.Contains(t, srv.requested(), "/dists/stable/"+ByHashPath(c.file.Path, "SHA512", c.file.SHA512),
+		require.Contains(t, srv.requested(), "/dists/stable/"+ByHashPath(c.file.Path, "SHA256", c.file.SHA256),
 			"apt fetched Packages.%s", c.compression)
 		for _, it := range []*item{first, last} {
 			show := apt.run(t, "apt-cache", "show", it.name+"="+it.version)
 			require.Contains(t, show, "Package: "+it.name+"\n", "%s read from Packages.%s", it.name, c.compression)
 		}
 	}
+}
+
+// TestAptGetMovesToTheNewLayout: an apt client that updated against the
+// layout aptq wrote before (SHA256 and SHA512 lists, every file stored,
+// by-hash under both) updates against the new one (MD5Sum and SHA256, the
+// uncompressed Packages listed but not stored) without a warning and
+// installs the package the new generation added.
+func TestAptGetMovesToTheNewLayout(t *testing.T) {
+	t.Parallel()
+	aptGet := needTool(t, "apt-get")
+	tmp := t.TempDir()
+	repo := filepath.Join(tmp, "repo")
+	var pkgs []Package
+	generation := func(o debtest.Options) []IndexFile {
+		deb := debtest.Build(t, o)
+		p := repoPackage(t, "main", deb)
+		writeFile(t, repo, p.Filename, deb)
+		pkgs = append(pkgs, p)
+		files, err := GenerateIndexes("main", "amd64", pkgs, []Compression{Gzip, XZ})
+		require.NoError(t, err)
+		return files
+	}
+	archs, components := []string{"amd64"}, []string{"main"}
+	srv := serveRepo(t, tmp, repo, archs, components, nil)
+	writeDists(t, tmp, repo, archs, components, generation(debtest.Options{Package: "hello", Version: "1.0-1"}), true)
+	apt := newAptConfig(t, filepath.Join(tmp, "apt"), "deb [signed-by="+srv.pubKey+"] "+srv.URL+"/ stable main")
+	out := apt.run(t, aptGet, "update")
+	requireNoWarnings(t, out)
+	require.True(t, slices.ContainsFunc(srv.requested(), func(p string) bool {
+		return strings.Contains(p, "/by-hash/SHA512/")
+	}), "the old layout was fetched by SHA512: %v", srv.requested())
+
+	files := generation(debtest.Options{Package: "newpkg", Version: "2.0-1"})
+	writeDists(t, tmp, repo, archs, components, files, false)
+	// apt asks If-Modified-Since, to the second: an InRelease rewritten
+	// within the same second would look unchanged.
+	later := time.Now().Add(time.Minute)
+	require.NoError(t, os.Chtimes(filepath.Join(repo, "dists", "stable", "InRelease"), later, later))
+	before := len(srv.requested())
+	out = apt.run(t, aptGet, "update")
+	requireNoWarnings(t, out)
+	require.Contains(t, srv.requested()[before:], "/dists/stable/"+ByHashPath(files[2].Path, "SHA256", files[2].SHA256))
+	out = apt.run(t, aptGet, "install", "--download-only", "-y", "newpkg")
+	requireNoWarnings(t, out)
+	require.FileExists(t, filepath.Join(apt.dir, "var/cache/apt/archives", "newpkg_2.0-1_amd64.deb"))
 }
 
 // testServer serves a test repository and records the paths requested.
@@ -141,24 +189,12 @@ func (s *testServer) requested() []string {
 	return slices.Clone(s.paths)
 }
 
-// serveRepo writes the index files under repo's dists/stable (flat and
-// by-hash), a Release listing them, signs it and serves repo over HTTP.
+// serveRepo lays the index files out under repo's dists/stable as aptq
+// does (see writeDists), signs the Release and serves repo over HTTP.
 func serveRepo(t *testing.T, tmp, repo string, archs, components []string, files []IndexFile) *testServer {
 	t.Helper()
-	dists := filepath.Join(repo, "dists", "stable")
-	for _, f := range files {
-		writeFile(t, dists, f.Path, f.Data)
-		writeFile(t, dists, ByHashPath(f.Path, "SHA256", f.SHA256), f.Data)
-		writeFile(t, dists, ByHashPath(f.Path, "SHA512", f.SHA512), f.Data)
-	}
-	now := time.Now()
-	release := BuildRelease(ReleaseMeta{
-		Origin: "aptq", Label: "aptq test", Suite: "stable", Codename: "stable",
-		Date: now, ValidUntil: now.Add(7 * 24 * time.Hour), Generation: 7,
-		Architectures: archs, Components: components, Description: "aptq apt-get test",
-	}, files)
-	writeFile(t, dists, "Release", release)
-	srv := &testServer{pubKey: signRelease(t, tmp, dists)}
+	srv := &testServer{pubKey: newSigningKey(t, tmp)}
+	writeDists(t, tmp, repo, archs, components, files, false)
 	srv.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		srv.mu.Lock()
 		srv.paths = append(srv.paths, r.URL.Path)
@@ -169,10 +205,63 @@ func serveRepo(t *testing.T, tmp, repo string, archs, components []string, files
 	return srv
 }
 
-// signRelease signs dists/<rel>/Release with a throwaway key, as the aptq
-// CLI does: InRelease (clearsigned) and Release.gpg (detached, armored). It
-// returns the path of the public key for signed-by.
-func signRelease(t *testing.T, tmp, dists string) string {
+// writeDists writes dists/stable: the compressed index files flat and under
+// by-hash/SHA256, the uncompressed Packages listed but not stored, a
+// Release listing MD5Sum and SHA256, signed with the key of newSigningKey.
+// oldLayout writes what aptq wrote before instead: every file, the
+// uncompressed one too, flat and under by-hash/SHA256 and SHA512, and a
+// Release listing SHA256 and SHA512.
+func writeDists(t *testing.T, tmp, repo string, archs, components []string, files []IndexFile, oldLayout bool) {
+	t.Helper()
+	dists := filepath.Join(repo, "dists", "stable")
+	for _, f := range files {
+		if !oldLayout && !strings.Contains(filepath.Base(f.Path), ".") {
+			continue
+		}
+		writeFile(t, dists, f.Path, f.Data)
+		writeFile(t, dists, ByHashPath(f.Path, "SHA256", f.SHA256), f.Data)
+		if oldLayout {
+			writeFile(t, dists, ByHashPath(f.Path, "SHA512", sha512Hex(f.Data)), f.Data)
+		}
+	}
+	now := time.Now()
+	release := BuildRelease(ReleaseMeta{
+		Origin: "aptq", Label: "aptq test", Suite: "stable", Codename: "stable",
+		Date: now, ValidUntil: now.Add(7 * 24 * time.Hour), Generation: 7,
+		Architectures: archs, Components: components, Description: "aptq apt-get test",
+	}, files)
+	if oldLayout {
+		release = oldReleaseSums(release, files)
+	}
+	writeFile(t, dists, "Release", release)
+	signRelease(t, tmp, dists)
+}
+
+// oldReleaseSums replaces the checksum lists of release with the SHA256 and
+// SHA512 lists aptq wrote before it followed Debian's archive.
+func oldReleaseSums(release []byte, files []IndexFile) []byte {
+	head, _, _ := strings.Cut(string(release), "MD5Sum:\n")
+	sorted := slices.Clone(files)
+	slices.SortFunc(sorted, func(a, b IndexFile) int { return strings.Compare(a.Path, b.Path) })
+	b := []byte(head + "SHA256:\n")
+	for _, f := range sorted {
+		b = fmt.Appendf(b, " %s %16d %s\n", f.SHA256, f.Size, f.Path)
+	}
+	b = append(b, "SHA512:\n"...)
+	for _, f := range sorted {
+		b = fmt.Appendf(b, " %s %16d %s\n", sha512Hex(f.Data), f.Size, f.Path)
+	}
+	return b
+}
+
+func sha512Hex(data []byte) string {
+	s := sha512.Sum512(data)
+	return hex.EncodeToString(s[:])
+}
+
+// newSigningKey makes a throwaway OpenPGP key in tmp/gnupg for signRelease
+// and returns the path of its public key, for signed-by.
+func newSigningKey(t *testing.T, tmp string) string {
 	t.Helper()
 	gpg, err := exec.LookPath("gpg")
 	require.NoError(t, err, "gpg is needed to sign the test repository (apt-get install gnupg)")
@@ -182,14 +271,23 @@ func signRelease(t *testing.T, tmp, dists string) string {
 	t.Cleanup(func() {
 		_ = runQuiet(env, "gpgconf", "--kill", "gpg-agent") // best effort: the agent only holds a test key
 	})
-	batch := []string{"--batch", "--pinentry-mode", "loopback", "--passphrase", ""}
-	run(t, tmp, env, gpg, append(batch, "--quick-gen-key", "aptq test <test@aptq.invalid>", "ed25519", "sign", "never")...)
+	run(t, tmp, env, gpg, append(gpgBatch, "--quick-gen-key", "aptq test <test@aptq.invalid>", "ed25519", "sign", "never")...)
 	pub := filepath.Join(tmp, "aptq-test.gpg")
 	run(t, tmp, env, gpg, "--batch", "--output", pub, "--export")
-	release := filepath.Join(dists, "Release")
-	run(t, tmp, env, gpg, append(batch, "--yes", "--output", filepath.Join(dists, "InRelease"), "--clearsign", release)...)
-	run(t, tmp, env, gpg, append(batch, "--yes", "--output", filepath.Join(dists, "Release.gpg"), "--armor", "--detach-sign", release)...)
 	return pub
+}
+
+var gpgBatch = []string{"--batch", "--pinentry-mode", "loopback", "--passphrase", ""}
+
+// signRelease signs dists/<rel>/Release with the key of newSigningKey, as
+// the aptq CLI does: InRelease (clearsigned) and Release.gpg (detached,
+// armored).
+func signRelease(t *testing.T, tmp, dists string) {
+	t.Helper()
+	env := []string{"GNUPGHOME=" + filepath.Join(tmp, "gnupg")}
+	release := filepath.Join(dists, "Release")
+	run(t, tmp, env, "gpg", append(gpgBatch, "--yes", "--output", filepath.Join(dists, "InRelease"), "--clearsign", release)...)
+	run(t, tmp, env, "gpg", append(gpgBatch, "--yes", "--output", filepath.Join(dists, "Release.gpg"), "--armor", "--detach-sign", release)...)
 }
 
 // aptConfig is a throwaway apt installation under dir: its own sources,

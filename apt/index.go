@@ -2,8 +2,8 @@ package apt
 
 import (
 	"bytes"
+	"crypto/md5"
 	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -17,8 +17,11 @@ import (
 // extension. The uncompressed file is always produced as well.
 type Compression string
 
-// The compressions apt understands that aptq produces.
+// The compressions apt understands that aptq produces. None is the
+// uncompressed file, which a Release always lists but a repository stores
+// only when its compressions include "none".
 const (
+	None Compression = "none"
 	Gzip Compression = "gz"
 	XZ   Compression = "xz"
 )
@@ -31,9 +34,9 @@ type IndexFile struct {
 	// of an index that did not change since it was last published.
 	Data []byte
 	Size int64
-	// Digests of Data, lowercase hex. Release lists SHA256 and SHA512, the
-	// ones generated files carry; MD5 and SHA1 are read from other tools'
-	// Release files.
+	// Digests of Data, lowercase hex. Release lists MD5 and SHA256, the
+	// ones generated files carry; SHA1 and SHA512 are read from other
+	// tools' Release files (and from aptq's before it dropped SHA512).
 	MD5, SHA1, SHA256, SHA512 string
 }
 
@@ -68,6 +71,7 @@ type Index struct {
 	plain           []byte  // the Packages file: the items' texts in order
 	gzChunks        []*chunk
 	xzChunks        []*chunk
+	sums            plainSums
 }
 
 // NewIndex renders the index of pkgs, which must be the packages of the
@@ -167,8 +171,11 @@ func newIndex(component, arch string, items []*item, plain []byte, parent *Index
 	if parent != nil {
 		gz, xz = parent.gzChunks, parent.xzChunks
 	}
-	return &Index{component: component, arch: arch, items: items, plain: plain,
+	ix := &Index{component: component, arch: arch, items: items, plain: plain,
 		gzChunks: chunkItems(items, gz, gzChunkStanzas), xzChunks: chunkItems(items, xz, xzChunkStanzas)}
+	ix.sums.ready = make(chan struct{})
+	ix.sums.md5States, ix.sums.sha256States = inheritSums(ix.gzChunks, parent)
+	return ix
 }
 
 // Len is the number of packages in the index.
@@ -192,29 +199,40 @@ func (ix *Index) Files(compressions []Compression) ([]IndexFile, error) {
 			}
 		}
 	}
-	base := ix.component + "/binary-" + ix.arch + "/Packages"
 	files := make([]IndexFile, 1+len(compressions))
 	errs := make([]error, len(files))
 	var wg sync.WaitGroup
-	wg.Go(func() { files[0] = describe(base, ix.plain) })
-	for i, c := range compressions {
-		wg.Go(func() {
-			var data []byte
-			var err error
-			switch c {
-			case Gzip:
-				data = ix.gzip()
-			case XZ:
-				data, err = ix.xz()
-			}
-			files[i+1], errs[i+1] = describe(base+"."+string(c), data), err
-		})
+	for i, c := range append([]Compression{None}, compressions...) {
+		wg.Go(func() { files[i], errs[i] = ix.File(c) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("%s: %w", base, err)
+		return nil, err
 	}
 	return files, nil
+}
+
+// File returns one file of the index: Packages for None, else its
+// compressed variant, with its digests. Each file is ready as soon as its
+// own bytes are, so a caller can upload it while the others are produced.
+func (ix *Index) File(c Compression) (IndexFile, error) {
+	base := ix.component + "/binary-" + ix.arch + "/Packages"
+	var data []byte
+	var err error
+	switch c {
+	case None:
+		return ix.describePlain(base), nil
+	case Gzip:
+		data = ix.gzip()
+	case XZ:
+		data, err = ix.xz()
+	default:
+		return IndexFile{}, fmt.Errorf("unsupported compression %q (want %q, %q or %q)", c, None, Gzip, XZ)
+	}
+	if err != nil {
+		return IndexFile{}, fmt.Errorf("%s: %w", base, err)
+	}
+	return describe(base+"."+string(c), data), nil
 }
 
 // checkComponent rejects component names that would escape dists/<release>/
@@ -238,14 +256,13 @@ func checkComponent(c string) error {
 
 // describe returns the IndexFile for data with the digests the Release
 // lists, computed concurrently: on a large index hashing costs more than
-// compressing. MD5 and SHA1 are left empty: the Release does not list them,
-// and the worker takes the flat file's MD5 from S3's ETag.
+// compressing.
 func describe(path string, data []byte) IndexFile {
 	f := IndexFile{Path: path, Data: data, Size: int64(len(data))}
 	sums := []struct {
 		dst *string
 		new func() hash.Hash
-	}{{&f.SHA256, sha256.New}, {&f.SHA512, sha512.New}}
+	}{{&f.MD5, md5.New}, {&f.SHA256, sha256.New}}
 	var wg sync.WaitGroup
 	for _, s := range sums {
 		wg.Go(func() {

@@ -98,6 +98,7 @@ func TestIndexApplyMatchesNewIndex(t *testing.T) {
 				got, err := ix.Files(compressions)
 				require.NoError(t, err)
 				require.Equal(t, fresh, got, "step %d", step)
+				require.Equal(t, describe(got[0].Path, got[0].Data), got[0], "step %d: digests resumed from the parent's", step)
 				require.Equal(t, len(want), ix.Len())
 
 				zr, err := gzip.NewReader(bytes.NewReader(got[1].Data))

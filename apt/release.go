@@ -29,19 +29,21 @@ type ReleaseMeta struct {
 	Components    []string
 }
 
-// releaseSums are the checksum lists BuildRelease writes. MD5Sum and SHA1
-// are left out: apt ignores them when stronger sums exist, and every listed
-// algorithm would need its own by-hash copies (apt fetches by-hash with the
-// strongest listed algorithm, but expects them all to exist).
-var releaseSums = parsedSums[2:]
+// releaseSums are the checksum lists BuildRelease writes: MD5Sum and SHA256,
+// as Debian's own archive does. apt fetches by-hash with the strongest
+// listed algorithm, so the by-hash objects live under SHA256 only; SHA512
+// would need a second copy of every file, and SHA1 adds nothing.
+var releaseSums = []sumList{parsedSums[0], parsedSums[2]}
 
-// parsedSums are the checksum lists ParseRelease understands, including the
-// weak ones other tools still write, with the length of their hex digests.
-var parsedSums = []struct {
+type sumList struct {
 	field  string
 	hexLen int
 	sum    func(*IndexFile) *string
-}{
+}
+
+// parsedSums are the checksum lists ParseRelease understands, including the
+// weak ones other tools still write, with the length of their hex digests.
+var parsedSums = []sumList{
 	{"MD5Sum", 32, func(f *IndexFile) *string { return &f.MD5 }},
 	{"SHA1", 40, func(f *IndexFile) *string { return &f.SHA1 }},
 	{"SHA256", 64, func(f *IndexFile) *string { return &f.SHA256 }},
@@ -51,7 +53,7 @@ var parsedSums = []struct {
 // BuildRelease returns the exact bytes of dists/<release>/Release: Origin,
 // Label, Suite, Codename, Version, Date, Valid-Until, Aptq-Generation,
 // Architectures, Components, Description (empty ones left out),
-// "Acquire-By-Hash: yes", then the SHA256 and SHA512 lists of files sorted
+// "Acquire-By-Hash: yes", then the MD5Sum and SHA256 lists of files sorted
 // by path, each line " <hex> <size> <path>" with the size right-aligned in
 // 16 columns as apt-ftparchive writes it. A file without a given digest is
 // left out of that list. The result is deterministic.

@@ -12,10 +12,10 @@ func TestBuildRelease(t *testing.T) {
 	t.Parallel()
 	h := func(c string, n int) string { return strings.Repeat(c, n) }
 	files := []IndexFile{
-		{Path: "main/binary-amd64/Packages.gz", Size: 123, SHA256: h("2", 64), SHA512: h("3", 128)},
+		{Path: "main/binary-amd64/Packages.gz", Size: 123, MD5: h("3", 32), SHA256: h("2", 64), SHA512: h("3", 128)},
 		{Path: "main/binary-amd64/Packages", Size: 45678, SHA256: h("0", 64), SHA512: h("1", 128), MD5: h("9", 32)},
-		{Path: "contrib/binary-amd64/Packages", Size: 0, SHA256: h("4", 64), SHA512: h("5", 128)},
-		{Path: "contrib/binary-amd64/Packages.xz", Size: 32, SHA256: h("6", 64)}, // no SHA512: left out of that list
+		{Path: "contrib/binary-amd64/Packages", Size: 0, MD5: h("5", 32), SHA256: h("4", 64), SHA512: h("5", 128)},
+		{Path: "contrib/binary-amd64/Packages.xz", Size: 32, SHA256: h("6", 64)}, // no MD5: left out of that list
 	}
 	meta := ReleaseMeta{
 		Origin: "aptq", Label: "aptq test", Suite: "stable", Codename: "bookworm",
@@ -37,15 +37,15 @@ func TestBuildRelease(t *testing.T) {
 		"Components: main contrib\n" +
 		"Description: Test repository\n" +
 		"Acquire-By-Hash: yes\n" +
+		"MD5Sum:\n" +
+		" " + h("5", 32) + "                0 contrib/binary-amd64/Packages\n" +
+		" " + h("9", 32) + "            45678 main/binary-amd64/Packages\n" +
+		" " + h("3", 32) + "              123 main/binary-amd64/Packages.gz\n" +
 		"SHA256:\n" +
 		" " + h("4", 64) + "                0 contrib/binary-amd64/Packages\n" +
 		" " + h("6", 64) + "               32 contrib/binary-amd64/Packages.xz\n" +
 		" " + h("0", 64) + "            45678 main/binary-amd64/Packages\n" +
-		" " + h("2", 64) + "              123 main/binary-amd64/Packages.gz\n" +
-		"SHA512:\n" +
-		" " + h("5", 128) + "                0 contrib/binary-amd64/Packages\n" +
-		" " + h("1", 128) + "            45678 main/binary-amd64/Packages\n" +
-		" " + h("3", 128) + "              123 main/binary-amd64/Packages.gz\n"
+		" " + h("2", 64) + "              123 main/binary-amd64/Packages.gz\n"
 	got := BuildRelease(meta, files)
 	require.Equal(t, want, string(got))
 	require.Equal(t, "main/binary-amd64/Packages.gz", files[0].Path, "input left unsorted")
@@ -56,10 +56,10 @@ func TestBuildRelease(t *testing.T) {
 	require.Equal(t, meta, r.Meta)
 	require.Equal(t, "yes", r.Fields.Get("Acquire-By-Hash"))
 	want2 := []IndexFile{
-		{Path: "contrib/binary-amd64/Packages", Size: 0, SHA256: h("4", 64), SHA512: h("5", 128)},
+		{Path: "contrib/binary-amd64/Packages", Size: 0, MD5: h("5", 32), SHA256: h("4", 64)},
 		{Path: "contrib/binary-amd64/Packages.xz", Size: 32, SHA256: h("6", 64)},
-		{Path: "main/binary-amd64/Packages", Size: 45678, SHA256: h("0", 64), SHA512: h("1", 128)},
-		{Path: "main/binary-amd64/Packages.gz", Size: 123, SHA256: h("2", 64), SHA512: h("3", 128)},
+		{Path: "main/binary-amd64/Packages", Size: 45678, MD5: h("9", 32), SHA256: h("0", 64)},
+		{Path: "main/binary-amd64/Packages.gz", Size: 123, MD5: h("3", 32), SHA256: h("2", 64)},
 	}
 	require.Equal(t, want2, r.Files)
 }
@@ -67,7 +67,7 @@ func TestBuildRelease(t *testing.T) {
 func TestBuildReleaseMinimal(t *testing.T) {
 	t.Parallel()
 	got := BuildRelease(ReleaseMeta{}, nil)
-	require.Equal(t, "Aptq-Generation: 0\nAcquire-By-Hash: yes\nSHA256:\nSHA512:\n", string(got))
+	require.Equal(t, "Aptq-Generation: 0\nAcquire-By-Hash: yes\nMD5Sum:\nSHA256:\n", string(got))
 	r, err := ParseRelease(got)
 	require.NoError(t, err)
 	require.Equal(t, ReleaseMeta{}, r.Meta)

@@ -30,6 +30,11 @@ var (
 	// MD5 of the content, so an ETag equal to the MD5 of its body means its
 	// earlier attempt won.
 	ErrPrecondition = errors.New("blob: precondition failed")
+	// ErrNotModified: a conditional Open (GetOptions.IfNoneMatch or
+	// IfModifiedSince) found the object unchanged; S3 answered 304.
+	ErrNotModified = errors.New("blob: not modified")
+	// ErrRange: an Open's range lies outside the object; S3 answered 416.
+	ErrRange = errors.New("blob: range not satisfiable")
 )
 
 // Info describes a stored object.
@@ -41,6 +46,10 @@ type Info struct {
 	ETag         string
 	LastModified time.Time // zero after Put: S3's PutObject response does not carry it
 	ContentType  string    // empty in List results: ListObjectsV2 does not carry it
+	CacheControl string    // as stored by Put; empty in List results
+	// ContentRange is S3's Content-Range of a range Open ("bytes 0-99/1234"),
+	// else empty.
+	ContentRange string
 }
 
 // PutOptions makes a Put conditional and sets the object's content type.
@@ -66,6 +75,20 @@ type PutOptions struct {
 	// parsed) uses it so that a body it refuses never becomes an object, not
 	// even for a moment.
 	BeforeCommit func() error
+	// CacheControl is stored with the object and sent with every GET of it,
+	// for a CDN or proxy in front of the bucket (docs/design.md, S3 layout).
+	CacheControl string
+}
+
+// GetOptions makes an Open a range or conditional read; S3 evaluates them,
+// so a reader that passes a client's headers through needs no Head first.
+type GetOptions struct {
+	// Range is an HTTP range such as "bytes=0-99"; "" for the whole object.
+	Range string
+	// IfNoneMatch is a client's If-None-Match header, passed as it is.
+	IfNoneMatch string
+	// IfModifiedSince, if not zero, is a client's If-Modified-Since.
+	IfModifiedSince time.Time
 }
 
 // Blob is the object store as aptq uses it. Keys are full object keys, the
@@ -81,6 +104,9 @@ type Blob interface {
 	// Get opens key for reading; byteRange is "" for the whole object or an
 	// HTTP range such as "bytes=0-99". The caller closes the body.
 	Get(ctx context.Context, key string, byteRange string) (io.ReadCloser, Info, error)
+	// Open is Get with conditions: an unchanged object is ErrNotModified,
+	// a range that cannot be satisfied is ErrRange.
+	Open(ctx context.Context, key string, opts GetOptions) (io.ReadCloser, Info, error)
 	// Head returns key's metadata.
 	Head(ctx context.Context, key string) (Info, error)
 	// Copy copies srcKey to dstKey within the bucket, server-side.

@@ -41,6 +41,7 @@ func (s *S3) putMultipart(ctx context.Context, key string, body io.Reader, size 
 
 	create := &s3.CreateMultipartUploadInput{Bucket: &s.bucket, Key: &key}
 	setContentType(&create.ContentType, opts.ContentType)
+	setContentType(&create.CacheControl, opts.CacheControl)
 	created, err := s.client.CreateMultipartUpload(ctx, create)
 	if err != nil {
 		return Info{}, fmt.Errorf("put %q: start multipart upload: %w", key, err)

@@ -126,6 +126,7 @@ func (s *S3) Put(ctx context.Context, key string, body io.Reader, size int64, op
 		ContentLength: aws.Int64(size),
 	}
 	setContentType(&in.ContentType, opts.ContentType)
+	setContentType(&in.CacheControl, opts.CacheControl)
 	setConditions(&in.IfNoneMatch, &in.IfMatch, opts)
 	var optFns []func(*s3.Options)
 	if conditional(opts) {
@@ -148,13 +149,24 @@ func (s *S3) Put(ctx context.Context, key string, body io.Reader, size int64, op
 
 // Get implements Blob.
 func (s *S3) Get(ctx context.Context, key string, byteRange string) (io.ReadCloser, Info, error) {
+	return s.Open(ctx, key, GetOptions{Range: byteRange})
+}
+
+// Open implements Blob.
+func (s *S3) Open(ctx context.Context, key string, opts GetOptions) (io.ReadCloser, Info, error) {
 	in := &s3.GetObjectInput{Bucket: &s.bucket, Key: &key}
-	if byteRange != "" {
-		in.Range = &byteRange
+	if opts.Range != "" {
+		in.Range = &opts.Range
+	}
+	if opts.IfNoneMatch != "" {
+		in.IfNoneMatch = &opts.IfNoneMatch
+	}
+	if !opts.IfModifiedSince.IsZero() {
+		in.IfModifiedSince = &opts.IfModifiedSince
 	}
 	out, err := s.client.GetObject(ctx, in)
 	if err != nil {
-		return nil, Info{}, fmt.Errorf("get %q: %w", key, readError(err))
+		return nil, Info{}, fmt.Errorf("get %q: %w", key, getError(err))
 	}
 	info := Info{
 		Key:          key,
@@ -162,10 +174,12 @@ func (s *S3) Get(ctx context.Context, key string, byteRange string) (io.ReadClos
 		ETag:         unquote(out.ETag),
 		LastModified: aws.ToTime(out.LastModified),
 		ContentType:  aws.ToString(out.ContentType),
+		CacheControl: aws.ToString(out.CacheControl),
+		ContentRange: aws.ToString(out.ContentRange),
 	}
 	// A range answer's ContentLength is the range's; the object's size follows
 	// the slash in "bytes 0-99/1234".
-	if cr := aws.ToString(out.ContentRange); cr != "" {
+	if cr := info.ContentRange; cr != "" {
 		_, total, _ := strings.Cut(cr, "/")
 		size, err := strconv.ParseInt(total, 10, 64)
 		if err != nil {
@@ -189,6 +203,7 @@ func (s *S3) Head(ctx context.Context, key string) (Info, error) {
 		ETag:         unquote(out.ETag),
 		LastModified: aws.ToTime(out.LastModified),
 		ContentType:  aws.ToString(out.ContentType),
+		CacheControl: aws.ToString(out.CacheControl),
 	}, nil
 }
 
@@ -298,9 +313,10 @@ func setConditions(ifNoneMatch, ifMatch **string, opts PutOptions) {
 	}
 }
 
-func setContentType(dst **string, contentType string) {
-	if contentType != "" {
-		*dst = aws.String(contentType)
+// setContentType sets an optional header (Content-Type, Cache-Control).
+func setContentType(dst **string, value string) {
+	if value != "" {
+		*dst = aws.String(value)
 	}
 }
 
@@ -341,6 +357,18 @@ func putError(err error, opts PutOptions) error {
 		return fmt.Errorf("%w (HTTP %d %s)", ErrPrecondition, code, s3code)
 	}
 	return err
+}
+
+// getError maps a GetObject failure: 404 to ErrNotFound, 304 to
+// ErrNotModified, 416 to ErrRange.
+func getError(err error) error {
+	switch code, _ := status(err); code {
+	case http.StatusNotModified:
+		return ErrNotModified
+	case http.StatusRequestedRangeNotSatisfiable:
+		return ErrRange
+	}
+	return readError(err)
 }
 
 func copyError(err error) error {

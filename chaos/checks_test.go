@@ -3,6 +3,7 @@ package chaos
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -242,7 +243,7 @@ func (c *cluster) finalIndex(ctx context.Context, release string, archs []string
 	}
 	out := map[string][]indexEntry{}
 	for _, arch := range archs {
-		path := "main/binary-" + arch + "/Packages"
+		path := "main/binary-" + arch + "/Packages.gz" // S3 holds no uncompressed index
 		var sum string
 		for _, f := range rel.Files {
 			if f.Path == path {
@@ -255,6 +256,13 @@ func (c *cluster) finalIndex(ctx context.Context, release string, archs []string
 		body, status, err := observe.Get(ctx, http.DefaultClient, base+apt.ByHashPath(path, "SHA256", sum))
 		if err != nil || status != http.StatusOK {
 			return nil, fmt.Errorf("%s %s: HTTP %d %v", release, path, status, err)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", release, path, err)
+		}
+		if body, err = io.ReadAll(zr); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", release, path, err)
 		}
 		out[arch] = parsePackages(body)
 	}

@@ -56,7 +56,7 @@ func TestCLILifecycle(t *testing.T) {
 		return r
 	}
 	packages := func() string {
-		body, status, err := get(ctx, b.URL+"/apt/"+b.Tenant+"/cli/dists/stable/main/binary-amd64/Packages")
+		body, status, err := getPackages(ctx, b.URL+"/apt/"+b.Tenant+"/cli/dists/stable/main/binary-amd64/Packages")
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, status)
 		return string(body)

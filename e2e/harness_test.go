@@ -4,7 +4,9 @@ package e2e
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -204,4 +206,19 @@ func (l *lockedWriter) String() string {
 // get reads url whole and returns the body and status.
 func get(ctx context.Context, url string) ([]byte, int, error) {
 	return observe.Get(ctx, http.DefaultClient, url)
+}
+
+// getPackages reads the Packages index at url (".../Packages") as apt does:
+// S3 holds only its compressed variants, so the .gz, decompressed.
+func getPackages(ctx context.Context, url string) ([]byte, int, error) {
+	body, status, err := get(ctx, url+".gz")
+	if err != nil || status != http.StatusOK {
+		return body, status, err
+	}
+	r, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return nil, status, err
+	}
+	body, err = io.ReadAll(r)
+	return body, status, err
 }

@@ -88,7 +88,7 @@ func TestReleaseLifecycle(t *testing.T) {
 
 	packagesURL := b.URL + "/apt/" + b.Tenant + "/life/dists/stable/main/binary-amd64/Packages"
 	packagesNow := func() []byte {
-		body, status, err := get(ctx, packagesURL)
+		body, status, err := getPackages(ctx, packagesURL)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, status)
 		return body

@@ -24,6 +24,7 @@ type Metrics struct {
 	leaseTakeovers   prometheus.Counter
 	reconcileRepairs prometheus.Counter
 	indexLookups     *prometheus.CounterVec
+	roundBytes       prometheus.Histogram
 }
 
 // New registers aptq's metrics, and Go's and the process's, in a new registry.
@@ -44,7 +45,7 @@ func New() *Metrics {
 		Name: "aptq_signature_wait_seconds", Help: "Time from a round's cut to its accepted signature.", Buckets: latency,
 	})
 	m.uploadSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "aptq_upload_seconds", Help: "S3 upload time of a round, by phase (by_hash, publish).", Buckets: latency,
+		Name: "aptq_upload_seconds", Help: "S3 upload time of a round, by phase (by_hash: the cut, index generation included, which the uploads overlap; publish).", Buckets: latency,
 	}, []string{"phase"})
 	m.leaseTakeovers = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "aptq_lease_takeovers_total", Help: "Release leases taken over after their holder's expired.",
@@ -56,8 +57,14 @@ func New() *Metrics {
 		Name: "aptq_index_cache_lookups_total",
 		Help: "Indexes a round needed, by whether the worker's index cache held the last generation's (hit) or it was rebuilt from the database (miss).",
 	}, []string{"result"})
+	m.roundBytes = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "aptq_round_upload_bytes",
+		Help: "Bytes a published round wrote to S3: by-hash and flat indexes, pool files, Release, Release.gpg, InRelease.",
+		// 4 KiB … 4 GiB
+		Buckets: prometheus.ExponentialBuckets(4096, 4, 11),
+	})
 	m.Registry.MustRegister(m.httpRequests, m.httpDuration, m.roundDuration, m.signatureWait,
-		m.uploadSeconds, m.leaseTakeovers, m.reconcileRepairs, m.indexLookups,
+		m.uploadSeconds, m.leaseTakeovers, m.reconcileRepairs, m.indexLookups, m.roundBytes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -110,6 +117,13 @@ func (m *Metrics) SignatureWaited(took time.Duration) {
 func (m *Metrics) Uploaded(phase string, took time.Duration) {
 	if m != nil {
 		m.uploadSeconds.WithLabelValues(phase).Observe(took.Seconds())
+	}
+}
+
+// RoundUploadBytes records what a published round wrote to S3.
+func (m *Metrics) RoundUploadBytes(n int64) {
+	if m != nil {
+		m.roundBytes.Observe(float64(n))
 	}
 }
 

@@ -44,9 +44,9 @@ func (s *Store) CommitRound(ctx context.Context, l Lease, r Round, changes []Cha
 		files, _ := json.Marshal(r.Files)
 		stmts = append(stmts,
 			Stmt("record index files", `
-			INSERT INTO release_files (release_id, generation, path, size, md5, sha256, sha512)
-			SELECT $1, $2, f.path, f.size, f.md5, f.sha256, f.sha512
-			FROM jsonb_to_recordset($3) AS f(path text, size bigint, md5 text, sha256 text, sha512 text)`,
+			INSERT INTO release_files (release_id, generation, path, size, md5, sha256, sha512, listed_only)
+			SELECT $1, $2, f.path, f.size, f.md5, f.sha256, f.sha512, coalesce(f.listed_only, false)
+			FROM jsonb_to_recordset($3) AS f(path text, size bigint, md5 text, sha256 text, sha512 text, listed_only boolean)`,
 				r.ReleaseID, r.Generation, files),
 			Statement{Name: "mark round committed", Rows: 1, SQL: `
 			UPDATE rounds SET state = 'committed', committed_at = now() WHERE id = $1 AND state = 'signed'`, Args: []any{r.ID}},
@@ -141,7 +141,7 @@ func (s *Store) PackagesByID(ctx context.Context, ids []int64) (map[int64]Packag
 // ReleaseFiles returns the index files of a committed generation.
 func (s *Store) ReleaseFiles(ctx context.Context, releaseID, generation int64) ([]IndexFile, error) {
 	rows, err := s.Pool.Query(ctx, `
-		SELECT path, size, md5, sha256, sha512 FROM release_files
+		SELECT path, size, md5, sha256, sha512, listed_only FROM release_files
 		WHERE release_id = $1 AND generation = $2 ORDER BY path`, releaseID, generation)
 	if err != nil {
 		return nil, translate("release files", err)
@@ -150,7 +150,7 @@ func (s *Store) ReleaseFiles(ctx context.Context, releaseID, generation int64) (
 	var out []IndexFile
 	for rows.Next() {
 		var f IndexFile
-		if err := rows.Scan(&f.Path, &f.Size, &f.MD5, &f.SHA256, &f.SHA512); err != nil {
+		if err := rows.Scan(&f.Path, &f.Size, &f.MD5, &f.SHA256, &f.SHA512, &f.ListedOnly); err != nil {
 			return nil, translate("release files", err)
 		}
 		out = append(out, f)

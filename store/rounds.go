@@ -19,14 +19,20 @@ const (
 )
 
 // IndexFile is one file a Release lists, path relative to dists/<release>/.
-// MD5 is the ETag S3 gave it, which the conditional write of the next
-// generation's flat file names.
+// MD5 is also the ETag S3 gives the stored file, which the conditional
+// write of the next generation's flat file names. SHA512 is set only in
+// generations from before aptq dropped it: their by-hash/SHA512 objects
+// exist until garbage collection removes them.
 type IndexFile struct {
 	Path   string `json:"path"`
 	Size   int64  `json:"size"`
 	MD5    string `json:"md5"`
 	SHA256 string `json:"sha256"`
 	SHA512 string `json:"sha512"`
+	// ListedOnly: the Release lists the file (the uncompressed Packages of
+	// a release without the "none" compression) but S3 holds neither its
+	// flat nor its by-hash object.
+	ListedOnly bool `json:"listed_only,omitempty"`
 }
 
 // Round is one publish of a release: its generated Release, and once
@@ -48,12 +54,14 @@ type Round struct {
 	CreatedAt         time.Time
 	// SignedBy is the token whose signature was accepted; nil before.
 	SignedBy *TokenRef
+	// ByHashBytes is what the round's cut wrote to S3 (see Cut).
+	ByHashBytes int64
 }
 
 const roundColumns = `id, release_id, generation, state, release_date, release_bytes, files,
 	signature_deadline, inrelease, release_gpg, coalesce(signers, '{}'), coalesce(error_code, ''),
 	coalesce(error_message, ''), created_at, signed_by_token_id,
-	coalesce((SELECT k.name FROM api_tokens k WHERE k.id = rounds.signed_by_token_id), '')`
+	coalesce((SELECT k.name FROM api_tokens k WHERE k.id = rounds.signed_by_token_id), ''), by_hash_bytes`
 
 func scanRound(row interface{ Scan(...any) error }) (Round, error) {
 	var r Round
@@ -62,7 +70,7 @@ func scanRound(row interface{ Scan(...any) error }) (Round, error) {
 	var signerName string
 	err := row.Scan(&r.ID, &r.ReleaseID, &r.Generation, &r.State, &r.ReleaseDate, &r.ReleaseBytes,
 		&files, &r.SignatureDeadline, &r.InRelease, &r.ReleaseGPG, &r.Signers, &r.ErrorCode,
-		&r.ErrorMessage, &r.CreatedAt, &signerID, &signerName)
+		&r.ErrorMessage, &r.CreatedAt, &signerID, &signerName, &r.ByHashBytes)
 	if err != nil {
 		return r, err
 	}
@@ -107,6 +115,8 @@ type Cut struct {
 	// ByHashFiles are the paths of the index files uploaded under by-hash
 	// for this round (the others are the last generation's), for the timeline.
 	ByHashFiles []string
+	// ByHashBytes is what those uploads wrote to S3.
+	ByHashBytes int64
 }
 
 // CutRound stores a new round awaiting signature and moves its changes into
@@ -129,10 +139,10 @@ func (s *Store) CutRound(ctx context.Context, c Cut) (Round, error) {
 		files, _ := json.Marshal(c.Files)
 		var err error
 		r, err = scanRound(tx.QueryRow(ctx, `
-			INSERT INTO rounds (release_id, generation, state, release_date, release_bytes, files, signature_deadline)
-			VALUES ($1, $2, 'awaiting_signature', $3, $4, $5, now() + $6::interval)
+			INSERT INTO rounds (release_id, generation, state, release_date, release_bytes, files, signature_deadline, by_hash_bytes)
+			VALUES ($1, $2, 'awaiting_signature', $3, $4, $5, now() + $6::interval, $7)
 			RETURNING `+roundColumns,
-			c.Lease.ReleaseID, c.Generation, c.ReleaseDate, c.ReleaseBytes, files, c.SignatureTimeout))
+			c.Lease.ReleaseID, c.Generation, c.ReleaseDate, c.ReleaseBytes, files, c.SignatureTimeout, c.ByHashBytes))
 		if err != nil {
 			return translate("insert round", err)
 		}
@@ -148,7 +158,7 @@ func (s *Store) CutRound(ctx context.Context, c Cut) (Round, error) {
 		if err := roundEvent(ctx, tx, r.ID, EventRoundCut, map[string]any{"round_id": r.ID,
 			"generation": r.Generation, "worker": c.Lease.Holder, "lease_token": c.Lease.Token,
 			"changes": len(c.ChangeIDs), "signature_deadline": r.SignatureDeadline,
-			"by_hash_uploaded": c.ByHashFiles}); err != nil {
+			"by_hash_uploaded": c.ByHashFiles, "bytes": c.ByHashBytes}); err != nil {
 			return err
 		}
 		return notifyRelease(ctx, tx, c.Lease.ReleaseID)

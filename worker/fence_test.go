@@ -123,7 +123,7 @@ func TestStaleWriterCannotPutBackOlderFiles(t *testing.T) {
 	b.expireLease(t)
 	second := b.publish(t, b.worker("other"), "two")
 
-	packages := distsKey(b.repo.Prefix, "stable", "main/binary-amd64/Packages")
+	packages := distsKey(b.repo.Prefix, "stable", "main/binary-amd64/Packages.gz")
 	release := distsKey(b.repo.Prefix, "stable", "Release")
 	newPackages, newRelease := b.read(t, packages), b.read(t, release)
 	require.Equal(t, second.ReleaseBytes, newRelease)

@@ -27,20 +27,43 @@ func indexKeyOf(path string) indexKey {
 }
 
 // generated is what a round's Release lists (new files and those reused
-// from the last generation) and which files are new.
+// from the last generation), which files went up under by-hash, and how
+// many bytes that wrote.
 type generated struct {
 	all      []store.IndexFile
 	newFiles []string
+	bytes    int64
+}
+
+// builtIndex is one index a round regenerated, and its files in the order
+// of the release's file kinds (see fileKinds).
+type builtIndex struct {
+	key   indexKey
+	ix    *apt.Index
+	files []apt.IndexFile
+}
+
+// fileKinds are the files of each index of rel: the uncompressed Packages
+// first (always listed), then its compressions; stored says which of them
+// S3 holds: the uncompressed one only with the "none" compression.
+func fileKinds(rel store.Release) (kinds []apt.Compression, stored []bool) {
+	kinds, stored = []apt.Compression{apt.None}, []bool{slices.Contains(rel.Compressions, string(apt.None))}
+	for _, c := range rel.Compressions {
+		if c != string(apt.None) {
+			kinds, stored = append(kinds, apt.Compression(c)), append(stored, true)
+		}
+	}
+	return kinds, stored
 }
 
 // generate builds the indexes a round changes: only the component ×
 // architecture indexes its changes touch (and any the last generation
 // lacks) are regenerated; the others are listed as they were. An index
 // this worker kept from the last generation (see indexCache) takes the
-// changes as edits; any other is rebuilt from the database. Each new index
-// goes to emit as soon as it is built.
-func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes []store.Change,
-	emit func([]apt.IndexFile) error) (generated, error) {
+// changes as edits; any other is rebuilt from the database. Each file S3
+// is to hold goes up under by-hash/SHA256 as soon as its own bytes and
+// digests are final, while the other files and the next index are built.
+func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes []store.Change, prefix string) (generated, error) {
 	var g generated
 	var prev []store.IndexFile
 	if rel.Generation > 0 {
@@ -89,19 +112,13 @@ func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes
 		}
 	}
 
-	compressions := make([]apt.Compression, len(rel.Compressions))
-	for i, c := range rel.Compressions {
-		compressions[i] = apt.Compression(c)
-	}
+	kinds, stored := fileKinds(rel)
+	up := w.newByHashUploader(ctx, prefix, rel.Name)
+	var built []*builtIndex
 	for _, comp := range rel.Components {
 		for _, arch := range rel.Architectures {
 			k := indexKey{comp, arch}
 			if !changed[k] {
-				for _, f := range prev {
-					if indexDir(f.Path) == k.dir() {
-						g.all = append(g.all, f)
-					}
-				}
 				continue
 			}
 			var ix *apt.Index
@@ -112,20 +129,45 @@ func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes
 				ix, err = apt.NewIndex(comp, arch, apt.SplitByArch(members[comp], []string{arch})[arch])
 			}
 			if err != nil {
+				up.abandon()
 				return g, fmt.Errorf("generate %s: %w", k.dir(), err)
 			}
-			files, err := ix.Files(compressions)
-			if err != nil {
-				return g, fmt.Errorf("generate %s: %w", k.dir(), err)
+			b := &builtIndex{key: k, ix: ix, files: make([]apt.IndexFile, len(kinds))}
+			built = append(built, b)
+			for i, c := range kinds {
+				up.produce(func() (apt.IndexFile, error) { return ix.File(c) }, &b.files[i], stored[i])
 			}
-			if err := emit(files); err != nil {
-				return g, err
+		}
+	}
+	if g.bytes, err = up.wait(); err != nil {
+		return g, fmt.Errorf("generate: %w", err)
+	}
+	builtBy := map[indexKey]*builtIndex{}
+	for _, b := range built {
+		builtBy[b.key] = b
+		w.indexes.put(cacheKey{rel.ID, b.key}, b.ix, b.files)
+	}
+	for _, comp := range rel.Components {
+		for _, arch := range rel.Architectures {
+			k := indexKey{comp, arch}
+			b := builtBy[k]
+			if b == nil {
+				for _, f := range prev {
+					if indexDir(f.Path) == k.dir() {
+						// The new Release lists no SHA512: an older generation's
+						// by-hash/SHA512 copy is kept only by the rows that name it.
+						f.SHA512 = ""
+						g.all = append(g.all, f)
+					}
+				}
+				continue
 			}
-			w.indexes.put(cacheKey{rel.ID, k}, ix, files)
-			for _, f := range files {
-				g.newFiles = append(g.newFiles, f.Path)
+			for i, f := range b.files {
+				if stored[i] {
+					g.newFiles = append(g.newFiles, f.Path)
+				}
 				g.all = append(g.all, store.IndexFile{Path: f.Path, Size: f.Size, MD5: f.MD5,
-					SHA256: f.SHA256, SHA512: f.SHA512})
+					SHA256: f.SHA256, ListedOnly: !stored[i]})
 			}
 		}
 	}

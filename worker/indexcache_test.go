@@ -75,7 +75,7 @@ func TestCachedIndexesMatchRebuilt(t *testing.T) {
 		for _, arch := range []string{"amd64", "arm64"} {
 			want, err := apt.GenerateIndexes("main", arch, apt.SplitByArch(pkgs, []string{arch})[arch], []apt.Compression{apt.Gzip})
 			require.NoError(t, err)
-			for _, f := range want {
+			for _, f := range want[1:] { // Packages is listed, not stored
 				got := b.read(t, b.repo.Prefix+"dists/stable/"+f.Path)
 				require.True(t, bytes.Equal(f.Data, got), "round %d: %s differs from a rebuild", round, f.Path)
 			}

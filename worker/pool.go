@@ -30,10 +30,12 @@ var errPoolDiffers = errors.New("pool file holds other content than its package"
 // files are written for a publish (submit, rollback and retry alike), so a
 // package of a change that never commits is never placed; a worker that
 // resumes the round runs it again, finding the files there.
-func (w *PublishWorker) placePool(ctx context.Context, prefix string, round store.Round) ([]string, error) {
+//
+// It returns the files it wrote and their bytes.
+func (w *PublishWorker) placePool(ctx context.Context, prefix string, round store.Round) ([]string, int64, error) {
 	files, err := w.cfg.Store.RoundPoolFiles(ctx, round.ID)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	placed := make([]bool, len(files))
 	g, gctx := errgroup.WithContext(ctx)
@@ -46,15 +48,17 @@ func (w *PublishWorker) placePool(ctx context.Context, prefix string, round stor
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	names := []string{}
+	var size int64
 	for i, f := range files {
 		if placed[i] {
 			names = append(names, f.Filename)
+			size += f.Package.Size
 		}
 	}
-	return names, nil
+	return names, size, nil
 }
 
 // ensurePoolFile puts package p at key unless it is there already, and
@@ -80,7 +84,7 @@ func (w *PublishWorker) ensurePoolFile(ctx context.Context, key string, p store.
 	}
 	defer body.Close()
 	_, err = w.cfg.Blob.Put(ctx, key, body, p.Size, blob.PutOptions{IfNoneMatch: true, SHA256: p.SHA256,
-		ContentType: debContentType})
+		ContentType: debContentType, CacheControl: immutableCacheControl})
 	if errors.Is(err, blob.ErrPrecondition) {
 		info, err := w.cfg.Blob.Head(ctx, key)
 		if err != nil {

@@ -147,6 +147,21 @@ func (r *reconciler) state(ctx context.Context, key string, size int64, md5hex s
 	return "", nil
 }
 
+// byHashKeys are the by-hash objects of a file of the committed generation:
+// under SHA256 if S3 holds the file, and under SHA512 too in a generation
+// from before aptq dropped SHA512 (its InRelease lists it, and apt fetches
+// by the strongest listed hash).
+func (r *reconciler) byHashKeys(f store.IndexFile) []string {
+	var keys []string
+	if !f.ListedOnly {
+		keys = append(keys, r.key(apt.ByHashPath(f.Path, "SHA256", f.SHA256)))
+		if f.SHA512 != "" {
+			keys = append(keys, r.key(apt.ByHashPath(f.Path, "SHA512", f.SHA512)))
+		}
+	}
+	return keys
+}
+
 // run checks in the publish order and repairs in it too: pool files,
 // by-hash objects, flat indexes, Release and Release.gpg, InRelease last.
 func (r *reconciler) run(ctx context.Context, lease store.Lease) error {
@@ -157,8 +172,8 @@ func (r *reconciler) run(ctx context.Context, lease store.Lease) error {
 	}
 	broken := map[string]bool{} // index directories with a bad by-hash object
 	for _, f := range r.round.Files {
-		for _, h := range []struct{ algo, hex string }{{"SHA256", f.SHA256}, {"SHA512", f.SHA512}} {
-			problem, err := r.state(ctx, r.key(apt.ByHashPath(f.Path, h.algo, h.hex)), f.Size, f.MD5)
+		for _, key := range r.byHashKeys(f) {
+			problem, err := r.state(ctx, key, f.Size, f.MD5)
 			if err != nil {
 				return err
 			}
@@ -173,13 +188,23 @@ func (r *reconciler) run(ctx context.Context, lease store.Lease) error {
 		}
 	}
 	for _, f := range r.round.Files {
+		if f.ListedOnly {
+			continue
+		}
 		key := r.key(f.Path)
 		problem, err := r.state(ctx, key, f.Size, f.MD5)
 		if err != nil {
 			return err
 		}
 		if problem != "" {
-			if _, err := r.w.cfg.Blob.Copy(ctx, r.key(apt.ByHashPath(f.Path, "SHA256", f.SHA256)), key); err != nil {
+			// Read and put rather than copied: a copy would carry the by-hash
+			// object's immutable Cache-Control to a file every round replaces.
+			data, err := r.w.read(ctx, r.key(apt.ByHashPath(f.Path, "SHA256", f.SHA256)))
+			if err != nil {
+				return fmt.Errorf("repair %s: %w", key, err)
+			}
+			if _, err := r.w.cfg.Blob.Put(ctx, key, bytes.NewReader(data), int64(len(data)),
+				blob.PutOptions{SHA256: f.SHA256, CacheControl: r.w.indexCacheControl()}); err != nil {
 				return fmt.Errorf("repair %s: %w", key, err)
 			}
 			r.repaired(key, problem, "copied from by-hash")
@@ -198,7 +223,8 @@ func (r *reconciler) run(ctx context.Context, lease store.Lease) error {
 			return err
 		}
 		if problem != "" {
-			if _, err := r.w.cfg.Blob.Put(ctx, key, bytes.NewReader(obj.data), int64(len(obj.data)), blob.PutOptions{}); err != nil {
+			if _, err := r.w.cfg.Blob.Put(ctx, key, bytes.NewReader(obj.data), int64(len(obj.data)),
+				blob.PutOptions{CacheControl: r.w.indexCacheControl()}); err != nil {
 				return fmt.Errorf("repair %s: %w", key, err)
 			}
 			r.repaired(key, problem, "uploaded from the database")
@@ -263,29 +289,31 @@ func (r *reconciler) regenerate(ctx context.Context, dirs map[string]bool) error
 	for _, f := range r.round.Files {
 		want[f.Path] = f
 	}
-	compressions := make([]apt.Compression, len(r.rel.Compressions))
-	for i, c := range r.rel.Compressions {
-		compressions[i] = apt.Compression(c)
-	}
+	kinds, _ := fileKinds(r.rel)
 	for k := range changed {
-		files, err := apt.GenerateIndexes(k.component, k.arch, apt.SplitByArch(members[k.component], []string{k.arch})[k.arch], compressions)
+		ix, err := apt.NewIndex(k.component, k.arch, apt.SplitByArch(members[k.component], []string{k.arch})[k.arch])
 		if err != nil {
 			return err
 		}
-		for _, f := range files {
-			if w, ok := want[f.Path]; !ok || w.SHA256 != f.SHA256 {
+		for _, c := range kinds {
+			f, err := ix.File(c)
+			if err != nil {
+				return err
+			}
+			w, ok := want[f.Path]
+			if !ok || w.SHA256 != f.SHA256 {
 				return fmt.Errorf("regenerated %s does not match generation %d's; not repairing", f.Path, r.rel.Generation)
 			}
-			for _, h := range []struct{ algo, hex string }{{"SHA256", f.SHA256}, {"SHA512", f.SHA512}} {
-				key := r.key(apt.ByHashPath(f.Path, h.algo, h.hex))
-				problem, err := r.state(ctx, key, f.Size, want[f.Path].MD5)
+			for _, key := range r.byHashKeys(w) {
+				problem, err := r.state(ctx, key, f.Size, w.MD5)
 				if err != nil {
 					return err
 				}
 				if problem == "" {
 					continue
 				}
-				if _, err := r.w.cfg.Blob.Put(ctx, key, bytes.NewReader(f.Data), int64(len(f.Data)), blob.PutOptions{SHA256: f.SHA256}); err != nil {
+				if _, err := r.w.cfg.Blob.Put(ctx, key, bytes.NewReader(f.Data), int64(len(f.Data)),
+					blob.PutOptions{SHA256: f.SHA256, CacheControl: immutableCacheControl}); err != nil {
 					return fmt.Errorf("repair %s: %w", key, err)
 				}
 				r.repaired(key, problem, "regenerated from the database")
@@ -325,6 +353,7 @@ func (r *reconciler) inRelease(ctx context.Context) error {
 		}
 		problem, opts = "older or different generation", blob.PutOptions{IfMatch: etag}
 	}
+	opts.CacheControl = r.w.indexCacheControl()
 	put, err := r.w.cfg.Blob.Put(ctx, key, bytes.NewReader(r.round.InRelease), int64(len(r.round.InRelease)), opts)
 	if err != nil {
 		return fmt.Errorf("repair %s: %w", key, err)

@@ -13,9 +13,9 @@ import (
 )
 
 // cut starts a round of the given pending changes: it generates the indexes
-// of generation g+1, uploads their content-addressed by-hash objects (which
-// no InRelease names yet, so this shows readers nothing), and stores the
-// exact Release bytes for the CLI to sign.
+// of generation g+1 and uploads their content-addressed by-hash objects as
+// each is ready (no InRelease names them yet, so this shows readers
+// nothing), and stores the exact Release bytes for the CLI to sign.
 func (w *PublishWorker) cut(ctx context.Context, lease store.Lease, pending []store.Change, log *slog.Logger) (store.Round, error) {
 	rel, err := w.cfg.Store.ReleaseByID(ctx, w.cfg.Store.Pool, lease.ReleaseID)
 	if err != nil {
@@ -29,20 +29,15 @@ func (w *PublishWorker) cut(ctx context.Context, lease store.Lease, pending []st
 	if err != nil {
 		return store.Round{}, err
 	}
-	var uploading time.Duration
 	start := time.Now()
-	gen, err := w.generate(ctx, rel, pending, func(files []apt.IndexFile) error {
-		start := time.Now()
-		defer func() { uploading += time.Since(start) }()
-		return w.uploadByHash(ctx, repo.Prefix, rel.Name, files)
-	})
+	gen, err := w.generate(ctx, rel, pending, repo.Prefix)
 	if err != nil {
 		return store.Round{}, err
 	}
-	w.cfg.Metrics.Uploaded("by_hash", uploading)
+	w.cfg.Metrics.Uploaded("by_hash", time.Since(start))
 	files := make([]apt.IndexFile, len(gen.all))
 	for i, f := range gen.all {
-		files[i] = apt.IndexFile{Path: f.Path, Size: f.Size, MD5: f.MD5, SHA256: f.SHA256, SHA512: f.SHA512}
+		files[i] = apt.IndexFile{Path: f.Path, Size: f.Size, MD5: f.MD5, SHA256: f.SHA256}
 	}
 	meta := apt.ReleaseMeta{
 		Origin: rel.Origin, Label: rel.Label, Suite: rel.Suite, Codename: rel.Codename,
@@ -60,13 +55,14 @@ func (w *PublishWorker) cut(ctx context.Context, lease store.Lease, pending []st
 	round, err := w.cfg.Store.CutRound(ctx, store.Cut{
 		Lease: lease, Generation: rel.Generation + 1, ReleaseDate: date, ReleaseBytes: releaseBytes,
 		Files: gen.all, ChangeIDs: ids, SignatureTimeout: w.cfg.SignatureTimeout, ByHashFiles: gen.newFiles,
+		ByHashBytes: gen.bytes,
 	})
 	if err != nil {
 		return store.Round{}, err
 	}
 	log.Info("round cut", slog.Int64("round_id", round.ID), slog.Int64("generation", round.Generation),
 		slog.Int("changes", len(ids)), slog.Int("new_index_files", len(gen.newFiles)),
-		slog.Duration("took", time.Since(start)), slog.Duration("by_hash_upload", uploading))
+		slog.Duration("took", time.Since(start)), slog.Int64("by_hash_bytes", gen.bytes))
 	return round, nil
 }
 

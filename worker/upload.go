@@ -2,13 +2,13 @@ package worker
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -25,58 +25,74 @@ func distsKey(prefix, release, path string) string {
 	return prefix + "dists/" + release + "/" + path
 }
 
-// uploadByHash puts every new index file under by-hash/SHA256 and
-// by-hash/SHA512 (apt fetches the strongest hash the Release lists). These
+// Cache-Control of the objects a round writes (DESIGN.md §4): content-
+// addressed ones never change; the flat indexes and the Release files
+// change every round, so a cache in front of the bucket keeps them briefly.
+const immutableCacheControl = "public, max-age=31536000, immutable"
+
+func (w *PublishWorker) indexCacheControl() string {
+	return "public, max-age=" + strconv.Itoa(int(w.cfg.IndexMaxAge/time.Second))
+}
+
+// byHashUploader produces a round's index files concurrently and puts each
+// one S3 is to hold under by-hash/SHA256 as soon as it is produced. These
 // objects are content-addressed: create-only, and one that exists already
-// holds the same bytes. Each file's MD5 is set to the ETag S3 gives it: the
-// MD5 of a single-request upload, which S3 computes anyway and accepted
-// only after checking the body against the signed SHA-256, so aptq does not
-// hash 17 MB once more. The next generation's conditional write of the flat
-// file names this ETag.
-func (w *PublishWorker) uploadByHash(ctx context.Context, prefix, release string, files []apt.IndexFile) error {
-	etags := make([][2]string, len(files))
+// holds the same bytes.
+type byHashUploader struct {
+	w               *PublishWorker
+	ctx             context.Context
+	prefix, release string
+	g               *errgroup.Group
+	bytes           atomic.Int64
+}
+
+func (w *PublishWorker) newByHashUploader(ctx context.Context, prefix, release string) *byHashUploader {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(uploadConcurrency)
-	for i, f := range files {
-		for j, h := range []struct{ algo, hex string }{{"SHA256", f.SHA256}, {"SHA512", f.SHA512}} {
-			key := distsKey(prefix, release, apt.ByHashPath(f.Path, h.algo, h.hex))
-			g.Go(func() error {
-				info, err := w.cfg.Blob.Put(gctx, key, bytes.NewReader(f.Data), int64(len(f.Data)),
-					blob.PutOptions{IfNoneMatch: true, SHA256: f.SHA256})
-				if err != nil && !errors.Is(err, blob.ErrPrecondition) {
-					return fmt.Errorf("upload %s: %w", key, err)
-				}
-				etags[i][j] = info.ETag
-				return nil
-			})
-		}
-	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
-	for i := range files {
-		files[i].MD5 = cmp.Or(etags[i][0], etags[i][1])
-		if files[i].MD5 != "" {
-			continue
-		}
-		// Both existed already (an earlier attempt of this round uploaded them).
-		key := distsKey(prefix, release, apt.ByHashPath(files[i].Path, "SHA256", files[i].SHA256))
-		info, err := w.cfg.Blob.Head(ctx, key)
+	return &byHashUploader{w: w, ctx: gctx, prefix: prefix, release: release, g: g}
+}
+
+// produce runs build, stores its file in dst and, if upload, puts it.
+func (u *byHashUploader) produce(build func() (apt.IndexFile, error), dst *apt.IndexFile, upload bool) {
+	u.g.Go(func() error {
+		f, err := build()
 		if err != nil {
+			return err
+		}
+		*dst = f
+		if !upload {
+			return nil
+		}
+		key := distsKey(u.prefix, u.release, apt.ByHashPath(f.Path, "SHA256", f.SHA256))
+		_, err = u.w.cfg.Blob.Put(u.ctx, key, bytes.NewReader(f.Data), int64(len(f.Data)),
+			blob.PutOptions{IfNoneMatch: true, SHA256: f.SHA256, CacheControl: immutableCacheControl})
+		switch {
+		case errors.Is(err, blob.ErrPrecondition):
+			return nil // an earlier attempt of this round put it
+		case err != nil:
 			return fmt.Errorf("upload %s: %w", key, err)
 		}
-		files[i].MD5 = info.ETag
-	}
-	return nil
+		u.bytes.Add(int64(len(f.Data)))
+		return nil
+	})
 }
+
+// wait returns once every file is produced and put, with the bytes written.
+func (u *byHashUploader) wait() (int64, error) {
+	err := u.g.Wait()
+	return u.bytes.Load(), err
+}
+
+// abandon waits for what is under way and drops its result.
+func (u *byHashUploader) abandon() { _ = u.g.Wait() }
 
 // upload publishes a committed round in the order that never shows a
 // reader a broken repository: the pool files of its added packages (only
-// now: a change is public once committed), flat index files (from the
-// index cache if this worker cut the round, else copied from their by-hash
-// objects; the by-hash objects went up when the round was cut, for the
-// signer to fetch), Release and Release.gpg, then InRelease last,
-// conditional on the ETag of the previous generation's.
+// now: a change is public once committed), the flat index files S3 holds
+// (from the index cache if this worker cut the round, else copied from
+// their by-hash objects; the by-hash objects went up when the round was
+// cut, for the signer to fetch), Release and Release.gpg, then InRelease
+// last, conditional on the ETag of the previous generation's.
 func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round store.Round, log *slog.Logger) error {
 	start := time.Now()
 	rel, err := w.cfg.Store.ReleaseByID(ctx, w.cfg.Store.Pool, round.ReleaseID)
@@ -87,11 +103,11 @@ func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round sto
 	if err != nil {
 		return err
 	}
-	placed, err := w.placePool(ctx, repo.Prefix, round)
+	placed, poolBytes, err := w.placePool(ctx, repo.Prefix, round)
 	if err != nil {
 		return err
 	}
-	if err := w.cfg.Store.RoundUploadStep(ctx, round.ID, "pool", map[string]any{"files": placed}); err != nil {
+	if err := w.cfg.Store.RoundUploadStep(ctx, round.ID, "pool", map[string]any{"files": placed, "bytes": poolBytes}); err != nil {
 		return err
 	}
 	prev, err := w.cfg.Store.ReleaseFiles(ctx, rel.ID, round.Generation-1)
@@ -105,13 +121,24 @@ func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round sto
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(uploadConcurrency)
-	var flat []string
+	var flat, stale []string
+	var flatBytes int64
 	for _, f := range round.Files {
 		old, had := prevByPath[f.Path]
-		if had && old.SHA256 == f.SHA256 {
+		if had && old.ListedOnly {
+			old = store.IndexFile{}
+		}
+		if f.ListedOnly {
+			if old.SHA256 != "" {
+				stale = append(stale, f.Path)
+			}
+			continue
+		}
+		if old.SHA256 == f.SHA256 {
 			continue
 		}
 		flat = append(flat, f.Path)
+		flatBytes += f.Size
 		g.Go(func() error {
 			data := w.indexes.data(cacheKey{rel.ID, indexKeyOf(f.Path)}, f.Path, f.SHA256)
 			if data == nil {
@@ -127,7 +154,7 @@ func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round sto
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	if err := w.cfg.Store.RoundUploadStep(ctx, round.ID, "flat_indexes", map[string]any{"files": flat}); err != nil {
+	if err := w.cfg.Store.RoundUploadStep(ctx, round.ID, "flat_indexes", map[string]any{"files": flat, "bytes": flatBytes}); err != nil {
 		return err
 	}
 
@@ -154,7 +181,9 @@ func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round sto
 	if err := g.Wait(); err != nil {
 		return err
 	}
-	if err := w.cfg.Store.RoundUploadStep(ctx, round.ID, "release", map[string]any{"files": []string{"Release", "Release.gpg"}}); err != nil {
+	releaseBytes := int64(len(round.ReleaseBytes) + len(round.ReleaseGPG))
+	if err := w.cfg.Store.RoundUploadStep(ctx, round.ID, "release", map[string]any{"files": []string{"Release", "Release.gpg"},
+		"bytes": releaseBytes}); err != nil {
 		return err
 	}
 
@@ -165,11 +194,25 @@ func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round sto
 	// Recorded as InRelease lands, before clients can see the round published.
 	w.cfg.Metrics.Uploaded("publish", time.Since(start))
 	w.cfg.Metrics.RoundPublished(time.Since(round.CreatedAt))
+	w.cfg.Metrics.RoundUploadBytes(round.ByHashBytes + poolBytes + flatBytes + releaseBytes + int64(len(round.InRelease)))
 	if err := w.cfg.Store.PublishRound(ctx, round, etag); err != nil {
 		return err
 	}
+	w.deleteStale(ctx, repo.Prefix, rel.Name, stale, log)
 	log.Info("round published")
 	return nil
+}
+
+// deleteStale deletes the flat files an older generation stored and this
+// one only lists (the uncompressed Packages of the layout before aptq
+// stopped storing it): apt never fetches them, and left in place they would
+// disagree with the Release. A failure only leaves such a file behind.
+func (w *PublishWorker) deleteStale(ctx context.Context, prefix, release string, paths []string, log *slog.Logger) {
+	for _, p := range paths {
+		if err := w.cfg.Blob.Delete(ctx, distsKey(prefix, release, p)); err != nil {
+			log.Warn("stale flat index left in place", slog.String("path", p), slog.Any("error", err))
+		}
+	}
 }
 
 // replace writes data (of SHA-256 sha256, "" if not computed) at key over
@@ -182,7 +225,8 @@ func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round sto
 // may overwrite, conditionally on what it found.
 func (w *PublishWorker) replace(ctx context.Context, lease store.Lease, key string, data []byte, sha256, prevMD5 string) error {
 	want := md5Hex(data)
-	opts := blob.PutOptions{IfMatch: prevMD5, IfNoneMatch: prevMD5 == "", SHA256: sha256}
+	cc := w.indexCacheControl()
+	opts := blob.PutOptions{IfMatch: prevMD5, IfNoneMatch: prevMD5 == "", SHA256: sha256, CacheControl: cc}
 	for attempt := 0; ; attempt++ {
 		_, err := w.cfg.Blob.Put(ctx, key, bytes.NewReader(data), int64(len(data)), opts)
 		if !errors.Is(err, blob.ErrPrecondition) {
@@ -203,11 +247,11 @@ func (w *PublishWorker) replace(ctx context.Context, lease store.Lease, key stri
 		}
 		switch {
 		case errors.Is(err, blob.ErrNotFound):
-			opts = blob.PutOptions{IfNoneMatch: true, SHA256: sha256}
+			opts = blob.PutOptions{IfNoneMatch: true, SHA256: sha256, CacheControl: cc}
 		case err != nil:
 			return fmt.Errorf("upload %s: %w", key, err)
 		default:
-			opts = blob.PutOptions{IfMatch: info.ETag, SHA256: sha256}
+			opts = blob.PutOptions{IfMatch: info.ETag, SHA256: sha256, CacheControl: cc}
 		}
 	}
 }
@@ -229,9 +273,9 @@ func (w *PublishWorker) read(ctx context.Context, key string) ([]byte, error) {
 // putInRelease replaces InRelease only if it is still the one this release
 // last published (prevETag; nil: none yet), and returns the new ETag.
 func (w *PublishWorker) putInRelease(ctx context.Context, key string, round store.Round, prevETag *string) (string, error) {
-	opts := blob.PutOptions{IfNoneMatch: true}
+	opts := blob.PutOptions{IfNoneMatch: true, CacheControl: w.indexCacheControl()}
 	if prevETag != nil {
-		opts = blob.PutOptions{IfMatch: *prevETag}
+		opts = blob.PutOptions{IfMatch: *prevETag, CacheControl: opts.CacheControl}
 	}
 	info, err := w.cfg.Blob.Put(ctx, key, bytes.NewReader(round.InRelease), int64(len(round.InRelease)), opts)
 	if errors.Is(err, blob.ErrPrecondition) {

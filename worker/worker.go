@@ -52,6 +52,10 @@ type Config struct {
 	// IndexCacheBytes bounds the memory kept for the indexes of recent rounds
 	// (see indexCache); 0 means 256 MiB, negative means none.
 	IndexCacheBytes int64
+	// IndexMaxAge is the Cache-Control max-age of the files every round
+	// replaces (InRelease, Release, Release.gpg, flat indexes): how long a
+	// cache in front of the bucket may serve an old one (default 60 s).
+	IndexMaxAge time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -81,6 +85,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.IndexCacheBytes == 0 {
 		c.IndexCacheBytes = 256 << 20
+	}
+	if c.IndexMaxAge == 0 {
+		c.IndexMaxAge = time.Minute
 	}
 }
 

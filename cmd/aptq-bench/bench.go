@@ -42,7 +42,7 @@ type bench struct {
 	bin string // directory holding aptqd and aptq
 }
 
-// scenario is one of S1…S5; it returns its rows (aptq's, and aptly's when
+// scenario is one of S1…S6; it returns its rows (aptq's, and aptly's when
 // it compares) and the aptly/aptq ratios.
 type scenario struct {
 	name    string
@@ -56,6 +56,7 @@ var scenarios = []scenario{
 	{"S3", 15 * time.Minute, (*bench).s3},
 	{"S4", 15 * time.Minute, (*bench).s4},
 	{"S5", 15 * time.Minute, (*bench).s5},
+	{"S6", 60 * time.Minute, (*bench).s6},
 }
 
 func isScenario(name string) bool {

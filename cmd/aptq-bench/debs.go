@@ -37,6 +37,11 @@ var descriptionWords = strings.Fields(`the a library tool for and with of to in 
 // version 1.0-1, a Depends line, a homepage and two lines of description,
 // for a Packages stanza of about 800 bytes (Debian 12's main averages 750).
 func debOptions(name string, i int) debtest.Options {
+	return debOptionsArch(name, i, "amd64")
+}
+
+// debOptionsArch is debOptions for another architecture.
+func debOptionsArch(name string, i int, arch string) debtest.Options {
 	var desc strings.Builder
 	desc.WriteString("aptq benchmark package " + name)
 	for line := range 2 {
@@ -46,7 +51,7 @@ func debOptions(name string, i int) debtest.Options {
 		}
 	}
 	return debtest.Options{
-		Package: name, Version: "1.0-1", Architecture: "amd64",
+		Package: name, Version: "1.0-1", Architecture: arch,
 		Depends:     "libc6 (>= 2.34), libssl3 (>= 3.0.0), zlib1g (>= 1:1.2.0)",
 		Description: desc.String(),
 		Extra:       []debtest.Field{{Name: "Homepage", Value: "https://example.org/" + name}},
@@ -59,19 +64,24 @@ func debOptions(name string, i int) debtest.Options {
 // whose first package no longer comes out the same (debtest or debOptions
 // changed) is written again.
 func (b *bench) debSet(ctx context.Context, set, nameFormat string, n int) ([]debFile, error) {
+	return b.debSetWith(ctx, set, nameFormat, n, debOptions)
+}
+
+// debSetWith is debSet with the options of each package from opts.
+func (b *bench) debSetWith(ctx context.Context, set, nameFormat string, n int, opts func(name string, i int) debtest.Options) ([]debFile, error) {
 	if b.cache == "" {
-		return writeDebs(ctx, filepath.Join(b.work, set), nameFormat, n)
+		return writeDebs(ctx, filepath.Join(b.work, set), nameFormat, n, opts)
 	}
 	dir := filepath.Join(b.cache, set)
 	manifestPath := filepath.Join(dir, "manifest.json")
-	if debs, ok := loadDebSet(manifestPath, nameFormat, n); ok {
+	if debs, ok := loadDebSet(manifestPath, nameFormat, n, opts); ok {
 		return debs[:n], nil
 	}
 	b.logf("writing %d packages into %s", n, dir)
 	if err := os.RemoveAll(dir); err != nil {
 		return nil, err
 	}
-	debs, err := writeDebs(ctx, dir, nameFormat, n)
+	debs, err := writeDebs(ctx, dir, nameFormat, n, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +99,7 @@ type debManifest struct {
 
 // loadDebSet returns a cached set of at least n packages, if it is still
 // what writeDebs would write.
-func loadDebSet(path, nameFormat string, n int) ([]debFile, bool) {
+func loadDebSet(path, nameFormat string, n int, opts func(name string, i int) debtest.Options) ([]debFile, bool) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, false
@@ -99,7 +109,7 @@ func loadDebSet(path, nameFormat string, n int) ([]debFile, bool) {
 		return nil, false
 	}
 	var buf bytes.Buffer
-	if debtest.WriteDeb(&buf, debOptions(fmt.Sprintf(nameFormat, 0), 0)) != nil {
+	if debtest.WriteDeb(&buf, opts(fmt.Sprintf(nameFormat, 0), 0)) != nil {
 		return nil, false
 	}
 	if sum := sha256.Sum256(buf.Bytes()); hex.EncodeToString(sum[:]) != m.Debs[0].SHA256 {
@@ -115,7 +125,7 @@ func loadDebSet(path, nameFormat string, n int) ([]debFile, bool) {
 
 // writeDebs writes n packages named fmt.Sprintf(nameFormat, i) into dir,
 // on every core.
-func writeDebs(ctx context.Context, dir, nameFormat string, n int) ([]debFile, error) {
+func writeDebs(ctx context.Context, dir, nameFormat string, n int, opts func(name string, i int) debtest.Options) ([]debFile, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -128,7 +138,7 @@ func writeDebs(ctx context.Context, dir, nameFormat string, n int) ([]debFile, e
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				d, err := writeDeb(dir, debOptions(fmt.Sprintf(nameFormat, i), i))
+				d, err := writeDeb(dir, opts(fmt.Sprintf(nameFormat, i), i))
 				if err != nil {
 					errs <- err
 					return

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -82,6 +83,35 @@ func (s *system) phases(ctx context.Context, release string, generation int64, s
 	return out, nil
 }
 
+// roundBytes reads what the round that made generation wrote to S3 (its
+// by-hash objects when cut, the upload steps' bytes, InRelease; the same
+// sum as aptq_round_upload_bytes) and the size of the index files S3 holds
+// that it changed (their compressed variants, unless the release stores
+// the uncompressed one too).
+func (s *system) roundBytes(ctx context.Context, release string, generation int64) (written, changed int64, err error) {
+	conn, err := pgx.Connect(ctx, s.dbURL)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer conn.Close(ctx)
+	err = conn.QueryRow(ctx, `
+		SELECT r.by_hash_bytes + length(r.inrelease) + coalesce((
+				SELECT sum((e.detail->>'bytes')::bigint) FROM job_events e
+				WHERE e.kind = 'uploaded' AND e.change_id = (SELECT min(c.id) FROM changes c WHERE c.round_id = r.id)), 0),
+			coalesce((
+				SELECT sum(f.size) FROM release_files f
+				WHERE f.release_id = r.release_id AND f.generation = r.generation AND NOT f.listed_only
+				  AND NOT EXISTS (SELECT 1 FROM release_files p WHERE p.release_id = f.release_id
+					AND p.generation = f.generation - 1 AND p.path = f.path AND p.sha256 = f.sha256)), 0)
+		FROM rounds r JOIN releases rel ON rel.id = r.release_id
+		WHERE rel.name = $1 AND r.generation = $2 AND r.state = 'published'`, release, generation).
+		Scan(&written, &changed)
+	if err != nil {
+		return 0, 0, fmt.Errorf("bytes of generation %d: %w", generation, err)
+	}
+	return written, changed, nil
+}
+
 // get reads a file of the published repository through aptqd.
 func (s *system) get(ctx context.Context, repo, path string) ([]byte, error) {
 	u := s.URL + "/apt/" + s.Tenant + "/" + repo + "/" + path
@@ -102,6 +132,20 @@ func (s *system) get(ctx context.Context, repo, path string) ([]byte, error) {
 		return nil, fmt.Errorf("GET %s: %s", u, resp.Status)
 	}
 	return data, nil
+}
+
+// packages reads a release's main/binary-amd64/Packages as apt does: its
+// .gz (S3 holds no uncompressed index), decompressed.
+func (s *system) packages(ctx context.Context, repo, release string) ([]byte, error) {
+	data, err := s.get(ctx, repo, "dists/"+release+"/main/binary-amd64/Packages.gz")
+	if err != nil {
+		return nil, err
+	}
+	r, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("read Packages.gz of %s: %w", release, err)
+	}
+	return io.ReadAll(r)
 }
 
 // generation reads Aptq-Generation from a release's published InRelease.

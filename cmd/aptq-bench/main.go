@@ -9,6 +9,7 @@
 //	S3  50 releases × 20 concurrent publishes each
 //	S4  full index generation for 100 000 packages (apt's benchmark)
 //	S5  peak RSS of aptqd and of the CLI during a 1 GiB upload
+//	S6  one publish into a release of 100 000 packages (4 components, amd64 and arm64, gz and xz)
 //
 // Usage (after `make services`; `make bench` runs the short variant):
 //
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&sz.s1Base, "s1-base", 0, "override: packages already in the S1 release")
 	fs.IntVar(&sz.s1Runs, "s1-runs", 0, "override: timed S1 publishes")
 	fs.IntVar(&sz.s2N, "s2-n", 0, "override: S2 publishes per mode")
+	fs.IntVar(&sz.s6Base, "s6-base", 0, "override: packages already in the S6 release")
+	fs.IntVar(&sz.s6Runs, "s6-runs", 0, "override: timed S6 publishes")
 	fs.IntVar(&sz.aptlyS2N, "aptly-s2-n", 0, "override: S2 changes per mode against aptly")
 	s5MiB := fs.Int("s5-mib", 0, "override: S5 upload size in MiB")
 	noVerifyRow := fs.Bool("s1-no-verify", true, "S1: also time the gz+xz publishes with aptq --no-verify, to show what the\nsigner's check of each round costs")
@@ -172,7 +175,7 @@ func parseOnly(s string) (map[string]bool, error) {
 	for _, name := range strings.Split(s, ",") {
 		name = strings.ToUpper(strings.TrimSpace(name))
 		if !isScenario(name) {
-			return nil, fmt.Errorf("--only: unknown scenario %q (want S1…S5)", name)
+			return nil, fmt.Errorf("--only: unknown scenario %q (want S1…S6)", name)
 		}
 		only[name] = true
 	}
@@ -202,6 +205,7 @@ type sizes struct {
 	s3Releases, s3Per int
 	s4Count, s4XZ     int // benchmark samples: gz only, gz + xz
 	s5Bytes           int64
+	s6Base, s6Runs    int // packages already published; timed publishes
 }
 
 func defaultSizes(short bool) sizes {
@@ -212,6 +216,7 @@ func defaultSizes(short bool) sizes {
 			s3Releases: 10, s3Per: 10,
 			s4Count: 3, s4XZ: 1,
 			s5Bytes: 256 << 20,
+			s6Base:  20_000, s6Runs: 5,
 		}
 	}
 	return sizes{
@@ -220,6 +225,7 @@ func defaultSizes(short bool) sizes {
 		s3Releases: 50, s3Per: 20,
 		s4Count: 5, s4XZ: 3,
 		s5Bytes: 1 << 30,
+		s6Base:  100_000, s6Runs: 10,
 	}
 }
 
@@ -240,6 +246,12 @@ func (s sizes) override(o sizes) sizes {
 	}
 	if o.s5Bytes > 0 {
 		s.s5Bytes = o.s5Bytes
+	}
+	if o.s6Base > 0 {
+		s.s6Base = o.s6Base
+	}
+	if o.s6Runs > 0 {
+		s.s6Runs = o.s6Runs
 	}
 	return s
 }

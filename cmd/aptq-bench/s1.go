@@ -43,6 +43,11 @@ func (b *bench) s1(ctx context.Context) ([]Row, []Ratio) {
 			ratios = append(ratios, r)
 		}
 	}
+	if len(rows) > 2 && strings.HasSuffix(rows[1].Variant, "--no-verify") && aptly.ran() && rows[1].ran() {
+		if r, ok := ratio("S1", "median per change, aptq --no-verify", aptly.Median, rows[1].Median, 10); ok {
+			ratios = append(ratios, r)
+		}
+	}
 	return rows, ratios
 }
 
@@ -61,7 +66,17 @@ func (b *bench) s1Aptq(ctx context.Context, variant string, base, fresh []debFil
 	if err := s.seed(ctx, repo, rel, key, base); err != nil {
 		return []Row{errorRow("S1", variant, "aptq", fmt.Errorf("seed: %w", err))}
 	}
-	rows := []Row{b.s1Series(ctx, s, repo, rel, key, variant, "gz only (no xz)", fresh, len(base))}
+	rows := []Row{b.s1Series(ctx, s, repo, rel, key, variant, "gz only (no xz)", fresh, len(base), 150)}
+	if b.s1NoVerify {
+		// The gz-only publishes with the signer's check off too: what the
+		// server's part of the publish costs, against aptly's.
+		more, err := b.debSet(ctx, "s1nvgz", "bench-s1nvgz-%03d", len(fresh))
+		if err != nil {
+			return append(rows, errorRow("S1", variant+", --no-verify", "aptq", err))
+		}
+		rows = append(rows, b.s1Series(ctx, s, repo, rel, key, variant+", --no-verify",
+			"gz only, aptq --no-verify (no check before signing)", more, len(base)+len(fresh), 150, "--no-verify"))
+	}
 
 	// The same packages again in a release with the default compressions,
 	// which adds Packages.xz to every round.
@@ -74,7 +89,7 @@ func (b *bench) s1Aptq(ctx context.Context, variant string, base, fresh []debFil
 	if err := s.seed(ctx, repo, relXZ, key, base); err != nil {
 		return append(rows, errorRow("S1", xzVariant, "aptq", fmt.Errorf("seed: %w", err)))
 	}
-	verified := b.s1Series(ctx, s, repo, relXZ, key, xzVariant, "gz+xz (the release default)", fresh, len(base))
+	verified := b.s1Series(ctx, s, repo, relXZ, key, xzVariant, "gz+xz (the release default)", fresh, len(base), 200)
 	rows = append(rows, verified)
 	if !b.s1NoVerify {
 		return rows
@@ -87,7 +102,7 @@ func (b *bench) s1Aptq(ctx context.Context, variant string, base, fresh []debFil
 		return append(rows, errorRow("S1", nvVariant, "aptq", err))
 	}
 	nv := b.s1Series(ctx, s, repo, relXZ, key, nvVariant, "gz+xz, aptq --no-verify (no check before signing)",
-		more, len(base)+len(fresh), "--no-verify")
+		more, len(base)+len(fresh), 200, "--no-verify")
 	if verified.ran() && nv.ran() {
 		nv.metric("verify_cost_median_ms", verified.Median-nv.Median)
 		nv.note("the signer's check (the row above) costs %s at the median", formatMS(verified.Median-nv.Median))
@@ -97,13 +112,14 @@ func (b *bench) s1Aptq(ctx context.Context, variant string, base, fresh []debFil
 
 // s1Series times one CLI publish of each fresh package into rel, which
 // holds base packages already.
-func (b *bench) s1Series(ctx context.Context, s *system, repo, rel, key, variant, compressions string, fresh []debFile, base int, extra ...string) Row {
+func (b *bench) s1Series(ctx context.Context, s *system, repo, rel, key, variant, compressions string, fresh []debFile, base int, targetMS float64, extra ...string) Row {
 	row := Row{Scenario: "S1", Variant: variant, System: "aptq"}
 	var samples []time.Duration
 	phases := make([][]time.Duration, len(phaseNames))
 	failures, mismatches := 0, 0
 	var firstErr error
 	var cliCPU, serverCPU, busyCPU []time.Duration
+	var written, changed []float64
 	for i, d := range fresh {
 		meter := startCPUMeter(s.PID())
 		r, out := s.pkgAddArgs(ctx, false, append([]string{"--repo", repo, "--release", rel, "--key", key}, extra...), d.Path)
@@ -127,6 +143,11 @@ func (b *bench) s1Series(ctx context.Context, s *system, repo, rel, key, variant
 			continue
 		}
 		samples = append(samples, r.Elapsed)
+		if w, c, err := s.roundBytes(ctx, rel, out.Generation); err == nil {
+			written, changed = append(written, float64(w)), append(changed, float64(c))
+		} else {
+			firstErr = cmpOr(firstErr, err)
+		}
 		ph, err := s.phases(ctx, rel, out.Generation, r.Start, r.End)
 		if err != nil {
 			firstErr = cmpOr(firstErr, err)
@@ -143,7 +164,7 @@ func (b *bench) s1Series(ctx context.Context, s *system, repo, rel, key, variant
 	}
 	row.setDurations(samples)
 	// Every package must be in the final index, once.
-	index, err := s.get(ctx, repo, "dists/"+rel+"/main/binary-amd64/Packages")
+	index, err := s.packages(ctx, repo, rel)
 	if err == nil {
 		row.metric("packages_mb", float64(len(index))/1e6)
 		if got, want := countPackages(index, "bench-"), base+len(fresh)-failures; got != want {
@@ -179,11 +200,27 @@ func (b *bench) s1Series(ctx context.Context, s *system, repo, rel, key, variant
 			formatMS(c.Median), formatMS(a.Median), formatMS(m.Median))
 	}
 	row.note("Packages %.1f MB", row.Metrics["packages_mb"])
+	bytesRatio := b.noteBytes(&row, written, changed)
 	if firstErr != nil {
 		row.note("first problem: %s", oneLine(firstErr.Error()))
 	}
-	row.target("p50 ≤ 250 ms", row.N > 0 && failures == 0 && mismatches == 0 && row.Median <= 250)
+	row.target(fmt.Sprintf("p50 ≤ %.0f ms", targetMS), row.N > 0 && failures == 0 && mismatches == 0 && row.Median <= targetMS)
+	row.target("S3 bytes ≤ 2.5 × changed compressed indexes", bytesRatio > 0 && bytesRatio <= 2.5)
 	return row
+}
+
+// noteBytes reports the median bytes a round wrote to S3 against the
+// median size of the index files it changed, and returns their ratio.
+func (b *bench) noteBytes(row *Row, written, changed []float64) float64 {
+	w, c := percentile(written, 50), percentile(changed, 50)
+	if w == 0 || c == 0 {
+		return 0
+	}
+	row.metric("s3_bytes_per_round_median", w)
+	row.metric("changed_index_bytes_median", c)
+	row.metric("s3_bytes_ratio", w/c)
+	row.note("S3 writes per round (median): %.2f MB for %.2f MB of changed compressed indexes = %.2f×", w/1e6, c/1e6, w/c)
+	return w / c
 }
 
 func (b *bench) s1Aptly(ctx context.Context, variant string, base, fresh []debFile) Row {

@@ -114,7 +114,7 @@ func (b *bench) s2Aptq(ctx context.Context, modes []s2mode, debs map[string][]de
 			continue
 		}
 		published := 0
-		if index, err := s.get(ctx, repo, "dists/"+m.key+"/main/binary-amd64/Packages"); err == nil {
+		if index, err := s.packages(ctx, repo, m.key); err == nil {
 			published = countPackages(index, "bench-s2-"+m.key)
 		} else {
 			firstErr = cmpOr(firstErr, err)

@@ -59,7 +59,7 @@ func (b *bench) s3(ctx context.Context) ([]Row, []Ratio) {
 	}
 	published := 0
 	for _, rel := range releases {
-		index, err := s.get(ctx, repo, "dists/"+rel+"/main/binary-amd64/Packages")
+		index, err := s.packages(ctx, repo, rel)
 		if err != nil {
 			firstErr = cmpOr(firstErr, err)
 			continue

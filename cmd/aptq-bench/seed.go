@@ -22,6 +22,11 @@ const maxAddsPerChange = 1000
 // 1000 adds submitted together (the server coalesces them into a few
 // rounds), each followed and signed as the CLI does.
 func (s *system) seed(ctx context.Context, repo, release, keyFile string, debs []debFile) error {
+	return s.seedComponents(ctx, repo, release, keyFile, debs, func(int) string { return "main" })
+}
+
+// seedComponents is seed with the i-th package going into component(i).
+func (s *system) seedComponents(ctx context.Context, repo, release, keyFile string, debs []debFile, component func(i int) string) error {
 	armored, err := os.ReadFile(keyFile)
 	if err != nil {
 		return err
@@ -57,8 +62,8 @@ func (s *system) seed(ctx context.Context, repo, release, keyFile string, debs [
 	g, gctx = errgroup.WithContext(ctx)
 	for lo := 0; lo < len(debs); lo += maxAddsPerChange {
 		var change client.ChangeRequest
-		for _, d := range debs[lo:min(lo+maxAddsPerChange, len(debs))] {
-			change.Adds = append(change.Adds, client.Add{SHA256: d.SHA256, Component: "main"})
+		for i, d := range debs[lo:min(lo+maxAddsPerChange, len(debs))] {
+			change.Adds = append(change.Adds, client.Add{SHA256: d.SHA256, Component: component(lo + i)})
 		}
 		g.Go(func() error {
 			ref, err := c.SubmitChange(gctx, repo, release, change)

@@ -65,7 +65,7 @@ in time with "aptq release resign" (e.g. a weekly CI job for --valid-for 14d).`,
 	f.StringVar(&req.Description, "description", "", "Description field")
 	f.StringSliceVar(&req.Components, "components", nil, "components, e.g. main,contrib")
 	f.StringSliceVar(&req.Architectures, "architectures", nil, "architectures, e.g. amd64,arm64")
-	f.StringSliceVar(&req.Compressions, "compressions", nil, "index compressions, e.g. gz,xz")
+	f.StringSliceVar(&req.Compressions, "compressions", nil, "index files stored: gz, xz, and none for the uncompressed Packages (always listed in Release), e.g. none,gz,xz")
 	f.StringVar(&validFor, "valid-for", "", "write Valid-Until = Date + this into every Release, e.g. 7d or 36h (at least 1h)")
 	_ = cmd.MarkFlagRequired("repo")
 	_ = cmd.MarkFlagRequired("release")

@@ -186,6 +186,7 @@ func serve(ctx context.Context, cfg config, migrate, withAPI, withWorker bool) e
 		LeaseTTL: cfg.leaseTTL, SignatureTimeout: cfg.signatureTimeout, RoundBudget: cfg.roundBudget,
 		Partitions: cfg.partitions, Metrics: mets, MaintenanceInterval: cfg.maintenanceInterval,
 		KeepGenerations: cfg.keepGenerations, GCGrace: cfg.gcGrace, IndexCacheBytes: indexCacheBytes(cfg.indexCacheMiB),
+		IndexMaxAge: cfg.indexMaxAge,
 	})
 	if err != nil {
 		return err

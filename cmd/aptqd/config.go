@@ -45,6 +45,7 @@ type config struct {
 	maintenanceInterval time.Duration
 	keepGenerations     int
 	gcGrace             time.Duration
+	indexMaxAge         time.Duration
 	indexCacheMiB       int
 }
 
@@ -129,6 +130,8 @@ func (c *config) bindWorker(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.gcGrace, "gc-grace", envDuration("APTQ_GC_GRACE", time.Hour), "minimum age of an object before it is collected ($APTQ_GC_GRACE)")
 	fs.IntVar(&c.indexCacheMiB, "index-cache-mib", envInt("APTQ_INDEX_CACHE_MIB", 256),
 		"memory for the indexes of recent rounds, which the next round of the same release edits instead of rebuilding; 0 disables ($APTQ_INDEX_CACHE_MIB)")
+	fs.DurationVar(&c.indexMaxAge, "index-max-age", envDuration("APTQ_INDEX_MAX_AGE", time.Minute),
+		"Cache-Control max-age of InRelease, Release, Release.gpg and flat indexes, which every round replaces; pool and by-hash objects are immutable ($APTQ_INDEX_MAX_AGE)")
 	fs.DurationVar(&c.roundBudget, "round-budget", envDuration("APTQ_ROUND_BUDGET", 2*time.Minute), "how long one job keeps cutting rounds before handing the lease on ($APTQ_ROUND_BUDGET)")
 }
 
@@ -213,6 +216,9 @@ func (c *config) validate(needS3, needAPI, needWorker bool) error {
 		}
 		if c.indexCacheMiB < 0 {
 			return fmt.Errorf("index cache must be 0 (off) or a positive number of MiB")
+		}
+		if c.indexMaxAge < time.Second {
+			return fmt.Errorf("index max age must be at least 1s")
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ package observe
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -12,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,8 +26,9 @@ import (
 // Observer reads a release's InRelease the way apt does, all through a
 // run, and checks every snapshot (G2, G5): it is signed by the repository's
 // key (when a keyring is given), the generation never goes back, and every
-// index file it names exists under by-hash, for SHA256 and SHA512, with
-// matching size and digests.
+// index file apt would fetch exists under by-hash with the strongest listed
+// hash, with matching size and digests, and an uncompressed index listed
+// beside its .gz is what the .gz decompresses to.
 //
 // Failures to read at all (the API or S3 down, injected faults that outlast
 // the server's retries) are counted apart: they are not what apt would call
@@ -152,48 +155,76 @@ func (o *Observer) Check(ctx context.Context) bool {
 	o.mu.Unlock()
 
 	good := gen != 0
+	// apt fetches each compressed index under by-hash with the strongest
+	// hash the Release lists, and checks the uncompressed one it lists by
+	// what it decompressed; it fetches an uncompressed one only when no
+	// compressed variant is listed.
+	algo := "SHA256"
+	listed := map[string]bool{}
 	for _, f := range rel.Files {
-		for _, h := range []struct{ algo, want string }{{"SHA256", f.SHA256}, {"SHA512", f.SHA512}} {
-			if h.want == "" {
-				o.brokenf("generation %d lists %s without %s", gen, f.Path, h.algo)
-				good = false
-				continue
+		listed[f.Path] = true
+		if f.SHA512 != "" {
+			algo = "SHA512"
+		}
+	}
+	plain := map[string][]byte{} // uncompressed path → what a .gz decompressed to
+	for _, f := range rel.Files {
+		if listed[f.Path+".gz"] || listed[f.Path+".xz"] {
+			continue
+		}
+		want := f.SHA256
+		if algo == "SHA512" {
+			want = f.SHA512
+		}
+		if want == "" {
+			o.brokenf("generation %d lists %s without %s", gen, f.Path, algo)
+			good = false
+			continue
+		}
+		url := o.base + apt.ByHashPath(f.Path, algo, want)
+		o.mu.Lock()
+		done := o.verified[url]
+		o.mu.Unlock()
+		if done && !strings.HasSuffix(f.Path, ".gz") {
+			continue
+		}
+		body, status, err := o.get(ctx, url)
+		switch {
+		case err != nil || status >= 500:
+			if ctx.Err() == nil {
+				o.unavailableRead()
 			}
-			url := o.base + apt.ByHashPath(f.Path, h.algo, h.want)
-			o.mu.Lock()
-			done := o.verified[url]
-			o.mu.Unlock()
-			if done {
-				continue
-			}
-			body, status, err := o.get(ctx, url)
-			switch {
-			case err != nil || status >= 500:
-				if ctx.Err() == nil {
-					o.unavailableRead()
+			return false
+		case status != http.StatusOK:
+			o.brokenf("generation %d names %s: HTTP %d", gen, url, status)
+			good = false
+			continue
+		}
+		if got := digest(algo, body); got != want || int64(len(body)) != f.Size {
+			o.brokenf("generation %d: %s holds %d bytes with %s %s, want %d bytes", gen, url, len(body), algo, got, f.Size)
+			good = false
+			continue
+		}
+		if base, ok := strings.CutSuffix(f.Path, ".gz"); ok {
+			if r, err := gzip.NewReader(bytes.NewReader(body)); err == nil {
+				plain[base], err = io.ReadAll(io.LimitReader(r, 1<<30))
+				if err != nil {
+					delete(plain, base)
 				}
-				return false
-			case status != http.StatusOK:
-				o.brokenf("generation %d names %s: HTTP %d", gen, url, status)
-				good = false
-				continue
 			}
-			var got string
-			if h.algo == "SHA256" {
-				s := sha256.Sum256(body)
-				got = hex.EncodeToString(s[:])
-			} else {
-				s := sha512.Sum512(body)
-				got = hex.EncodeToString(s[:])
-			}
-			if got != h.want || int64(len(body)) != f.Size {
-				o.brokenf("generation %d: %s holds %d bytes with %s %s, want %d bytes", gen, url, len(body), h.algo, got, f.Size)
-				good = false
-				continue
-			}
-			o.mu.Lock()
-			o.verified[url] = true
-			o.mu.Unlock()
+		}
+		o.mu.Lock()
+		o.verified[url] = true
+		o.mu.Unlock()
+	}
+	for _, f := range rel.Files {
+		data, ok := plain[f.Path]
+		if !ok {
+			continue // checked above, or listed beside an xz variant only
+		}
+		if digest("SHA256", data) != f.SHA256 || int64(len(data)) != f.Size {
+			o.brokenf("generation %d: %s.gz decompresses to other content than %s lists", gen, f.Path, f.Path)
+			good = false
 		}
 	}
 	o.mu.Lock()
@@ -225,6 +256,15 @@ func (o *Observer) Result() Observation {
 
 func (o *Observer) get(ctx context.Context, url string) ([]byte, int, error) {
 	return Get(ctx, o.client, url)
+}
+
+func digest(algo string, data []byte) string {
+	if algo == "SHA512" {
+		s := sha512.Sum512(data)
+		return hex.EncodeToString(s[:])
+	}
+	s := sha256.Sum256(data)
+	return hex.EncodeToString(s[:])
 }
 
 // Get reads url whole (up to 256 MiB) and returns the body and status.

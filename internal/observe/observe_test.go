@@ -2,9 +2,9 @@ package observe
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/hex"
 	"net/http"
 	"net/http/httptest"
@@ -44,24 +44,30 @@ func (f *fakeRepo) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // publish puts a generation's InRelease, signed by signer, and its by-hash
-// objects (unless skip names one) in the fake repository.
+// objects (unless skip names one) in the fake repository, laid out as aptq
+// does: Packages listed, Packages.gz listed and stored under by-hash/SHA256.
 func (f *fakeRepo) publish(t *testing.T, gen int64, packages []byte, signer *sign.Signer, skip string) {
 	t.Helper()
-	s256, s512 := sha256.Sum256(packages), sha512.Sum512(packages)
-	file := apt.IndexFile{Path: "main/binary-amd64/Packages", Size: int64(len(packages)),
-		SHA256: hex.EncodeToString(s256[:]), SHA512: hex.EncodeToString(s512[:])}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, err := zw.Write(packages)
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	describe := func(path string, data []byte) apt.IndexFile {
+		s256 := sha256.Sum256(data)
+		return apt.IndexFile{Path: path, Size: int64(len(data)), SHA256: hex.EncodeToString(s256[:])}
+	}
+	plain, compressed := describe("main/binary-amd64/Packages", packages), describe("main/binary-amd64/Packages.gz", gz.Bytes())
 	release := apt.BuildRelease(apt.ReleaseMeta{Origin: "test", Suite: "stable", Codename: "stable",
 		Date: time.Unix(1_700_000_000+gen, 0), Generation: gen, Architectures: []string{"amd64"},
-		Components: []string{"main"}}, []apt.IndexFile{file})
+		Components: []string{"main"}}, []apt.IndexFile{plain, compressed})
 	inRelease, _, err := sign.Sign(release, signer)
 	require.NoError(t, err)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.files["InRelease"] = inRelease
-	for _, p := range []string{apt.ByHashPath(file.Path, "SHA256", file.SHA256), apt.ByHashPath(file.Path, "SHA512", file.SHA512)} {
-		if skip == "" || !strings.Contains(p, skip) {
-			f.files[p] = packages
-		}
+	if p := apt.ByHashPath(compressed.Path, "SHA256", compressed.SHA256); skip == "" || !strings.Contains(p, skip) {
+		f.files[p] = gz.Bytes()
 	}
 }
 
@@ -100,10 +106,10 @@ func TestObserverCatchesBrokenSnapshots(t *testing.T) {
 	_, r = problems()
 	require.Equal(t, 1, r, "generation 2 then 1 is a regression")
 
-	repo.publish(t, 3, []byte("Package: b\n"), signer, "SHA512")
+	repo.publish(t, 3, []byte("Package: b\n"), signer, "SHA256")
 	require.False(t, o.Check(ctx))
 	b, _ = problems()
-	require.Equal(t, 1, b, "a missing by-hash/SHA512 object")
+	require.Equal(t, 1, b, "a missing by-hash/SHA256 object")
 
 	repo.publish(t, 4, []byte("Package: c\n"), signer, "")
 	repo.mu.Lock()
