@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -101,9 +103,8 @@ func (s *Server) getJob(c echo.Context) error {
 	// waits, and for a grace after (store.TouchClient).
 	following := err == nil && wait > 0 && !principalOf(c).Admin
 	if following {
-		if err = s.store.TouchClient(ctx, s.store.Pool, view.ChangeID, wait+s.cfg.ClientGrace); err != nil {
-			return err
-		}
+		// Best effort: a poll that cannot record its client still answers.
+		s.touchClient(ctx, view.ChangeID, wait+s.cfg.ClientGrace)
 	}
 	for err == nil && lastState != "" && view.State == lastState && wait > 0 {
 		wake := s.cfg.Listener.Wait(view.ReleaseID)
@@ -139,11 +140,17 @@ func (s *Server) getJob(c echo.Context) error {
 	if following {
 		// Before answering: once answered, the client's next poll may
 		// already be extending its presence, which this must not cut short.
-		if err := s.store.TouchClient(ctx, s.store.Pool, view.ChangeID, s.cfg.ClientGrace); err != nil {
-			return err
-		}
+		s.touchClient(ctx, view.ChangeID, s.cfg.ClientGrace)
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// touchClient records a change's client as present for d (store.TouchClient),
+// logging rather than failing the poll when it cannot.
+func (s *Server) touchClient(ctx context.Context, changeID int64, d time.Duration) {
+	if err := s.store.TouchClient(ctx, s.store.Pool, changeID, d); err != nil && ctx.Err() == nil {
+		s.logger.Warn("record client poll", slog.Int64("change_id", changeID), slog.Any("error", err))
+	}
 }
 
 // scopeOf is the tenant whose jobs a request may see; 0 for an operator (all).

@@ -74,7 +74,10 @@ func setup(t *testing.T, opts ...serverOpts) *bundle {
 		require.NoError(t, err, string(out))
 	}
 	cmd := exec.Command(aptqd, role, "--listen", addr, "--database-url", b.dbURL)
-	cmd.Env = append(os.Environ(), o.extraEnv...)
+	// A generous client grace: many race-built CLIs on two cores can leave a
+	// live client's polls failing for longer than the 10 s default (see the
+	// liveness test, which sets the default back).
+	cmd.Env = append(append(os.Environ(), "APTQ_CLIENT_GRACE=30s"), o.extraEnv...)
 	cmd.Stdout = b.logs
 	cmd.Stderr = cmd.Stdout
 	require.NoError(t, cmd.Start())

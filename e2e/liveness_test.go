@@ -29,7 +29,7 @@ import (
 // client_gone, visibly, and that CLI exits 1 once it runs again.
 func TestFrozenClientDoesNotBlockRelease(t *testing.T) {
 	t.Parallel()
-	b := setup(t) // default signature timeout and client grace
+	b := setup(t, serverOpts{extraEnv: []string{"APTQ_CLIENT_GRACE=10s"}}) // the defaults: 10 s grace, 120 s signature timeout
 	key := b.repoWithKey("live", "stable")
 	frozenDeb := writeDeb(t, b.dir, debtest.Options{Package: "frozen", Version: "1.0", Architecture: "amd64"})
 	liveDeb := writeDeb(t, b.dir, debtest.Options{Package: "lively", Version: "1.0", Architecture: "amd64"})
