@@ -367,8 +367,9 @@ func decompress(name string, data []byte, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// No room reserved from limit: a small index would pay for the largest
+	// allowed (hundreds of MiB per CLI); the buffer grows as data comes.
 	var out bytes.Buffer
-	out.Grow(int(min(limit+1, 256<<20)))
 	if _, err := out.ReadFrom(io.LimitReader(zr, limit+1)); err != nil {
 		return nil, err
 	}
