@@ -264,14 +264,20 @@ func (b *bench) s1Aptly(ctx context.Context, variant string, base, fresh []debFi
 	row.metric("base_packages", float64(len(base)))
 	row.metric("failed_requests", float64(failed.total()))
 	row.note("upload + repo add + publish update, sequential, after 1 warm-up; Packages + gz, signed, no Contents")
+	row.aptlyStepMedians(steps)
+	row.note("%s; %d packages missing from Packages after their change", failed.String(), missing)
+	return row
+}
+
+// aptlyStepMedians records and notes the median of each step of aptly's
+// publish (upload, repo add, publish update).
+func (r *Row) aptlyStepMedians(steps map[string][]time.Duration) {
 	var parts []string
 	for _, step := range []string{stepUpload, stepAdd, stepPublish} {
 		var st Row
 		st.setDurations(steps[step])
-		row.metric(metricName(step)+"_median_ms", st.Median)
+		r.metric(metricName(step)+"_median_ms", st.Median)
 		parts = append(parts, fmt.Sprintf("%s %s", step, formatMS(st.Median)))
 	}
-	row.note("medians: %s", joinComma(parts))
-	row.note("%s; %d packages missing from Packages after their change", failed.String(), missing)
-	return row
+	r.note("medians: %s", joinComma(parts))
 }

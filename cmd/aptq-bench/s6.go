@@ -201,14 +201,7 @@ func (b *bench) s6Aptly(ctx context.Context, variant string, base, fresh []debFi
 	row.metric("base_packages", float64(len(base)))
 	row.metric("failed_requests", float64(failed.total()))
 	row.note("upload + repo add + publish update, sequential, after 1 warm-up; 4 local repos as components, amd64+arm64, Packages + gz (aptly writes no xz), signed, no Contents")
-	var parts []string
-	for _, step := range []string{stepUpload, stepAdd, stepPublish} {
-		var st Row
-		st.setDurations(steps[step])
-		row.metric(metricName(step)+"_median_ms", st.Median)
-		parts = append(parts, fmt.Sprintf("%s %s", step, formatMS(st.Median)))
-	}
-	row.note("medians: %s", joinComma(parts))
+	row.aptlyStepMedians(steps)
 	row.note("%s; %d packages missing from Packages after their change", failed.String(), missing)
 	return row
 }
