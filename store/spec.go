@@ -32,7 +32,7 @@ func ParseSpec(s string, archs []string) (Spec, error) {
 	name, rest, hasVersion := strings.Cut(s, "=")
 	sp.Name = name
 	if err := apt.CheckPackageName(name); err != nil {
-		return Spec{}, fmt.Errorf("spec %q: %w", s, err)
+		return Spec{}, fmt.Errorf("spec %q: package name: %w", s, err)
 	}
 	if !hasVersion {
 		return sp, nil
@@ -42,7 +42,7 @@ func ParseSpec(s string, archs []string) (Spec, error) {
 		sp.Version, sp.Arch = rest[:i], rest[i+1:]
 	}
 	if err := apt.CheckVersion(sp.Version); err != nil {
-		return Spec{}, fmt.Errorf("spec %q: %w", s, err)
+		return Spec{}, fmt.Errorf("spec %q: version: %w", s, err)
 	}
 	return sp, nil
 }
