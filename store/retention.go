@@ -54,7 +54,7 @@ func (s *Store) RetentionCandidates(ctx context.Context, db DBTX, releaseID int6
 		WITH m AS (
 			SELECT rp.component, p.name, p.version, p.architecture
 			FROM release_packages rp JOIN packages p ON p.id = rp.package_id
-			WHERE rp.release_id = $1 AND (cardinality($3::text[]) = 0 OR rp.component = ANY($3))
+			WHERE rp.release_id = $1 AND (coalesce(cardinality($3::text[]), 0) = 0 OR rp.component = ANY($3))
 		), g AS (
 			SELECT component, name, architecture FROM m GROUP BY 1, 2, 3 HAVING count(*) > $2
 			UNION
