@@ -33,7 +33,7 @@ func (s *Store) CommitRound(ctx context.Context, l Lease, r Round, changes []Cha
 		if len(r.Retention) > 0 {
 			stmts = append(stmts, removeStmt("remove what retention drops", r.ReleaseID, r.Retention),
 				roundEventStmt(r.ID, EventRetention, map[string]any{"round_id": r.ID, "generation": r.Generation,
-					"keep_versions": r.KeepVersions, "removed": r.Retention}))
+					"keep_versions": r.KeepVersions, "removed": removedText(r.Retention)}))
 		}
 		files, _ := json.Marshal(r.Files)
 		stmts = append(stmts,
@@ -52,6 +52,16 @@ func (s *Store) CommitRound(ctx context.Context, l Lease, r Round, changes []Cha
 		}
 		return nil
 	})
+}
+
+// removedText is each package as "name version architecture component",
+// for a timeline that reads as a list.
+func removedText(removes []ChangeRemove) []string {
+	out := make([]string, len(removes))
+	for i, r := range removes {
+		out[i] = r.Name + " " + r.Version + " " + r.Architecture + " " + r.Component
+	}
+	return out
 }
 
 // removeStmt removes packages from a release's membership; their pool

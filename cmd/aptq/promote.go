@@ -92,6 +92,8 @@ func (a *app) pkgRemoveCommand() *cobra.Command {
 		Short: "Remove packages from a release and publish it",
 		Long: `Remove the packages the specs select from a component of a release, in one
 change: NAME removes every version of NAME.` + specHelp + publishLong,
+		Example: `  aptq pkg remove --repo acme --release stable --key ci.asc hello
+  aptq pkg remove --repo acme --release stable --dry-run hello=1.0 world=2.0:arm64`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: a.action(publishTimeout, func(cmd *cobra.Command, specs []string) error {
 			return a.runPlan(cmd.Context(), p, func(ctx context.Context, c *client.Client, dryRun bool) (client.Plan, error) {
@@ -121,6 +123,8 @@ target component (default: each package's own). --all copies every package
 of the source (a snapshot promotion). A package the target already holds is
 left as it is: copying what is there is no error, and a copy with nothing
 new prints "nothing to change" and exits 0.` + specHelp + publishLong,
+		Example: `  aptq pkg copy --repo acme --from staging --release stable --key ci.asc hello=2.0-1
+  aptq pkg copy --repo acme --from staging/main --release stable --all --dry-run`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if all == (len(args) > 0) {
 				return usageErrorf("name the packages to copy (SPEC…) or give --all, not both")
@@ -161,6 +165,8 @@ package name and architecture in a component (every component unless
 --dry-run prints what would go ("- NAME VERSION ARCH COMPONENT"; with --json
 the plan object) and submits nothing. More than 1000 removals are refused:
 prune one component at a time.` + publishLong,
+		Example: `  aptq pkg prune --repo acme --release nightly --keep 5 --dry-run
+  aptq pkg prune --repo acme --release nightly --keep 5 --key ci.asc`,
 		Args: cobra.NoArgs,
 		RunE: a.action(publishTimeout, func(cmd *cobra.Command, _ []string) error {
 			if keep < 1 {
