@@ -188,6 +188,15 @@ func TestRetention(t *testing.T) {
 	show := e.mustCLI("job", "show", "--json", strconv.FormatInt(outcome.JobID, 10))
 	require.Contains(t, show, `"kind": "retention"`)
 	require.Contains(t, show, "tool 1.9 amd64 main")
+
+	// A rollback to generation 3 restores what it held after its retention
+	// (1.9 and 1.10; 1.2 was dropped in that very generation).
+	e.mustCLI("release", "rollback", "--repo", e.repo, "--release", "kept", "--to-generation", "3", "--key", e.key)
+	a.run("update")
+	require.True(t, a.sees("tool", "1.9"))
+	require.True(t, a.sees("tool", "1.10"))
+	require.False(t, a.sees("tool", "1:0.1"))
+	require.False(t, a.sees("tool", "1.2"))
 }
 
 // TestPrune: --dry-run lists and changes nothing; prune removes all but
