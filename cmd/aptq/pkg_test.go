@@ -270,3 +270,18 @@ func TestPkgAddChecksFilesFirst(t *testing.T) {
 	require.Contains(t, res.stderr, "missing.deb: no such file")
 	require.Empty(t, b.api.snapshot().uploaded)
 }
+
+func TestPkgCopyAndPruneUsage(t *testing.T) {
+	t.Parallel()
+	b := setupPkg(t, publishes)
+	for _, args := range [][]string{
+		{"pkg", "copy", "--repo", "acme", "--from", "staging", "--release", "stable", "--all", "hello"},
+		{"pkg", "copy", "--repo", "acme", "--from", "staging", "--release", "stable"},
+		{"pkg", "copy", "--repo", "acme", "--from", "/main", "--release", "stable", "hello"},
+		{"pkg", "prune", "--repo", "acme", "--release", "stable", "--keep", "0"},
+	} {
+		res := runCLI(t, b.env, args...)
+		require.Equal(t, exitUsage, res.code, "%v: %s", args, res.stderr)
+	}
+	require.Zero(t, b.api.snapshot().requests, "nothing reached the server")
+}
