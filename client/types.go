@@ -65,6 +65,10 @@ type ReleaseRequest struct {
 	// ValidFor, when set (e.g. "7d", "36h"; at least 1h), makes every Release
 	// carry Valid-Until: Date + ValidFor. Refresh it in time with Resign.
 	ValidFor string `json:"valid_for,omitempty"`
+	// KeepVersions, when positive, keeps only the newest KeepVersions
+	// versions (dpkg order) of each package name and architecture in a
+	// component: every round removes older ones.
+	KeepVersions int `json:"keep_versions,omitempty"`
 }
 
 // Release is a distribution (dists/<name>) of a repository.
@@ -81,6 +85,8 @@ type Release struct {
 	// ValidFor is how long each Release is valid (a Go duration, e.g.
 	// "168h0m0s"); empty when Release carries no Valid-Until.
 	ValidFor string `json:"valid_for,omitempty"`
+	// KeepVersions is the retention (0: keep all versions).
+	KeepVersions int `json:"keep_versions"`
 	// Generation is the newest committed index; PublishedGeneration the
 	// newest one that reached S3.
 	Generation          int64     `json:"generation"`

@@ -66,7 +66,7 @@ func splitDirs(r *apt.Release) (map[string]*indexDir, error) {
 }
 
 // checkIndexes checks every index the new Release lists, concurrently.
-func checkIndexes(ctx context.Context, prev, next *apt.Release, e map[string]*edits, f Fetcher) error {
+func checkIndexes(ctx context.Context, prev, next *apt.Release, e map[string]*edits, ret retention, f Fetcher) error {
 	nextDirs, err := splitDirs(next)
 	if err != nil {
 		return fmt.Errorf("the Release to sign: %w", err)
@@ -94,7 +94,7 @@ func checkIndexes(ctx context.Context, prev, next *apt.Release, e map[string]*ed
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			c := &indexCheck{fetch: f, dir: nextDirs[p], prev: prevDirs[p]}
+			c := &indexCheck{fetch: f, dir: nextDirs[p], prev: prevDirs[p], ret: ret}
 			errs[i] = c.run(ctx, e[nextDirs[p].component])
 		})
 	}
@@ -107,6 +107,7 @@ type indexCheck struct {
 	fetch Fetcher
 	dir   *indexDir
 	prev  *indexDir // nil: the index is new
+	ret   retention
 }
 
 func (c *indexCheck) run(ctx context.Context, e *edits) error {
@@ -158,6 +159,9 @@ func (c *indexCheck) run(ctx context.Context, e *edits) error {
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := c.ret.check(c.dir.component, c.dir.arch, want); err != nil {
 		return err
 	}
 	if listed, ok := c.dir.files[plainName]; ok && (listed.Size != int64(len(want)) || listed.SHA256 != hex.EncodeToString(wantSum[:])) {

@@ -19,7 +19,7 @@ import (
 
 func (a *app) pkgCommand() *cobra.Command {
 	return a.group("pkg", "Add, remove and list packages; adding and removing signs and publishes the release",
-		a.pkgAddCommand(), a.pkgRemoveCommand(), a.pkgListCommand(), a.pkgShowCommand())
+		a.pkgAddCommand(), a.pkgRemoveCommand(), a.pkgCopyCommand(), a.pkgPruneCommand(), a.pkgListCommand(), a.pkgShowCommand())
 }
 
 // publishFlags are the flags pkg add and pkg remove share.
@@ -165,78 +165,4 @@ func checkRegular(path string) error {
 		return failf("invalid", "%s is not a regular file", path)
 	}
 	return nil
-}
-
-func (a *app) pkgRemoveCommand() *cobra.Command {
-	var p publishFlags
-	cmd := &cobra.Command{
-		Use:   "remove --repo REPO --release NAME [--component main] [--key FILE.asc…|--gpg KEYID…] NAME=VERSION[:ARCH]…",
-		Short: "Remove packages from a release and publish it",
-		Long: `Remove packages from a component of a release, in one change.
-
-Each package is NAME=VERSION[:ARCH], e.g. hello=1:2.0-1:arm64. ARCH is one of the
-release's architectures, or "all" for Architecture: all packages. It may be left
-out only when the release has a single architecture, which is then used. A
-version's epoch colon is not taken for ARCH: only a release architecture or
-"all" after the last colon is.` + publishLong,
-		Args: cobra.MinimumNArgs(1),
-		RunE: a.action(publishTimeout, func(cmd *cobra.Command, specs []string) error {
-			return a.publish(cmd.Context(), p.sign, p.repo, func(ctx context.Context, c *client.Client) (client.JobRef, error) {
-				rel, err := c.GetRelease(ctx, p.repo, p.release)
-				if err != nil {
-					return client.JobRef{}, err
-				}
-				if err := checkComponent(rel, p.component); err != nil {
-					return client.JobRef{}, err
-				}
-				var change client.ChangeRequest
-				for _, spec := range specs {
-					rm, err := parseRemove(spec, rel)
-					if err != nil {
-						return client.JobRef{}, err
-					}
-					rm.Component = p.component
-					change.Removes = append(change.Removes, rm)
-				}
-				return c.SubmitChange(ctx, p.repo, p.release, change)
-			})
-		}),
-	}
-	p.register(cmd)
-	return cmd
-}
-
-// parseRemove reads NAME=VERSION[:ARCH] against the release's architectures.
-func parseRemove(spec string, rel client.Release) (client.Remove, error) {
-	name, rest, ok := strings.Cut(spec, "=")
-	if !ok || name == "" || rest == "" {
-		return client.Remove{}, usageErrorf("%q: want NAME=VERSION[:ARCH]", spec)
-	}
-	archs := append(slices.Clone(rel.Architectures), "all")
-	version, arch := rest, ""
-	if i := strings.LastIndexByte(rest, ':'); i >= 0 && slices.Contains(archs, rest[i+1:]) {
-		version, arch = rest[:i], rest[i+1:]
-	}
-	if version == "" {
-		return client.Remove{}, usageErrorf("%q: want NAME=VERSION[:ARCH]", spec)
-	}
-	// A Debian version has at most one colon, after a numeric epoch; anything
-	// else here is a mistyped architecture.
-	if epoch, _, found := strings.Cut(version, ":"); found && (strings.Count(version, ":") > 1 || !isDigits(epoch)) {
-		suffix := version[strings.LastIndexByte(version, ':')+1:]
-		return client.Remove{}, usageErrorf("%q: %q is not an architecture of release %s (%s)",
-			spec, suffix, rel.Name, strings.Join(archs, ", "))
-	}
-	if arch == "" {
-		if len(rel.Architectures) != 1 {
-			return client.Remove{}, usageErrorf("%q: release %s has several architectures; say which: %s=%s:ARCH (ARCH one of %s)",
-				spec, rel.Name, name, version, strings.Join(archs, ", "))
-		}
-		arch = rel.Architectures[0]
-	}
-	return client.Remove{Name: name, Version: version, Architecture: arch}, nil
-}
-
-func isDigits(s string) bool {
-	return s != "" && strings.Trim(s, "0123456789") == ""
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -44,6 +45,10 @@ the end, also on failure:
    "signed_by":[…],"error":{"code":…,"message":…}}
 ` + verifyHelp + "\n" + signingHelp
 
+// errNoChange is what a submitFunc returns when the server found nothing
+// to change and so submitted nothing.
+var errNoChange = errors.New("nothing to change")
+
 // submitFunc submits one change (uploading what it needs first) and
 // returns its job.
 type submitFunc func(ctx context.Context, c *client.Client) (client.JobRef, error)
@@ -55,6 +60,15 @@ func (a *app) publish(ctx context.Context, s signFlags, repo string, submit subm
 	var out outcome
 	job, err := a.runChange(ctx, s, repo, submit, &out)
 	a.ui.ClearStatus()
+	if errors.Is(err, errNoChange) {
+		// Nothing to change (a copy of what is there): nothing to sign.
+		out.State, out.SignedBy = "unchanged", []string{}
+		if a.json {
+			return a.printJSON(out)
+		}
+		a.printf("nothing to change\n")
+		return nil
+	}
 	if err != nil && out.JobID != nil && !job.Done() {
 		// Giving up (timeout, interrupt, a refused signature): withdraw the
 		// change unless it is already committed, so that its round does not
