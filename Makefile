@@ -37,6 +37,7 @@ fuzz-short:
 	go test ./api -run '^$$' -fuzz '^FuzzBind$$' -fuzztime $(FUZZTIME)
 	go test ./sign -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME)
 	go test ./verify -run '^$$' -fuzz '^FuzzSameGzip$$' -fuzztime $(FUZZTIME)
+	go test ./verify -run '^$$' -fuzz '^FuzzTraceGzip$$' -fuzztime $(FUZZTIME)
 	go test ./store -run '^$$' -fuzz '^FuzzParseSpec$$' -fuzztime $(FUZZTIME)
 
 demo: services build

@@ -103,6 +103,13 @@ func TestSameGzip(t *testing.T) {
 		return sameGzip(data, stream, want, trace)
 	}
 	require.NoError(t, check(newData))
+	// The previous file is decoded in two halves, split at a chunk boundary.
+	split := syncPointAfter(trace.deflate, len(trace.deflate)/2)
+	require.Positive(t, split)
+	_, _, err = inflateSegment(trace.deflate, 0, split, nil, 1<<30)
+	require.NoError(t, err)
+	_, _, err = inflateSegment(trace.deflate, split, len(trace.deflate), nil, 1<<30)
+	require.NoError(t, err)
 
 	// One byte changed in each part of the stream (the part shared with
 	// the previous file before the change, the changed chunk, the part
@@ -201,5 +208,43 @@ func FuzzSameGzip(f *testing.F) {
 		got, err := io.ReadAll(zr)
 		require.NoError(t, err)
 		require.Equal(t, want, got)
+	})
+}
+
+// FuzzTraceGzip: what traceGzip decodes, in halves or in one go, is what a
+// gzip reader decodes, and decoding resumed at any block end it records
+// gives the rest.
+func FuzzTraceGzip(f *testing.F) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	pkgs := make([]apt.Package, 200)
+	for i := range pkgs {
+		pkgs[i] = benchPackage(rng, i)
+	}
+	files, err := apt.GenerateIndexes("main", "amd64", pkgs, []apt.Compression{apt.Gzip})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(files[1].Data)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		plain, trace, err := traceGzip(data, 1<<24, 0)
+		if err != nil {
+			return
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		require.NoError(t, err)
+		want, err := io.ReadAll(zr)
+		require.NoError(t, err)
+		require.Equal(t, want, plain)
+		if trace == nil {
+			return
+		}
+		for _, e := range trace.ends {
+			zr := flate.NewReaderOpts(bytes.NewReader(trace.deflate[e.bit/8:]), flate.WithResumeFrom(flate.InflateCheckpoint{
+				CompressedOffset: e.bit / 8, BitOffset: uint8(e.bit % 8), UncompressedOffset: e.out,
+				Window: plain[max(0, e.out-window):e.out]}))
+			rest, err := io.ReadAll(zr)
+			require.NoError(t, err)
+			require.Equal(t, plain[e.out:], rest)
+		}
 	})
 }
