@@ -54,6 +54,26 @@ func textChunks(rng *rand.Rand, n int) [][]byte {
 	return chunks
 }
 
+// benchPackages returns n packages like aptq-bench's.
+func benchPackages(seed uint64, n int) []apt.Package {
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	pkgs := make([]apt.Package, n)
+	for i := range pkgs {
+		pkgs[i] = benchPackage(rng, i)
+	}
+	return pkgs
+}
+
+// gzIndex is the Packages.gz aptq writes for pkgs.
+func gzIndex(tb testing.TB, pkgs []apt.Package) []byte {
+	tb.Helper()
+	files, err := apt.GenerateIndexes("main", "amd64", pkgs, []apt.Compression{apt.Gzip})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return files[1].Data
+}
+
 // The fast path resumes decoding at the block ends the trace records: each
 // must be exactly where the decoder was, also after stored blocks (level 0
 // chunks and every sync flush), whose offsets klauspost/compress reports
@@ -80,16 +100,8 @@ func TestBlockEndsResume(t *testing.T) {
 // files that differ from the right one where the fast path does not decode.
 func TestSameGzip(t *testing.T) {
 	t.Parallel()
-	rng := rand.New(rand.NewPCG(5, 6))
-	pkgs := make([]apt.Package, 3001)
-	for i := range pkgs {
-		pkgs[i] = benchPackage(rng, i)
-	}
-	gz := func(pkgs []apt.Package) []byte {
-		files, err := apt.GenerateIndexes("main", "amd64", pkgs, []apt.Compression{apt.Gzip})
-		require.NoError(t, err)
-		return files[1].Data
-	}
+	pkgs := benchPackages(5, 3001)
+	gz := func(pkgs []apt.Package) []byte { return gzIndex(t, pkgs) }
 	prevData := gz(pkgs[:3000])
 	_, trace, err := traceGzip(prevData, 1<<30, 0)
 	require.NoError(t, err)
@@ -133,18 +145,8 @@ func TestSameGzip(t *testing.T) {
 // BenchmarkSameGzip is the new Packages.gz of S1 checked from the previous
 // one's trace, against decoding it whole.
 func BenchmarkSameGzip(b *testing.B) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	pkgs := make([]apt.Package, 20001)
-	for i := range pkgs {
-		pkgs[i] = benchPackage(rng, i)
-	}
-	gz := func(pkgs []apt.Package) []byte {
-		files, err := apt.GenerateIndexes("main", "amd64", pkgs, []apt.Compression{apt.Gzip})
-		if err != nil {
-			b.Fatal(err)
-		}
-		return files[1].Data
-	}
+	pkgs := benchPackages(1, 20001)
+	gz := func(pkgs []apt.Package) []byte { return gzIndex(b, pkgs) }
 	_, trace, err := traceGzip(gz(pkgs[:20000]), 1<<30, 0)
 	if err != nil || trace == nil {
 		b.Fatal(err)
@@ -174,18 +176,8 @@ func BenchmarkSameGzip(b *testing.B) {
 // FuzzSameGzip: whatever new Packages.gz sameGzip accepts, a gzip reader
 // (reading members as apt does) decodes to want.
 func FuzzSameGzip(f *testing.F) {
-	rng := rand.New(rand.NewPCG(7, 8))
-	pkgs := make([]apt.Package, 301)
-	for i := range pkgs {
-		pkgs[i] = benchPackage(rng, i)
-	}
-	gz := func(pkgs []apt.Package) []byte {
-		files, err := apt.GenerateIndexes("main", "amd64", pkgs, []apt.Compression{apt.Gzip})
-		if err != nil {
-			f.Fatal(err)
-		}
-		return files[1].Data
-	}
+	pkgs := benchPackages(7, 301)
+	gz := func(pkgs []apt.Package) []byte { return gzIndex(f, pkgs) }
 	_, trace, err := traceGzip(gz(pkgs[:300]), 1<<30, 0)
 	if err != nil || trace == nil {
 		f.Fatal(err)
@@ -215,16 +207,7 @@ func FuzzSameGzip(f *testing.F) {
 // gzip reader decodes, and decoding resumed at any block end it records
 // gives the rest.
 func FuzzTraceGzip(f *testing.F) {
-	rng := rand.New(rand.NewPCG(9, 10))
-	pkgs := make([]apt.Package, 200)
-	for i := range pkgs {
-		pkgs[i] = benchPackage(rng, i)
-	}
-	files, err := apt.GenerateIndexes("main", "amd64", pkgs, []apt.Compression{apt.Gzip})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(files[1].Data)
+	f.Add(gzIndex(f, benchPackages(9, 200)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		plain, trace, err := traceGzip(data, 1<<24, 0)
 		if err != nil {
