@@ -144,6 +144,10 @@ func (r *bulkRun) run(ctx context.Context) {
 		r.fatal = err
 		return
 	}
+	if err := r.checkQuota(ctx); err != nil {
+		r.fatal = err
+		return
+	}
 	if err := r.upload(ctx); err != nil {
 		r.fatal = err
 		return
@@ -265,8 +269,10 @@ type invalidPackage struct{ err error }
 
 func (e *invalidPackage) Error() string { return e.err.Error() }
 
-// readItem reads an item through once: its control file, and its SHA-256
-// and size, which it fills in (or checks, when the item knew them).
+// readItem reads an item through once, checking it as the server will (the
+// whole archive, not only its control file: the bytes are read anyway, to
+// hash them), and fills in its SHA-256 and size (or checks them, when the
+// item knew them).
 func readItem(f *bulkFile) (*apt.Control, error) {
 	rc, err := f.Open()
 	if err != nil {
@@ -276,9 +282,12 @@ func readItem(f *bulkFile) (*apt.Control, error) {
 	h := sha256.New()
 	n := &countingWriter{w: h}
 	src := io.TeeReader(rc, n)
-	ctl, err := apt.ReadControl(src)
-	if err != nil {
+	ctl, err := apt.ReadDeb(src)
+	if errors.Is(err, apt.ErrInvalidPackage) {
 		return nil, &invalidPackage{err: err}
+	}
+	if err != nil {
+		return nil, err
 	}
 	if _, err := io.Copy(io.Discard, src); err != nil {
 		return nil, fmt.Errorf("read: %w", err)
