@@ -51,19 +51,28 @@ func (a *app) pkgAddCommand() *cobra.Command {
 		Use:   "add --repo REPO --release NAME [--component main] [--parallel 4] [--key FILE.asc…|--gpg KEYID…] FILE.deb…",
 		Short: "Upload packages and publish them in a release",
 		Long: `Upload .deb files (skipping those the server already has, by SHA-256) and add
-them to a component of a release. Any number of files may be given: every
-file is checked (a readable .deb of an architecture and component the release
-has) before the first byte is uploaded, and all bad files are named at once.
---parallel uploads run at once. Uploads show one progress line on a terminal
-and one line per file elsewhere.
+them to a component of a release. Any number of files may be given, e.g.
+dist/*.deb. Before the first byte is uploaded every file is read and checked
+(a regular file, a .deb the server accepts, of an architecture and a component
+the release has; no two contents for one package version), all bad files are
+named at once (exit 1), and a quota the files would exceed (the tenant's
+upload bytes, the repository's packages) is refused, naming it. --parallel
+files are read and uploaded at once. Uploads show one progress line on a
+terminal (files, bytes, rate) and one line per file elsewhere.
 
-A server change holds at most 1000 packages: more files are submitted as
-several changes, which coalesce into the release's next round (or two); each
-round is signed once. The command exits 0 only when every file is published.
-Otherwise it lists which files are published and which are not, and why
-(--json: "files" and "changes" beside the fields below); running the same
-command again publishes the rest: files the server has are not uploaded
-again, and adding a package that is already published changes nothing.` + publishLong,
+A change holds at most 1000 packages (the server's limit): more files are
+submitted as several changes, which coalesce into the release's next round
+or two; each round is signed once. A change the server refuses because of one
+file (a package version the repository holds with other content) is submitted
+again without it. The command exits 0 only when every file is published.
+Otherwise stdout lists which files are published and which are not, with the
+step that failed (check, upload, submit, job) and why; --json prints that as
+"files" (file, sha256, package, version, architecture, component, published,
+stage, job_id, generation, error), "changes" and "published_files" /
+"unpublished_files" beside the fields below, which then describe the first
+job that was not published. Running the same command again publishes the
+rest: files the server has are not uploaded again, and adding a package that
+is already published changes nothing.` + publishLong,
 		Args: cobra.MinimumNArgs(1),
 		RunE: a.action(publishTimeout, func(cmd *cobra.Command, files []string) error {
 			items := make([]bulkItem, len(files))
