@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
@@ -102,6 +102,9 @@ func (a *app) publishBulk(ctx context.Context, c *client.Client, t bulkTarget, i
 	if t.Parallel < 1 {
 		return usageErrorf("--parallel must be at least 1")
 	}
+	if len(items) == 0 {
+		return failf("invalid", "nothing to publish")
+	}
 	files := make([]*bulkFile, len(items))
 	for i, it := range items {
 		files[i] = &bulkFile{bulkItem: it}
@@ -170,48 +173,53 @@ func forEach(ctx context.Context, parallel int, files []*bulkFile, fn func(ctx c
 }
 
 // check reads every item once: its control file (a .deb whose architecture
-// the release has, in a component it has), its SHA-256 and size. Every bad
-// item is named in one error, before anything is uploaded.
+// the release has), its SHA-256 and size. Every bad item is named in one
+// error, before anything is uploaded.
 func (r *bulkRun) check(ctx context.Context, rel client.Release) error {
-	var mu sync.Mutex
-	var bad []string
-	report := func(msg string) {
-		mu.Lock()
-		bad = append(bad, msg)
-		mu.Unlock()
+	var missing []string
+	for _, f := range r.files {
+		if !slices.Contains(rel.Components, f.Component) && !slices.Contains(missing, f.Component) {
+			missing = append(missing, f.Component)
+		}
 	}
-	code := "invalid"
+	if len(missing) > 0 {
+		return failf("invalid", "release %s has no component %s (it has %s); nothing was uploaded",
+			rel.Name, strings.Join(missing, ", "), strings.Join(rel.Components, ", "))
+	}
+	var invalid atomic.Bool
 	err := forEach(ctx, r.t.Parallel, r.files, func(ctx context.Context, f *bulkFile) error {
-		if !slices.Contains(rel.Components, f.Component) {
-			report(fmt.Sprintf("%s: release %s has no component %q (it has %s)",
-				f.Label, rel.Name, f.Component, strings.Join(rel.Components, ", ")))
-			return nil
-		}
 		ctl, err := readItem(f)
-		var invalid *invalidPackage
+		var bad *invalidPackage
 		switch {
-		case errors.As(err, &invalid):
-			mu.Lock()
-			code = "invalid_package"
-			mu.Unlock()
-			report(fmt.Sprintf("%s: %v", f.Label, invalid.err))
-			return nil
+		case errors.As(err, &bad):
+			invalid.Store(true)
+			f.refuse(fmt.Sprintf("%s: %v", f.Label, bad.err))
 		case err != nil:
-			report(fmt.Sprintf("%s: %v", f.Label, err))
-			return nil
-		}
-		f.name, f.version, f.arch = ctl.Package, ctl.Version, ctl.Architecture
-		if f.arch != "all" && !slices.Contains(rel.Architectures, f.arch) {
-			report(fmt.Sprintf("%s is %s %s for %s, but release %s has no architecture %s (it has %s)",
-				f.Label, f.name, f.version, f.arch, rel.Name, f.arch, strings.Join(rel.Architectures, ", ")))
+			f.refuse(fmt.Sprintf("%s: %v", f.Label, err))
+		default:
+			f.name, f.version, f.arch = ctl.Package, ctl.Version, ctl.Architecture
+			if f.arch != "all" && !slices.Contains(rel.Architectures, f.arch) {
+				f.refuse(fmt.Sprintf("%s is %s %s for %s, but release %s has no architecture %s (it has %s)",
+					f.Label, f.name, f.version, f.arch, rel.Name, f.arch, strings.Join(rel.Architectures, ", ")))
+			}
 		}
 		return ctx.Err()
 	})
 	if err != nil {
 		return err
 	}
+	var bad []string
+	for _, f := range r.files {
+		if f.stage == stageCheck {
+			bad = append(bad, f.err.Error())
+		}
+	}
 	if len(bad) == 0 {
 		bad = r.dedupe()
+	}
+	code := "invalid"
+	if invalid.Load() {
+		code = "invalid_package"
 	}
 	switch len(bad) {
 	case 0:
@@ -219,25 +227,13 @@ func (r *bulkRun) check(ctx context.Context, rel client.Release) error {
 	case 1:
 		return failf(code, "%s; nothing was uploaded", bad[0])
 	}
-	// Reads ran in parallel: list the files in the order given.
-	order := make(map[string]int, len(r.files))
-	for i, f := range r.files {
-		if _, ok := order[f.Label]; !ok {
-			order[f.Label] = i
-		}
-	}
-	slices.SortStableFunc(bad, func(x, y string) int { return order[labelOf(x)] - order[labelOf(y)] })
 	return failf(code, "%d of %d files cannot be published; nothing was uploaded:\n  %s",
 		len(bad), len(r.files), strings.Join(bad, "\n  "))
 }
 
-// labelOf is the label a bad-file message starts with.
-func labelOf(msg string) string {
-	if i := strings.Index(msg, ": "); i >= 0 {
-		msg = msg[:i]
-	}
-	label, _, _ := strings.Cut(msg, " is ")
-	return label
+// refuse fails a file at the check, with msg naming it.
+func (f *bulkFile) refuse(msg string) {
+	f.fail(stageCheck, errors.New(msg))
 }
 
 // dedupe marks files that repeat another's content in the same component
@@ -255,8 +251,9 @@ func (r *bulkRun) dedupe() []string {
 		}
 		first[content{f.SHA256, f.Component}] = f
 		if prev := byPkg[f.pkg()]; prev != nil && prev.SHA256 != f.SHA256 {
-			bad = append(bad, fmt.Sprintf("%s: %s is also %s with other content; a repository holds one content per package version",
+			f.refuse(fmt.Sprintf("%s: %s is also %s with other content; a repository holds one content per package version",
 				f.Label, prev.Label, f.pkg()))
+			bad = append(bad, f.err.Error())
 			continue
 		}
 		byPkg[f.pkg()] = f

@@ -54,3 +54,24 @@ func TestChangeBatchesSkipFailedAndRepeated(t *testing.T) {
 	require.Same(t, files[2], batches[0][0])
 	require.Same(t, files[1002], batches[1][0])
 }
+
+// TestPkgAddRefusesTwoContentsOfOneVersion: the server would refuse the
+// second content of a package version after both were uploaded; the CLI
+// refuses it before uploading either. Repeats of one file are published once.
+func TestPkgAddRefusesTwoContentsOfOneVersion(t *testing.T) {
+	t.Parallel()
+	b := setupPkg(t, publishes)
+	first, _ := b.deb(t, "hello_1.0_amd64.deb", "one build")
+	second, _ := b.deb(t, "hello_1.0_amd64-rebuilt.deb", "another build")
+	res := runCLI(t, b.env, "pkg", "add", "--repo", "acme", "--release", "stable", "--key", b.keyPath, first, second)
+	require.Equal(t, exitFailed, res.code, res.stderr)
+	require.Contains(t, res.stderr, "aptq: invalid: "+second+": "+first+" is also hello 1.0-1 amd64 with other content")
+	require.Empty(t, b.api.snapshot().uploaded)
+
+	res = runCLI(t, b.env, "pkg", "add", "--repo", "acme", "--release", "stable", "--key", b.keyPath, first, first)
+	require.Equal(t, exitOK, res.code, res.stderr)
+	seen := b.api.snapshot()
+	require.Len(t, seen.uploaded, 1)
+	require.Len(t, seen.changes, 1)
+	require.Len(t, seen.changes[0].Adds, 1, "a repeated file is added once")
+}
