@@ -130,7 +130,7 @@ type bulkRun struct {
 
 func (r *bulkRun) run(ctx context.Context) {
 	var err error
-	if r.sess, err = r.a.newSigning(ctx, r.t.Sign, r.t.Repo); err != nil {
+	if r.sess, err = r.a.newSigning(ctx, r.c, r.t.Sign, r.t.Repo); err != nil {
 		r.fatal = err
 		return
 	}

@@ -148,7 +148,8 @@ func stateOf(j client.Job) string {
 // runChange does the work of publish and returns the last state of the job.
 func (a *app) runChange(ctx context.Context, s signFlags, repo string, submit submitFunc, out *outcome) (client.Job, error) {
 	var job client.Job
-	sess, err := a.newSigning(ctx, s, repo)
+	c := a.client()
+	sess, err := a.newSigning(ctx, c, s, repo)
 	if err != nil {
 		return job, err
 	}
@@ -166,7 +167,6 @@ func (a *app) runChange(ctx context.Context, s signFlags, repo string, submit su
 			msg: fmt.Sprintf("job %d still %s after %s; cancelled unless already committed", *out.JobID, stateOf(job), a.deadline)}
 	}
 
-	c := a.client()
 	ref, err := submit(ctx, c)
 	if err != nil {
 		return job, timedOut(err)
