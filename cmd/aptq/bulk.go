@@ -129,33 +129,29 @@ type bulkRun struct {
 }
 
 func (r *bulkRun) run(ctx context.Context) {
+	if r.fatal = r.prepare(ctx); r.fatal == nil {
+		r.submitAndFollow(ctx)
+	}
+}
+
+// prepare does everything before the first change is submitted: the keys,
+// the checks of every file and of the quotas, then the uploads.
+func (r *bulkRun) prepare(ctx context.Context) error {
 	var err error
 	if r.sess, err = r.a.newSigning(ctx, r.c, r.t.Sign, r.t.Repo); err != nil {
-		r.fatal = err
-		return
+		return err
 	}
 	rel, err := r.c.GetRelease(ctx, r.t.Repo, r.t.Release)
 	if err != nil {
-		r.fatal = err
-		return
+		return err
 	}
-	if err := r.check(ctx, rel); err != nil {
-		r.fatal = err
-		return
+	check := func(ctx context.Context) error { return r.check(ctx, rel) }
+	for _, step := range []func(context.Context) error{check, r.findOnServer, r.checkQuota, r.upload} {
+		if err := step(ctx); err != nil {
+			return err
+		}
 	}
-	if err := r.findOnServer(ctx); err != nil {
-		r.fatal = err
-		return
-	}
-	if err := r.checkQuota(ctx); err != nil {
-		r.fatal = err
-		return
-	}
-	if err := r.upload(ctx); err != nil {
-		r.fatal = err
-		return
-	}
-	r.submitAndFollow(ctx)
+	return nil
 }
 
 // forEach runs fn on every file, at most parallel at once, stopping at the
