@@ -36,6 +36,17 @@ type Repo struct {
 	Keys      []Key     `json:"keys"`
 	Releases  []Release `json:"releases"`
 	CreatedAt time.Time `json:"created_at"`
+	// Quota is only filled by GetRepo; nil from a server without quotas.
+	Quota *Quota `json:"quota,omitempty"`
+}
+
+// Quota is how much of its quotas a repository uses: packages per
+// repository, upload bytes per tenant.
+type Quota struct {
+	Packages       int64 `json:"packages"`
+	MaxPackages    int64 `json:"max_packages"`
+	UploadBytes    int64 `json:"upload_bytes"`
+	MaxUploadBytes int64 `json:"max_upload_bytes"`
 }
 
 // Key is a public signing key registered on a repository.
