@@ -28,21 +28,31 @@ type ReleaseRequest struct {
 	Architectures []string `json:"architectures"`
 	Compressions  []string `json:"compressions"`
 	ValidFor      string   `json:"valid_for"`
+	// NotAutomatic, ButAutomaticUpgrades and SignedBy are the release
+	// options (see releaseoptions.go).
+	NotAutomatic         bool   `json:"not_automatic"`
+	ButAutomaticUpgrades bool   `json:"but_automatic_upgrades"`
+	SignedBy             string `json:"signed_by"`
 }
 
 // ReleaseResponse is a release as the API shows it.
 type ReleaseResponse struct {
-	Name                string    `json:"name"`
-	Origin              string    `json:"origin"`
-	Label               string    `json:"label"`
-	Suite               string    `json:"suite"`
-	Codename            string    `json:"codename"`
-	Version             string    `json:"version,omitempty"`
-	Description         string    `json:"description"`
-	Components          []string  `json:"components"`
-	Architectures       []string  `json:"architectures"`
-	Compressions        []string  `json:"compressions"`
-	ValidFor            string    `json:"valid_for,omitempty"`
+	Name                 string   `json:"name"`
+	Origin               string   `json:"origin"`
+	Label                string   `json:"label"`
+	Suite                string   `json:"suite"`
+	Codename             string   `json:"codename"`
+	Version              string   `json:"version,omitempty"`
+	Description          string   `json:"description"`
+	Components           []string `json:"components"`
+	Architectures        []string `json:"architectures"`
+	Compressions         []string `json:"compressions"`
+	ValidFor             string   `json:"valid_for,omitempty"`
+	NotAutomatic         bool     `json:"not_automatic"`
+	ButAutomaticUpgrades bool     `json:"but_automatic_upgrades"`
+	SignedBy             string   `json:"signed_by,omitempty"`
+	// Deleting is true once a delete was requested.
+	Deleting            bool      `json:"deleting,omitempty"`
 	Generation          int64     `json:"generation"`
 	PublishedGeneration int64     `json:"published_generation"`
 	CreatedAt           time.Time `json:"created_at"`
@@ -56,7 +66,8 @@ func releaseResponse(r store.Release) ReleaseResponse {
 	return ReleaseResponse{ValidFor: validFor, Name: r.Name, Origin: r.Origin, Label: r.Label, Suite: r.Suite,
 		Codename: r.Codename, Version: r.Version, Description: r.Description, Components: r.Components,
 		Architectures: r.Architectures, Compressions: r.Compressions, Generation: r.Generation,
-		PublishedGeneration: r.PublishedGeneration, CreatedAt: r.CreatedAt}
+		PublishedGeneration: r.PublishedGeneration, CreatedAt: r.CreatedAt, NotAutomatic: r.NotAutomatic,
+		ButAutomaticUpgrades: r.ButAutomaticUpgrades, SignedBy: r.SignedBy, Deleting: r.DeletingAt != nil}
 }
 
 var (
@@ -172,7 +183,7 @@ func validateRelease(req *ReleaseRequest, repoName string) error {
 	if hasDup(req.Components) || hasDup(req.Architectures) || hasDup(req.Compressions) {
 		return invalidField("components", "components, architectures and compressions must not repeat")
 	}
-	return nil
+	return validateOptions(req)
 }
 
 func hasDup(xs []string) bool {
@@ -206,7 +217,8 @@ func (s *Server) createRelease(c echo.Context) error {
 	rel, err := s.store.CreateRelease(c.Request().Context(), store.Release{RepositoryID: repo.ID, ValidFor: validFor,
 		Name: req.Name, Origin: req.Origin, Label: req.Label, Suite: req.Suite, Codename: req.Codename,
 		Version: req.Version, Description: req.Description, Components: req.Components,
-		Architectures: req.Architectures, Compressions: req.Compressions})
+		Architectures: req.Architectures, Compressions: req.Compressions, NotAutomatic: req.NotAutomatic,
+		ButAutomaticUpgrades: req.ButAutomaticUpgrades, SignedBy: req.SignedBy})
 	if err != nil {
 		return err
 	}

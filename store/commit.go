@@ -41,6 +41,13 @@ func (s *Store) CommitRound(ctx context.Context, l Lease, r Round, changes []Cha
 				SELECT (SELECT repository_id FROM releases WHERE id = $1), filename FROM gone
 				ON CONFLICT (repository_id, filename) DO UPDATE SET removed_at = now()`, r.ReleaseID, removes))
 		}
+		update, err := settingsStatement(ctx, tx, r.ReleaseID, changes)
+		if err != nil {
+			return err
+		}
+		if update != nil {
+			stmts = append(stmts, *update)
+		}
 		files, _ := json.Marshal(r.Files)
 		stmts = append(stmts,
 			Stmt("record index files", `

@@ -77,9 +77,19 @@ func checkIndexes(ctx context.Context, prev, next *apt.Release, e map[string]*ed
 			return fmt.Errorf("generation %d: %w", prev.Meta.Generation, err)
 		}
 	}
-	for p := range prevDirs {
-		if nextDirs[p] == nil {
+	for p, d := range prevDirs {
+		if nextDirs[p] != nil {
+			continue
+		}
+		// An index may go only with its component or architecture, which
+		// checkFields has matched to the round's updates; a component goes
+		// only empty.
+		compKept := slices.Contains(next.Meta.Components, d.component)
+		if compKept && slices.Contains(next.Meta.Architectures, d.arch) {
 			return fmt.Errorf("the Release to sign drops index %s", p)
+		}
+		if !compKept && d.files[plainName].Size != 0 {
+			return fmt.Errorf("the Release to sign drops component %s, whose index %s is not empty", d.component, p)
 		}
 	}
 	paths := make([]string, 0, len(nextDirs))
@@ -94,7 +104,7 @@ func checkIndexes(ctx context.Context, prev, next *apt.Release, e map[string]*ed
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			c := &indexCheck{fetch: f, dir: nextDirs[p], prev: prevDirs[p]}
+			c := &indexCheck{fetch: f, dir: nextDirs[p], prev: prevDirs[p], sibling: siblingOf(prevDirs, nextDirs[p])}
 			errs[i] = c.run(ctx, e[nextDirs[p].component])
 		})
 	}
@@ -107,6 +117,8 @@ type indexCheck struct {
 	fetch Fetcher
 	dir   *indexDir
 	prev  *indexDir // nil: the index is new
+	// sibling is, for a new index, a previous index of its component.
+	sibling *indexDir
 }
 
 func (c *indexCheck) run(ctx context.Context, e *edits) error {
@@ -248,35 +260,53 @@ func (c *indexCheck) get(ctx context.Context, d *indexDir, name string) ([]byte,
 // index: the file itself if it is stored, else decompressed from
 // Packages.gz or Packages.xz and checked against its listed size and SHA256.
 func (c *indexCheck) previousPlain(ctx context.Context) ([]byte, error) {
-	if c.prev == nil {
+	if c.prev != nil {
+		return c.plainOf(ctx, c.prev)
+	}
+	if c.sibling == nil {
 		return nil, nil
 	}
-	listed, hasPlain := c.prev.files[plainName]
+	// A new architecture of a component starts with the component's
+	// Architecture: all packages, which every index of it lists.
+	plain, err := c.plainOf(ctx, c.sibling)
+	if err != nil {
+		return nil, err
+	}
+	ix, err := apt.ParseIndex(c.sibling.component, c.sibling.arch, plain)
+	if err != nil {
+		return nil, fmt.Errorf("the previous %s/Packages: %w", c.sibling.path(), err)
+	}
+	return ix.ArchAllPackages(), nil
+}
+
+// plainOf returns the Packages of the previous generation's index d.
+func (c *indexCheck) plainOf(ctx context.Context, d *indexDir) ([]byte, error) {
+	listed, hasPlain := d.files[plainName]
 	if hasPlain {
-		data, err := c.get(ctx, c.prev, plainName)
+		data, err := c.get(ctx, d, plainName)
 		if err == nil || !errors.Is(err, ErrNotFound) {
 			return data, err
 		}
 	}
 	for _, name := range []string{gzName, xzName} {
-		if _, ok := c.prev.files[name]; !ok {
+		if _, ok := d.files[name]; !ok {
 			continue
 		}
-		data, err := c.get(ctx, c.prev, name)
+		data, err := c.get(ctx, d, name)
 		if err != nil {
 			return nil, err
 		}
 		plain, err := decompress(name, data, maxIndexSize)
 		if err != nil {
-			return nil, fmt.Errorf("the previous %s/%s: %w", c.prev.path(), name, err)
+			return nil, fmt.Errorf("the previous %s/%s: %w", d.path(), name, err)
 		}
 		sum := sha256.Sum256(plain)
 		if hasPlain && (listed.Size != int64(len(plain)) || listed.SHA256 != hex.EncodeToString(sum[:])) {
-			return nil, fmt.Errorf("the previous %s/%s does not decompress to the listed Packages", c.prev.path(), name)
+			return nil, fmt.Errorf("the previous %s/%s does not decompress to the listed Packages", d.path(), name)
 		}
 		return plain, nil
 	}
-	return nil, fmt.Errorf("generation lists no Packages file in %s", c.prev.path())
+	return nil, fmt.Errorf("generation lists no Packages file in %s", d.path())
 }
 
 func firstDiff(a, b []byte) int {
@@ -377,4 +407,20 @@ func decompress(name string, data []byte, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("larger than %d bytes", limit)
 	}
 	return out.Bytes(), nil
+}
+
+// siblingOf returns, for an index the previous generation lacks, the
+// previous index of the same component whose path sorts first; nil for an
+// index that is not new or a component that is.
+func siblingOf(prevDirs map[string]*indexDir, d *indexDir) *indexDir {
+	if prevDirs[d.path()] != nil {
+		return nil
+	}
+	var out *indexDir
+	for p, pd := range prevDirs {
+		if pd.component == d.component && (out == nil || p < out.path()) {
+			out = pd
+		}
+	}
+	return out
 }
