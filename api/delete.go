@@ -76,4 +76,3 @@ func (s *Server) deleteRepo(c echo.Context) error {
 	}
 	return c.JSON(http.StatusAccepted, DeleteResponse{JobID: jobID})
 }
-

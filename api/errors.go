@@ -36,6 +36,7 @@ var statusByCode = map[string]int{
 	store.CodeRoundFailed:     http.StatusConflict,
 	store.CodeLastKey:         http.StatusConflict,
 	store.CodeQuotaExceeded:   http.StatusUnprocessableEntity,
+	store.CodeDeleting:        http.StatusConflict,
 	codeBadRequest:            http.StatusBadRequest,
 	codeForbidden:             http.StatusForbidden,
 	codeCrossOrigin:           http.StatusForbidden,

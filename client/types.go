@@ -65,6 +65,11 @@ type ReleaseRequest struct {
 	// ValidFor, when set (e.g. "7d", "36h"; at least 1h), makes every Release
 	// carry Valid-Until: Date + ValidFor. Refresh it in time with Resign.
 	ValidFor string `json:"valid_for,omitempty"`
+	// NotAutomatic and ButAutomaticUpgrades write those Release options
+	// (backports-style suites); SignedBy writes Signed-By (fingerprints).
+	NotAutomatic         bool   `json:"not_automatic,omitempty"`
+	ButAutomaticUpgrades bool   `json:"but_automatic_upgrades,omitempty"`
+	SignedBy             string `json:"signed_by,omitempty"`
 }
 
 // Release is a distribution (dists/<name>) of a repository.
@@ -80,7 +85,12 @@ type Release struct {
 	Compressions  []string `json:"compressions"`
 	// ValidFor is how long each Release is valid (a Go duration, e.g.
 	// "168h0m0s"); empty when Release carries no Valid-Until.
-	ValidFor string `json:"valid_for,omitempty"`
+	ValidFor             string `json:"valid_for,omitempty"`
+	NotAutomatic         bool   `json:"not_automatic"`
+	ButAutomaticUpgrades bool   `json:"but_automatic_upgrades"`
+	SignedBy             string `json:"signed_by,omitempty"`
+	// Deleting is true once a delete was requested.
+	Deleting bool `json:"deleting,omitempty"`
 	// Generation is the newest committed index; PublishedGeneration the
 	// newest one that reached S3.
 	Generation          int64     `json:"generation"`

@@ -46,7 +46,7 @@ func (s *Store) RequestReleaseDelete(ctx context.Context, tx pgx.Tx, releaseID i
 }
 
 // ErrRepositoryDeleting refuses a write to a repository being deleted.
-var ErrRepositoryDeleting = &Error{Code: CodeConflict, Message: "the repository is being deleted"}
+var ErrRepositoryDeleting = &Error{Code: CodeDeleting, Message: "the repository is being deleted"}
 
 // RequestRepositoryDelete marks a repository and its releases as being
 // deleted, in the caller's transaction; refused while any release has

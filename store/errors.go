@@ -27,6 +27,8 @@ const (
 	CodeRetry            = "retry"
 	CodeLastKey          = "last_key"
 	CodeQuotaExceeded    = "quota_exceeded"
+	// CodeDeleting refuses a write to a release or repository being deleted.
+	CodeDeleting = "deleting"
 )
 
 // Error is a domain error with a machine-readable code.

@@ -30,7 +30,7 @@ type ReleaseSettings struct {
 }
 
 // ErrReleaseDeleting refuses a change to a release whose delete was requested.
-var ErrReleaseDeleting = &Error{Code: CodeConflict, Message: "the release is being deleted"}
+var ErrReleaseDeleting = &Error{Code: CodeDeleting, Message: "the release is being deleted"}
 
 // Apply returns r with the settings applied.
 func (s ReleaseSettings) Apply(r Release) Release {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -55,6 +56,13 @@ func (a *app) publish(ctx context.Context, s signFlags, repo string, submit subm
 	var out outcome
 	job, err := a.runChange(ctx, s, repo, submit, &out)
 	a.ui.ClearStatus()
+	if errors.Is(err, errUnchanged) {
+		if a.json {
+			return a.printJSON(map[string]bool{"changed": false})
+		}
+		a.printf("nothing to change: the release already is as asked\n")
+		return nil
+	}
 	if err != nil && out.JobID != nil && !job.Done() {
 		// Giving up (timeout, interrupt, a refused signature): withdraw the
 		// change unless it is already committed, so that its round does not

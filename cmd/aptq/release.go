@@ -17,7 +17,7 @@ func (a *app) releaseCommand() *cobra.Command {
 	return a.group("release", "Create and inspect releases (dists/<name>)",
 		a.releaseCreateCommand(), a.releaseListCommand(), a.releaseShowCommand(),
 		a.releaseResignCommand(), a.releaseRollbackCommand(), a.releaseHistoryCommand(),
-		a.releaseReconcileCommand())
+		a.releaseReconcileCommand(), a.releaseUpdateCommand(), a.releaseDeleteCommand())
 }
 
 func (a *app) releaseCreateCommand() *cobra.Command {
@@ -67,6 +67,9 @@ in time with "aptq release resign" (e.g. a weekly CI job for --valid-for 14d).`,
 	f.StringSliceVar(&req.Architectures, "architectures", nil, "architectures, e.g. amd64,arm64")
 	f.StringSliceVar(&req.Compressions, "compressions", nil, "index files stored: gz, xz, and none for the uncompressed Packages (always listed in Release), e.g. none,gz,xz")
 	f.StringVar(&validFor, "valid-for", "", "write Valid-Until = Date + this into every Release, e.g. 7d or 36h (at least 1h)")
+	f.BoolVar(&req.NotAutomatic, "not-automatic", false, "write NotAutomatic: yes (apt pins the release at 1, like experimental)")
+	f.BoolVar(&req.ButAutomaticUpgrades, "but-automatic-upgrades", false, "write ButAutomaticUpgrades: yes (pin 100, like backports; needs --not-automatic)")
+	f.StringVar(&req.SignedBy, "signed-by", "", "write Signed-By: the key fingerprints apt (>= 2.3) accepts, comma-separated")
 	_ = cmd.MarkFlagRequired("repo")
 	_ = cmd.MarkFlagRequired("release")
 	return cmd
@@ -138,6 +141,7 @@ func (a *app) printRelease(r client.Release) {
 		{"architectures", joinList(r.Architectures)},
 		{"compressions", joinList(r.Compressions)},
 		{"valid for", firstNonEmpty(r.ValidFor, "- (no Valid-Until)")},
+		{"options", releaseOptions(r)},
 		{"generation", fmt.Sprint(r.Generation)},
 		{"published", fmt.Sprint(r.PublishedGeneration)},
 		{"created", r.CreatedAt.Format(time.RFC3339)},

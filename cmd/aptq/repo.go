@@ -12,7 +12,7 @@ import (
 
 func (a *app) repoCommand() *cobra.Command {
 	return a.group("repo", "Create and inspect repositories",
-		a.repoCreateCommand(), a.repoListCommand(), a.repoShowCommand())
+		a.repoCreateCommand(), a.repoListCommand(), a.repoShowCommand(), a.repoDeleteCommand())
 }
 
 func (a *app) repoCreateCommand() *cobra.Command {
