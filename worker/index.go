@@ -207,8 +207,10 @@ func changedIndexes(rel store.Release, changes []store.Change, prevByPath map[st
 }
 
 // sameFileKinds says whether the last generation has index k with exactly
-// the files the release's compressions make, stored as they say: a new
-// index, or one whose compressions an update changed, is regenerated.
+// the files the release's compressions make, stored where they say so: a
+// new index, or one whose compressions an update changed, is regenerated.
+// A stored uncompressed Packages the release no longer asks for (the
+// layout before 0019, or "none" dropped) may stay until the index changes.
 func sameFileKinds(k indexKey, kinds []apt.Compression, stored []bool, prevByPath map[string]store.IndexFile) bool {
 	n := 0
 	for path := range prevByPath {
@@ -221,7 +223,7 @@ func sameFileKinds(k indexKey, kinds []apt.Compression, stored []bool, prevByPat
 	}
 	for i, c := range kinds {
 		f, ok := prevByPath[k.dir()+"/"+apt.IndexFileName(c)]
-		if !ok || f.ListedOnly == stored[i] {
+		if !ok || (stored[i] && f.ListedOnly) {
 			return false
 		}
 	}

@@ -112,6 +112,16 @@ func (a *Apt) Run(ctx context.Context, args ...string) (string, error) {
 	return string(out), nil
 }
 
+// Cache runs apt-cache with the same configuration and args, and returns
+// its output.
+func (a *Apt) Cache(ctx context.Context, args ...string) (string, error) {
+	out, err := exec.CommandContext(ctx, "apt-cache", append(a.opts, args...)...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("apt-cache %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
 // FreeAddr returns a loopback address with a port free right now.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
