@@ -68,6 +68,7 @@ func TestReleaseUpdateRefused(t *testing.T) {
 		{"newline injection into Label", map[string]any{"label": "x\nSHA256:\n " + strings.Repeat("0", 64) + " 1 main/evil"}, 422, store.CodeInvalid},
 		{"carriage return in Origin", map[string]any{"origin": "x\rSuite: evil"}, 422, store.CodeInvalid},
 		{"NUL in Description", map[string]any{"description": "a\x00b"}, 422, store.CodeInvalid},
+		{"leading space, which Release cannot keep", map[string]any{"description": " x"}, 422, store.CodeInvalid},
 		{"huge Label", map[string]any{"label": strings.Repeat("a", 10000)}, 422, store.CodeInvalid},
 		{"body over the cap", map[string]any{"description": strings.Repeat("a", maxJSONBody)}, 413, codeTooLarge},
 		{"empty Origin", map[string]any{"origin": ""}, 422, store.CodeInvalid},

@@ -89,14 +89,16 @@ const (
 
 // checkReleaseText accepts a field of the Release file: one line of
 // printable UTF-8, since a newline or a control character would let the
-// value add or break fields of the file apt reads.
+// value add or break fields of the file apt reads; without leading or
+// trailing space, which the file cannot keep (a signer would then see
+// another value than the one it was told of).
 func checkReleaseText(field, v string) error {
-	ok := utf8.ValidString(v) && len(v) <= maxReleaseText
+	ok := utf8.ValidString(v) && len(v) <= maxReleaseText && strings.TrimSpace(v) == v
 	for _, r := range v {
 		ok = ok && !unicode.IsControl(r)
 	}
 	if !ok {
-		return invalidField(field, "%s must be one line of printable UTF-8 text, at most %d bytes", field, maxReleaseText)
+		return invalidField(field, "%s must be one line of printable UTF-8 text, at most %d bytes, not starting or ending with a space", field, maxReleaseText)
 	}
 	return nil
 }
