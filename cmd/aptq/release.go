@@ -14,7 +14,7 @@ import (
 )
 
 func (a *app) releaseCommand() *cobra.Command {
-	return a.group("release", "Create and inspect releases (dists/<name>)",
+	return a.group("release", "Create, change, delete and inspect releases (dists/<name>)",
 		a.releaseCreateCommand(), a.releaseListCommand(), a.releaseShowCommand(),
 		a.releaseResignCommand(), a.releaseRollbackCommand(), a.releaseHistoryCommand(),
 		a.releaseReconcileCommand(), a.releaseUpdateCommand(), a.releaseDeleteCommand())

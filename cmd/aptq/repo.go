@@ -11,7 +11,7 @@ import (
 )
 
 func (a *app) repoCommand() *cobra.Command {
-	return a.group("repo", "Create and inspect repositories",
+	return a.group("repo", "Create, delete and inspect repositories",
 		a.repoCreateCommand(), a.repoListCommand(), a.repoShowCommand(), a.repoDeleteCommand())
 }
 
