@@ -79,6 +79,7 @@ func TestReleaseUpdateE2E(t *testing.T) {
 
 	out = b.mustCLI("release", "update", "--repo", "upd", "--release", "stable", "--key", key, "--label", "Updated Label")
 	require.Contains(t, out, "nothing to change")
+	require.Contains(t, b.mustCLI("job", "list", "--repo", "upd"), "update")
 
 	before := b.releaseJSON("upd", "stable")
 	_, errOut, code := b.cli(context.Background(), "release", "update", "--repo", "upd", "--release", "stable", "--key", key,
