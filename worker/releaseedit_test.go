@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/aptq/aptq/blob"
@@ -200,4 +203,32 @@ func TestDeleteReleaseResumes(t *testing.T) {
 	keys := b.keys(t, dists)
 	require.False(t, slices.ContainsFunc(keys, func(k string) bool { return strings.Contains(k, "binary-arm64") }),
 		"nothing of the deleted release is left: %v", keys)
+}
+
+// TestRestartDeletes: maintenance enqueues the delete job of a release
+// whose delete was requested and not finished, once however often it runs
+// (the job is unique while queued), and none for other releases.
+func TestRestartDeletes(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	other, err := b.store.CreateRelease(b.ctx, store.Release{RepositoryID: b.repo.ID, Name: "other",
+		Components: []string{"main"}, Architectures: []string{"amd64"}, Compressions: []string{"gz"}})
+	require.NoError(t, err)
+	tx, err := b.store.Pool.Begin(b.ctx)
+	require.NoError(t, err)
+	_, err = b.store.RequestReleaseDelete(b.ctx, tx, b.release.ID)
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit(b.ctx))
+
+	client, err := river.NewClient(riverpgxv5.New(b.store.Pool), &river.Config{})
+	require.NoError(t, err)
+	for range 3 {
+		require.NoError(t, restartDeletes(b.ctx, b.store, client))
+	}
+	rows, err := b.store.Pool.Query(b.ctx, `SELECT (args->>'release_id')::bigint FROM river_job WHERE kind = 'delete_release'`)
+	require.NoError(t, err)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	require.NoError(t, err)
+	require.Equal(t, []int64{b.release.ID}, ids)
+	require.NotEqual(t, other.ID, ids[0])
 }
