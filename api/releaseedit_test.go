@@ -181,6 +181,17 @@ func TestReleaseUpdateRemovesOnlyEmpty(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, b.do(http.MethodPatch, path, map[string]any{"remove_components": []string{"main"}}, nil))
 	require.Equal(t, http.StatusAccepted, b.do(http.MethodPatch, "/v1/repos/r/releases/two",
 		map[string]any{"remove_architectures": []string{"arm64"}}, nil))
+
+	// Changes see the components as the pending updates leave them.
+	add := func(comp string) map[string]any {
+		return map[string]any{"adds": []map[string]string{{"sha256": sum, "component": comp}}}
+	}
+	before = b.digest()
+	e = b.expectError(http.MethodPost, path+"/changes", add("main"), 422, store.CodeInvalid)
+	require.Contains(t, e.Message, `has no component "main"`)
+	require.Equal(t, before, b.digest())
+	require.Equal(t, http.StatusAccepted, b.do(http.MethodPatch, path, map[string]any{"add_components": []string{"extra"}}, nil))
+	require.Equal(t, http.StatusAccepted, b.do(http.MethodPost, path+"/changes", add("extra"), nil))
 }
 
 // TestReleaseDelete: refused while a change is pending; once accepted the

@@ -132,3 +132,19 @@ func afterUpdates(changes []Change) string {
 	}
 	return ""
 }
+
+// checkPlaces refuses a round whose change adds a package where the new
+// Release has no index for it (a component or an architecture an update
+// removed): the index would not list it, whatever the change says.
+func checkPlaces(next *apt.Release, changes []Change) error {
+	for _, c := range changes {
+		for _, a := range c.Adds {
+			if !slices.Contains(next.Meta.Components, a.Component) ||
+				(a.Architecture != apt.ArchAll && !slices.Contains(next.Meta.Architectures, a.Architecture)) {
+				return fmt.Errorf("change %d (job %d) adds %s %s %s to %s, which the Release to sign has no index for",
+					c.ID, c.JobID, a.Name, a.Version, a.Architecture, a.Component)
+			}
+		}
+	}
+	return nil
+}

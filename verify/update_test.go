@@ -99,6 +99,10 @@ func TestCheckUpdate(t *testing.T) {
 		{name: "new architecture's index without the arch all packages", archs: []string{"amd64", "arm64", "riscv64"},
 			changes: []Change{update(&Update{AddArchitectures: []string{"riscv64"}})}, emptyArch: "riscv64",
 			err: "main/binary-riscv64/Packages"},
+		{name: "an add to a component the round removes", prevComps: withContrib, comps: withMain,
+			changes: []Change{update(&Update{RemoveComponents: []string{"contrib"}}),
+				{ID: 13, JobID: 35, Adds: []Add{func() Add { a := addOf(pkg("late", "1.0", "amd64")); a.Component = "contrib"; return a }()}}},
+			err: "change 13 (job 35) adds late 1.0 amd64 to contrib, which the Release to sign has no index for"},
 		{name: "Label twice", changes: []Change{update(label("new"))}, meta: func(m *apt.ReleaseMeta) { m.Label = "new" },
 			mangle: func(b []byte) []byte {
 				return bytes.Replace(b, []byte("Label: new\n"), []byte("Label: new\nLabel: evil\n"), 1)

@@ -104,6 +104,9 @@ func Check(ctx context.Context, cfg Config, r Round, f Fetcher) error {
 	if next.Meta.Generation != r.Generation {
 		return fmt.Errorf("the Release to sign says Aptq-Generation %d, the round is generation %d", next.Meta.Generation, r.Generation)
 	}
+	if err := checkPlaces(next, r.Changes); err != nil {
+		return err
+	}
 	prev, err := previous(cfg, r)
 	if err != nil {
 		return err
