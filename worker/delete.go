@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -19,6 +20,23 @@ import (
 type DeleteReleaseWorker struct {
 	river.WorkerDefaults[jobs.DeleteReleaseArgs]
 	pub *PublishWorker
+}
+
+// deleteTimeout bounds one attempt of a delete job; a release or a pool
+// too large to delete in one attempt is finished by the next ones, each
+// step resuming where the last stopped. It stays under River's rescue of
+// stuck jobs (aptqd: the round budget + signature timeout + 10 min).
+const deleteTimeout = 10 * time.Minute
+
+// Timeout is deleteTimeout: River's default of one minute is short for
+// listing and deleting a large release.
+func (w *DeleteReleaseWorker) Timeout(*river.Job[jobs.DeleteReleaseArgs]) time.Duration {
+	return deleteTimeout
+}
+
+// Timeout is deleteTimeout, as for a release.
+func (w *DeleteRepositoryWorker) Timeout(*river.Job[jobs.DeleteRepositoryArgs]) time.Duration {
+	return deleteTimeout
 }
 
 // Work deletes the release, under its lease so that no reconcile puts
