@@ -35,6 +35,7 @@ fuzz-short:
 	go test ./apt -run '^$$' -fuzz '^FuzzParseIndex$$' -fuzztime $(FUZZTIME)
 	go test ./apt -run '^$$' -fuzz '^FuzzXZBlocks$$' -fuzztime $(FUZZTIME)
 	go test ./api -run '^$$' -fuzz '^FuzzBind$$' -fuzztime $(FUZZTIME)
+	go test ./api -run '^$$' -fuzz '^FuzzReleaseUpdate$$' -fuzztime $(FUZZTIME)
 	go test ./sign -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME)
 	go test ./verify -run '^$$' -fuzz '^FuzzSameGzip$$' -fuzztime $(FUZZTIME)
 	go test ./verify -run '^$$' -fuzz '^FuzzTraceGzip$$' -fuzztime $(FUZZTIME)

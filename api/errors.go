@@ -38,6 +38,7 @@ var statusByCode = map[string]int{
 	store.CodeQuotaExceeded:   http.StatusUnprocessableEntity,
 	store.CodeUnmatchedSpec:   http.StatusUnprocessableEntity,
 	store.CodeTooManyMatches:  http.StatusUnprocessableEntity,
+	store.CodeDeleting:        http.StatusConflict,
 	codeBadRequest:            http.StatusBadRequest,
 	codeForbidden:             http.StatusForbidden,
 	codeCrossOrigin:           http.StatusForbidden,

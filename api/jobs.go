@@ -282,7 +282,7 @@ func (s *Server) retryJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	change, jobID, err := s.enqueueChange(c, rel, old.Adds, old.Removes)
+	change, jobID, err := s.enqueueAudited(c, rel, old.Adds, old.Removes, old.Settings, "")
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,13 @@ type ReleaseMeta struct {
 	Generation    int64
 	Architectures []string
 	Components    []string
+	// NotAutomatic makes apt pin the release at 1 (never installed unless
+	// asked for); ButAutomaticUpgrades raises it to 100, so installed
+	// packages follow its upgrades (backports).
+	NotAutomatic, ButAutomaticUpgrades bool
+	// SignedBy lists the fingerprints of the keys apt (>= 2.3) accepts for
+	// the next Release of this suite.
+	SignedBy string
 }
 
 // releaseSums are the checksum lists BuildRelease writes: MD5Sum and SHA256,
@@ -78,11 +85,18 @@ func BuildRelease(meta ReleaseMeta, files []IndexFile) []byte {
 	if !meta.ValidUntil.IsZero() {
 		add("Valid-Until", meta.ValidUntil.UTC().Format(releaseDate))
 	}
+	if meta.NotAutomatic {
+		add("NotAutomatic", "yes")
+	}
+	if meta.ButAutomaticUpgrades {
+		add("ButAutomaticUpgrades", "yes")
+	}
 	add("Aptq-Generation", strconv.FormatInt(meta.Generation, 10))
 	add("Architectures", strings.Join(meta.Architectures, " "))
 	add("Components", strings.Join(meta.Components, " "))
 	add("Description", meta.Description)
 	add("Acquire-By-Hash", "yes")
+	add("Signed-By", meta.SignedBy)
 	b := p.AppendTo(make([]byte, 0, 512+len(sorted)*220))
 	for _, s := range releaseSums {
 		b = append(b, s.field...)

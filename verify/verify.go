@@ -46,6 +46,18 @@ type Change struct {
 	TokenName string
 	Adds      []Add
 	Removes   []Remove
+	// Update is what a release update changes (nil: packages only).
+	Update *Update
+}
+
+// Update is a change of the release itself: each field of Fields set to
+// its value ("" drops it) and components and architectures added and
+// removed, in this order. The new Release may differ from the previous
+// one in exactly what the round's updates list.
+type Update struct {
+	Fields                                map[string]string
+	AddComponents, RemoveComponents       []string
+	AddArchitectures, RemoveArchitectures []string
 }
 
 // Add is a package a change adds: what its stanza is rendered from.
@@ -100,11 +112,14 @@ func Check(ctx context.Context, cfg Config, r Round, f Fetcher) error {
 	if next.Meta.Generation != r.Generation {
 		return fmt.Errorf("the Release to sign says Aptq-Generation %d, the round is generation %d", next.Meta.Generation, r.Generation)
 	}
+	if err := checkPlaces(next, r.Changes); err != nil {
+		return err
+	}
 	prev, err := previous(cfg, r)
 	if err != nil {
 		return err
 	}
-	if err := checkFields(prev, next); err != nil {
+	if err := checkFields(prev, next, r.Changes); err != nil {
 		return err
 	}
 	ret, err := newRetention(r, next)
@@ -186,48 +201,4 @@ func previous(cfg Config, r Round) (*apt.Release, error) {
 			prev.Meta.Generation, r.Generation-1)
 	}
 	return prev, nil
-}
-
-// varying are the Release fields a new generation may change: the file
-// lists (checked index by index), the dates and the generation.
-var varying = map[string]bool{"MD5Sum": true, "SHA1": true, "SHA256": true, "SHA512": true,
-	"Date": true, "Valid-Until": true, "Aptq-Generation": true}
-
-// checkFields compares the fields that describe the release.
-func checkFields(prev, next *apt.Release) error {
-	if next.Meta.Date.IsZero() {
-		return fmt.Errorf("the Release to sign has no Date")
-	}
-	if !next.Meta.ValidUntil.IsZero() && !next.Meta.ValidUntil.After(next.Meta.Date) {
-		return fmt.Errorf("the Release to sign is valid until %s, not after its Date %s", next.Meta.ValidUntil, next.Meta.Date)
-	}
-	if prev == nil {
-		return nil
-	}
-	if !next.Meta.Date.After(prev.Meta.Date) {
-		return fmt.Errorf("the Release to sign is dated %s, not after generation %d's %s",
-			next.Meta.Date, prev.Meta.Generation, prev.Meta.Date)
-	}
-	fields := func(r *apt.Release) []apt.Field {
-		var out []apt.Field
-		for _, f := range r.Fields {
-			if !varying[f.Name] {
-				out = append(out, f)
-			}
-		}
-		return out
-	}
-	a, b := fields(prev), fields(next)
-	for i := range max(len(a), len(b)) {
-		switch {
-		case i >= len(a):
-			return fmt.Errorf("the Release to sign adds field %s: %q", b[i].Name, b[i].Value)
-		case i >= len(b):
-			return fmt.Errorf("the Release to sign drops field %s (%q)", a[i].Name, a[i].Value)
-		case a[i] != b[i]:
-			return fmt.Errorf("the Release to sign changes %s: %q, generation %d says %s: %q",
-				b[i].Name, b[i].Value, prev.Meta.Generation, a[i].Name, a[i].Value)
-		}
-	}
-	return nil
 }

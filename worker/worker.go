@@ -113,6 +113,8 @@ func Register(workers *river.Workers, cfg Config) {
 	river.AddWorker(workers, &MaintainWorker{pub: pub})
 	river.AddWorker(workers, &ReconcileWorker{pub: pub})
 	river.AddWorker(workers, &GCWorker{pub: pub})
+	river.AddWorker(workers, &DeleteReleaseWorker{pub: pub})
+	river.AddWorker(workers, &DeleteRepositoryWorker{pub: pub})
 }
 
 // SweepInterval is how often stalled releases are looked for.

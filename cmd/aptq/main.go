@@ -27,9 +27,9 @@ func main() {
 const rootLong = `aptq publishes signed APT repositories.
 
 Changes are queued by the server; a worker cuts a round and generates Release;
-"aptq pkg add/remove" (and "release resign/rollback") sign it locally with your
-private keys (which never leave this process, or gpg) and wait until the round
-is published. Progress goes to stderr: a live status line and upload bars on a
+"aptq pkg add/remove" (and "release resign/rollback/update") sign it locally
+with your private keys (which never leave this process, or gpg) and wait until
+the round is published. Progress goes to stderr: a live status line and upload bars on a
 terminal, plain lines otherwise (CI logs); results go to stdout, as JSON with
 --json.
 

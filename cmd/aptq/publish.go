@@ -61,7 +61,8 @@ func (a *app) publish(ctx context.Context, s signFlags, repo string, submit subm
 	job, err := a.runChange(ctx, s, repo, submit, &out)
 	a.ui.ClearStatus()
 	if errors.Is(err, errNoChange) {
-		// Nothing to change (a copy of what is there): nothing to sign.
+		// Nothing to change (a copy of what is there, an update to what the
+		// release is already): nothing to sign.
 		out.State, out.SignedBy = "unchanged", []string{}
 		if a.json {
 			return a.printJSON(out)

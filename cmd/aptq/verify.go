@@ -82,7 +82,15 @@ func (a *app) checkRound(ctx context.Context, c *client.Client, sess *signing, r
 			who = "unknown token"
 		}
 		vc := verify.Change{ID: ch.ID, JobID: ch.JobID, TokenName: ch.TokenName}
-		if len(ch.Adds) == 0 && len(ch.Removes) == 0 {
+		if u := ch.Update; u != nil {
+			vc.Update = &verify.Update{Fields: u.Fields, AddComponents: u.AddComponents,
+				RemoveComponents: u.RemoveComponents, AddArchitectures: u.AddArchitectures,
+				RemoveArchitectures: u.RemoveArchitectures}
+			for _, line := range describeUpdate(u) {
+				show("  * %s (change %d, job %d, by %s)", line, ch.ID, ch.JobID, who)
+			}
+		}
+		if len(ch.Adds) == 0 && len(ch.Removes) == 0 && ch.Update == nil {
 			show("  change %d (job %d, by %s): no package changes", ch.ID, ch.JobID, who)
 		}
 		for _, ad := range ch.Adds {

@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/aptq/aptq/apt/debtest"
+)
+
+// releaseJSON reads a release through the CLI.
+func (b *bundle) releaseJSON(repo, release string) map[string]any {
+	b.t.Helper()
+	var out map[string]any
+	require.NoError(b.t, json.Unmarshal([]byte(b.mustCLI("--json", "release", "show", "--repo", repo, "--release", release)), &out))
+	return out
+}
+
+// listsFile returns the content of the one file of apt's lists whose name
+// ends in suffix.
+func listsFile(t *testing.T, a *aptClient, suffix string) string {
+	t.Helper()
+	matches, err := filepath.Glob(filepath.Join(a.Dir, "lists", "*"+suffix))
+	require.NoError(t, err)
+	require.Len(t, matches, 1, "lists files *%s", suffix)
+	data, err := os.ReadFile(matches[0])
+	require.NoError(t, err)
+	return string(data)
+}
+
+// TestReleaseUpdateE2E: an update published through a signed round shows
+// in apt-get update (new Label and Origin; a new architecture whose
+// Packages is empty); an update that changes nothing says so and exits 0;
+// removing a component that holds a package is refused with 409 and
+// changes nothing; so is a Release field with a newline.
+func TestReleaseUpdateE2E(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	key := b.repoWithKey("upd")
+	b.mustCLI("release", "create", "--repo", "upd", "--release", "stable", "--architectures", "amd64", "--components", "main,contrib")
+	dir := t.TempDir()
+	b.mustCLI("pkg", "add", "--repo", "upd", "--release", "stable", "--key", key,
+		writeDeb(t, dir, debtest.Options{Package: "one", Version: "1.0", Architecture: "amd64"}))
+	b.mustCLI("pkg", "add", "--repo", "upd", "--release", "stable", "--component", "contrib", "--key", key,
+		writeDeb(t, dir, debtest.Options{Package: "extra", Version: "1.0", Architecture: "amd64"}))
+	pub, err := os.ReadFile(pubKeyFile(key))
+	require.NoError(t, err)
+	url := b.URL + "/apt/" + b.Tenant + "/upd"
+	apt := newAptClient(t, url, "stable", "main", string(pub))
+	apt.run("update")
+	require.Contains(t, listsFile(t, apt, "_InRelease"), "Label: upd\n")
+
+	out := b.mustCLI("release", "update", "--repo", "upd", "--release", "stable", "--key", key,
+		"--label", "Updated Label", "--origin", "Acme", "--add-architectures", "arm64")
+	require.Contains(t, out, "published generation 3")
+	// apt sees the new Label and Origin, and asks its user to accept them.
+	out, err = apt.Run(context.Background(), "-o", "APT::Architectures=amd64,arm64", "update")
+	require.Error(t, err)
+	require.Contains(t, out, "changed its 'Label' value from 'upd' to 'Updated Label'")
+	require.Contains(t, out, "changed its 'Origin' value from 'upd' to 'Acme'")
+	require.NotContains(t, out, "Hash Sum mismatch")
+	apt.run("-o", "APT::Architectures=amd64,arm64", "update", "--allow-releaseinfo-change")
+	inRelease := listsFile(t, apt, "_InRelease")
+	require.Contains(t, inRelease, "Label: Updated Label\n")
+	require.Contains(t, inRelease, "Origin: Acme\n")
+	require.Contains(t, inRelease, "Architectures: amd64 arm64\n")
+	require.Empty(t, gunzipURL(t, url+"/dists/stable/main/binary-arm64/Packages.gz"), "the new index is empty")
+	apt.run("install", "-y", "--download-only", "one")
+
+	out = b.mustCLI("release", "update", "--repo", "upd", "--release", "stable", "--key", key, "--label", "Updated Label")
+	require.Contains(t, out, "nothing to change")
+	require.Contains(t, b.mustCLI("job", "list", "--repo", "upd"), "update")
+
+	before := b.releaseJSON("upd", "stable")
+	_, errOut, code := b.cli(context.Background(), "release", "update", "--repo", "upd", "--release", "stable", "--key", key,
+		"--remove-components", "contrib")
+	require.NotEqual(t, 0, code)
+	require.Contains(t, errOut, "component contrib holds 1 packages")
+	require.Contains(t, errOut, "extra_1.0_amd64")
+	_, errOut, code = b.cli(context.Background(), "release", "update", "--repo", "upd", "--release", "stable", "--key", key,
+		"--label", "x\nSHA256:\n "+strings.Repeat("0", 64)+" 1 main/evil")
+	require.NotEqual(t, 0, code)
+	require.Contains(t, errOut, "one line of printable UTF-8")
+	require.Equal(t, before, b.releaseJSON("upd", "stable"), "nothing changed")
+	apt.run("-o", "APT::Architectures=amd64,arm64", "update")
+}
+
+// gunzipURL reads a .gz over HTTP, decompressed.
+func gunzipURL(t *testing.T, url string) string {
+	t.Helper()
+	body, status, err := get(context.Background(), url)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status, url)
+	r, err := gzip.NewReader(bytes.NewReader(body))
+	require.NoError(t, err)
+	plain, err := io.ReadAll(r)
+	require.NoError(t, err)
+	return string(plain)
+}
+
+// TestReleaseOptionsPinning: apt pins a NotAutomatic release at 1 and,
+// with ButAutomaticUpgrades, at 100, as apt-cache policy shows.
+func TestReleaseOptionsPinning(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	key := b.repoWithKey("pin")
+	b.mustCLI("release", "create", "--repo", "pin", "--release", "backports", "--not-automatic",
+		"--signed-by", "0123456789abcdef0123456789abcdef01234567")
+	b.mustCLI("pkg", "add", "--repo", "pin", "--release", "backports", "--key", key,
+		writeDeb(t, t.TempDir(), debtest.Options{Package: "onlybp", Version: "1.0", Architecture: "amd64"}))
+	pub, err := os.ReadFile(pubKeyFile(key))
+	require.NoError(t, err)
+	apt := newAptClient(t, b.URL+"/apt/"+b.Tenant+"/pin", "backports", "main", string(pub))
+	priority := regexp.MustCompile(`(?m)^\s+(\d+) http`)
+	policy := func() string {
+		// Each change of pin asks the user to accept it (apt >= 1.5).
+		apt.run("update", "--allow-releaseinfo-change")
+		out, err := apt.Cache(context.Background(), "policy", "onlybp")
+		require.NoError(t, err)
+		m := priority.FindStringSubmatch(out)
+		require.NotNil(t, m, out)
+		return m[1]
+	}
+	require.Equal(t, "1", policy())
+	inRelease := listsFile(t, apt, "_InRelease")
+	require.Contains(t, inRelease, "NotAutomatic: yes\n")
+	require.Contains(t, inRelease, "Signed-By: 0123456789ABCDEF0123456789ABCDEF01234567\n")
+
+	b.mustCLI("release", "update", "--repo", "pin", "--release", "backports", "--key", key, "--but-automatic-upgrades")
+	require.Equal(t, "100", policy())
+	require.Contains(t, listsFile(t, apt, "_InRelease"), "ButAutomaticUpgrades: yes\n")
+}
