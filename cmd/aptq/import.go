@@ -155,7 +155,7 @@ func (a *app) readSource(ctx context.Context, src *mirror.Source, rel client.Rel
 		return nil, sourceError(err)
 	}
 	var entries []mirror.Entry
-	seen := map[[2]string]bool{}              // component, SHA256
+	seen := map[[2]string]bool{}             // component, SHA256
 	versions := map[[2]string]mirror.Entry{} // component, "name version arch"
 	for _, ix := range indexes {
 		a.ui.Busy("reading " + ix.File.Path)
