@@ -73,10 +73,14 @@ type Config struct {
 	// AcceptFrom, if not empty, names the only tokens whose changes may
 	// be in the round.
 	AcceptFrom []string
-	// OwnChange is the signer's own change (0: none); OwnSHA256, if not
-	// nil, are the packages it uploaded for it, which it must add exactly.
+	// OwnChange is the change the signer follows (0: none): the round
+	// must hold it.
 	OwnChange int64
-	OwnSHA256 []string
+	// OwnAdds maps each of the signer's own changes to the packages it
+	// uploaded for it, which that change must add exactly when it is in the
+	// round. A CLI that publishes many files submits several changes, and
+	// any of them may share the round it signs.
+	OwnAdds map[int64][]string
 }
 
 // Check returns nil when r's Release may be signed, else an error that
@@ -118,18 +122,18 @@ func checkChanges(cfg Config, r Round) error {
 			return fmt.Errorf("change %d (job %d) was submitted by %s, which --accept-from does not name (%s)",
 				c.ID, c.JobID, who, strings.Join(cfg.AcceptFrom, ", "))
 		}
-		if c.ID != cfg.OwnChange {
-			continue
+		if c.ID == cfg.OwnChange {
+			own = true
 		}
-		own = true
-		if cfg.OwnSHA256 == nil {
+		uploaded, ok := cfg.OwnAdds[c.ID]
+		if !ok {
 			continue
 		}
 		var got []string
 		for _, a := range c.Adds {
 			got = append(got, a.SHA256)
 		}
-		want := slices.Clone(cfg.OwnSHA256)
+		want := slices.Clone(uploaded)
 		slices.Sort(got)
 		slices.Sort(want)
 		if !slices.Equal(got, want) {

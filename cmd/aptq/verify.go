@@ -47,15 +47,13 @@ func (v *verifyFlags) register(cmd *cobra.Command) {
 type roundChecker struct {
 	flags verifyFlags
 	keys  [][]byte // the public keys of the signing keys
-	// changeID and uploaded are this CLI's change and the packages it
-	// uploaded for it (nil when it adds none it uploaded).
-	changeID int64
-	uploaded []string
 }
 
-// checkRound fetches the round, prints its changes and verifies it; the
-// error says why it may not be signed.
-func (a *app) checkRound(ctx context.Context, c *client.Client, rc *roundChecker, r *client.Round) error {
+// checkRound fetches the round, which must hold this CLI's change changeID,
+// prints its changes and verifies it; the error says why it may not be
+// signed.
+func (a *app) checkRound(ctx context.Context, c *client.Client, sess *signing, r *client.Round, changeID int64) error {
+	rc := sess.checker
 	view, err := c.GetRound(ctx, r.ID)
 	if client.ErrorCode(err) == client.CodeNotFound {
 		return failf("unverified_round", "round %d cannot be checked before signing: the server does not show it "+
@@ -105,7 +103,7 @@ func (a *app) checkRound(ctx context.Context, c *client.Client, rc *roundChecker
 	if lines > maxChangeLines {
 		a.progress("  … and %d more", lines-maxChangeLines)
 	}
-	cfg := verify.Config{PublicKeys: rc.keys, AcceptFrom: rc.flags.acceptFrom, OwnChange: rc.changeID, OwnSHA256: rc.uploaded}
+	cfg := verify.Config{PublicKeys: rc.keys, AcceptFrom: rc.flags.acceptFrom, OwnChange: changeID, OwnAdds: sess.ownAdds()}
 	fetcher := &repoFetcher{c: c, url: view.URL, release: view.Release}
 	start := time.Now()
 	if err := verify.Check(ctx, cfg, round, fetcher); err != nil {
