@@ -56,7 +56,7 @@ warning says that nothing was authenticated.` + publishLong,
 	fl.StringSliceVar(&f.components, "component", nil, "components to import, repeatable or comma-separated (default: all the source lists)")
 	fl.StringSliceVar(&f.archs, "arch", nil, "architectures to import, repeatable or comma-separated (default: all the source lists)")
 	fl.StringVar(&f.keyring, "keyring", "", "public key file(s) (armored or binary keyring) the source's Release must be signed by")
-	fl.IntVar(&f.parallel, "parallel", importParallel, "transfers running at once")
+	fl.IntVar(&f.parallel, "parallel", defaultParallel, "transfers running at once")
 	f.sign.register(cmd)
 	for _, name := range []string{"repo", "release", "from", "dist"} {
 		_ = cmd.MarkFlagRequired(name)
