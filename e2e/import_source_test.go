@@ -24,8 +24,8 @@ import (
 // an epoch, two versions of one package, Architecture: all, and a package
 // of the second architecture.
 var sourceDebs = []debtest.Options{
-	{Package: "hello", Version: "1.0-1"},
-	{Package: "hello", Version: "1:2.0-1"},
+	{Package: "hello", Version: "1.0-1", Architecture: "amd64"},
+	{Package: "hello", Version: "1:2.0-1", Architecture: "amd64"},
 	{Package: "hello-data", Version: "2.0-1", Architecture: "all", Source: "hello"},
 	{Package: "tool", Version: "0.9-1", Architecture: "arm64"},
 }
