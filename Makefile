@@ -36,6 +36,7 @@ fuzz-short:
 	go test ./apt -run '^$$' -fuzz '^FuzzXZBlocks$$' -fuzztime $(FUZZTIME)
 	go test ./api -run '^$$' -fuzz '^FuzzBind$$' -fuzztime $(FUZZTIME)
 	go test ./sign -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME)
+	go test ./mirror -run '^$$' -fuzz '^FuzzParsePackages$$' -fuzztime $(FUZZTIME)
 
 demo: services build
 	$(ENV) scripts/demo.sh

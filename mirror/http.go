@@ -104,7 +104,7 @@ func (h *HTTP) Open(ctx context.Context, rel string) (io.ReadCloser, error) {
 	}
 	switch resp.StatusCode {
 	case http.StatusOK:
-		return newStallReader(resp.Body, h.stall, cancel), nil
+		return newStallReader(ctx, resp.Body, h.stall, cancel), nil
 	case http.StatusNotFound, http.StatusGone:
 		err = fmt.Errorf("GET %s: %w", u, ErrNotFound)
 	default:
@@ -120,14 +120,15 @@ var errStalled = errors.New("the source sent nothing for too long")
 // stallReader cancels its request when no byte arrives for the stall time,
 // so a source that stops sending mid-file fails instead of hanging.
 type stallReader struct {
+	ctx    context.Context
 	body   io.ReadCloser
 	timer  *time.Timer
 	stall  time.Duration
 	cancel context.CancelCauseFunc
 }
 
-func newStallReader(body io.ReadCloser, stall time.Duration, cancel context.CancelCauseFunc) *stallReader {
-	return &stallReader{body: body, stall: stall, cancel: cancel,
+func newStallReader(ctx context.Context, body io.ReadCloser, stall time.Duration, cancel context.CancelCauseFunc) *stallReader {
+	return &stallReader{ctx: ctx, body: body, stall: stall, cancel: cancel,
 		timer: time.AfterFunc(stall, func() { cancel(errStalled) })}
 }
 
@@ -135,6 +136,9 @@ func (s *stallReader) Read(p []byte) (int, error) {
 	n, err := s.body.Read(p)
 	if n > 0 {
 		s.timer.Reset(s.stall)
+	}
+	if err != nil && context.Cause(s.ctx) == errStalled {
+		err = errStalled
 	}
 	return n, err
 }
