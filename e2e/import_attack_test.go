@@ -193,3 +193,42 @@ func packagePuts(t *testing.T, b *bundle) int {
 	}
 	return total
 }
+
+// TestImportRefusesMissingTarget: import creates nothing; a release, a
+// component or an architecture the target lacks is an error before any
+// index or pool file is downloaded. Without --keyring a warning says that
+// nothing was authenticated.
+func TestImportRefusesMissingTarget(t *testing.T) {
+	t.Parallel()
+	g := newSrcGPG(t)
+	src := serveSource(t, ftparchiveRepo(t, g))
+	b := setup(t)
+	keyFile := b.repoWithKey("r", "bookworm")
+	b.mustCLI("release", "create", "--repo", "r", "--release", "amd64only", "--architectures", "amd64")
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no release", []string{"import", "--release", "nosuch", "--dist", "bookworm"}, "aptq: not_found: "},
+		{"no component", []string{"import", "--release", "bookworm", "--dist", "bookworm", "--component", "contrib"},
+			`aptq: invalid: release bookworm has no component "contrib" (it has main)`},
+		{"no architecture", []string{"import", "--release", "bookworm", "--dist", "bookworm", "--arch", "riscv64"},
+			`aptq: invalid: release bookworm has no architecture "riscv64" (it has amd64, arm64)`},
+		{"source has more", []string{"import", "--release", "amd64only", "--dist", "bookworm"},
+			`aptq: invalid: release amd64only has no architecture "arm64" (it has amd64); the source has components main and architectures amd64, arm64: choose with --component and --arch`},
+	} {
+		out, errOut, code := b.cli(ctx, append(tc.args, "--repo", "r", "--from", src.URL, "--key", keyFile, "--keyring", g.pub)...)
+		require.Equal(t, 1, code, "%s\nstdout: %s\nstderr: %s", tc.name, out, errOut)
+		require.Contains(t, errOut, tc.want, tc.name)
+	}
+	require.Empty(t, src.requested("/dists/bookworm/main/"), "an index was downloaded")
+	require.Empty(t, src.requested("/pool/"), "a pool file was downloaded")
+
+	out, errOut, code := b.cli(ctx, "import", "--repo", "r", "--release", "amd64only", "--from", src.URL, "--dist", "bookworm",
+		"--arch", "amd64", "--key", keyFile)
+	require.Equal(t, 0, code, "stdout: %s\nstderr: %s", out, errOut)
+	require.Contains(t, errOut, "WARNING: no --keyring: nothing read from "+src.URL+" is authenticated")
+	require.NotContains(t, errOut, "Release: signed by")
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -33,16 +34,55 @@ func (a *app) importCommand() *cobra.Command {
 		Use:   "import --repo REPO --release NAME --from URL --dist DIST [--component C…] [--arch A…] [--keyring FILE]",
 		Short: "Copy the packages of a published APT repository (aptly, reprepro, deb-s3…) into a release",
 		Long: `Read a published APT repository over HTTP(S) and publish its packages in a
-release of aptq, in the same components: dists/DIST/InRelease (else Release and
-Release.gpg) is checked against --keyring, each Packages index it lists for the
-chosen components and architectures (default: all the source's) against the
-Release, and each pool file against its index as it streams to the server.
-Files the server has are not uploaded (by SHA-256), packages the release has
-are skipped, so a rerun after a failure completes the import.
+release of aptq, in the same components. This is how a repository moves to aptq
+from aptly, reprepro, deb-s3 or apt-ftparchive: whatever wrote it, apt reads it
+as dists/DIST/{InRelease,Release,Release.gpg}, Packages indexes and pool files.
 
-The target release must exist with those components and architectures; nothing
-is created, and nothing is downloaded when it does not. Without --keyring a
-warning says that nothing was authenticated.` + publishLong,
+What is read, and checked, in order:
+  1. the target release: it must exist with the chosen components and
+     architectures (nothing is created; a mismatch costs no download);
+  2. dists/DIST/InRelease, else Release and Release.gpg, whose signature must
+     be by a key of --keyring (armored or binary; gpg --export KEYID > FILE);
+     without --keyring a warning says nothing was authenticated;
+  3. one Packages index per component and architecture (default: all those the
+     source's Release lists; its binary-all index too when listed), .xz, else
+     .gz, else plain, whose size and SHA256 must be the Release's;
+  4. each pool file, streamed straight to the server (never held in memory)
+     and checked against its index's Size and SHA256 on the way: a file that
+     differs fails, named, and nothing of it is published.
+The source is untrusted: a Filename must be a relative path inside the
+repository (no "..", no absolute path), redirects must stay on the source's
+host, and every read is bounded in size and time.
+
+Packages the release has already (same content, same component) are skipped
+and files the server has are not uploaded again, so after a failure the same
+command continues where it stopped. The rest is published like "aptq pkg add"
+with many files: --parallel transfers at once, changes of at most 1000
+packages that coalesce into as few rounds as the server cuts, each round
+signed here once. With --json, the object "aptq pkg add" prints; "state" is
+"unchanged" when nothing was left to import.
+
+Examples:
+  # from aptly: the root of a published repository ("aptly publish repo …
+  # filesystem:NAME:" or "aptly serve"), signed by aptly's gpg key
+  gpg --export 0xKEYID > aptly.gpg
+  aptq import --repo acme --release bookworm --from https://apt.old.example.com/ \
+      --dist bookworm --keyring aptly.gpg
+
+  # from reprepro: its base directory (with dists/ and pool/) served over HTTP;
+  # SignWith in conf/distributions names the key
+  aptq import --repo acme --release stable --from https://debian.example.com/ \
+      --dist stable --component main,contrib --arch amd64 --keyring reprepro.asc
+
+  # from deb-s3: a standard repository in a bucket; give the bucket's HTTP(S)
+  # endpoint and prefix, and the key deb-s3 --sign used
+  aptq import --repo acme --release focal \
+      --from https://my-bucket.s3.eu-west-1.amazonaws.com/ubuntu/ \
+      --dist focal --keyring deb-s3.asc
+
+The command exits 0 once every package is published; --timeout defaults to 6h
+here (exit 3 when it runs out; a rerun continues).
+` + verifyHelp + "\n" + signingHelp,
 		Args: cobra.NoArgs,
 		RunE: a.action(importTimeout, func(cmd *cobra.Command, _ []string) error {
 			return a.runImport(cmd.Context(), f)
@@ -55,7 +95,7 @@ warning says that nothing was authenticated.` + publishLong,
 	fl.StringVar(&f.dist, "dist", "", "the source's distribution, as in dists/DIST (required)")
 	fl.StringSliceVar(&f.components, "component", nil, "components to import, repeatable or comma-separated (default: all the source lists)")
 	fl.StringSliceVar(&f.archs, "arch", nil, "architectures to import, repeatable or comma-separated (default: all the source lists)")
-	fl.StringVar(&f.keyring, "keyring", "", "public key file(s) (armored or binary keyring) the source's Release must be signed by")
+	fl.StringVar(&f.keyring, "keyring", "", "public key file (armored or binary, one or more keys) the source's Release must be signed by")
 	fl.IntVar(&f.parallel, "parallel", defaultParallel, "transfers running at once")
 	f.sign.register(cmd)
 	for _, name := range []string{"repo", "release", "from", "dist"} {
@@ -99,6 +139,10 @@ func (a *app) runImport(ctx context.Context, f importFlags) error {
 		return err
 	}
 	if len(todo) == 0 {
+		if a.json {
+			return a.printJSON(bulkOutcome{outcome: outcome{State: "unchanged", SignedBy: []string{}},
+				Changes: []bulkChangeOutcome{}, Files: []bulkFileOutcome{}})
+		}
 		a.printf("nothing to import: the %d packages of %s %s are all published in %s/%s\n",
 			len(plan), f.from, f.dist, f.repo, f.release)
 		return nil
@@ -148,7 +192,12 @@ func (a *app) readSource(ctx context.Context, src *mirror.Source, rel client.Rel
 		return nil, failf("invalid", "%s lists no Components or Architectures; name them with --component and --arch", srel.Path)
 	}
 	if err := checkTarget(rel, comps, archs); err != nil {
-		return nil, fmt.Errorf("%w; choose with --component and --arch", err)
+		var ce *cliError
+		if errors.As(err, &ce) {
+			ce.msg += fmt.Sprintf("; the source has components %s and architectures %s: choose with --component and --arch",
+				strings.Join(comps, ", "), strings.Join(archs, ", "))
+		}
+		return nil, err
 	}
 	indexes, err := srel.Indexes(comps, archs)
 	if err != nil {
@@ -177,7 +226,7 @@ func (a *app) readSource(ctx context.Context, src *mirror.Source, rel client.Rel
 			return nil, sourceError(err)
 		}
 	}
-	a.progress("%s %s: %d packages in %d indexes (%s)", f.from, f.dist, len(entries), len(indexes), strings.Join(comps, ", "))
+	a.progress("%s %s: %d packages in %d index files (%s)", f.from, f.dist, len(entries), len(indexes), strings.Join(comps, ", "))
 	return entries, nil
 }
 
