@@ -10,6 +10,7 @@
 //	S4  full index generation for 100 000 packages (apt's benchmark)
 //	S5  peak RSS of aptqd and of the CLI during a 1 GiB upload
 //	S6  one publish into a release of 100 000 packages (4 components, amd64 and arm64, gz and xz)
+//	S8  aptq import of a 20 000-package repository (apt-ftparchive, signed) served over HTTP
 //
 // Usage (after `make services`; `make bench` runs the short variant):
 //
@@ -175,7 +176,7 @@ func parseOnly(s string) (map[string]bool, error) {
 	for _, name := range strings.Split(s, ",") {
 		name = strings.ToUpper(strings.TrimSpace(name))
 		if !isScenario(name) {
-			return nil, fmt.Errorf("--only: unknown scenario %q (want S1…S6)", name)
+			return nil, fmt.Errorf("--only: unknown scenario %q (want S1…S6 or S8)", name)
 		}
 		only[name] = true
 	}
