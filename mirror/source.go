@@ -40,7 +40,7 @@ type Limits struct {
 	MaxIndexPlain int64
 	// MaxStanza bounds one Packages stanza (and so one line of it).
 	MaxStanza int
-	// MaxEntries bounds the entries of all indexes read together.
+	// MaxEntries bounds the entries of one index.
 	MaxEntries int
 }
 
