@@ -36,6 +36,8 @@ var statusByCode = map[string]int{
 	store.CodeRoundFailed:     http.StatusConflict,
 	store.CodeLastKey:         http.StatusConflict,
 	store.CodeQuotaExceeded:   http.StatusUnprocessableEntity,
+	store.CodeUnmatchedSpec:   http.StatusUnprocessableEntity,
+	store.CodeTooManyMatches:  http.StatusUnprocessableEntity,
 	codeBadRequest:            http.StatusBadRequest,
 	codeForbidden:             http.StatusForbidden,
 	codeCrossOrigin:           http.StatusForbidden,

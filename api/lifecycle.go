@@ -182,6 +182,8 @@ type GenerationResponse struct {
 	// token whose signature was accepted.
 	Submitters []TokenRef `json:"submitters"`
 	SignedBy   *TokenRef  `json:"signed_by,omitempty"`
+	// Retention is what the release's retention removed in the generation.
+	Retention []RoundRemoveView `json:"retention"`
 }
 
 func (s *Server) history(c echo.Context) error {
@@ -203,7 +205,11 @@ func (s *Server) history(c echo.Context) error {
 	for _, g := range gens {
 		gen := GenerationResponse{Generation: g.Generation, Date: g.Date, RoundID: g.RoundID, Changes: g.Changes,
 			Adds: g.Adds, Removes: g.Removes, Signers: g.Signers, PublishedAt: g.PublishedAt,
-			Submitters: make([]TokenRef, 0, len(g.Submitters)), SignedBy: tokenRef(g.SignedBy)}
+			Submitters: make([]TokenRef, 0, len(g.Submitters)), SignedBy: tokenRef(g.SignedBy),
+			Retention: make([]RoundRemoveView, 0, len(g.Retention))}
+		for _, r := range g.Retention {
+			gen.Retention = append(gen.Retention, RoundRemoveView(r))
+		}
 		for _, t := range g.Submitters {
 			gen.Submitters = append(gen.Submitters, TokenRef{ID: t.ID, Name: t.Name})
 		}

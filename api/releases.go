@@ -28,6 +28,9 @@ type ReleaseRequest struct {
 	Architectures []string `json:"architectures"`
 	Compressions  []string `json:"compressions"`
 	ValidFor      string   `json:"valid_for"`
+	// KeepVersions is the retention: each round keeps at most this many
+	// versions of a (name, architecture) in a component; 0 keeps all.
+	KeepVersions int `json:"keep_versions"`
 }
 
 // ReleaseResponse is a release as the API shows it.
@@ -43,6 +46,7 @@ type ReleaseResponse struct {
 	Architectures       []string  `json:"architectures"`
 	Compressions        []string  `json:"compressions"`
 	ValidFor            string    `json:"valid_for,omitempty"`
+	KeepVersions        int       `json:"keep_versions"`
 	Generation          int64     `json:"generation"`
 	PublishedGeneration int64     `json:"published_generation"`
 	CreatedAt           time.Time `json:"created_at"`
@@ -56,7 +60,7 @@ func releaseResponse(r store.Release) ReleaseResponse {
 	return ReleaseResponse{ValidFor: validFor, Name: r.Name, Origin: r.Origin, Label: r.Label, Suite: r.Suite,
 		Codename: r.Codename, Version: r.Version, Description: r.Description, Components: r.Components,
 		Architectures: r.Architectures, Compressions: r.Compressions, Generation: r.Generation,
-		PublishedGeneration: r.PublishedGeneration, CreatedAt: r.CreatedAt}
+		PublishedGeneration: r.PublishedGeneration, CreatedAt: r.CreatedAt, KeepVersions: r.KeepVersions}
 }
 
 var (
@@ -71,6 +75,8 @@ var (
 // generate and sign millions of indexes: Debian itself has 4 components
 // and about 10 architectures.
 const (
+	// maxKeepVersions repeats releases_keep_versions_check.
+	maxKeepVersions  = 10000
 	maxComponents    = 64
 	maxArchitectures = 64
 	maxReleaseText   = 200
@@ -169,6 +175,9 @@ func validateRelease(req *ReleaseRequest, repoName string) error {
 			return invalidField("valid_for", "valid_for %q is not a duration of at least 1h, like 7d or 36h", truncateText(req.ValidFor))
 		}
 	}
+	if req.KeepVersions < 0 || req.KeepVersions > maxKeepVersions {
+		return invalidField("keep_versions", "keep_versions must be from 0 (keep all) to %d, not %d", maxKeepVersions, req.KeepVersions)
+	}
 	if hasDup(req.Components) || hasDup(req.Architectures) || hasDup(req.Compressions) {
 		return invalidField("components", "components, architectures and compressions must not repeat")
 	}
@@ -206,7 +215,7 @@ func (s *Server) createRelease(c echo.Context) error {
 	rel, err := s.store.CreateRelease(c.Request().Context(), store.Release{RepositoryID: repo.ID, ValidFor: validFor,
 		Name: req.Name, Origin: req.Origin, Label: req.Label, Suite: req.Suite, Codename: req.Codename,
 		Version: req.Version, Description: req.Description, Components: req.Components,
-		Architectures: req.Architectures, Compressions: req.Compressions})
+		Architectures: req.Architectures, Compressions: req.Compressions, KeepVersions: req.KeepVersions})
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,11 @@ type RoundView struct {
 	PreviousGeneration int64             `json:"previous_generation"`
 	PreviousInRelease  string            `json:"previous_inrelease"`
 	Changes            []RoundChangeView `json:"changes"`
+	// KeepVersions is the release's retention the round applied; Retention
+	// what it removes after the changes (the signer checks each leaves
+	// KeepVersions newer versions).
+	KeepVersions int               `json:"keep_versions"`
+	Retention    []RoundRemoveView `json:"retention"`
 }
 
 // RoundChangeView is one change of a round.
@@ -92,7 +97,11 @@ func (s *Server) getRound(c echo.Context) error {
 	}
 	out := RoundView{ID: round.ID, Generation: round.Generation, State: round.State, Repo: repo.Name,
 		Release: rel.Name, URL: s.aptURL(tenantOf(c), repo.Name), ReleaseBytes: string(round.ReleaseBytes),
-		PreviousGeneration: round.Generation - 1, Changes: []RoundChangeView{}}
+		PreviousGeneration: round.Generation - 1, Changes: []RoundChangeView{}, KeepVersions: round.KeepVersions,
+		Retention: []RoundRemoveView{}}
+	for _, r := range round.Retention {
+		out.Retention = append(out.Retention, RoundRemoveView(r))
+	}
 	if round.Generation > 1 {
 		prev, err := s.store.CommittedInRelease(ctx, rel.ID, round.Generation-1)
 		if err != nil {

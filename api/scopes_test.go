@@ -81,13 +81,13 @@ func (f *scopeFixture) token(spec store.TokenSpec) (store.Token, string) {
 }
 
 // snapshot is a digest of every row of the tables a request could change.
-func (f *scopeFixture) snapshot() map[string]string {
-	f.t.Helper()
+func (b *bundle) snapshot() map[string]string {
+	b.t.Helper()
 	out := map[string]string{}
 	for _, tbl := range []string{"tenants", "api_tokens", "repositories", "signing_keys", "releases", "packages",
 		"repository_packages", "changes", "rounds", "release_packages", "job_events", "river_job", "audit_log"} {
 		var digest string
-		require.NoError(f.t, f.store.Pool.QueryRow(context.Background(),
+		require.NoError(b.t, b.store.Pool.QueryRow(context.Background(),
 			`SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM `+pgx.Identifier{tbl}.Sanitize()+` t`).
 			Scan(&digest))
 		out[tbl] = digest
@@ -134,6 +134,11 @@ func (f *scopeFixture) routes() []scopedRoute {
 		{http.MethodPut, "/v1/packages/:sha256", "/v1/packages/" + f.sum, f.deb, publish, false},
 		{http.MethodPost, "/v1/repos/:repo/releases/:release/changes", rel + "/changes",
 			map[string]any{"adds": []map[string]string{{"sha256": f.sum, "component": "main"}}}, publish, true},
+		{http.MethodPost, "/v1/repos/:repo/releases/:release/copy", rel + "/copy",
+			map[string]any{"from_release": "stable", "all": true}, publish, true},
+		{http.MethodPost, "/v1/repos/:repo/releases/:release/removals", rel + "/removals",
+			map[string]any{"component": "main", "specs": []string{"scoped"}, "ignore_missing": true}, publish, true},
+		{http.MethodPost, "/v1/repos/:repo/releases/:release/prune", rel + "/prune", map[string]any{"keep": 1}, publish, true},
 		{http.MethodPost, "/v1/rounds/:id/signature", fmt.Sprintf("/v1/rounds/%d/signature", f.round.ID),
 			map[string]any{"generation": 1, "inrelease": string(inRelease), "release_gpg": string(releaseGPG)}, publish, true},
 		{http.MethodPost, "/v1/repos/:repo/releases/:release/resign", rel + "/resign", nil, publish, true},

@@ -290,8 +290,10 @@ func (c *Client) attempt(ctx context.Context, cl call, out any) error {
 			return fmt.Errorf("%s %s: answer larger than %d bytes", cl.method, cl.path, cl.maxBody)
 		}
 		var buf bytes.Buffer
-		if resp.ContentLength > 0 { // one allocation for large files
-			buf.Grow(int(resp.ContentLength) + 1)
+		if resp.ContentLength > 0 {
+			// One allocation for large files: MinRead more, or ReadFrom
+			// doubles the buffer for its last read.
+			buf.Grow(int(resp.ContentLength) + bytes.MinRead)
 		}
 		if _, err := buf.ReadFrom(io.LimitReader(resp.Body, cl.maxBody+1)); err != nil {
 			return fmt.Errorf("%s %s: %w", cl.method, cl.path, err)

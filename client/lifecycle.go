@@ -62,6 +62,8 @@ type Generation struct {
 	// token whose signature was accepted (nil when not recorded).
 	Submitters []TokenRef `json:"submitters,omitempty"`
 	SignedBy   *TokenRef  `json:"signed_by,omitempty"`
+	// Retention is what the release's retention removed in the generation.
+	Retention []Remove `json:"retention,omitempty"`
 }
 
 // UnmarshalJSON reads Date as RFC 3339 or, should the server pass the

@@ -25,6 +25,10 @@ type RoundView struct {
 	PreviousGeneration int64         `json:"previous_generation"`
 	PreviousInRelease  string        `json:"previous_inrelease"`
 	Changes            []RoundChange `json:"changes"`
+	// KeepVersions is the retention the round applied, Retention what it
+	// removed beside the changes.
+	KeepVersions int           `json:"keep_versions"`
+	Retention    []RoundRemove `json:"retention"`
 }
 
 // RoundChange is one change of a round and the token that submitted it.

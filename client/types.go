@@ -36,6 +36,17 @@ type Repo struct {
 	Keys      []Key     `json:"keys"`
 	Releases  []Release `json:"releases"`
 	CreatedAt time.Time `json:"created_at"`
+	// Quota is only filled by GetRepo; nil from a server without quotas.
+	Quota *Quota `json:"quota,omitempty"`
+}
+
+// Quota is how much of its quotas a repository uses: packages per
+// repository, upload bytes per tenant.
+type Quota struct {
+	Packages       int64 `json:"packages"`
+	MaxPackages    int64 `json:"max_packages"`
+	UploadBytes    int64 `json:"upload_bytes"`
+	MaxUploadBytes int64 `json:"max_upload_bytes"`
 }
 
 // Key is a public signing key registered on a repository.
@@ -65,6 +76,10 @@ type ReleaseRequest struct {
 	// ValidFor, when set (e.g. "7d", "36h"; at least 1h), makes every Release
 	// carry Valid-Until: Date + ValidFor. Refresh it in time with Resign.
 	ValidFor string `json:"valid_for,omitempty"`
+	// KeepVersions, when positive, keeps only the newest KeepVersions
+	// versions (dpkg order) of each package name and architecture in a
+	// component: every round removes older ones.
+	KeepVersions int `json:"keep_versions,omitempty"`
 }
 
 // Release is a distribution (dists/<name>) of a repository.
@@ -81,6 +96,8 @@ type Release struct {
 	// ValidFor is how long each Release is valid (a Go duration, e.g.
 	// "168h0m0s"); empty when Release carries no Valid-Until.
 	ValidFor string `json:"valid_for,omitempty"`
+	// KeepVersions is the retention (0: keep all versions).
+	KeepVersions int `json:"keep_versions"`
 	// Generation is the newest committed index; PublishedGeneration the
 	// newest one that reached S3.
 	Generation          int64     `json:"generation"`

@@ -23,23 +23,17 @@ func (s *Store) CommitRound(ctx context.Context, l Lease, r Round, changes []Cha
 			WHERE id = $1 AND generation = $2 - 1`, Args: []any{r.ReleaseID, r.Generation, r.ReleaseDate}}}
 		for _, c := range changes {
 			adds, _ := json.Marshal(c.Adds)
-			removes, _ := json.Marshal(c.Removes)
 			stmts = append(stmts, Stmt(fmt.Sprintf("add packages of change %d", c.ID), `
 				INSERT INTO release_packages (release_id, component, package_id, filename)
 				SELECT $1, a.component, a.package_id, a.filename
 				FROM jsonb_to_recordset($2) AS a(package_id bigint, component text, filename text)
 				ON CONFLICT DO NOTHING`, r.ReleaseID, adds),
-				Stmt(fmt.Sprintf("remove packages of change %d", c.ID), `
-				WITH gone AS (
-					DELETE FROM release_packages rp
-					USING packages p, jsonb_to_recordset($2) AS x(name text, version text, architecture text, component text)
-					WHERE rp.release_id = $1 AND rp.package_id = p.id AND rp.component = x.component
-					  AND p.name = x.name AND p.version = x.version AND p.architecture = x.architecture
-					RETURNING rp.filename
-				)
-				INSERT INTO pool_removals (repository_id, filename)
-				SELECT (SELECT repository_id FROM releases WHERE id = $1), filename FROM gone
-				ON CONFLICT (repository_id, filename) DO UPDATE SET removed_at = now()`, r.ReleaseID, removes))
+				removeStmt(fmt.Sprintf("remove packages of change %d", c.ID), r.ReleaseID, c.Removes))
+		}
+		if len(r.Retention) > 0 {
+			stmts = append(stmts, removeStmt("remove what retention drops", r.ReleaseID, r.Retention),
+				roundEventStmt(r.ID, EventRetention, map[string]any{"round_id": r.ID, "generation": r.Generation,
+					"keep_versions": r.KeepVersions, "removed": removedText(r.Retention)}))
 		}
 		files, _ := json.Marshal(r.Files)
 		stmts = append(stmts,
@@ -58,6 +52,36 @@ func (s *Store) CommitRound(ctx context.Context, l Lease, r Round, changes []Cha
 		}
 		return nil
 	})
+}
+
+// removedText is each package as "name version architecture component",
+// for a timeline that reads as a list.
+func removedText(removes []ChangeRemove) []string {
+	out := make([]string, len(removes))
+	for i, r := range removes {
+		out[i] = r.Name + " " + r.Version + " " + r.Architecture + " " + r.Component
+	}
+	return out
+}
+
+// removeStmt removes packages from a release's membership; their pool
+// files stay for readers of the generation before, until garbage collection.
+func removeStmt(name string, releaseID int64, removes []ChangeRemove) Statement {
+	if removes == nil {
+		removes = []ChangeRemove{}
+	}
+	rm, _ := json.Marshal(removes)
+	return Stmt(name, `
+		WITH gone AS (
+			DELETE FROM release_packages rp
+			USING packages p, jsonb_to_recordset($2) AS x(name text, version text, architecture text, component text)
+			WHERE rp.release_id = $1 AND rp.package_id = p.id AND rp.component = x.component
+			  AND p.name = x.name AND p.version = x.version AND p.architecture = x.architecture
+			RETURNING rp.filename
+		)
+		INSERT INTO pool_removals (repository_id, filename)
+		SELECT (SELECT repository_id FROM releases WHERE id = $1), filename FROM gone
+		ON CONFLICT (repository_id, filename) DO UPDATE SET removed_at = now()`, releaseID, rm)
 }
 
 // PublishRound records that a committed round reached S3: the InRelease

@@ -27,6 +27,10 @@ const (
 	CodeRetry            = "retry"
 	CodeLastKey          = "last_key"
 	CodeQuotaExceeded    = "quota_exceeded"
+	// CodeUnmatchedSpec: a package spec (NAME[=VERSION[:ARCH]]) selects
+	// nothing; CodeTooManyMatches: the specs select more than one change holds.
+	CodeUnmatchedSpec  = "unmatched_spec"
+	CodeTooManyMatches = "too_many_matches"
 )
 
 // Error is a domain error with a machine-readable code.

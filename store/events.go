@@ -19,6 +19,9 @@ const (
 	EventFailed    = "failed"
 	EventCancelled = "cancelled"
 	EventRequeued  = "requeued"
+	// EventRetention lists what the release's retention removed in the
+	// round, committed with it.
+	EventRetention = "retention"
 )
 
 // Event is one step of a job's timeline.

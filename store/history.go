@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -53,6 +54,9 @@ type GenerationSummary struct {
 	// SignedBy the token whose signature was accepted (nil: not recorded).
 	Submitters []TokenRef
 	SignedBy   *TokenRef
+	// Retention is what the release's retention removed in the generation,
+	// beside its changes.
+	Retention []ChangeRemove
 }
 
 // History lists a release's committed generations, newest first.
@@ -61,7 +65,8 @@ func (s *Store) History(ctx context.Context, releaseID int64, limit int) ([]Gene
 		SELECT r.generation, r.release_date, r.id, count(c.id),
 			coalesce(sum(jsonb_array_length(c.adds)), 0), coalesce(sum(jsonb_array_length(c.removes)), 0),
 			coalesce(r.signers, '{}'), r.published_at, r.signed_by_token_id, coalesce(sk.name, ''),
-			coalesce(jsonb_agg(DISTINCT jsonb_build_object('id', k.id, 'name', k.name)) FILTER (WHERE k.id IS NOT NULL), '[]')
+			coalesce(jsonb_agg(DISTINCT jsonb_build_object('id', k.id, 'name', k.name)) FILTER (WHERE k.id IS NOT NULL), '[]'),
+			r.retention
 		FROM rounds r LEFT JOIN changes c ON c.round_id = r.id
 		LEFT JOIN api_tokens k ON k.id = c.token_id
 		LEFT JOIN api_tokens sk ON sk.id = r.signed_by_token_id
@@ -74,10 +79,13 @@ func (s *Store) History(ctx context.Context, releaseID int64, limit int) ([]Gene
 		var g GenerationSummary
 		var signerID *int64
 		var signerName string
-		var submitters []byte
+		var submitters, retention []byte
 		err := row.Scan(&g.Generation, &g.Date, &g.RoundID, &g.Changes, &g.Adds, &g.Removes, &g.Signers,
-			&g.PublishedAt, &signerID, &signerName, &submitters)
+			&g.PublishedAt, &signerID, &signerName, &submitters, &retention)
 		if err != nil {
+			return g, err
+		}
+		if err := json.Unmarshal(retention, &g.Retention); err != nil {
 			return g, err
 		}
 		g.SignedBy = tokenRef(signerID, signerName)
@@ -105,6 +113,9 @@ func (s *Store) MembershipAt(ctx context.Context, releaseID, generation int64) (
 			AND state IN ('committed', 'published'))
 		ORDER BY (SELECT generation FROM rounds WHERE rounds.id = changes.round_id), id`, releaseID, generation)
 	if err != nil {
+		return nil, err
+	}
+	if changes, err = s.withRetention(ctx, releaseID, generation, changes); err != nil {
 		return nil, err
 	}
 	type key struct {
@@ -145,6 +156,49 @@ func (s *Store) MembershipAt(ctx context.Context, releaseID, generation int64) (
 	for _, k := range order {
 		if a, ok := set[k]; ok {
 			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+// withRetention puts, after the last change of each round, what the
+// round's retention removed, as CommitRound applied it.
+func (s *Store) withRetention(ctx context.Context, releaseID, generation int64, changes []Change) ([]Change, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id, retention FROM rounds WHERE release_id = $1 AND generation <= $2
+		AND state IN ('committed', 'published') AND retention <> '[]'`, releaseID, generation)
+	if err != nil {
+		return nil, translate("retention of rounds", err)
+	}
+	byRound := map[int64][]ChangeRemove{}
+	for rows.Next() {
+		var id int64
+		var raw []byte
+		if err := rows.Scan(&id, &raw); err != nil {
+			rows.Close()
+			return nil, translate("retention of rounds", err)
+		}
+		var rm []ChangeRemove
+		if err := json.Unmarshal(raw, &rm); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("retention of round %d: %w", id, err)
+		}
+		byRound[id] = rm
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, translate("retention of rounds", err)
+	}
+	if len(byRound) == 0 {
+		return changes, nil
+	}
+	out := make([]Change, 0, len(changes)+len(byRound))
+	for i, c := range changes {
+		out = append(out, c)
+		if c.RoundID == nil || (i+1 < len(changes) && changes[i+1].RoundID != nil && *changes[i+1].RoundID == *c.RoundID) {
+			continue
+		}
+		if rm := byRound[*c.RoundID]; rm != nil {
+			out = append(out, Change{RoundID: c.RoundID, Removes: rm})
 		}
 	}
 	return out, nil

@@ -28,17 +28,20 @@ type Release struct {
 	InReleaseETag       *string
 	PublishedGeneration int64
 	CreatedAt           time.Time
+	// KeepVersions is the retention: each round keeps at most this many
+	// versions of a (package name, architecture) in a component; 0 keeps all.
+	KeepVersions int
 }
 
 const releaseColumns = `id, repository_id, name, origin, label, suite, codename, version, description,
 	components, architectures, compressions, valid_for, generation, release_date, inrelease_etag,
-	published_generation, created_at`
+	published_generation, created_at, keep_versions`
 
 func scanRelease(row interface{ Scan(...any) error }) (Release, error) {
 	var r Release
 	err := row.Scan(&r.ID, &r.RepositoryID, &r.Name, &r.Origin, &r.Label, &r.Suite, &r.Codename,
 		&r.Version, &r.Description, &r.Components, &r.Architectures, &r.Compressions, &r.ValidFor,
-		&r.Generation, &r.ReleaseDate, &r.InReleaseETag, &r.PublishedGeneration, &r.CreatedAt)
+		&r.Generation, &r.ReleaseDate, &r.InReleaseETag, &r.PublishedGeneration, &r.CreatedAt, &r.KeepVersions)
 	return r, err
 }
 
@@ -62,11 +65,11 @@ func (s *Store) CreateRelease(ctx context.Context, r Release) (Release, error) {
 func createRelease(ctx context.Context, db DBTX, r Release) (Release, error) {
 	row := db.QueryRow(ctx, `
 		INSERT INTO releases (repository_id, name, origin, label, suite, codename, version, description,
-			components, architectures, compressions, valid_for)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			components, architectures, compressions, valid_for, keep_versions)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 		RETURNING `+releaseColumns,
 		r.RepositoryID, r.Name, r.Origin, r.Label, r.Suite, r.Codename, r.Version, r.Description,
-		r.Components, r.Architectures, r.Compressions, r.ValidFor)
+		r.Components, r.Architectures, r.Compressions, r.ValidFor, r.KeepVersions)
 	out, err := scanRelease(row)
 	return out, translate("create release "+r.Name, err)
 }

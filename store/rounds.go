@@ -56,22 +56,30 @@ type Round struct {
 	SignedBy *TokenRef
 	// ByHashBytes is what the round's cut wrote to S3 (see Cut).
 	ByHashBytes int64
+	// KeepVersions is the release's retention when the round was cut, and
+	// Retention what it removes beside the round's changes (after them).
+	KeepVersions int
+	Retention    []ChangeRemove
 }
 
 const roundColumns = `id, release_id, generation, state, release_date, release_bytes, files,
 	signature_deadline, inrelease, release_gpg, coalesce(signers, '{}'), coalesce(error_code, ''),
 	coalesce(error_message, ''), created_at, signed_by_token_id,
-	coalesce((SELECT k.name FROM api_tokens k WHERE k.id = rounds.signed_by_token_id), ''), by_hash_bytes`
+	coalesce((SELECT k.name FROM api_tokens k WHERE k.id = rounds.signed_by_token_id), ''), by_hash_bytes,
+	keep_versions, retention`
 
 func scanRound(row interface{ Scan(...any) error }) (Round, error) {
 	var r Round
-	var files []byte
+	var files, retention []byte
 	var signerID *int64
 	var signerName string
 	err := row.Scan(&r.ID, &r.ReleaseID, &r.Generation, &r.State, &r.ReleaseDate, &r.ReleaseBytes,
 		&files, &r.SignatureDeadline, &r.InRelease, &r.ReleaseGPG, &r.Signers, &r.ErrorCode,
-		&r.ErrorMessage, &r.CreatedAt, &signerID, &signerName, &r.ByHashBytes)
+		&r.ErrorMessage, &r.CreatedAt, &signerID, &signerName, &r.ByHashBytes, &r.KeepVersions, &retention)
 	if err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal(retention, &r.Retention); err != nil {
 		return r, err
 	}
 	r.SignedBy = tokenRef(signerID, signerName)
@@ -117,6 +125,9 @@ type Cut struct {
 	ByHashFiles []string
 	// ByHashBytes is what those uploads wrote to S3.
 	ByHashBytes int64
+	// KeepVersions and Retention: see Round.
+	KeepVersions int
+	Retention    []ChangeRemove
 }
 
 // CutRound stores a new round awaiting signature and moves its changes into
@@ -137,12 +148,18 @@ func (s *Store) CutRound(ctx context.Context, c Cut) (Round, error) {
 			return Errorf(CodeRetry, "release moved to generation %d", gen)
 		}
 		files, _ := json.Marshal(c.Files)
+		if c.Retention == nil {
+			c.Retention = []ChangeRemove{}
+		}
+		retention, _ := json.Marshal(c.Retention)
 		var err error
 		r, err = scanRound(tx.QueryRow(ctx, `
-			INSERT INTO rounds (release_id, generation, state, release_date, release_bytes, files, signature_deadline, by_hash_bytes)
-			VALUES ($1, $2, 'awaiting_signature', $3, $4, $5, now() + $6::interval, $7)
+			INSERT INTO rounds (release_id, generation, state, release_date, release_bytes, files, signature_deadline,
+				by_hash_bytes, keep_versions, retention)
+			VALUES ($1, $2, 'awaiting_signature', $3, $4, $5, now() + $6::interval, $7, $8, $9)
 			RETURNING `+roundColumns,
-			c.Lease.ReleaseID, c.Generation, c.ReleaseDate, c.ReleaseBytes, files, c.SignatureTimeout, c.ByHashBytes))
+			c.Lease.ReleaseID, c.Generation, c.ReleaseDate, c.ReleaseBytes, files, c.SignatureTimeout, c.ByHashBytes,
+			c.KeepVersions, retention))
 		if err != nil {
 			return translate("insert round", err)
 		}

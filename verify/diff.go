@@ -51,7 +51,7 @@ func (c *indexCheck) listed(ctx context.Context, compressed map[string][]byte) (
 	}
 	for _, name := range []string{gzName, xzName} {
 		if data := compressed[name]; data != nil {
-			return decompress(name, data, maxIndexSize)
+			return decompress(name, data, maxIndexSize, c.dir.files[plainName].Size)
 		}
 	}
 	return nil, fmt.Errorf("no Packages file could be read")

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -66,7 +67,7 @@ func splitDirs(r *apt.Release) (map[string]*indexDir, error) {
 }
 
 // checkIndexes checks every index the new Release lists, concurrently.
-func checkIndexes(ctx context.Context, prev, next *apt.Release, e map[string]*edits, f Fetcher) error {
+func checkIndexes(ctx context.Context, prev, next *apt.Release, e map[string]*edits, ret retention, f Fetcher) error {
 	nextDirs, err := splitDirs(next)
 	if err != nil {
 		return fmt.Errorf("the Release to sign: %w", err)
@@ -94,7 +95,7 @@ func checkIndexes(ctx context.Context, prev, next *apt.Release, e map[string]*ed
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			c := &indexCheck{fetch: f, dir: nextDirs[p], prev: prevDirs[p]}
+			c := &indexCheck{fetch: f, dir: nextDirs[p], prev: prevDirs[p], ret: ret}
 			errs[i] = c.run(ctx, e[nextDirs[p].component])
 		})
 	}
@@ -107,6 +108,7 @@ type indexCheck struct {
 	fetch Fetcher
 	dir   *indexDir
 	prev  *indexDir // nil: the index is new
+	ret   retention
 }
 
 func (c *indexCheck) run(ctx context.Context, e *edits) error {
@@ -117,22 +119,32 @@ func (c *indexCheck) run(ctx context.Context, e *edits) error {
 	path := c.dir.path()
 	// Everything at once, each step as soon as its input arrives: the
 	// previous Packages → the expected one (the worker's Apply); the new
-	// Packages.gz → decompressed (as costly as rebuilding the index); the
-	// new Packages.xz and the previous one → their Blocks.
-	var prevPlain, want, gzPlain []byte
+	// Packages.gz and .xz fetched, and the previous Packages.xz's Blocks.
+	// The new files are checked against the expected Packages once it is
+	// there, each decoding only what differs from the previous generation.
+	var prevPlain, want []byte
+	var prevGz *gzipTrace
 	var wantSum [sha256.Size]byte
 	var prevXZ []apt.XZBlock
-	var gzErr error
 	compressed := map[string][]byte{}
 	var mu sync.Mutex
 	errs := make([]error, 3)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if prevPlain, errs[0] = c.previousPlain(ctx); errs[0] == nil {
-			if want, errs[0] = c.expected(prevPlain, adds, removes); errs[0] == nil {
-				wantSum = sha256.Sum256(want)
-			}
+		if prevPlain, prevGz, errs[0] = c.previousPlain(ctx); errs[0] != nil {
+			return
 		}
+		// Hashing the previous Packages runs beside rebuilding it.
+		var sumErr error
+		var summed sync.WaitGroup
+		if c.prev != nil {
+			summed.Go(func() { sumErr = c.checkPreviousSum(prevPlain) })
+		}
+		if want, errs[0] = c.expected(prevPlain, adds, removes); errs[0] == nil {
+			wantSum = sha256.Sum256(want)
+		}
+		summed.Wait()
+		errs[0] = cmp.Or(errs[0], sumErr)
 	})
 	if _, ok := c.dir.files[xzName]; ok && c.prev != nil && !sameEntry(c.dir, c.prev, xzName) && c.prev.files[xzName].SHA256 != "" {
 		// The Blocks of the last Packages.xz let the new one be checked by
@@ -152,18 +164,14 @@ func (c *indexCheck) run(ctx context.Context, e *edits) error {
 			mu.Lock()
 			compressed[name] = data
 			mu.Unlock()
-			if errs[1+i] = err; err != nil || name != gzName {
-				return
-			}
-			limit := int64(maxIndexSize)
-			if listed, ok := c.dir.files[plainName]; ok {
-				limit = min(listed.Size, limit)
-			}
-			gzPlain, gzErr = decompress(gzName, data, limit)
+			errs[1+i] = err
 		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if err := c.ret.check(c.dir.component, c.dir.arch, want); err != nil {
 		return err
 	}
 	if listed, ok := c.dir.files[plainName]; ok && (listed.Size != int64(len(want)) || listed.SHA256 != hex.EncodeToString(wantSum[:])) {
@@ -176,12 +184,9 @@ func (c *indexCheck) run(ctx context.Context, e *edits) error {
 			return fmt.Errorf("%s/%s is listed as in the previous generation, but the round's changes change the index", path, name)
 		}
 	}
-	if compressed[gzName] != nil {
-		if gzErr == nil && !bytes.Equal(gzPlain, want) {
-			gzErr = fmt.Errorf("content differs at byte %d", firstDiff(gzPlain, want))
-		}
-		if gzErr != nil {
-			return fmt.Errorf("%s/%s does not decompress to the Packages the round's changes give: %w", path, gzName, gzErr)
+	if data := compressed[gzName]; data != nil {
+		if err := checkGzip(data, want, wantSum, prevGz); err != nil {
+			return fmt.Errorf("%s/%s does not decompress to the Packages the round's changes give: %w", path, gzName, err)
 		}
 	}
 	if data := compressed[xzName]; data != nil {
@@ -245,47 +250,57 @@ func (c *indexCheck) get(ctx context.Context, d *indexDir, name string) ([]byte,
 }
 
 // previousPlain returns the previous generation's Packages, empty for a new
-// index: the file itself if it is stored, else decompressed from
-// Packages.gz or Packages.xz and checked against its listed size and SHA256.
-func (c *indexCheck) previousPlain(ctx context.Context) ([]byte, error) {
+// index: decompressed from Packages.gz (traced, see gzip.go), else the file
+// itself if it is stored, else decompressed from Packages.xz; checked
+// against its listed size and SHA256.
+func (c *indexCheck) previousPlain(ctx context.Context) ([]byte, *gzipTrace, error) {
 	if c.prev == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	listed, hasPlain := c.prev.files[plainName]
-	if hasPlain {
+	var plain []byte
+	var trace *gzipTrace
+	switch _, hasGz := c.prev.files[gzName]; {
+	case hasGz:
+		data, err := c.get(ctx, c.prev, gzName)
+		if err != nil {
+			return nil, nil, err
+		}
+		if plain, trace, err = traceGzip(data, maxIndexSize, listed.Size); err != nil {
+			return nil, nil, fmt.Errorf("the previous %s/%s: %w", c.prev.path(), gzName, err)
+		}
+	case hasPlain:
 		data, err := c.get(ctx, c.prev, plainName)
 		if err == nil || !errors.Is(err, ErrNotFound) {
-			return data, err
+			return data, nil, err
+		}
+		fallthrough
+	default:
+		if _, ok := c.prev.files[xzName]; !ok {
+			return nil, nil, fmt.Errorf("generation lists no Packages file in %s", c.prev.path())
+		}
+		data, err := c.get(ctx, c.prev, xzName)
+		if err != nil {
+			return nil, nil, err
+		}
+		if plain, err = decompress(xzName, data, maxIndexSize, listed.Size); err != nil {
+			return nil, nil, fmt.Errorf("the previous %s/%s: %w", c.prev.path(), xzName, err)
 		}
 	}
-	for _, name := range []string{gzName, xzName} {
-		if _, ok := c.prev.files[name]; !ok {
-			continue
-		}
-		data, err := c.get(ctx, c.prev, name)
-		if err != nil {
-			return nil, err
-		}
-		plain, err := decompress(name, data, maxIndexSize)
-		if err != nil {
-			return nil, fmt.Errorf("the previous %s/%s: %w", c.prev.path(), name, err)
-		}
-		sum := sha256.Sum256(plain)
-		if hasPlain && (listed.Size != int64(len(plain)) || listed.SHA256 != hex.EncodeToString(sum[:])) {
-			return nil, fmt.Errorf("the previous %s/%s does not decompress to the listed Packages", c.prev.path(), name)
-		}
-		return plain, nil
+	if hasPlain && listed.Size != int64(len(plain)) {
+		return nil, nil, fmt.Errorf("the previous %s does not decompress to the listed Packages", c.prev.path())
 	}
-	return nil, fmt.Errorf("generation lists no Packages file in %s", c.prev.path())
+	return plain, trace, nil
 }
 
-func firstDiff(a, b []byte) int {
-	for i := range min(len(a), len(b)) {
-		if a[i] != b[i] {
-			return i
-		}
+// checkPreviousSum checks a decompressed previous Packages against the
+// SHA256 its generation lists for it, if any.
+func (c *indexCheck) checkPreviousSum(plain []byte) error {
+	listed, ok := c.prev.files[plainName]
+	if sum := sha256.Sum256(plain); ok && listed.SHA256 != hex.EncodeToString(sum[:]) {
+		return fmt.Errorf("the previous %s does not decompress to the listed Packages", c.prev.path())
 	}
-	return min(len(a), len(b))
+	return nil
 }
 
 // sameXZ checks that an xz file decompresses to exactly want. A Block
@@ -343,18 +358,22 @@ func sameXZ(data, want []byte, prev []apt.XZBlock, prevPlain []byte) error {
 	return errors.Join(errs...)
 }
 
-// decompress reads a whole compressed index, up to limit bytes.
-func decompress(name string, data []byte, limit int64) ([]byte, error) {
+// decompress reads a whole compressed index, up to limit bytes; sizeHint
+// is the size it is listed with (0: unknown), to allocate once.
+func decompress(name string, data []byte, limit, sizeHint int64) ([]byte, error) {
 	if name == xzName {
 		blocks, err := apt.XZBlocks(data)
 		if err != nil {
 			return nil, err
 		}
-		var out []byte
+		total := int64(0)
 		for _, b := range blocks {
-			if int64(len(out))+b.Size > limit {
+			if total += b.Size; total > limit {
 				return nil, fmt.Errorf("larger than %d bytes", limit)
 			}
+		}
+		out := make([]byte, 0, total)
+		for _, b := range blocks {
 			text, err := b.Decode()
 			if err != nil {
 				return nil, err
@@ -367,9 +386,11 @@ func decompress(name string, data []byte, limit int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	// No room reserved from limit: a small index would pay for the largest
-	// allowed (hundreds of MiB per CLI); the buffer grows as data comes.
 	var out bytes.Buffer
+	// The listed size, not the limit: a small index would pay for the
+	// largest allowed. MinRead more, or ReadFrom doubles the buffer for
+	// its last read.
+	out.Grow(int(min(max(sizeHint, 0), limit)) + bytes.MinRead)
 	if _, err := out.ReadFrom(io.LimitReader(zr, limit+1)); err != nil {
 		return nil, err
 	}
@@ -377,4 +398,29 @@ func decompress(name string, data []byte, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("larger than %d bytes", limit)
 	}
 	return out.Bytes(), nil
+}
+
+// plainDigest is what a compressed index decompresses to, by size and SHA256.
+type plainDigest struct {
+	size   int64
+	sha256 [sha256.Size]byte
+}
+
+// digestGzip decompresses a Packages.gz, up to limit bytes, into its digest.
+func digestGzip(data []byte, limit int64) (plainDigest, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return plainDigest{}, err
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(zr, limit+1))
+	if err != nil {
+		return plainDigest{}, err
+	}
+	if n > limit {
+		return plainDigest{}, fmt.Errorf("larger than %d bytes", limit)
+	}
+	d := plainDigest{size: n}
+	h.Sum(d.sha256[:0])
+	return d, nil
 }

@@ -33,6 +33,10 @@ type Round struct {
 	// only for generation 1.
 	PreviousInRelease []byte
 	Changes           []Change
+	// KeepVersions is the release's retention the round applied, and
+	// Retention what it removed, after the changes.
+	KeepVersions int
+	Retention    []Remove
 }
 
 // Change is one change of a round, in the order the worker applies them.
@@ -103,11 +107,19 @@ func Check(ctx context.Context, cfg Config, r Round, f Fetcher) error {
 	if err := checkFields(prev, next); err != nil {
 		return err
 	}
-	edits, err := foldEdits(r.Changes)
+	ret, err := newRetention(r, next)
 	if err != nil {
 		return err
 	}
-	return checkIndexes(ctx, prev, next, edits, f)
+	changes := r.Changes
+	if len(r.Retention) > 0 {
+		changes = append(slices.Clone(changes), Change{Removes: r.Retention})
+	}
+	edits, err := foldEdits(changes)
+	if err != nil {
+		return err
+	}
+	return checkIndexes(ctx, prev, next, edits, ret, f)
 }
 
 // checkChanges applies --accept-from and checks the signer's own change.

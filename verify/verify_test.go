@@ -169,7 +169,7 @@ func TestCheck(t *testing.T) {
 	}{
 		{"honest round", func(t *testing.T, fx *fixture) (Config, Round) {
 			r := fx.round(t, append(without(fx.base, 3), fx.others[0]), alice([]Add{addOf(fx.others[0])}, removeOf(fx.base[3])))
-			return Config{OwnChange: 11, OwnAdds: map[int64][]string{11: []string{fx.others[0].SHA256}}}, r
+			return Config{OwnChange: 11, OwnAdds: map[int64][]string{11: {fx.others[0].SHA256}}}, r
 		}, ""},
 		{"resign: no changes, same indexes", func(t *testing.T, fx *fixture) (Config, Round) {
 			return Config{}, fx.round(t, fx.base, Change{ID: 12, TokenName: "alice"})
@@ -236,9 +236,23 @@ func TestCheck(t *testing.T) {
 				alice([]Add{addOf(fx.others[0])}), mallory)
 		}, "change 13 (job 23) was submitted by mallory, which --accept-from does not name (alice)"},
 		{"own change adds another package", func(t *testing.T, fx *fixture) (Config, Round) {
-			return Config{OwnChange: 11, OwnAdds: map[int64][]string{11: []string{fx.others[1].SHA256}}},
+			return Config{OwnChange: 11, OwnAdds: map[int64][]string{11: {fx.others[1].SHA256}}},
 				fx.round(t, append(append([]apt.Package{}, fx.base...), fx.others[0]), alice([]Add{addOf(fx.others[0])}))
 		}, "this CLI's change 11 adds packages"},
+		{"two own changes in one round", func(t *testing.T, fx *fixture) (Config, Round) {
+			second := Change{ID: 12, JobID: 22, TokenName: "alice", Adds: []Add{addOf(fx.others[1])}}
+			return Config{OwnChange: 12, OwnAdds: map[int64][]string{11: {fx.others[0].SHA256}, 12: {fx.others[1].SHA256}}},
+				fx.round(t, append(append([]apt.Package{}, fx.base...), fx.others...), alice([]Add{addOf(fx.others[0])}), second)
+		}, ""},
+		{"another own change of the round adds another package", func(t *testing.T, fx *fixture) (Config, Round) {
+			second := Change{ID: 12, JobID: 22, TokenName: "alice", Adds: []Add{addOf(fx.others[1])}}
+			return Config{OwnChange: 12, OwnAdds: map[int64][]string{11: {fx.others[1].SHA256}, 12: {fx.others[1].SHA256}}},
+				fx.round(t, append(append([]apt.Package{}, fx.base...), fx.others...), alice([]Add{addOf(fx.others[0])}), second)
+		}, "this CLI's change 11 adds packages"},
+		{"followed change missing from the round", func(t *testing.T, fx *fixture) (Config, Round) {
+			return Config{OwnChange: 12, OwnAdds: map[int64][]string{11: {fx.others[0].SHA256}, 12: {fx.others[1].SHA256}}},
+				fx.round(t, append(append([]apt.Package{}, fx.base...), fx.others[0]), alice([]Add{addOf(fx.others[0])}))
+		}, "this CLI's change 12 is not among the round's changes"},
 		{"an add whose control says another package", func(t *testing.T, fx *fixture) (Config, Round) {
 			a := addOf(fx.others[0])
 			a.Name = "innocent"

@@ -30,7 +30,11 @@ func (w *PublishWorker) cut(ctx context.Context, lease store.Lease, pending []st
 		return store.Round{}, err
 	}
 	start := time.Now()
-	gen, err := w.generate(ctx, rel, pending, repo.Prefix)
+	retention, err := w.retention(ctx, rel, pending)
+	if err != nil {
+		return store.Round{}, err
+	}
+	gen, err := w.generate(ctx, rel, withRetention(pending, retention), repo.Prefix)
 	if err != nil {
 		return store.Round{}, err
 	}
@@ -55,13 +59,13 @@ func (w *PublishWorker) cut(ctx context.Context, lease store.Lease, pending []st
 	round, err := w.cfg.Store.CutRound(ctx, store.Cut{
 		Lease: lease, Generation: rel.Generation + 1, ReleaseDate: date, ReleaseBytes: releaseBytes,
 		Files: gen.all, ChangeIDs: ids, SignatureTimeout: w.cfg.SignatureTimeout, ByHashFiles: gen.newFiles,
-		ByHashBytes: gen.bytes,
+		ByHashBytes: gen.bytes, KeepVersions: rel.KeepVersions, Retention: retention,
 	})
 	if err != nil {
 		return store.Round{}, err
 	}
 	log.Info("round cut", slog.Int64("round_id", round.ID), slog.Int64("generation", round.Generation),
-		slog.Int("changes", len(ids)), slog.Int("new_index_files", len(gen.newFiles)),
+		slog.Int("changes", len(ids)), slog.Int("retention_removes", len(retention)), slog.Int("new_index_files", len(gen.newFiles)),
 		slog.Duration("took", time.Since(start)), slog.Int64("by_hash_bytes", gen.bytes))
 	return round, nil
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -142,4 +144,19 @@ func (s *system) repoWithKey(ctx context.Context, repo string, releases ...strin
 		}
 	}
 	return keyFile, nil
+}
+
+// checkLine is what `aptq pkg add` prints once it has checked a round
+// before signing it: "round N checked: … (X ms, Y MB fetched)".
+var checkLine = regexp.MustCompile(`round \d+ checked: .*\((\d+) ms, [0-9.]+ MB fetched\)`)
+
+// checkTime is the duration of the CLI's check before signing, from its
+// progress output; false when it printed none (e.g. --no-verify).
+func checkTime(stderr string) (time.Duration, bool) {
+	m := checkLine.FindStringSubmatch(stderr)
+	if m == nil {
+		return 0, false
+	}
+	ms, err := strconv.Atoi(m[1])
+	return time.Duration(ms) * time.Millisecond, err == nil
 }

@@ -120,6 +120,7 @@ func (b *bench) s1Series(ctx context.Context, s *system, repo, rel, key, variant
 	var firstErr error
 	var cliCPU, serverCPU, busyCPU []time.Duration
 	var written, changed []float64
+	var checks []time.Duration
 	for i, d := range fresh {
 		meter := startCPUMeter(s.PID())
 		r, out := s.pkgAddArgs(ctx, false, append([]string{"--repo", repo, "--release", rel, "--key", key}, extra...), d.Path)
@@ -143,6 +144,9 @@ func (b *bench) s1Series(ctx context.Context, s *system, repo, rel, key, variant
 			continue
 		}
 		samples = append(samples, r.Elapsed)
+		if d, ok := checkTime(r.Stderr); ok {
+			checks = append(checks, d)
+		}
 		if w, c, err := s.roundBytes(ctx, rel, out.Generation); err == nil {
 			written, changed = append(written, float64(w)), append(changed, float64(c))
 		} else {
@@ -198,6 +202,12 @@ func (b *bench) s1Series(ctx context.Context, s *system, repo, rel, key, variant
 		row.metric("machine_busy_median_ms", m.Median)
 		row.note("CPU per publish (median): CLI %s, aptqd %s, whole machine %s (aptqd, Postgres, versitygw, CLI, anything else)",
 			formatMS(c.Median), formatMS(a.Median), formatMS(m.Median))
+	}
+	if len(checks) > 0 {
+		var c Row
+		c.setDurations(checks)
+		row.metric("cli_check_median_ms", c.Median)
+		row.note("the CLI's check before signing (its own timing, median): %s", formatMS(c.Median))
 	}
 	row.note("Packages %.1f MB", row.Metrics["packages_mb"])
 	bytesRatio := b.noteBytes(&row, written, changed)

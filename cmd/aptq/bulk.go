@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
@@ -107,6 +107,9 @@ func (a *app) publishBulk(ctx context.Context, c *client.Client, t bulkTarget, i
 	if t.Parallel < 1 {
 		return usageErrorf("--parallel must be at least 1")
 	}
+	if len(items) == 0 {
+		return failf("invalid", "nothing to publish")
+	}
 	files := make([]*bulkFile, len(items))
 	for i, it := range items {
 		files[i] = &bulkFile{bulkItem: it}
@@ -131,29 +134,29 @@ type bulkRun struct {
 }
 
 func (r *bulkRun) run(ctx context.Context) {
+	if r.fatal = r.prepare(ctx); r.fatal == nil {
+		r.submitAndFollow(ctx)
+	}
+}
+
+// prepare does everything before the first change is submitted: the keys,
+// the checks of every file and of the quotas, then the uploads.
+func (r *bulkRun) prepare(ctx context.Context) error {
 	var err error
-	if r.sess, err = r.a.newSigning(ctx, r.t.Sign, r.t.Repo); err != nil {
-		r.fatal = err
-		return
+	if r.sess, err = r.a.newSigning(ctx, r.c, r.t.Sign, r.t.Repo); err != nil {
+		return err
 	}
 	rel, err := r.c.GetRelease(ctx, r.t.Repo, r.t.Release)
 	if err != nil {
-		r.fatal = err
-		return
+		return err
 	}
-	if err := r.check(ctx, rel); err != nil {
-		r.fatal = err
-		return
+	check := func(ctx context.Context) error { return r.check(ctx, rel) }
+	for _, step := range []func(context.Context) error{check, r.findOnServer, r.checkQuota, r.upload} {
+		if err := step(ctx); err != nil {
+			return err
+		}
 	}
-	if err := r.findOnServer(ctx); err != nil {
-		r.fatal = err
-		return
-	}
-	if err := r.upload(ctx); err != nil {
-		r.fatal = err
-		return
-	}
-	r.submitAndFollow(ctx)
+	return nil
 }
 
 // forEach runs fn on every file, at most parallel at once, stopping at the
@@ -171,50 +174,55 @@ func forEach(ctx context.Context, parallel int, files []*bulkFile, fn func(ctx c
 }
 
 // check reads every item once: its control file (a .deb whose architecture
-// the release has, in a component it has), its SHA-256 and size. Every bad
-// item is named in one error, before anything is uploaded.
+// the release has), its SHA-256 and size. Every bad item is named in one
+// error, before anything is uploaded.
 func (r *bulkRun) check(ctx context.Context, rel client.Release) error {
-	var mu sync.Mutex
-	var bad []string
-	report := func(msg string) {
-		mu.Lock()
-		bad = append(bad, msg)
-		mu.Unlock()
-	}
-	code := "invalid"
-	err := forEach(ctx, r.t.Parallel, r.files, func(ctx context.Context, f *bulkFile) error {
-		if !slices.Contains(rel.Components, f.Component) {
-			report(fmt.Sprintf("%s: release %s has no component %q (it has %s)",
-				f.Label, rel.Name, f.Component, strings.Join(rel.Components, ", ")))
-			return nil
+	var missing []string
+	for _, f := range r.files {
+		if !slices.Contains(rel.Components, f.Component) && !slices.Contains(missing, f.Component) {
+			missing = append(missing, f.Component)
 		}
+	}
+	if len(missing) > 0 {
+		return failf("invalid", "release %s has no component %s (it has %s); nothing was uploaded",
+			rel.Name, strings.Join(missing, ", "), strings.Join(rel.Components, ", "))
+	}
+	var invalid atomic.Bool
+	err := forEach(ctx, r.t.Parallel, r.files, func(ctx context.Context, f *bulkFile) error {
 		if k := f.Known; k != nil && f.SHA256 != "" && f.Size >= 0 {
 			f.name, f.version, f.arch = k.Name, k.Version, k.Arch
-			checkArch(f, rel, report)
+			checkArch(f, rel)
 			return ctx.Err()
 		}
 		ctl, err := readItem(f)
-		var invalid *invalidPackage
+		var bad *invalidPackage
 		switch {
-		case errors.As(err, &invalid):
-			mu.Lock()
-			code = "invalid_package"
-			mu.Unlock()
-			report(fmt.Sprintf("%s: %v", f.Label, invalid.err))
-			return nil
+		case errors.As(err, &bad):
+			invalid.Store(true)
+			f.refuse(fmt.Sprintf("%s: %v", f.Label, bad.err))
 		case err != nil:
-			report(fmt.Sprintf("%s: %v", f.Label, err))
-			return nil
+			f.refuse(fmt.Sprintf("%s: %v", f.Label, err))
+		default:
+			f.name, f.version, f.arch = ctl.Package, ctl.Version, ctl.Architecture
+			checkArch(f, rel)
 		}
-		f.name, f.version, f.arch = ctl.Package, ctl.Version, ctl.Architecture
-		checkArch(f, rel, report)
 		return ctx.Err()
 	})
 	if err != nil {
 		return err
 	}
+	var bad []string
+	for _, f := range r.files {
+		if f.stage == stageCheck {
+			bad = append(bad, f.err.Error())
+		}
+	}
 	if len(bad) == 0 {
 		bad = r.dedupe()
+	}
+	code := "invalid"
+	if invalid.Load() {
+		code = "invalid_package"
 	}
 	switch len(bad) {
 	case 0:
@@ -222,33 +230,21 @@ func (r *bulkRun) check(ctx context.Context, rel client.Release) error {
 	case 1:
 		return failf(code, "%s; nothing was uploaded", bad[0])
 	}
-	// Reads ran in parallel: list the files in the order given.
-	order := make(map[string]int, len(r.files))
-	for i, f := range r.files {
-		if _, ok := order[f.Label]; !ok {
-			order[f.Label] = i
-		}
-	}
-	slices.SortStableFunc(bad, func(x, y string) int { return order[labelOf(x)] - order[labelOf(y)] })
 	return failf(code, "%d of %d files cannot be published; nothing was uploaded:\n  %s",
 		len(bad), len(r.files), strings.Join(bad, "\n  "))
 }
 
-// checkArch reports a file whose architecture the release does not have.
-func checkArch(f *bulkFile, rel client.Release, report func(string)) {
+// checkArch refuses a file whose architecture the release does not have.
+func checkArch(f *bulkFile, rel client.Release) {
 	if f.arch != "all" && !slices.Contains(rel.Architectures, f.arch) {
-		report(fmt.Sprintf("%s is %s %s for %s, but release %s has no architecture %s (it has %s)",
+		f.refuse(fmt.Sprintf("%s is %s %s for %s, but release %s has no architecture %s (it has %s)",
 			f.Label, f.name, f.version, f.arch, rel.Name, f.arch, strings.Join(rel.Architectures, ", ")))
 	}
 }
 
-// labelOf is the label a bad-file message starts with.
-func labelOf(msg string) string {
-	if i := strings.Index(msg, ": "); i >= 0 {
-		msg = msg[:i]
-	}
-	label, _, _ := strings.Cut(msg, " is ")
-	return label
+// refuse fails a file at the check, with msg naming it.
+func (f *bulkFile) refuse(msg string) {
+	f.fail(stageCheck, errors.New(msg))
 }
 
 // dedupe marks files that repeat another's content in the same component
@@ -266,8 +262,9 @@ func (r *bulkRun) dedupe() []string {
 		}
 		first[content{f.SHA256, f.Component}] = f
 		if prev := byPkg[f.pkg()]; prev != nil && prev.SHA256 != f.SHA256 {
-			bad = append(bad, fmt.Sprintf("%s: %s is also %s with other content; a repository holds one content per package version",
+			f.refuse(fmt.Sprintf("%s: %s is also %s with other content; a repository holds one content per package version",
 				f.Label, prev.Label, f.pkg()))
+			bad = append(bad, f.err.Error())
 			continue
 		}
 		byPkg[f.pkg()] = f
@@ -280,8 +277,10 @@ type invalidPackage struct{ err error }
 
 func (e *invalidPackage) Error() string { return e.err.Error() }
 
-// readItem reads an item through once: its control file, and its SHA-256
-// and size, which it fills in (or checks, when the item knew them).
+// readItem reads an item through once, checking it as the server will (the
+// whole archive, not only its control file: the bytes are read anyway, to
+// hash them), and fills in its SHA-256 and size (or checks them, when the
+// item knew them).
 func readItem(f *bulkFile) (*apt.Control, error) {
 	rc, err := f.Open()
 	if err != nil {
@@ -291,9 +290,12 @@ func readItem(f *bulkFile) (*apt.Control, error) {
 	h := sha256.New()
 	n := &countingWriter{w: h}
 	src := io.TeeReader(rc, n)
-	ctl, err := apt.ReadControl(src)
-	if err != nil {
+	ctl, err := apt.ReadDeb(src)
+	if errors.Is(err, apt.ErrInvalidPackage) {
 		return nil, &invalidPackage{err: err}
+	}
+	if err != nil {
+		return nil, err
 	}
 	if _, err := io.Copy(io.Discard, src); err != nil {
 		return nil, fmt.Errorf("read: %w", err)

@@ -46,21 +46,19 @@ func (r *bulkRun) submitAndFollow(ctx context.Context) {
 			}
 			continue
 		}
-		req := client.ChangeRequest{Adds: make([]client.Add, len(batch))}
-		sums := make([]string, len(batch))
-		for k, f := range batch {
-			req.Adds[k] = client.Add{SHA256: f.SHA256, Component: f.Component}
-			sums[k] = f.SHA256
-		}
-		ref, err := r.c.SubmitChange(fctx, r.t.Repo, r.t.Release, req)
+		batch, ref, err := r.submit(fctx, batch)
 		if err != nil {
-			for _, f := range batch {
-				f.fail(stageSubmit, err)
-			}
 			if fctx.Err() == nil {
 				r.a.progress("change %d of %d (%d files) refused: %v", i+1, len(batches), len(batch), r.a.describe(fctx, err))
 			}
 			continue
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		sums := make([]string, len(batch))
+		for k, f := range batch {
+			sums[k] = f.SHA256
 		}
 		if len(batches) == 1 {
 			r.a.progress("change %d accepted: job %d", ref.ChangeID, ref.JobID)
@@ -96,6 +94,53 @@ func (r *bulkRun) submitAndFollow(ctx context.Context) {
 		}
 	}
 }
+
+// submit submits a change adding batch. When the server refuses it
+// because of one package it names (a package version already in the
+// repository with other content), that file fails and the change is
+// submitted again without it, so one bad file does not hold back up to
+// maxChangeAdds good ones. It returns the files the accepted change adds
+// (none when every one was refused); a refusal of the whole change fails
+// them all and is returned.
+func (r *bulkRun) submit(ctx context.Context, batch []*bulkFile) ([]*bulkFile, client.JobRef, error) {
+	batch = slices.Clone(batch)
+	for len(batch) > 0 {
+		req := client.ChangeRequest{Adds: make([]client.Add, len(batch))}
+		for k, f := range batch {
+			req.Adds[k] = client.Add{SHA256: f.SHA256, Component: f.Component}
+		}
+		ref, err := r.c.SubmitChange(ctx, r.t.Repo, r.t.Release, req)
+		if err == nil {
+			return batch, ref, nil
+		}
+		if k := culprit(err, batch); k >= 0 && ctx.Err() == nil {
+			batch[k].fail(stageSubmit, err)
+			r.a.progress("%s: refused: %v; submitting the change without it", batch[k].Label, r.a.describe(ctx, err))
+			batch = slices.Delete(batch, k, k+1)
+			continue
+		}
+		for _, f := range batch {
+			f.fail(stageSubmit, err)
+		}
+		return batch, client.JobRef{}, err
+	}
+	return nil, client.JobRef{}, nil
+}
+
+// culprit is the index in batch of the one package a refused change names
+// as the reason, or -1.
+func culprit(err error, batch []*bulkFile) int {
+	var apiErr *client.APIError
+	if !errors.As(err, &apiErr) || apiErr.Code != codePackageConflict {
+		return -1
+	}
+	sum, _ := apiErr.Details["sha256"].(string)
+	return slices.IndexFunc(batch, func(f *bulkFile) bool { return f.SHA256 == sum })
+}
+
+// codePackageConflict is the API's code for a package version (or pool
+// file) that the repository holds with other content.
+const codePackageConflict = "package_conflict"
 
 // cancelUnfinished withdraws the jobs the command gives up on, unless
 // committed, so that their round does not hold the release until the

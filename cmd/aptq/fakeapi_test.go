@@ -70,6 +70,7 @@ type seen struct {
 	created     []client.ReleaseRequest
 	uploaded    []string
 	changes     []client.ChangeRequest
+	removals    []client.RemovalRequest
 	resigns     int
 	rollbacks   []int64
 	polls       []url.Values
@@ -104,6 +105,7 @@ func newFakeAPI(t *testing.T, mode string, publicKeys ...[]byte) (*fakeAPI, *htt
 	mux.HandleFunc("HEAD /v1/packages/{sha}", f.headPackage)
 	mux.HandleFunc("PUT /v1/packages/{sha}", f.putPackage)
 	mux.HandleFunc("POST /v1/repos/acme/releases/stable/changes", f.submitChange)
+	mux.HandleFunc("POST /v1/repos/acme/releases/stable/removals", f.removePackages)
 	mux.HandleFunc("GET /v1/jobs/{id}", f.getJob)
 	mux.HandleFunc("GET /v1/rounds/{id}", f.getRound)
 	mux.HandleFunc("POST /v1/rounds/{id}/signature", f.postSignature)
@@ -321,6 +323,26 @@ func (f *fakeAPI) submitChange(w http.ResponseWriter, r *http.Request) {
 	}
 	f.seen.changes = append(f.seen.changes, req)
 	f.startJob(w)
+}
+
+// removePackages plans the removal of hello 1.0 and, unless a dry run,
+// starts its job.
+func (f *fakeAPI) removePackages(w http.ResponseWriter, r *http.Request) {
+	var req client.RemovalRequest
+	assert.NoError(f.t, json.NewDecoder(r.Body).Decode(&req))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.seen.removals = append(f.seen.removals, req)
+	plan := client.Plan{DryRun: req.DryRun, Items: []client.PlanItem{{Op: "-", Name: "hello", Version: "1.0",
+		Architecture: "amd64", Component: req.Component}}}
+	if req.DryRun {
+		reply(w, http.StatusOK, plan)
+		return
+	}
+	id := int64(fakeJobID)
+	plan.JobID, plan.ChangeID = &id, &id
+	f.state = client.JobQueued
+	reply(w, http.StatusAccepted, plan)
 }
 
 // getJob long-polls like the server: with state, it answers when the job

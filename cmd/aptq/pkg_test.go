@@ -235,53 +235,23 @@ func TestPkgAddChecksArchitecturesFirst(t *testing.T) {
 func TestPkgRemove(t *testing.T) {
 	t.Parallel()
 	b := setupPkg(t, publishes)
+	b.api.archs = []string{"amd64", "arm64"}
 	res := runCLI(t, b.env, "pkg", "remove", "--repo", "acme", "--release", "stable", "--key", b.keyPath,
-		"hello=1:2.0-1", "world=1.0:all")
+		"hello", "world=1.0:all", "--ignore-missing")
 	require.Equal(t, exitOK, res.code, res.stderr)
-	require.Equal(t, []client.ChangeRequest{{Removes: []client.Remove{
-		{Name: "hello", Version: "1:2.0-1", Architecture: "amd64", Component: "main"},
-		{Name: "world", Version: "1.0", Architecture: "all", Component: "main"},
-	}}}, b.api.snapshot().changes)
+	require.Equal(t, []client.RemovalRequest{{Component: "main", Specs: []string{"hello", "world=1.0:all"},
+		IgnoreMissing: true}}, b.api.snapshot().removals)
+	require.Contains(t, res.stderr, "- hello 1.0 amd64 main")
 }
 
-func TestPkgRemoveNeedsArchitecture(t *testing.T) {
+func TestPkgRemoveDryRun(t *testing.T) {
 	t.Parallel()
 	b := setupPkg(t, publishes)
-	b.api.archs = []string{"amd64", "arm64"}
-	res := runCLI(t, b.env, "pkg", "remove", "--repo", "acme", "--release", "stable", "--key", b.keyPath, "hello=1.0")
-	require.Equal(t, exitUsage, res.code, res.stderr)
-	require.Contains(t, res.stderr, "say which: hello=1.0:ARCH")
-	require.Empty(t, b.api.snapshot().changes)
-}
-
-func TestParseRemove(t *testing.T) {
-	t.Parallel()
-	rel := client.Release{Name: "stable", Architectures: []string{"amd64", "arm64"}}
-	tests := []struct {
-		spec    string
-		want    client.Remove
-		wantErr string
-	}{
-		{spec: "hello=1.0:amd64", want: client.Remove{Name: "hello", Version: "1.0", Architecture: "amd64"}},
-		{spec: "hello=1:2.0-1:arm64", want: client.Remove{Name: "hello", Version: "1:2.0-1", Architecture: "arm64"}},
-		{spec: "hello=2.0:all", want: client.Remove{Name: "hello", Version: "2.0", Architecture: "all"}},
-		{spec: "hello=1:2.0", wantErr: "several architectures"},
-		{spec: "hello=1.0:amd46", wantErr: `"amd46" is not an architecture of release stable`},
-		{spec: "hello=1:2.0:i386", wantErr: `"i386" is not an architecture`},
-		{spec: "hello", wantErr: "want NAME=VERSION[:ARCH]"},
-		{spec: "=1.0", wantErr: "want NAME=VERSION[:ARCH]"},
-		{spec: "hello=", wantErr: "want NAME=VERSION[:ARCH]"},
-		{spec: "hello=:amd64", wantErr: "want NAME=VERSION[:ARCH]"},
-	}
-	for _, tt := range tests {
-		got, err := parseRemove(tt.spec, rel)
-		if tt.wantErr != "" {
-			require.ErrorContains(t, err, tt.wantErr, tt.spec)
-			continue
-		}
-		require.NoError(t, err, tt.spec)
-		require.Equal(t, tt.want, got, tt.spec)
-	}
+	res := runCLI(t, b.env, "pkg", "remove", "--repo", "acme", "--release", "stable", "--dry-run", "hello")
+	require.Equal(t, exitOK, res.code, res.stderr)
+	require.Equal(t, "- hello 1.0 amd64 main\n", res.stdout)
+	require.True(t, b.api.snapshot().removals[0].DryRun)
+	require.Empty(t, b.api.snapshot().polls, "nothing submitted, nothing followed")
 }
 
 func TestPkgAddInterrupted(t *testing.T) {
@@ -307,4 +277,19 @@ func TestPkgAddChecksFilesFirst(t *testing.T) {
 	require.Equal(t, exitFailed, res.code)
 	require.Contains(t, res.stderr, "missing.deb: no such file")
 	require.Empty(t, b.api.snapshot().uploaded)
+}
+
+func TestPkgCopyAndPruneUsage(t *testing.T) {
+	t.Parallel()
+	b := setupPkg(t, publishes)
+	for _, args := range [][]string{
+		{"pkg", "copy", "--repo", "acme", "--from", "staging", "--release", "stable", "--all", "hello"},
+		{"pkg", "copy", "--repo", "acme", "--from", "staging", "--release", "stable"},
+		{"pkg", "copy", "--repo", "acme", "--from", "/main", "--release", "stable", "hello"},
+		{"pkg", "prune", "--repo", "acme", "--release", "stable", "--keep", "0"},
+	} {
+		res := runCLI(t, b.env, args...)
+		require.Equal(t, exitUsage, res.code, "%v: %s", args, res.stderr)
+	}
+	require.Zero(t, b.api.snapshot().requests, "nothing reached the server")
 }

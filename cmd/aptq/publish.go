@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -44,6 +45,10 @@ the end, also on failure:
    "signed_by":[…],"error":{"code":…,"message":…}}
 ` + verifyHelp + "\n" + signingHelp
 
+// errNoChange is what a submitFunc returns when the server found nothing
+// to change and so submitted nothing.
+var errNoChange = errors.New("nothing to change")
+
 // submitFunc submits one change (uploading what it needs first) and
 // returns its job.
 type submitFunc func(ctx context.Context, c *client.Client) (client.JobRef, error)
@@ -55,6 +60,15 @@ func (a *app) publish(ctx context.Context, s signFlags, repo string, submit subm
 	var out outcome
 	job, err := a.runChange(ctx, s, repo, submit, &out)
 	a.ui.ClearStatus()
+	if errors.Is(err, errNoChange) {
+		// Nothing to change (a copy of what is there): nothing to sign.
+		out.State, out.SignedBy = "unchanged", []string{}
+		if a.json {
+			return a.printJSON(out)
+		}
+		a.printf("nothing to change\n")
+		return nil
+	}
 	if err != nil && out.JobID != nil && !job.Done() {
 		// Giving up (timeout, interrupt, a refused signature): withdraw the
 		// change unless it is already committed, so that its round does not
@@ -148,7 +162,8 @@ func stateOf(j client.Job) string {
 // runChange does the work of publish and returns the last state of the job.
 func (a *app) runChange(ctx context.Context, s signFlags, repo string, submit submitFunc, out *outcome) (client.Job, error) {
 	var job client.Job
-	sess, err := a.newSigning(ctx, s, repo)
+	c := a.client()
+	sess, err := a.newSigning(ctx, c, s, repo)
 	if err != nil {
 		return job, err
 	}
@@ -166,7 +181,6 @@ func (a *app) runChange(ctx context.Context, s signFlags, repo string, submit su
 			msg: fmt.Sprintf("job %d still %s after %s; cancelled unless already committed", *out.JobID, stateOf(job), a.deadline)}
 	}
 
-	c := a.client()
 	ref, err := submit(ctx, c)
 	if err != nil {
 		return job, timedOut(err)

@@ -33,7 +33,11 @@ components main, architectures amd64, compressions gz,xz.
 --valid-for makes every Release carry Valid-Until (Date + the duration): apt
 refuses a Release past it, so a repository that stops being re-signed stops
 being trusted, and a stale mirror cannot replay an old one forever. Refresh it
-in time with "aptq release resign" (e.g. a weekly CI job for --valid-for 14d).`,
+in time with "aptq release resign" (e.g. a weekly CI job for --valid-for 14d).
+
+--keep-versions N keeps only the newest N versions (dpkg order) of each package
+name and architecture in a component: every round also removes the older ones,
+listed in the round for the signer to check and in "aptq release history".`,
 		Args: cobra.NoArgs,
 		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, _ []string) error {
 			if validFor != "" {
@@ -67,6 +71,7 @@ in time with "aptq release resign" (e.g. a weekly CI job for --valid-for 14d).`,
 	f.StringSliceVar(&req.Architectures, "architectures", nil, "architectures, e.g. amd64,arm64")
 	f.StringSliceVar(&req.Compressions, "compressions", nil, "index files stored: gz, xz, and none for the uncompressed Packages (always listed in Release), e.g. none,gz,xz")
 	f.StringVar(&validFor, "valid-for", "", "write Valid-Until = Date + this into every Release, e.g. 7d or 36h (at least 1h)")
+	f.IntVar(&req.KeepVersions, "keep-versions", 0, "keep only the newest N versions of each package name and architecture per component (0: keep all)")
 	_ = cmd.MarkFlagRequired("repo")
 	_ = cmd.MarkFlagRequired("release")
 	return cmd
@@ -138,6 +143,7 @@ func (a *app) printRelease(r client.Release) {
 		{"architectures", joinList(r.Architectures)},
 		{"compressions", joinList(r.Compressions)},
 		{"valid for", firstNonEmpty(r.ValidFor, "- (no Valid-Until)")},
+		{"keep versions", keepVersionsText(r.KeepVersions)},
 		{"generation", fmt.Sprint(r.Generation)},
 		{"published", fmt.Sprint(r.PublishedGeneration)},
 		{"created", r.CreatedAt.Format(time.RFC3339)},
@@ -217,4 +223,11 @@ func parseValidFor(s string) (time.Duration, error) {
 		return 0, errors.New("must be at least 1h")
 	}
 	return total, nil
+}
+
+func keepVersionsText(n int) string {
+	if n == 0 {
+		return "all"
+	}
+	return fmt.Sprint(n)
 }

@@ -120,7 +120,16 @@ its changes and the token that signed it. With --json: {"generations":[{"generat
 					g.Changes, g.Adds, g.Removes, published, joinList(g.Signers),
 					firstNonEmpty(joinList(submitters), "-"), tokenName(g.SignedBy))
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			for _, g := range gens {
+				for _, r := range g.Retention {
+					a.printf("generation %d: retention removed %s %s %s from %s\n", g.Generation, r.Name, r.Version,
+						r.Architecture, r.Component)
+				}
+			}
+			return nil
 		}),
 	}
 	f := cmd.Flags()

@@ -33,13 +33,13 @@ type roundKey struct{ id, generation int64 }
 
 // newSigning loads the signing keys and checks, before anything is uploaded
 // or submitted, that one of them is registered on repo (unless repo is "").
-func (a *app) newSigning(ctx context.Context, s signFlags, repo string) (*signing, error) {
+func (a *app) newSigning(ctx context.Context, c *client.Client, s signFlags, repo string) (*signing, error) {
 	signer, err := a.loadSigner(ctx, s)
 	if err != nil {
 		return nil, err
 	}
 	if repo != "" {
-		if err := checkKeyRegistered(ctx, a.client(), repo, signer); err != nil {
+		if err := checkKeyRegistered(ctx, c, repo, signer); err != nil {
 			return nil, err
 		}
 	}

@@ -100,6 +100,15 @@ func (a *app) checkRound(ctx context.Context, c *client.Client, sess *signing, r
 		}
 		round.Changes = append(round.Changes, vc)
 	}
+	if len(view.Retention) > 0 {
+		show("  retention (keep %d versions) removes:", view.KeepVersions)
+	}
+	round.KeepVersions = view.KeepVersions
+	for _, rm := range view.Retention {
+		show("  - %s %s %s from %s (retention)", rm.Name, rm.Version, rm.Architecture, rm.Component)
+		round.Retention = append(round.Retention, verify.Remove{Name: rm.Name, Version: rm.Version,
+			Architecture: rm.Architecture, Component: rm.Component})
+	}
 	if lines > maxChangeLines {
 		a.progress("  … and %d more", lines-maxChangeLines)
 	}

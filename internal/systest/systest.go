@@ -112,6 +112,16 @@ func (a *Apt) Run(ctx context.Context, args ...string) (string, error) {
 	return string(out), nil
 }
 
+// Cache runs apt-cache with args on the same state as Run, e.g. pkgnames:
+// what apt knows from the indexes it verified.
+func (a *Apt) Cache(ctx context.Context, args ...string) (string, error) {
+	out, err := exec.CommandContext(ctx, "apt-cache", append(a.opts, args...)...).Output()
+	if err != nil {
+		return string(out), fmt.Errorf("apt-cache %s: %w", strings.Join(args, " "), err)
+	}
+	return string(out), nil
+}
+
 // FreeAddr returns a loopback address with a port free right now.
 func FreeAddr(t testing.TB) string {
 	t.Helper()

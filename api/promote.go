@@ -1,0 +1,287 @@
+package api
+
+import (
+	"cmp"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/aptq/aptq/apt"
+	"github.com/aptq/aptq/store"
+)
+
+// PlanItem is one package a copy, removal or prune adds ("+") or removes
+// ("-").
+type PlanItem struct {
+	Op           string `json:"op"`
+	Name         string `json:"name"`
+	Version      string `json:"version"`
+	Architecture string `json:"architecture"`
+	Component    string `json:"component"`
+}
+
+// PlanResponse is what a copy, removal or prune changes. Without dry_run
+// and with something to change, JobID and ChangeID name the change
+// submitted (202); otherwise nothing was submitted (200).
+type PlanResponse struct {
+	DryRun   bool       `json:"dry_run"`
+	JobID    *int64     `json:"job_id"`
+	ChangeID *int64     `json:"change_id"`
+	Plan     []PlanItem `json:"plan"`
+	// Unchanged counts packages the specs select that are already as asked
+	// (a copy of what the target has).
+	Unchanged int `json:"unchanged"`
+}
+
+// CopyRequest copies packages of a release into the release of the path.
+type CopyRequest struct {
+	FromRelease string `json:"from_release"`
+	// FromComponent limits the source to one component (default: all).
+	FromComponent string `json:"from_component"`
+	// Component is the target component (default: each package's own).
+	Component     string   `json:"component"`
+	Specs         []string `json:"specs"`
+	All           bool     `json:"all"`
+	IgnoreMissing bool     `json:"ignore_missing"`
+	DryRun        bool     `json:"dry_run"`
+}
+
+// RemovalRequest removes the packages that specs select from a component.
+type RemovalRequest struct {
+	Component     string   `json:"component"`
+	Specs         []string `json:"specs"`
+	IgnoreMissing bool     `json:"ignore_missing"`
+	DryRun        bool     `json:"dry_run"`
+}
+
+// PruneRequest removes, once, all but the Keep newest versions of each
+// (name, architecture) of a component (all components when empty).
+type PruneRequest struct {
+	Keep      int    `json:"keep"`
+	Component string `json:"component"`
+	DryRun    bool   `json:"dry_run"`
+}
+
+// copyPackages copies packages already in one release of the repository
+// into another: the same uploaded content, no upload. Specs resolve against
+// the source's committed packages; what the target already holds is left
+// as it is.
+func (s *Server) copyPackages(c echo.Context) error {
+	ctx := c.Request().Context()
+	repo, rel, err := s.releaseFromPath(c)
+	if err != nil {
+		return err
+	}
+	var req CopyRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if req.All == (len(req.Specs) > 0) {
+		return invalidField("specs", "name packages to copy, or all, not both")
+	}
+	if !releaseNameRe.MatchString(req.FromRelease) {
+		return invalidField("from_release", "%q is not a release name", truncateText(req.FromRelease))
+	}
+	src, err := s.store.Release(ctx, repo.ID, req.FromRelease)
+	if err != nil {
+		return err
+	}
+	comps := src.Components
+	if req.FromComponent != "" {
+		if err := checkComponent(src, req.FromComponent, "from_component"); err != nil {
+			return err
+		}
+		comps = []string{req.FromComponent}
+	}
+	if req.Component != "" {
+		if err := checkComponent(rel, req.Component, "component"); err != nil {
+			return err
+		}
+	}
+	specs, err := parseSpecs(req.Specs, src.Architectures)
+	if err != nil {
+		return err
+	}
+	members, err := s.store.Members(ctx, src.ID, comps, withAll(src.Architectures))
+	if err != nil {
+		return err
+	}
+	if !req.All {
+		if members, err = matchSpecs(members, specs, req.IgnoreMissing); err != nil {
+			return err
+		}
+	}
+	target := func(m store.Member) string { return cmp.Or(req.Component, m.Component) }
+	var targetComps []string
+	for _, m := range members {
+		if err := checkComponent(rel, target(m), "component"); err != nil {
+			return err
+		}
+		targetComps = append(targetComps, target(m))
+	}
+	there, err := s.store.Members(ctx, rel.ID, targetComps, withAll(rel.Architectures))
+	if err != nil {
+		return err
+	}
+	type key struct {
+		component string
+		id        int64
+	}
+	seen := map[key]bool{}
+	for _, m := range there {
+		seen[key{m.Component, m.Package.ID}] = true
+	}
+	out := PlanResponse{DryRun: req.DryRun, Plan: []PlanItem{}}
+	var adds []store.ChangeAdd
+	for _, m := range members {
+		p, comp := m.Package, target(m)
+		if seen[key{comp, p.ID}] {
+			out.Unchanged++
+			continue
+		}
+		seen[key{comp, p.ID}] = true
+		if err := checkArch(rel, p.Architecture, "specs"); err != nil {
+			return err
+		}
+		filename := apt.PoolPath(comp, p.Source, p.Name, p.Version, p.Architecture)
+		if !validKey(repo.Prefix + filename) {
+			return invalidField("specs", "package %.64s %.64s would be stored at a path S3 cannot hold", p.Name, p.Version)
+		}
+		adds = append(adds, store.ChangeAdd{PackageID: p.ID, Component: comp, Architecture: p.Architecture, Filename: filename})
+		out.Plan = append(out.Plan, PlanItem{Op: "+", Name: p.Name, Version: p.Version, Architecture: p.Architecture, Component: comp})
+	}
+	return s.submitPlan(c, rel, adds, nil, out)
+}
+
+// removePackages removes every package of a component that the specs
+// select in the release's committed membership: NAME removes all its
+// versions.
+func (s *Server) removePackages(c echo.Context) error {
+	ctx := c.Request().Context()
+	_, rel, err := s.releaseFromPath(c)
+	if err != nil {
+		return err
+	}
+	var req RemovalRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if err := checkComponent(rel, req.Component, "component"); err != nil {
+		return err
+	}
+	if len(req.Specs) == 0 {
+		return invalidField("specs", "name at least one package to remove")
+	}
+	specs, err := parseSpecs(req.Specs, rel.Architectures)
+	if err != nil {
+		return err
+	}
+	members, err := s.store.Members(ctx, rel.ID, []string{req.Component}, withAll(rel.Architectures))
+	if err != nil {
+		return err
+	}
+	if members, err = matchSpecs(members, specs, req.IgnoreMissing); err != nil {
+		return err
+	}
+	removes := make([]store.ChangeRemove, 0, len(members))
+	for _, m := range members {
+		removes = append(removes, store.ChangeRemove{Name: m.Package.Name, Version: m.Package.Version,
+			Architecture: m.Package.Architecture, Component: m.Component})
+	}
+	return s.submitPlan(c, rel, nil, removes, PlanResponse{DryRun: req.DryRun})
+}
+
+// prune removes once what a retention of Keep versions would: all but the
+// newest Keep versions (dpkg order) of each (name, architecture).
+func (s *Server) prune(c echo.Context) error {
+	ctx := c.Request().Context()
+	_, rel, err := s.releaseFromPath(c)
+	if err != nil {
+		return err
+	}
+	var req PruneRequest
+	if err := bind(c, &req); err != nil {
+		return err
+	}
+	if req.Keep < 1 || req.Keep > maxKeepVersions {
+		return invalidField("keep", "keep must be from 1 to %d, not %d", maxKeepVersions, req.Keep)
+	}
+	var comps []string
+	if req.Component != "" {
+		if err := checkComponent(rel, req.Component, "component"); err != nil {
+			return err
+		}
+		comps = []string{req.Component}
+	}
+	cands, err := s.store.RetentionCandidates(ctx, s.store.Pool, rel.ID, req.Keep, comps, nil)
+	if err != nil {
+		return err
+	}
+	return s.submitPlan(c, rel, nil, store.RetentionDrops(cands, req.Keep), PlanResponse{DryRun: req.DryRun})
+}
+
+// submitPlan answers with the plan and, unless it is a dry run or changes
+// nothing, submits it as one change.
+func (s *Server) submitPlan(c echo.Context, rel store.Release, adds []store.ChangeAdd, removes []store.ChangeRemove, out PlanResponse) error {
+	if out.Plan == nil {
+		out.Plan = []PlanItem{}
+	}
+	for _, r := range removes {
+		out.Plan = append(out.Plan, PlanItem{Op: "-", Name: r.Name, Version: r.Version, Architecture: r.Architecture, Component: r.Component})
+	}
+	if n := len(adds) + len(removes); n > maxChangeItems {
+		e := store.Errorf(store.CodeTooManyMatches, "this selects %d packages; a change holds at most %d: "+
+			"select fewer (e.g. by component or by name) and run it in parts", n, maxChangeItems)
+		e.Details = map[string]any{"matched": n, "limit": maxChangeItems}
+		return e
+	}
+	if out.DryRun || len(adds)+len(removes) == 0 {
+		return c.JSON(http.StatusOK, out)
+	}
+	change, jobID, err := s.enqueueChange(c, rel, adds, removes)
+	if err != nil {
+		return err
+	}
+	out.JobID, out.ChangeID = &jobID, &change.ID
+	return c.JSON(http.StatusAccepted, out)
+}
+
+// parseSpecs reads each spec against the architectures it may name.
+func parseSpecs(texts []string, archs []string) ([]store.Spec, error) {
+	if len(texts) > maxChangeItems {
+		return nil, invalidField("specs", "at most %d specs in one request, not %d", maxChangeItems, len(texts))
+	}
+	specs := make([]store.Spec, 0, len(texts))
+	for i, t := range texts {
+		sp, err := store.ParseSpec(t, archs)
+		if err != nil {
+			return nil, invalidField(fmt.Sprintf("specs[%d]", i), "%.300v; a spec is NAME, NAME=VERSION or NAME=VERSION:ARCH", err)
+		}
+		specs = append(specs, sp)
+	}
+	return specs, nil
+}
+
+// matchSpecs returns the members the specs select; a spec that selects
+// nothing is an error naming it, unless ignoreMissing.
+func matchSpecs(members []store.Member, specs []store.Spec, ignoreMissing bool) ([]store.Member, error) {
+	matched, unmatched := store.MatchSpecs(members, specs)
+	if len(unmatched) > 0 && !ignoreMissing {
+		texts := make([]string, len(unmatched))
+		for i, sp := range unmatched {
+			texts[i] = sp.Text
+		}
+		e := store.Errorf(store.CodeUnmatchedSpec, "%d spec(s) match no package: %.300s (--ignore-missing skips them)",
+			len(texts), fmt.Sprint(texts))
+		e.Details = map[string]any{"specs": texts}
+		return nil, e
+	}
+	return matched, nil
+}
+
+// withAll is archs and "all", for listing a release's members.
+func withAll(archs []string) []string {
+	return append(slices.Clone(archs), apt.ArchAll)
+}
