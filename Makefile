@@ -40,6 +40,7 @@ fuzz-short:
 	go test ./verify -run '^$$' -fuzz '^FuzzSameGzip$$' -fuzztime $(FUZZTIME)
 	go test ./verify -run '^$$' -fuzz '^FuzzTraceGzip$$' -fuzztime $(FUZZTIME)
 	go test ./store -run '^$$' -fuzz '^FuzzParseSpec$$' -fuzztime $(FUZZTIME)
+	go test ./mirror -run '^$$' -fuzz '^FuzzParsePackages$$' -fuzztime $(FUZZTIME)
 
 demo: services build
 	$(ENV) scripts/demo.sh

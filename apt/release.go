@@ -173,9 +173,10 @@ func words(s string) []string {
 }
 
 // parseReleaseDate accepts the forms apt writes and reads: a numeric zone
-// (+0000) or a zone name (UTC, GMT).
+// (+0000) or a zone name (UTC, GMT), and a day of one digit, which aptly
+// writes ("Thu, 3 Dec 2026 06:51:44 UTC") and apt accepts.
 func parseReleaseDate(v string) (time.Time, error) {
-	for _, layout := range []string{time.RFC1123Z, time.RFC1123} {
+	for _, layout := range []string{time.RFC1123Z, time.RFC1123, "Mon, 2 Jan 2006 15:04:05 -0700", "Mon, 2 Jan 2006 15:04:05 MST"} {
 		if t, err := time.Parse(layout, v); err == nil {
 			return t.UTC(), nil
 		}

@@ -92,6 +92,17 @@ func TestParseReleaseForeign(t *testing.T) {
 	}}, r.Files)
 }
 
+// TestParseReleaseOneDigitDay parses the Date aptly writes: the day of the
+// month without a leading zero, which apt accepts.
+func TestParseReleaseOneDigitDay(t *testing.T) {
+	t.Parallel()
+	for _, date := range []string{"Thu, 3 Dec 2026 06:51:44 UTC", "Thu, 3 Dec 2026 06:51:44 +0000"} {
+		r, err := ParseRelease([]byte("Suite: bookworm\nDate: " + date + "\n"))
+		require.NoError(t, err, date)
+		require.Equal(t, time.Date(2026, 12, 3, 6, 51, 44, 0, time.UTC), r.Meta.Date, date)
+	}
+}
+
 func TestParseReleaseErrors(t *testing.T) {
 	t.Parallel()
 	sum := strings.Repeat("a", 64)

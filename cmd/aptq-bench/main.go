@@ -11,6 +11,7 @@
 //	S5  peak RSS of aptqd and of the CLI during a 1 GiB upload
 //	S6  one publish into a release of 100 000 packages (4 components, amd64 and arm64, gz and xz)
 //	S7  one `pkg add` of 10 000 files: wall time and rounds
+//	S8  aptq import of a 20 000-package repository (apt-ftparchive, signed) served over HTTP
 //
 // Usage (after `make services`; `make bench` runs the short variant):
 //
@@ -177,7 +178,7 @@ func parseOnly(s string) (map[string]bool, error) {
 	for _, name := range strings.Split(s, ",") {
 		name = strings.ToUpper(strings.TrimSpace(name))
 		if !isScenario(name) {
-			return nil, fmt.Errorf("--only: unknown scenario %q (want S1…S7)", name)
+			return nil, fmt.Errorf("--only: unknown scenario %q (want S1…S8)", name)
 		}
 		only[name] = true
 	}

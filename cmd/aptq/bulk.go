@@ -41,6 +41,11 @@ type bulkItem struct {
 	// Open returns its content from the start; it is called once to check
 	// and hash the item, and again for each upload attempt.
 	Open func() (io.ReadCloser, error)
+	// Known, with SHA256 and Size, is the package an index that was checked
+	// already vouches for (import): check then takes it as is instead of
+	// downloading the item an extra time, and Open's reader must fail,
+	// rather than end, on content that differs from SHA256 and Size.
+	Known *apt.PackageKey
 }
 
 // bulkTarget is where a bulk publish goes and how.
@@ -184,6 +189,11 @@ func (r *bulkRun) check(ctx context.Context, rel client.Release) error {
 	}
 	var invalid atomic.Bool
 	err := forEach(ctx, r.t.Parallel, r.files, func(ctx context.Context, f *bulkFile) error {
+		if k := f.Known; k != nil && f.SHA256 != "" && f.Size >= 0 {
+			f.name, f.version, f.arch = k.Name, k.Version, k.Arch
+			checkArch(f, rel)
+			return ctx.Err()
+		}
 		ctl, err := readItem(f)
 		var bad *invalidPackage
 		switch {
@@ -194,10 +204,7 @@ func (r *bulkRun) check(ctx context.Context, rel client.Release) error {
 			f.refuse(fmt.Sprintf("%s: %v", f.Label, err))
 		default:
 			f.name, f.version, f.arch = ctl.Package, ctl.Version, ctl.Architecture
-			if f.arch != "all" && !slices.Contains(rel.Architectures, f.arch) {
-				f.refuse(fmt.Sprintf("%s is %s %s for %s, but release %s has no architecture %s (it has %s)",
-					f.Label, f.name, f.version, f.arch, rel.Name, f.arch, strings.Join(rel.Architectures, ", ")))
-			}
+			checkArch(f, rel)
 		}
 		return ctx.Err()
 	})
@@ -225,6 +232,14 @@ func (r *bulkRun) check(ctx context.Context, rel client.Release) error {
 	}
 	return failf(code, "%d of %d files cannot be published; nothing was uploaded:\n  %s",
 		len(bad), len(r.files), strings.Join(bad, "\n  "))
+}
+
+// checkArch refuses a file whose architecture the release does not have.
+func checkArch(f *bulkFile, rel client.Release) {
+	if f.arch != "all" && !slices.Contains(rel.Architectures, f.arch) {
+		f.refuse(fmt.Sprintf("%s is %s %s for %s, but release %s has no architecture %s (it has %s)",
+			f.Label, f.name, f.version, f.arch, rel.Name, f.arch, strings.Join(rel.Architectures, ", ")))
+	}
 }
 
 // refuse fails a file at the check, with msg naming it.
