@@ -30,6 +30,7 @@ type proc struct {
 	starts   int
 	// unexpected lists exits nobody asked for: a process that died by itself.
 	unexpected []string
+	exitErr    error // how the last process exited (nil: status 0)
 }
 
 // start starts the process; it must not be running.
@@ -70,6 +71,7 @@ func (p *proc) start() error {
 		if p.cmd == cmd {
 			p.cmd = nil
 		}
+		p.exitErr = err
 		close(done)
 	}()
 	return nil
@@ -129,6 +131,30 @@ func (p *proc) kill() (int, error) {
 	case <-time.After(30 * time.Second):
 		return pid, fmt.Errorf("%s (pid %d) did not die of SIGKILL", p.name, pid)
 	}
+}
+
+// terminate sends SIGTERM, as a deployment does, and waits up to timeout
+// for the exit: it returns how long the process took to exit and how it
+// did (nil: status 0). Past timeout it kills the process and says so.
+func (p *proc) terminate(timeout time.Duration) (time.Duration, error) {
+	start := time.Now()
+	pid, done, err := p.signal(syscall.SIGTERM, true)
+	if err != nil {
+		return 0, err
+	}
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		_, _ = p.kill()
+		return time.Since(start), fmt.Errorf("%s (pid %d) did not exit within %v of SIGTERM", p.name, pid, timeout)
+	}
+	took := time.Since(start)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.exitErr != nil {
+		return took, fmt.Errorf("%s (pid %d) exited after SIGTERM: %w", p.name, pid, p.exitErr)
+	}
+	return took, nil
 }
 
 // pause stops the process (SIGSTOP); resume continues it.
