@@ -148,10 +148,15 @@ func (c *cluster) stopAll() {
 
 // aptqd runs a one-shot aptqd command against the cluster's database.
 func (c *cluster) aptqd(args ...string) (string, error) {
+	return c.aptqdEnv(c.env, args...)
+}
+
+// aptqdEnv runs aptqd with env until it exits, for at most a minute.
+func (c *cluster) aptqdEnv(env []string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "aptqd"), args...)
-	cmd.Env = c.env
+	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

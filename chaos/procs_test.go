@@ -190,6 +190,23 @@ func (p *proc) unexpectedExits() []string {
 	return append([]string(nil), p.unexpected...)
 }
 
+// startCount is how many times the process was started.
+func (p *proc) startCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.starts
+}
+
+// logCount counts the lines of the process's log (all its starts) that
+// contain s.
+func (p *proc) logCount(s string) int {
+	data, err := os.ReadFile(p.logPath)
+	if err != nil {
+		return 0
+	}
+	return strings.Count(string(data), s)
+}
+
 // logTail returns the end of the process's log file.
 func (p *proc) logTail(n int) string {
 	data, err := os.ReadFile(p.logPath)
