@@ -77,7 +77,7 @@ func TestChaos(t *testing.T) {
 	c := newCluster(t, prof.server, events)
 	f := newFixture(t, c, prof.releases, prof.publishes)
 	releases, pubs, keyFile, pubKey := f.releases, f.pubs, f.keyFile, f.pubKey
-	obs := f.watch(c.URL, events)
+	obs := f.watch(c.URL, 0, events)
 	defer obs.stop()
 
 	// Chaos and load together.

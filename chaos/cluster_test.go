@@ -93,6 +93,8 @@ func newCluster(t *testing.T, o clusterOpts, events *eventLog) *cluster {
 		"APTQ_SIGNATURE_TIMEOUT="+o.signatureTimeout.String(),
 		"APTQ_ROUND_BUDGET="+o.roundBudget.String(),
 		"APTQ_LOG_LEVEL=info",
+		// Within the 20 s the clean-up gives a process after SIGINT.
+		"APTQ_SHUTDOWN_TIMEOUT=10s",
 	)
 	c.env = append(c.env, o.env...)
 	aptqd := filepath.Join(binDir, "aptqd")
@@ -187,7 +189,8 @@ func (c *cluster) waitReady(url string, timeout time.Duration) {
 // cliResult is one run of the aptq CLI.
 type cliResult struct {
 	stdout, stderr string
-	exit           int // -1: did not run or was killed
+	exit           int           // -1: did not run or was killed
+	cpu            time.Duration // user + system time of the process
 }
 
 // cli runs the aptq CLI as the tenant, against the first API.
@@ -203,6 +206,9 @@ func (c *cluster) cliAt(ctx context.Context, url string, args ...string) cliResu
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	r := cliResult{stdout: stdout.String(), stderr: stderr.String()}
+	if ps := cmd.ProcessState; ps != nil {
+		r.cpu = ps.UserTime() + ps.SystemTime()
+	}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:

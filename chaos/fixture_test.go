@@ -75,8 +75,8 @@ func newFixture(t *testing.T, c *cluster, releases, publishes int) *fixture {
 	return f
 }
 
-// watchers are the observers of a run, one per release, reading through
-// the API at url.
+// watchers are the observers of a run, one per release watched, reading
+// through the API at url.
 type watchers struct {
 	f         *fixture
 	url       string
@@ -86,10 +86,14 @@ type watchers struct {
 	wg        sync.WaitGroup
 }
 
-func (f *fixture) watch(url string, events *eventLog) *watchers {
+// watch observes the first n releases (all with n = 0).
+func (f *fixture) watch(url string, n int, events *eventLog) *watchers {
 	ctx, stop := context.WithCancel(context.Background())
 	w := &watchers{f: f, url: url, events: events, stop: stop}
-	for _, r := range f.releases {
+	if n == 0 {
+		n = len(f.releases)
+	}
+	for _, r := range f.releases[:n] {
 		o := observe.New(url+"/apt/"+f.c.Tenant+"/"+repoName, r, f.keyring, events.add)
 		w.observers = append(w.observers, o)
 		w.wg.Add(1)

@@ -30,7 +30,7 @@ func TestRollingRestart(t *testing.T) {
 	c := newCluster(t, clusterOpts{workers: 3, apis: 2, leaseTTL: leaseTTL, signatureTimeout: 30 * time.Second,
 		roundBudget: 20 * time.Second, partitions: 4, env: []string{"APTQ_SHUTDOWN_TIMEOUT=" + drainTimeout.String()}}, events)
 	f := newFixture(t, c, 4, 200)
-	obs := f.watch(c.apiURLs[1], events)
+	obs := f.watch(c.apiURLs[1], 0, events)
 	defer obs.stop()
 
 	const spread = 60 * time.Second
@@ -145,6 +145,8 @@ func percentiles(ds []time.Duration) latency {
 		return latency{}
 	}
 	slices.Sort(ds)
-	at := func(q float64) time.Duration { return ds[min(len(ds)-1, int(q*float64(len(ds))))].Round(10 * time.Millisecond) }
+	at := func(q float64) time.Duration {
+		return ds[min(len(ds)-1, int(q*float64(len(ds))))].Round(10 * time.Millisecond)
+	}
 	return latency{n: len(ds), p50: at(0.5), p95: at(0.95)}
 }
