@@ -45,8 +45,7 @@ func TestScale(t *testing.T) {
 	}
 	obs := f.watch(c.apiURLs[len(c.apiURLs)-1], prof.watched, events)
 	defer obs.stop()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
+	ctx := context.Background()
 
 	cpuBefore, err := c.cpuByKind()
 	require.NoError(t, err)
@@ -64,6 +63,8 @@ func TestScale(t *testing.T) {
 	rounds -= roundsBefore
 	c.proxy.SetFaults(faults3.Config{})
 	settled, why, _ := c.waitSettled(3 * time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
 	observations, finalChecked := obs.finish(ctx)
 
 	r := report{}
