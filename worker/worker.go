@@ -162,6 +162,11 @@ func (w *PublishWorker) work(ctx context.Context, job *river.Job[jobs.PublishArg
 			return err
 		}
 	}
+	if w.stopping() {
+		// A job fetched just before the stop: it leads nothing here, but
+		// goes back to the queue for a process that stays.
+		return river.JobSnooze(0)
+	}
 	led, err := w.leadRelease(ctx, job.Args.ReleaseID, job.ID)
 	if err != nil {
 		return err
