@@ -54,7 +54,9 @@ func TestScale(t *testing.T) {
 	c.proxy.SetFaults(s3Faults)
 	start := time.Now()
 	ld := startLoad(c, f.pubs, f.keyFile, prof.concurrency, 0, start.UnixNano(), func() bool { return false })
-	require.True(t, ld.wait(cliTimeout+2*time.Minute), "every CLI exits")
+	// The CLIs run back to back: the load lasts as long as they take, each
+	// at most its --timeout.
+	require.True(t, ld.wait(time.Duration(prof.publishes/prof.concurrency+1)*(cliTimeout+time.Minute)), "every CLI exits")
 	loadTime := time.Since(start)
 	cpuAfter, err := c.cpuByKind()
 	require.NoError(t, err)
