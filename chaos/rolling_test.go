@@ -28,7 +28,10 @@ func TestRollingRestart(t *testing.T) {
 	quiet := os.Getenv("APTQ_ROLLING_QUIET") == "1"
 	events := &eventLog{start: time.Now()}
 	c := newCluster(t, clusterOpts{workers: 3, apis: 2, leaseTTL: leaseTTL, signatureTimeout: 30 * time.Second,
-		roundBudget: 20 * time.Second, partitions: 4, env: []string{"APTQ_SHUTDOWN_TIMEOUT=" + drainTimeout.String()}}, events)
+		roundBudget: 20 * time.Second, partitions: 4, env: []string{"APTQ_SHUTDOWN_TIMEOUT=" + drainTimeout.String(),
+			// As in the e2e tests: CLIs on a loaded two-core machine may miss
+			// their polls for longer than the 10 s default (a restart takes ~1 s).
+			"APTQ_CLIENT_GRACE=30s"}}, events)
 	f := newFixture(t, c, 4, 200)
 	obs := f.watch(c.apiURLs[1], 0, events)
 	defer obs.stop()
