@@ -50,6 +50,12 @@ demo: services build
 chaos: services
 	$(ENV) APTQ_CHAOS_LONG=1 go test -run TestChaos -count=1 -v -timeout 60m ./chaos/
 
+# The scale run: 3 API + 4 workers, 100 releases, 2 000 publishes with S3 faults; prints rounds
+# per second and CPU per round of each process kind, to size a deployment (docs/design.md).
+.PHONY: scale
+scale: services
+	$(ENV) APTQ_CHAOS_SCALE=1 go test -run 'TestScale$$' -count=1 -v -timeout 60m ./chaos/
+
 # The benchmark harness, short variant (≤ 5 min): aptqd and the CLI as a user runs them,
 # beside aptly when it is installed; prints the table. The long run: `go run ./cmd/aptq-bench`.
 bench: services

@@ -116,6 +116,8 @@ func (s *Server) getJob(c echo.Context) error {
 		case <-wake:
 		case <-deadline.C:
 			wait = 0
+		case <-s.draining:
+			wait = 0
 		case <-ctx.Done():
 			return ctx.Err()
 		}
