@@ -110,7 +110,7 @@ func NewS3(ctx context.Context, cfg Config) (*S3, error) {
 		Credentials:  aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, "")),
 		UsePathStyle: true,
 		HTTPClient:   httpClient,
-		Retryer: retryer(),
+		Retryer:      retryer(),
 		// The SDK's default (WhenSupported) adds CRC checksums to every upload; over
 		// plain HTTP it refuses unseekable bodies, and several S3-compatible servers
 		// mishandle the trailers it uses over HTTPS. Integrity comes from the
