@@ -83,9 +83,9 @@ func (a *app) checkRound(ctx context.Context, c *client.Client, sess *signing, r
 		}
 		vc := verify.Change{ID: ch.ID, JobID: ch.JobID, TokenName: ch.TokenName}
 		if u := ch.Update; u != nil {
-			vc.Update = &verify.Update{Fields: u.Fields, AddComponents: u.AddComponents,
-				RemoveComponents: u.RemoveComponents, AddArchitectures: u.AddArchitectures,
-				RemoveArchitectures: u.RemoveArchitectures}
+			if vc.Update, err = verifyUpdate(u); err != nil {
+				return failf("unverified_round", "refusing to sign round %d: change %d (job %d): %v", r.ID, ch.ID, ch.JobID, err)
+			}
 			for _, line := range describeUpdate(u) {
 				show("  * %s (change %d, job %d, by %s)", line, ch.ID, ch.JobID, who)
 			}
@@ -120,7 +120,8 @@ func (a *app) checkRound(ctx context.Context, c *client.Client, sess *signing, r
 	if lines > maxChangeLines {
 		a.progress("  … and %d more", lines-maxChangeLines)
 	}
-	cfg := verify.Config{PublicKeys: rc.keys, AcceptFrom: rc.flags.acceptFrom, OwnChange: changeID, OwnAdds: sess.ownAdds()}
+	cfg := verify.Config{PublicKeys: rc.keys, AcceptFrom: rc.flags.acceptFrom, OwnChange: changeID, OwnAdds: sess.ownAdds(),
+		Now: time.Now()}
 	fetcher := &repoFetcher{c: c, url: view.URL, release: view.Release}
 	start := time.Now()
 	if err := verify.Check(ctx, cfg, round, fetcher); err != nil {
