@@ -21,6 +21,8 @@ Release must be that generation plus exactly the round's changes, which are
 printed with the token that submitted each. Changed indexes are fetched by
 hash and rebuilt here from the previous ones and the uploaded control
 paragraphs; Packages, Packages.gz and Packages.xz must match what they give.
+Its Date must be within 5 min ahead and 1 h behind this machine's clock, and
+Valid-Until - Date the previous one's unless a listed update sets valid_for.
 A round that does not add up, or that holds a change from a token
 --accept-from does not name, is refused (exit 1) and this CLI's change is
 cancelled. --no-verify (or APTQ_NO_VERIFY=1) signs whatever the server sends:
