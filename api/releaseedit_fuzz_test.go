@@ -17,14 +17,15 @@ import (
 )
 
 // FuzzReleaseUpdate: whatever update body is accepted, the Release a round
-// then writes parses back to exactly the release as updated: no value
-// adds, drops or breaks a field of the file apt reads.
+// then writes parses back to exactly the release as updated (the retention
+// included, which the signer reads from it): no value adds, drops or
+// breaks a field of the file apt reads.
 func FuzzReleaseUpdate(f *testing.F) {
 	for _, s := range []string{
 		`{"label":"New","origin":"Acme","add_architectures":["arm64"],"remove_components":["contrib"]}`,
 		`{"not_automatic":true,"but_automatic_upgrades":true,"signed_by":"` + strings.Repeat("ab", 20) + `"}`,
 		`{"label":"x\nSHA256:\n 00 1 main/evil"}`, `{"description":"a\u2028b"}`, `{"valid_for":"none","compressions":["none","xz"]}`,
-		`{"add_components":["../x"]}`, `{"signed_by":"` + strings.Repeat("CD", 32) + `!, ` + strings.Repeat("01", 20) + `"}`,
+		`{"add_components":["../x"]}`, `{"keep_versions":3}`, `{"keep_versions":-1}`, `{"signed_by":"` + strings.Repeat("CD", 32) + `!, ` + strings.Repeat("01", 20) + `"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -58,7 +59,7 @@ func FuzzReleaseUpdate(f *testing.F) {
 		meta := apt.ReleaseMeta{Origin: r.Origin, Label: r.Label, Suite: r.Suite, Codename: r.Codename,
 			Version: r.Version, Description: r.Description, Date: date, Generation: 2, Components: r.Components,
 			Architectures: r.Architectures, NotAutomatic: r.NotAutomatic, ButAutomaticUpgrades: r.ButAutomaticUpgrades,
-			SignedBy: r.SignedBy}
+			SignedBy: r.SignedBy, KeepVersions: r.KeepVersions}
 		parsed, err := apt.ParseRelease(apt.BuildRelease(meta, nil))
 		if err != nil {
 			t.Fatalf("the updated release's Release does not parse: %v", err)
@@ -66,7 +67,8 @@ func FuzzReleaseUpdate(f *testing.F) {
 		got := parsed.Meta
 		if got.Origin != r.Origin || got.Label != r.Label || got.Suite != r.Suite || got.Codename != r.Codename ||
 			got.Description != r.Description || !slices.Equal(got.Components, r.Components) ||
-			!slices.Equal(got.Architectures, r.Architectures) || parsed.Fields.Get("Signed-By") != r.SignedBy {
+			!slices.Equal(got.Architectures, r.Architectures) || parsed.Fields.Get("Signed-By") != r.SignedBy ||
+			got.KeepVersions != r.KeepVersions {
 			t.Fatalf("Release reads back as %+v, the release is %+v", got, r)
 		}
 		if r.ButAutomaticUpgrades && !r.NotAutomatic {

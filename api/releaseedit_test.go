@@ -87,6 +87,11 @@ func TestReleaseUpdateRefused(t *testing.T) {
 		{"valid_for under an hour", map[string]any{"valid_for": "5m"}, 422, store.CodeInvalid},
 		{"unknown compression", map[string]any{"compressions": []string{"zstd"}}, 422, store.CodeInvalid},
 		{"no compression", map[string]any{"compressions": []string{}}, 422, store.CodeInvalid},
+		{"keep_versions negative", map[string]any{"keep_versions": -1}, 422, store.CodeInvalid},
+		{"keep_versions over the limit", map[string]any{"keep_versions": maxKeepVersions + 1}, 422, store.CodeInvalid},
+		{"keep_versions overflowing an int", []byte(`{"keep_versions": 99999999999999999999}`), 400, codeBadRequest},
+		{"keep_versions not a whole number", map[string]any{"keep_versions": 2.5}, 400, codeBadRequest},
+		{"keep_versions as text", map[string]any{"keep_versions": "2"}, 400, codeBadRequest},
 		{"unknown release", nil, 404, store.CodeNotFound},
 	}
 	before := b.digest()
@@ -146,6 +151,50 @@ func TestReleaseUpdateAccepted(t *testing.T) {
 		map[string]any{"name": "bp", "not_automatic": true, "but_automatic_upgrades": true}, &rel))
 	require.True(t, rel.NotAutomatic)
 	require.True(t, rel.ButAutomaticUpgrades)
+}
+
+// TestReleaseUpdateKeepVersions: keep_versions is a setting of the update
+// like the others: recorded in the change (0 too, which drops the
+// retention), the release unchanged until a round commits it, a repeat
+// over the pending update a no-op; a publish token cannot change it (the
+// route is admin's, and lowering the retention removes packages).
+func TestReleaseUpdateKeepVersions(t *testing.T) {
+	t.Parallel()
+	b, _ := releaseEditSetup(t)
+	ctx := context.Background()
+	const path = "/v1/repos/r/releases/stable"
+	var res ReleaseUpdateResponse
+	require.Equal(t, http.StatusAccepted, b.do(http.MethodPatch, path, map[string]any{"keep_versions": 3}, &res))
+	change, err := b.store.Change(ctx, res.ChangeID)
+	require.NoError(t, err)
+	require.NotNil(t, change.Settings.KeepVersions)
+	require.Equal(t, 3, *change.Settings.KeepVersions)
+	require.Nil(t, change.Settings.Label, "only what the request names")
+	var rel ReleaseResponse
+	require.Equal(t, http.StatusOK, b.do(http.MethodGet, path, nil, &rel))
+	require.Zero(t, rel.KeepVersions, "unchanged until a round commits it")
+
+	before := b.digest()
+	res = ReleaseUpdateResponse{}
+	require.Equal(t, http.StatusOK, b.do(http.MethodPatch, path, map[string]any{"keep_versions": 3}, &res))
+	require.False(t, res.Changed, "3 is what the pending update leaves")
+	require.Equal(t, before, b.digest())
+
+	require.Equal(t, http.StatusAccepted, b.do(http.MethodPatch, path, map[string]any{"keep_versions": 0}, &res))
+	change, err = b.store.Change(ctx, res.ChangeID)
+	require.NoError(t, err)
+	require.NotNil(t, change.Settings.KeepVersions, "0 is a value: keep all")
+	require.Zero(t, *change.Settings.KeepVersions)
+
+	for _, scope := range []string{read, publish} {
+		_, secret, err := b.store.CreateToken(ctx, store.TokenSpec{TenantID: &b.tenant.ID, Name: "ci-" + scope, Scope: scope})
+		require.NoError(t, err)
+		as := *b
+		as.token = secret
+		before = b.digest()
+		as.expectError(http.MethodPatch, path, map[string]any{"keep_versions": 1}, http.StatusForbidden, codeForbidden)
+		require.Equal(t, before, b.digest(), "a %s token changed something", scope)
+	}
 }
 
 // countWhere counts a table's rows matching a condition.

@@ -31,6 +31,8 @@ type ReleaseUpdateRequest struct {
 	ButAutomaticUpgrades *bool   `json:"but_automatic_upgrades"`
 	// SignedBy is fingerprints, or "" to drop the field.
 	SignedBy *string `json:"signed_by"`
+	// KeepVersions is the retention (0 keeps all versions).
+	KeepVersions *int `json:"keep_versions"`
 }
 
 // ReleaseUpdateResponse says whether the update changes anything, and the
@@ -116,7 +118,8 @@ func updateSettings(req *ReleaseUpdateRequest, before store.Release, repoName st
 		Version: req.Version, Description: req.Description, AddComponents: req.AddComponents,
 		RemoveComponents: req.RemoveComponents, AddArchitectures: req.AddArchitectures,
 		RemoveArchitectures: req.RemoveArchitectures, Compressions: req.Compressions,
-		NotAutomatic: req.NotAutomatic, ButAutomaticUpgrades: req.ButAutomaticUpgrades, SignedBy: req.SignedBy}
+		NotAutomatic: req.NotAutomatic, ButAutomaticUpgrades: req.ButAutomaticUpgrades, SignedBy: req.SignedBy,
+		KeepVersions: req.KeepVersions}
 	if req.ValidFor != nil {
 		var secs int64
 		if *req.ValidFor != "none" {
@@ -137,7 +140,8 @@ func updateSettings(req *ReleaseUpdateRequest, before store.Release, repoName st
 	check := ReleaseRequest{Name: after.Name, Origin: after.Origin, Label: after.Label, Suite: after.Suite,
 		Codename: after.Codename, Version: after.Version, Description: after.Description,
 		Components: after.Components, Architectures: after.Architectures, Compressions: after.Compressions,
-		NotAutomatic: after.NotAutomatic, ButAutomaticUpgrades: after.ButAutomaticUpgrades, SignedBy: after.SignedBy}
+		NotAutomatic: after.NotAutomatic, ButAutomaticUpgrades: after.ButAutomaticUpgrades, SignedBy: after.SignedBy,
+		KeepVersions: after.KeepVersions}
 	if err := validateRelease(&check, repoName); err != nil {
 		return st, err
 	}

@@ -9,9 +9,11 @@ import (
 // RoundUpdateView is what a release update changes, as the signer checks
 // it against the previous Release (DESIGN G9): Fields maps each Release
 // field it sets to the new value ("" drops the field); components and
-// architectures change by the lists. Compressions and ValidFor change no
-// field (they show in the file lists and Valid-Until) and are shown to the
-// user.
+// architectures change by the lists. Compressions change no field (they
+// show in the file lists); ValidFor is what Valid-Until - Date becomes
+// ("none": no Valid-Until) and KeepVersions the Release's
+// Aptq-Keep-Versions (0: the field dropped) and the retention the round
+// applies, which the signer checks.
 type RoundUpdateView struct {
 	Fields              map[string]string `json:"fields"`
 	AddComponents       []string          `json:"add_components,omitempty"`
@@ -20,6 +22,7 @@ type RoundUpdateView struct {
 	RemoveArchitectures []string          `json:"remove_architectures,omitempty"`
 	Compressions        []string          `json:"compressions,omitempty"`
 	ValidFor            string            `json:"valid_for,omitempty"`
+	KeepVersions        *int              `json:"keep_versions,omitempty"`
 }
 
 // roundUpdateView renders a change's settings as Release fields, the way
@@ -30,7 +33,7 @@ func roundUpdateView(st *store.ReleaseSettings) *RoundUpdateView {
 	}
 	v := &RoundUpdateView{Fields: map[string]string{}, AddComponents: st.AddComponents,
 		RemoveComponents: st.RemoveComponents, AddArchitectures: st.AddArchitectures,
-		RemoveArchitectures: st.RemoveArchitectures, Compressions: st.Compressions}
+		RemoveArchitectures: st.RemoveArchitectures, Compressions: st.Compressions, KeepVersions: st.KeepVersions}
 	for _, f := range []struct {
 		name string
 		v    *string

@@ -24,7 +24,12 @@ type ReleaseMeta struct {
 	ValidUntil time.Time
 	// Generation is aptq's index number, written as "Aptq-Generation"
 	// so that a Release found in S3 can be matched to its database round.
-	Generation    int64
+	Generation int64
+	// KeepVersions is the release's retention, written as
+	// "Aptq-Keep-Versions" when positive, so that a signer knows from the
+	// previous signed generation the setting in force and sees any change
+	// of it (0: keep all versions, the field left out).
+	KeepVersions  int
 	Architectures []string
 	Components    []string
 	// NotAutomatic makes apt pin the release at 1 (never installed unless
@@ -59,7 +64,7 @@ var parsedSums = []sumList{
 
 // BuildRelease returns the exact bytes of dists/<release>/Release: Origin,
 // Label, Suite, Codename, Version, Date, Valid-Until, Aptq-Generation,
-// Architectures, Components, Description (empty ones left out),
+// Aptq-Keep-Versions, Architectures, Components, Description (empty ones left out),
 // "Acquire-By-Hash: yes", then the MD5Sum and SHA256 lists of files sorted
 // by path, each line " <hex> <size> <path>" with the size right-aligned in
 // 16 columns as apt-ftparchive writes it. A file without a given digest is
@@ -92,6 +97,9 @@ func BuildRelease(meta ReleaseMeta, files []IndexFile) []byte {
 		add("ButAutomaticUpgrades", "yes")
 	}
 	add("Aptq-Generation", strconv.FormatInt(meta.Generation, 10))
+	if meta.KeepVersions > 0 {
+		add("Aptq-Keep-Versions", strconv.Itoa(meta.KeepVersions))
+	}
 	add("Architectures", strings.Join(meta.Architectures, " "))
 	add("Components", strings.Join(meta.Components, " "))
 	add("Description", meta.Description)
@@ -125,7 +133,7 @@ type Release struct {
 
 // ParseRelease parses a Release file (not InRelease: the signature must be
 // checked and removed first). It is strict about what aptq relies on (the
-// dates, Aptq-Generation, the checksum lists) and keeps every other field
+// dates, Aptq-Generation, Aptq-Keep-Versions, the checksum lists) and keeps every other field
 // in Fields.
 func ParseRelease(data []byte) (*Release, error) {
 	p, err := ParseParagraph(data)
@@ -155,6 +163,11 @@ func ParseRelease(data []byte) (*Release, error) {
 	if v := p.Get("Aptq-Generation"); v != "" {
 		if r.Meta.Generation, err = strconv.ParseInt(v, 10, 64); err != nil {
 			return nil, fmt.Errorf("release: Aptq-Generation %q is not a number", truncate(v))
+		}
+	}
+	if v := p.Get("Aptq-Keep-Versions"); v != "" {
+		if r.Meta.KeepVersions, err = strconv.Atoi(v); err != nil || r.Meta.KeepVersions < 0 {
+			return nil, fmt.Errorf("release: Aptq-Keep-Versions %q is not a number of versions", truncate(v))
 		}
 	}
 	if r.Files, err = parseSums(p); err != nil {

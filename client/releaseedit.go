@@ -23,6 +23,8 @@ type ReleaseUpdate struct {
 	ButAutomaticUpgrades *bool   `json:"but_automatic_upgrades,omitempty"`
 	// SignedBy is fingerprints, or "" to drop Signed-By.
 	SignedBy *string `json:"signed_by,omitempty"`
+	// KeepVersions is the retention (0 keeps all versions).
+	KeepVersions *int `json:"keep_versions,omitempty"`
 }
 
 // ReleaseUpdateResult says whether an update changes anything; if so, its

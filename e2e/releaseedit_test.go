@@ -140,3 +140,38 @@ func TestReleaseOptionsPinning(t *testing.T) {
 	require.Equal(t, "100", policy())
 	require.Contains(t, listsFile(t, apt, "_InRelease"), "ButAutomaticUpgrades: yes\n")
 }
+
+// TestReleaseUpdateKeepVersionsE2E: a release holding 4 versions of a
+// package (string order not dpkg's) gets "release update --keep-versions
+// 2": the update's own round removes the 2 oldest by dpkg order, the
+// signer is shown the update and the removals and checks them, and apt-get
+// sees exactly the 2 newest.
+func TestReleaseUpdateKeepVersionsE2E(t *testing.T) {
+	t.Parallel()
+	e := newPromoteEnv(t, "kupd")
+	// dpkg order: 1.2 < 1.9 < 1.10 < 1:0.1 (string order: 1.10 < 1.2 < 1.9 < 1:0.1).
+	var debs []string
+	for _, v := range []string{"1.9", "1.10", "1.2", "1:0.1"} {
+		debs = append(debs, e.deb("tool", v, "amd64"))
+	}
+	e.publish("stable", debs...)
+	a := e.apt("stable")
+	require.Equal(t, []string{"1.10", "1.2", "1.9", "1:0.1"}, a.versions("tool"))
+
+	_, errOut, code := e.cli(context.Background(), "release", "update", "--repo", e.repo, "--release", "stable",
+		"--key", e.key, "--keep-versions", "2")
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, errOut, "keep the newest 2 versions (retention)")
+	require.Contains(t, errOut, "- tool 1.9 amd64 from main (retention)")
+	require.Contains(t, errOut, "- tool 1.2 amd64 from main (retention)")
+	require.Contains(t, errOut, "plus exactly these changes")
+	require.Equal(t, float64(2), e.releaseJSON(e.repo, "stable")["keep_versions"])
+
+	// A fresh apt: one that read InRelease in the second the update
+	// replaced it would be told 304 (If-Modified-Since has 1 s resolution).
+	a = e.apt("stable")
+	require.Equal(t, []string{"1.10", "1:0.1"}, a.versions("tool"))
+	require.Contains(t, listsFile(t, a, "_InRelease"), "Aptq-Keep-Versions: 2\n")
+	require.True(t, a.sees("tool", "1.10"))
+	require.False(t, a.sees("tool", "1.9"))
+}

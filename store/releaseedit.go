@@ -27,6 +27,9 @@ type ReleaseSettings struct {
 	NotAutomatic         *bool   `json:"not_automatic,omitempty"`
 	ButAutomaticUpgrades *bool   `json:"but_automatic_upgrades,omitempty"`
 	SignedBy             *string `json:"signed_by,omitempty"`
+	// KeepVersions is the retention from the round that publishes the
+	// update on (0 keeps all versions).
+	KeepVersions *int `json:"keep_versions,omitempty"`
 }
 
 // ErrReleaseDeleting refuses a change to a release whose delete was requested.
@@ -60,6 +63,9 @@ func (s ReleaseSettings) Apply(r Release) Release {
 	}
 	if s.ButAutomaticUpgrades != nil {
 		r.ButAutomaticUpgrades = *s.ButAutomaticUpgrades
+	}
+	if s.KeepVersions != nil {
+		r.KeepVersions = *s.KeepVersions
 	}
 	return r
 }
@@ -141,9 +147,10 @@ func settingsStatement(ctx context.Context, db DBTX, releaseID int64, changes []
 	return &Statement{Name: "apply release update", Rows: 1, SQL: `
 		UPDATE releases SET origin = $2, label = $3, suite = $4, codename = $5, version = $6, description = $7,
 			components = $8, architectures = $9, compressions = $10, valid_for = $11, not_automatic = $12,
-			but_automatic_upgrades = $13, signed_by = $14
+			but_automatic_upgrades = $13, signed_by = $14, keep_versions = $15
 		WHERE id = $1`, Args: []any{releaseID, r.Origin, r.Label, r.Suite, r.Codename, r.Version, r.Description,
-		r.Components, r.Architectures, r.Compressions, r.ValidFor, r.NotAutomatic, r.ButAutomaticUpgrades, r.SignedBy}}, nil
+		r.Components, r.Architectures, r.Compressions, r.ValidFor, r.NotAutomatic, r.ButAutomaticUpgrades, r.SignedBy,
+		r.KeepVersions}}, nil
 }
 
 // UnpublishedUpdates lists the release's updates not committed yet

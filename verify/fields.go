@@ -3,15 +3,20 @@ package verify
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aptq/aptq/apt"
 )
 
 // varying are the Release fields a new generation may change: the file
-// lists (checked index by index), the dates and the generation.
+// lists (checked index by index), the dates (checked by checkDates) and
+// the generation.
 var varying = map[string]bool{"MD5Sum": true, "SHA1": true, "SHA256": true, "SHA512": true,
 	"Date": true, "Valid-Until": true, "Aptq-Generation": true}
+
+// keepVersionsField is the Release field of the retention in force.
+const keepVersionsField = "Aptq-Keep-Versions"
 
 // updatable are the fields a listed release update may set through
 // Update.Fields; components and architectures change through its lists.
@@ -22,18 +27,8 @@ var updatable = map[string]bool{"Origin": true, "Label": true, "Suite": true, "C
 // Release must have exactly the previous one's, with the round's listed
 // updates applied in order, and nothing else changed.
 func checkFields(prev, next *apt.Release, changes []Change) error {
-	if next.Meta.Date.IsZero() {
-		return fmt.Errorf("the Release to sign has no Date")
-	}
-	if !next.Meta.ValidUntil.IsZero() && !next.Meta.ValidUntil.After(next.Meta.Date) {
-		return fmt.Errorf("the Release to sign is valid until %s, not after its Date %s", next.Meta.ValidUntil, next.Meta.Date)
-	}
 	if prev == nil {
 		return nil
-	}
-	if !next.Meta.Date.After(prev.Meta.Date) {
-		return fmt.Errorf("the Release to sign is dated %s, not after generation %d's %s",
-			next.Meta.Date, prev.Meta.Generation, prev.Meta.Date)
 	}
 	want, err := expectedFields(prev, changes)
 	if err != nil {
@@ -92,6 +87,13 @@ func expectedFields(prev *apt.Release, changes []Change) (map[string]string, err
 				delete(want, name)
 			} else {
 				want[name] = v
+			}
+		}
+		if u.KeepVersions != nil {
+			// As apt.BuildRelease writes it: only a retention that drops something.
+			delete(want, keepVersionsField)
+			if *u.KeepVersions > 0 {
+				want[keepVersionsField] = strconv.Itoa(*u.KeepVersions)
 			}
 		}
 		for _, l := range []struct {

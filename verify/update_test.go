@@ -146,7 +146,7 @@ func TestCheckUpdate(t *testing.T) {
 				data = tc.mangle(data)
 			}
 			r := Round{ID: 7, Generation: 2, Release: data, PreviousInRelease: prev, Changes: tc.changes}
-			err = Check(context.Background(), Config{PublicKeys: [][]byte{fx.pub}}, r, fx.repo)
+			err = Check(context.Background(), Config{PublicKeys: [][]byte{fx.pub}, Now: testNow}, r, fx.repo)
 			if tc.err == "" {
 				require.NoError(t, err)
 				return

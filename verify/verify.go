@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/sign"
@@ -33,8 +34,9 @@ type Round struct {
 	// only for generation 1.
 	PreviousInRelease []byte
 	Changes           []Change
-	// KeepVersions is the release's retention the round applied, and
-	// Retention what it removed, after the changes.
+	// KeepVersions is the release's retention the round applied (it must
+	// be the Release's Aptq-Keep-Versions), and Retention what it
+	// removed, after the changes.
 	KeepVersions int
 	Retention    []Remove
 }
@@ -58,6 +60,12 @@ type Update struct {
 	Fields                                map[string]string
 	AddComponents, RemoveComponents       []string
 	AddArchitectures, RemoveArchitectures []string
+	// ValidFor, if set, is Valid-Until - Date from this round on (0: no
+	// Valid-Until).
+	ValidFor *time.Duration
+	// KeepVersions, if set, is the retention from this round on
+	// (Aptq-Keep-Versions; 0 keeps all versions and drops the field).
+	KeepVersions *int
 }
 
 // Add is a package a change adds: what its stanza is rendered from.
@@ -97,6 +105,9 @@ type Config struct {
 	// round. A CLI that publishes many files submits several changes, and
 	// any of them may share the round it signs.
 	OwnAdds map[int64][]string
+	// Now is the signer's clock, which the Release's Date must be close to
+	// (see MaxDateAhead and MaxDateAge); it must be set.
+	Now time.Time
 }
 
 // Check returns nil when r's Release may be signed, else an error that
@@ -112,11 +123,21 @@ func Check(ctx context.Context, cfg Config, r Round, f Fetcher) error {
 	if next.Meta.Generation != r.Generation {
 		return fmt.Errorf("the Release to sign says Aptq-Generation %d, the round is generation %d", next.Meta.Generation, r.Generation)
 	}
+	// The retention in force is the signed one (checked against the
+	// previous generation and the listed updates by checkFields), not what
+	// the server says beside it.
+	if next.Meta.KeepVersions != r.KeepVersions {
+		return fmt.Errorf("the round applies keep_versions %d, but the Release to sign says Aptq-Keep-Versions %d",
+			r.KeepVersions, next.Meta.KeepVersions)
+	}
 	if err := checkPlaces(next, r.Changes); err != nil {
 		return err
 	}
 	prev, err := previous(cfg, r)
 	if err != nil {
+		return err
+	}
+	if err := checkDates(cfg.Now, prev, next, r.Changes); err != nil {
 		return err
 	}
 	if err := checkFields(prev, next, r.Changes); err != nil {

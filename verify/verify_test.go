@@ -76,6 +76,12 @@ func (r *fakeRepo) indexFiles(t *testing.T, pkgs []apt.Package) []apt.IndexFile 
 	return files
 }
 
+// testNow is the signer's clock in the tests: shortly after the
+// generations that release dates.
+var testNow = time.Date(2026, 1, 1, 0, 10, 0, 0, time.UTC)
+
+// release builds generation gen's Release, dated gen minutes after the
+// start of 2026.
 func release(meta apt.ReleaseMeta, gen int64, files []apt.IndexFile) []byte {
 	meta.Generation = gen
 	meta.Date = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(gen) * time.Minute)
@@ -260,7 +266,7 @@ func TestCheck(t *testing.T) {
 		}, "but its control paragraph says newpkg"},
 		{"older Date", func(t *testing.T, fx *fixture) (Config, Round) {
 			meta := baseMeta
-			meta.Generation, meta.Date = 2, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+			meta.Generation, meta.Date = 2, time.Date(2026, 1, 1, 0, 0, 30, 0, time.UTC) // generation 1: 00:01
 			return Config{}, Round{ID: 7, Generation: 2, Release: apt.BuildRelease(meta, fx.repo.indexFiles(t, fx.base)), PreviousInRelease: fx.prev}
 		}, "not after generation 1's"},
 		{"no previous InRelease beyond generation 1", func(t *testing.T, fx *fixture) (Config, Round) {
@@ -285,6 +291,7 @@ func TestCheck(t *testing.T) {
 			if cfg.PublicKeys == nil {
 				cfg.PublicKeys = [][]byte{fx.pub}
 			}
+			cfg.Now = testNow
 			err := Check(context.Background(), cfg, r, fx.repo)
 			if tc.err == "" {
 				require.NoError(t, err)
@@ -330,7 +337,7 @@ func TestCheckXZBlocksReused(t *testing.T) {
 	require.Greater(t, len(blocks), 3)
 	inRelease, _, err := sign.Sign(release(meta, 1, prevFiles), key)
 	require.NoError(t, err)
-	cfg := Config{PublicKeys: [][]byte{pub}}
+	cfg := Config{PublicKeys: [][]byte{pub}, Now: testNow}
 	changes := []Change{{ID: 1, TokenName: "ci", Adds: []Add{addOf(pkgs[2999])}}}
 
 	honest := files(pkgs)

@@ -81,7 +81,7 @@ func TestUpdateRound(t *testing.T) {
 	pub, err := b.signer.PublicArmored()
 	require.NoError(t, err)
 	check := func(u *verify.Update) error {
-		return verify.Check(b.ctx, verify.Config{PublicKeys: [][]byte{pub}}, verify.Round{ID: round.ID,
+		return verify.Check(b.ctx, verify.Config{PublicKeys: [][]byte{pub}, Now: time.Now()}, verify.Round{ID: round.ID,
 			Generation: round.Generation, Release: round.ReleaseBytes, PreviousInRelease: first.InRelease,
 			Changes: []verify.Change{{ID: c.ID, Update: u}}}, byHashFetcher{b})
 	}

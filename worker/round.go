@@ -51,6 +51,7 @@ func (w *PublishWorker) cut(ctx context.Context, lease store.Lease, pending []st
 		Version: rel.Version, Description: rel.Description, Date: date,
 		Generation: rel.Generation + 1, Architectures: rel.Architectures, Components: rel.Components,
 		NotAutomatic: rel.NotAutomatic, ButAutomaticUpgrades: rel.ButAutomaticUpgrades, SignedBy: rel.SignedBy,
+		KeepVersions: rel.KeepVersions,
 	}
 	if rel.ValidFor != nil {
 		meta.ValidUntil = date.Add(*rel.ValidFor)

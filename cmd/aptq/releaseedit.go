@@ -11,6 +11,7 @@ import (
 func (a *app) releaseUpdateCommand() *cobra.Command {
 	var repo, release, origin, label, suite, codename, description, validFor, signedBy string
 	var notAutomatic, butAutomatic bool
+	var keepVersions int
 	var u client.ReleaseUpdate
 	var s signFlags
 	cmd := &cobra.Command{
@@ -33,7 +34,12 @@ is installed from it unless asked for, like experimental); with
 --but-automatic-upgrades also "ButAutomaticUpgrades: yes" (pin 100: installed
 packages follow its upgrades, like backports). --signed-by writes Signed-By:
 the fingerprints apt (>= 2.3) accepts for the next Release of this suite;
---signed-by "" drops it. --valid-for none drops Valid-Until.` + publishLong,
+--signed-by "" drops it. --valid-for none drops Valid-Until.
+
+--keep-versions N keeps only the newest N versions (dpkg order) of each package
+name and architecture in a component, from the round that publishes the update
+on: that round already removes the older ones (listed in it for the signer to
+check); 0 keeps all versions from then on.` + publishLong,
 		Args: cobra.NoArgs,
 		RunE: a.action(publishTimeout, func(cmd *cobra.Command, _ []string) error {
 			f := cmd.Flags()
@@ -64,6 +70,9 @@ the fingerprints apt (>= 2.3) accepts for the next Release of this suite;
 			if f.Changed("but-automatic-upgrades") {
 				u.ButAutomaticUpgrades = &butAutomatic
 			}
+			if f.Changed("keep-versions") {
+				u.KeepVersions = &keepVersions
+			}
 			return a.publish(cmd.Context(), s, repo, func(ctx context.Context, c *client.Client) (client.JobRef, error) {
 				res, err := c.UpdateRelease(ctx, repo, release, u)
 				if err == nil && !res.Changed {
@@ -90,6 +99,7 @@ the fingerprints apt (>= 2.3) accepts for the next Release of this suite;
 	f.BoolVar(&notAutomatic, "not-automatic", false, "write NotAutomatic: yes (--not-automatic=false removes it)")
 	f.BoolVar(&butAutomatic, "but-automatic-upgrades", false, "write ButAutomaticUpgrades: yes (needs --not-automatic)")
 	f.StringVar(&signedBy, "signed-by", "", `Signed-By fingerprints, comma-separated ("" drops it)`)
+	f.IntVar(&keepVersions, "keep-versions", 0, "keep only the newest N versions of each package name and architecture per component (0: keep all)")
 	s.register(cmd)
 	_ = cmd.MarkFlagRequired("repo")
 	_ = cmd.MarkFlagRequired("release")

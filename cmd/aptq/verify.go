@@ -21,6 +21,8 @@ Release must be that generation plus exactly the round's changes, which are
 printed with the token that submitted each. Changed indexes are fetched by
 hash and rebuilt here from the previous ones and the uploaded control
 paragraphs; Packages, Packages.gz and Packages.xz must match what they give.
+Its Date must be within 5 min ahead and 1 h behind this machine's clock, and
+Valid-Until - Date the previous one's unless a listed update sets valid_for.
 A round that does not add up, or that holds a change from a token
 --accept-from does not name, is refused (exit 1) and this CLI's change is
 cancelled. --no-verify (or APTQ_NO_VERIFY=1) signs whatever the server sends:
@@ -83,9 +85,9 @@ func (a *app) checkRound(ctx context.Context, c *client.Client, sess *signing, r
 		}
 		vc := verify.Change{ID: ch.ID, JobID: ch.JobID, TokenName: ch.TokenName}
 		if u := ch.Update; u != nil {
-			vc.Update = &verify.Update{Fields: u.Fields, AddComponents: u.AddComponents,
-				RemoveComponents: u.RemoveComponents, AddArchitectures: u.AddArchitectures,
-				RemoveArchitectures: u.RemoveArchitectures}
+			if vc.Update, err = verifyUpdate(u); err != nil {
+				return failf("unverified_round", "refusing to sign round %d: change %d (job %d): %v", r.ID, ch.ID, ch.JobID, err)
+			}
 			for _, line := range describeUpdate(u) {
 				show("  * %s (change %d, job %d, by %s)", line, ch.ID, ch.JobID, who)
 			}
@@ -120,7 +122,8 @@ func (a *app) checkRound(ctx context.Context, c *client.Client, sess *signing, r
 	if lines > maxChangeLines {
 		a.progress("  … and %d more", lines-maxChangeLines)
 	}
-	cfg := verify.Config{PublicKeys: rc.keys, AcceptFrom: rc.flags.acceptFrom, OwnChange: changeID, OwnAdds: sess.ownAdds()}
+	cfg := verify.Config{PublicKeys: rc.keys, AcceptFrom: rc.flags.acceptFrom, OwnChange: changeID, OwnAdds: sess.ownAdds(),
+		Now: time.Now()}
 	fetcher := &repoFetcher{c: c, url: view.URL, release: view.Release}
 	start := time.Now()
 	if err := verify.Check(ctx, cfg, round, fetcher); err != nil {

@@ -4,9 +4,32 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aptq/aptq/client"
+	"github.com/aptq/aptq/verify"
 )
+
+// verifyUpdate is a round's release update as the signer checks it.
+func verifyUpdate(u *client.RoundUpdate) (*verify.Update, error) {
+	v := &verify.Update{Fields: u.Fields, AddComponents: u.AddComponents, RemoveComponents: u.RemoveComponents,
+		AddArchitectures: u.AddArchitectures, RemoveArchitectures: u.RemoveArchitectures, KeepVersions: u.KeepVersions}
+	if u.KeepVersions != nil && *u.KeepVersions < 0 {
+		return nil, fmt.Errorf("keep_versions %d is not a number of versions", *u.KeepVersions)
+	}
+	switch u.ValidFor {
+	case "":
+	case "none":
+		v.ValidFor = new(time.Duration)
+	default:
+		d, err := time.ParseDuration(u.ValidFor)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("valid_for %q is not none or a positive duration", u.ValidFor)
+		}
+		v.ValidFor = &d
+	}
+	return v, nil
+}
 
 // describeUpdate says what a release update changes, one line each, for
 // the signer's log.
@@ -38,6 +61,13 @@ func describeUpdate(u *client.RoundUpdate) []string {
 	}
 	if u.ValidFor != "" {
 		out = append(out, "valid for "+u.ValidFor)
+	}
+	if u.KeepVersions != nil {
+		if *u.KeepVersions == 0 {
+			out = append(out, "keep all versions (no retention)")
+		} else {
+			out = append(out, fmt.Sprintf("keep the newest %d versions (retention)", *u.KeepVersions))
+		}
 	}
 	return out
 }
