@@ -4,8 +4,12 @@ import (
 	"errors"
 	"io"
 	"os"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/aptq/aptq/client"
 )
 
 func (a *app) pkgCommand() *cobra.Command {
@@ -27,6 +31,16 @@ func (p *publishFlags) register(cmd *cobra.Command) {
 	p.sign.register(cmd)
 	_ = cmd.MarkFlagRequired("repo")
 	_ = cmd.MarkFlagRequired("release")
+}
+
+// checkComponent fails before any upload when the release has no such
+// component, so that a typo costs nothing.
+func checkComponent(rel client.Release, component string) error {
+	if !slices.Contains(rel.Components, component) {
+		return failf("invalid", "release %s has no component %q (it has %s)",
+			rel.Name, component, strings.Join(rel.Components, ", "))
+	}
+	return nil
 }
 
 func (a *app) pkgAddCommand() *cobra.Command {
