@@ -12,8 +12,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/apt"
-	"github.com/aptq/aptq/sign"
 	"github.com/aptq/aptq/metrics"
+	"github.com/aptq/aptq/sign"
 	"github.com/aptq/aptq/store"
 )
 
