@@ -356,7 +356,12 @@ func (a *app) signRound(ctx context.Context, c *client.Client, r *client.Round, 
 		return err
 	}
 	if sess.checker != nil {
-		if err := a.checkRound(ctx, c, sess, r, changeID); err != nil {
+		err := a.checkRound(ctx, c, sess, r, changeID)
+		if errors.Is(err, errSignedMeanwhile) {
+			a.progress("round %d was signed by another client", r.ID)
+			return nil
+		}
+		if err != nil {
 			return err
 		}
 	}

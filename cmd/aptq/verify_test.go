@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/aptq/aptq/client"
 )
 
 // TestPublishRefusesUnverifiedRound: by default the CLI checks a round
@@ -25,4 +27,20 @@ func TestPublishRefusesUnverifiedRound(t *testing.T) {
 	res = runCLI(t, b.env, "release", "resign", "--repo", "acme", "--release", "stable", "--key", b.keyPath, "--no-verify")
 	require.Equal(t, exitOK, res.code, res.stderr)
 	require.Len(t, b.api.snapshot().signatures, 1)
+}
+
+// The client of a round's first change checks it at once; the others wait
+// one step per change before theirs, up to maxStagger; a change the round
+// does not list (a resign) waits for none.
+func TestStaggerFor(t *testing.T) {
+	t.Parallel()
+	view := client.RoundView{}
+	for id := int64(10); id < 40; id++ {
+		view.Changes = append(view.Changes, client.RoundChange{ID: id})
+	}
+	require.Zero(t, staggerFor(view, 10))
+	require.Equal(t, staggerStep, staggerFor(view, 11))
+	require.Equal(t, 5*staggerStep, staggerFor(view, 15))
+	require.Equal(t, maxStagger, staggerFor(view, 39))
+	require.Zero(t, staggerFor(view, 99))
 }
