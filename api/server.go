@@ -49,6 +49,9 @@ type Config struct {
 	// over UploadRateWindow of waiting (defaults 1 KiB/s, 30 s).
 	MinUploadRate    int64
 	UploadRateWindow time.Duration
+	// MaxPlanPackages bounds a change the server plans itself (copy,
+	// removals, prune); 0 is DefaultMaxPlanPackages.
+	MaxPlanPackages int
 	// MetricsElsewhere keeps /metrics off the API: another listener serves
 	// it, so that an API facing the internet does not show internal numbers.
 	MetricsElsewhere bool
@@ -90,6 +93,7 @@ func New(cfg Config) *Server {
 	cfg.MaxTenantUploads = cmp.Or(cfg.MaxTenantUploads, 8)
 	cfg.MinUploadRate = cmp.Or(cfg.MinUploadRate, 1<<10)
 	cfg.UploadRateWindow = cmp.Or(cfg.UploadRateWindow, 30*time.Second)
+	cfg.MaxPlanPackages = cmp.Or(cfg.MaxPlanPackages, DefaultMaxPlanPackages)
 	s := &Server{cfg: cfg, store: cfg.Store, blob: cfg.Blob, logger: cfg.Logger,
 		uploads: newUploadSlots(cfg.MaxUploads, cfg.MaxTenantUploads)}
 	e := echo.New()

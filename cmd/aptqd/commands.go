@@ -234,7 +234,8 @@ func serve(ctx context.Context, cfg config, migrate, withAPI, withWorker bool) e
 		}
 		srv := api.New(api.Config{Store: st, Blob: bucket, Listener: listener, River: riverClient, Logger: log,
 			MaxUploadBytes: cfg.maxUploadBytes, Partitions: cfg.partitions, Metrics: mets, ClientGrace: cfg.clientGrace,
-			ExternalURL: externalURL, MaxUploads: cfg.maxUploads, MaxTenantUploads: cfg.maxTenantUploads,
+			MaxPlanPackages: cfg.maxPlanPackages,
+			ExternalURL:     externalURL, MaxUploads: cfg.maxUploads, MaxTenantUploads: cfg.maxTenantUploads,
 			MinUploadRate: int64(cfg.uploadMinRate), UploadRateWindow: cfg.uploadRateWindow,
 			MetricsElsewhere: cfg.metricsListen != ""})
 		g.Go(func() error { return srv.Serve(ctx, cfg.listen) })

@@ -91,3 +91,16 @@ func TestMetricsListen(t *testing.T) {
 	bad := parse(t, "--listen", "127.0.0.1:8080", "--metrics-listen", "9090")
 	require.ErrorContains(t, bad.validate(false, true, false), "not host:port")
 }
+
+// TestMaxPlanPackages: the bound of server-planned changes defaults to
+// 200 000 and must be from 1 to 1 000 000.
+func TestMaxPlanPackages(t *testing.T) {
+	t.Parallel()
+	c := parse(t)
+	require.NoError(t, c.validate(false, true, false))
+	require.Equal(t, 200_000, c.maxPlanPackages)
+	require.NoError(t, parse(t, "--max-plan-packages", "1").validate(false, true, false))
+	for _, bad := range []string{"0", "-1", "1000001"} {
+		require.ErrorContains(t, parse(t, "--max-plan-packages", bad).validate(false, true, false), "max plan packages", bad)
+	}
+}
