@@ -129,6 +129,18 @@ func TestQuotas(t *testing.T) {
 	require.Equal(t, "upload_bytes", e.Details["limit"])
 	require.Equal(t, 1, b.count("packages"))
 	require.Equal(t, 1, b.count("repositories"))
+
+	// The repository shows its use, so a client can refuse up front what
+	// would fail after its uploads; only the accepted upload counts.
+	_, err = b.store.Pool.Exec(t.Context(), `UPDATE repositories SET max_packages = 7 WHERE tenant_id = $1`, b.tenant.ID)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, b.do(http.MethodPost, "/v1/repos/one/releases", map[string]any{"name": "stable"}, nil))
+	var ref map[string]int64
+	require.Equal(t, http.StatusAccepted, b.do(http.MethodPost, "/v1/repos/one/releases/stable/changes",
+		map[string]any{"adds": []map[string]string{{"sha256": sha256Hex(small), "component": "main"}}}, &ref))
+	var repo RepoResponse
+	require.Equal(t, http.StatusOK, b.do(http.MethodGet, "/v1/repos/one", nil, &repo))
+	require.Equal(t, &QuotaResponse{Packages: 1, MaxPackages: 7, UploadBytes: int64(len(small)), MaxUploadBytes: 2000}, repo.Quota)
 }
 
 // TestOperatorToken: an operator token creates tenants and cannot act as a

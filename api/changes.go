@@ -41,6 +41,13 @@ func (s *Server) submitChange(c echo.Context) error {
 	if err := bind(c, &req); err != nil {
 		return err
 	}
+	// Components and architectures as the round will have them: a pending
+	// update may add or remove some.
+	unpublished, err := s.store.UnpublishedUpdates(ctx, rel.ID)
+	if err != nil {
+		return err
+	}
+	rel = store.WithSettings(rel, unpublished)
 	if len(req.Adds)+len(req.Removes) == 0 {
 		return invalidField("adds", "a change needs at least one add or remove")
 	}

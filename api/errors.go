@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/apt"
+	"github.com/aptq/aptq/metrics"
 	"github.com/aptq/aptq/sign"
 	"github.com/aptq/aptq/store"
 )
@@ -38,6 +39,7 @@ var statusByCode = map[string]int{
 	store.CodeQuotaExceeded:   http.StatusUnprocessableEntity,
 	store.CodeUnmatchedSpec:   http.StatusUnprocessableEntity,
 	store.CodeTooManyMatches:  http.StatusUnprocessableEntity,
+	store.CodeDeleting:        http.StatusConflict,
 	codeBadRequest:            http.StatusBadRequest,
 	codeForbidden:             http.StatusForbidden,
 	codeCrossOrigin:           http.StatusForbidden,
@@ -140,10 +142,15 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		return
 	}
 	status, body := toBody(err)
-	// A client that went away (a long poll given up) is not a server error.
-	if status >= 500 && c.Request().Context().Err() == nil {
-		s.logger.Error("request failed", slog.String("method", c.Request().Method),
-			slog.String("path", c.Request().URL.Path), slog.Any("error", err))
+	if status >= 500 {
+		if c.Request().Context().Err() != nil {
+			// A client that went away (a long poll given up) is not a server
+			// error: the request log and metrics say so, and nothing is logged.
+			status = metrics.StatusClientClosed
+		} else {
+			s.logger.Error("request failed", slog.String("method", c.Request().Method),
+				slog.String("path", c.Request().URL.Path), slog.Any("error", err))
+		}
 	}
 	if c.Request().Method == http.MethodHead {
 		_ = c.NoContent(status)

@@ -81,6 +81,9 @@ func TestCrossTenantIsolation(t *testing.T) {
 		r(http.MethodPost, "/v1/repos/:repo/releases", "/v1/repos/mine/releases"),
 		r(http.MethodGet, "/v1/repos/:repo/releases", "/v1/repos/mine/releases"),
 		r(http.MethodGet, "/v1/repos/:repo/releases/:release", rel),
+		r(http.MethodPatch, "/v1/repos/:repo/releases/:release", rel),
+		r(http.MethodDelete, "/v1/repos/:repo/releases/:release", rel),
+		r(http.MethodDelete, "/v1/repos/:repo", "/v1/repos/mine"),
 		r(http.MethodPost, "/v1/repos/:repo/releases/:release/changes", rel+"/changes"),
 		r(http.MethodPost, "/v1/repos/:repo/releases/:release/resign", rel+"/resign"),
 		r(http.MethodPost, "/v1/repos/:repo/releases/:release/copy", rel+"/copy"),
@@ -110,6 +113,7 @@ func TestCrossTenantIsolation(t *testing.T) {
 		"/v1/repos/mine/releases/stable/copy":            map[string]any{"from_release": "stable", "all": true},
 		"/v1/repos/mine/releases/stable/removals":        map[string]any{"component": "main", "specs": []string{"x"}},
 		"/v1/repos/mine/releases/stable/prune":           map[string]any{"keep": 1},
+		"/v1/repos/mine/releases/stable":                 map[string]any{"label": "evil", "add_architectures": []string{"arm64"}},
 		fmt.Sprintf("/v1/rounds/%d/signature", round.ID): map[string]any{"generation": 1, "inrelease": "x", "release_gpg": "y"},
 		"/v1/tenants": map[string]any{"name": "evil"},
 	}
@@ -128,6 +132,14 @@ func TestCrossTenantIsolation(t *testing.T) {
 	for _, tbl := range tables {
 		require.Equal(t, before[tbl], b.count(tbl), "table %s changed", tbl)
 	}
+	// Updates and delete requests change rows, not counts.
+	after, err := b.store.Release(ctx, repo.ID, "stable")
+	require.NoError(t, err)
+	require.Equal(t, release, after, "the release row changed")
+	var settings, deleting int
+	require.NoError(t, b.store.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM changes WHERE settings IS NOT NULL),
+		(SELECT count(*) FROM repositories WHERE deleting_at IS NOT NULL)`).Scan(&settings, &deleting))
+	require.Zero(t, settings+deleting, "an update or a delete request was recorded")
 
 	// Every /v1 route is accounted for: scoped above, or a listing/creation of one's own.
 	own := map[string]bool{"GET /v1/repos": true, "POST /v1/repos": true, "GET /v1/jobs": true,

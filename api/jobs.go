@@ -116,6 +116,8 @@ func (s *Server) getJob(c echo.Context) error {
 		case <-wake:
 		case <-deadline.C:
 			wait = 0
+		case <-s.draining:
+			wait = 0
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -282,7 +284,7 @@ func (s *Server) retryJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	change, jobID, err := s.enqueueChange(c, rel, old.Adds, old.Removes)
+	change, jobID, err := s.enqueueAudited(c, rel, old.Adds, old.Removes, old.Settings, "")
 	if err != nil {
 		return err
 	}

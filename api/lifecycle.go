@@ -42,13 +42,14 @@ func (s *Server) releaseFromPath(c echo.Context) (store.Repository, store.Releas
 // together. Rollback and retry claim again (a no-op for their own
 // packages), so none of them can place a package over another's pool file.
 func (s *Server) enqueueChange(c echo.Context, rel store.Release, adds []store.ChangeAdd, removes []store.ChangeRemove) (store.Change, int64, error) {
-	return s.enqueueAudited(c, rel, adds, removes, "")
+	return s.enqueueAudited(c, rel, adds, removes, nil, "")
 }
 
-// enqueueAudited is enqueueChange that also records action (unless "") in
-// the audit log, in the same transaction.
+// enqueueAudited is enqueueChange that also carries a release update
+// (unless nil) and records action (unless "") in the audit log, in the
+// same transaction.
 func (s *Server) enqueueAudited(c echo.Context, rel store.Release, adds []store.ChangeAdd, removes []store.ChangeRemove,
-	action string) (store.Change, int64, error) {
+	settings *store.ReleaseSettings, action string) (store.Change, int64, error) {
 	ctx := c.Request().Context()
 	tokenID := principalOf(c).TokenID
 	var change store.Change
@@ -61,6 +62,12 @@ func (s *Server) enqueueAudited(c echo.Context, rel store.Release, adds []store.
 		change, err = s.store.InsertChange(ctx, tx, rel.ID, &tokenID, adds, removes)
 		if err != nil {
 			return err
+		}
+		if settings != nil {
+			if err := s.store.SetChangeSettings(ctx, tx, change.ID, *settings); err != nil {
+				return err
+			}
+			change.Settings = settings
 		}
 		// The client has the grace to start following its job.
 		if err := s.store.TouchClient(ctx, tx, change.ID, s.cfg.ClientGrace); err != nil {
@@ -78,8 +85,11 @@ func (s *Server) enqueueAudited(c echo.Context, rel store.Release, adds []store.
 		if action == "" {
 			return nil
 		}
-		return s.store.Audit(ctx, tx, action, c.Param("repo")+"/"+rel.Name, map[string]any{"job_id": jobID,
-			"change_id": change.ID, "adds": len(adds), "removes": len(removes)})
+		details := map[string]any{"job_id": jobID, "change_id": change.ID, "adds": len(adds), "removes": len(removes)}
+		if settings != nil {
+			details["settings"] = settings
+		}
+		return s.store.Audit(ctx, tx, action, c.Param("repo")+"/"+rel.Name, details)
 	})
 	return change, jobID, err
 }
@@ -91,7 +101,7 @@ func (s *Server) resign(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	change, jobID, err := s.enqueueAudited(c, rel, nil, nil, "release.resign")
+	change, jobID, err := s.enqueueAudited(c, rel, nil, nil, nil, "release.resign")
 	if err != nil {
 		return err
 	}
@@ -148,7 +158,7 @@ func (s *Server) rollback(c echo.Context) error {
 	}
 	// Pool files of packages removed since may have been collected: the
 	// worker puts them back once the change is committed.
-	change, jobID, err := s.enqueueAudited(c, rel, adds, removes, "release.rollback")
+	change, jobID, err := s.enqueueAudited(c, rel, adds, removes, nil, "release.rollback")
 	if err != nil {
 		return err
 	}

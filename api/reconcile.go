@@ -84,6 +84,8 @@ func (s *Server) reconcileReports(c echo.Context) error {
 		case <-wake:
 		case <-deadline.C:
 			wait = 0
+		case <-s.draining:
+			wait = 0
 		case <-ctx.Done():
 			return ctx.Err()
 		}

@@ -31,22 +31,32 @@ type ReleaseRequest struct {
 	// KeepVersions is the retention: each round keeps at most this many
 	// versions of a (name, architecture) in a component; 0 keeps all.
 	KeepVersions int `json:"keep_versions"`
+	// NotAutomatic, ButAutomaticUpgrades and SignedBy are the release
+	// options (see releaseoptions.go).
+	NotAutomatic         bool   `json:"not_automatic"`
+	ButAutomaticUpgrades bool   `json:"but_automatic_upgrades"`
+	SignedBy             string `json:"signed_by"`
 }
 
 // ReleaseResponse is a release as the API shows it.
 type ReleaseResponse struct {
-	Name                string    `json:"name"`
-	Origin              string    `json:"origin"`
-	Label               string    `json:"label"`
-	Suite               string    `json:"suite"`
-	Codename            string    `json:"codename"`
-	Version             string    `json:"version,omitempty"`
-	Description         string    `json:"description"`
-	Components          []string  `json:"components"`
-	Architectures       []string  `json:"architectures"`
-	Compressions        []string  `json:"compressions"`
-	ValidFor            string    `json:"valid_for,omitempty"`
-	KeepVersions        int       `json:"keep_versions"`
+	Name                 string   `json:"name"`
+	Origin               string   `json:"origin"`
+	Label                string   `json:"label"`
+	Suite                string   `json:"suite"`
+	Codename             string   `json:"codename"`
+	Version              string   `json:"version,omitempty"`
+	Description          string   `json:"description"`
+	Components           []string `json:"components"`
+	Architectures        []string `json:"architectures"`
+	Compressions         []string `json:"compressions"`
+	ValidFor             string   `json:"valid_for,omitempty"`
+	KeepVersions         int      `json:"keep_versions"`
+	NotAutomatic         bool     `json:"not_automatic"`
+	ButAutomaticUpgrades bool     `json:"but_automatic_upgrades"`
+	SignedBy             string   `json:"signed_by,omitempty"`
+	// Deleting is true once a delete was requested.
+	Deleting            bool      `json:"deleting,omitempty"`
 	Generation          int64     `json:"generation"`
 	PublishedGeneration int64     `json:"published_generation"`
 	CreatedAt           time.Time `json:"created_at"`
@@ -60,7 +70,8 @@ func releaseResponse(r store.Release) ReleaseResponse {
 	return ReleaseResponse{ValidFor: validFor, Name: r.Name, Origin: r.Origin, Label: r.Label, Suite: r.Suite,
 		Codename: r.Codename, Version: r.Version, Description: r.Description, Components: r.Components,
 		Architectures: r.Architectures, Compressions: r.Compressions, Generation: r.Generation,
-		PublishedGeneration: r.PublishedGeneration, CreatedAt: r.CreatedAt, KeepVersions: r.KeepVersions}
+		PublishedGeneration: r.PublishedGeneration, CreatedAt: r.CreatedAt, KeepVersions: r.KeepVersions, NotAutomatic: r.NotAutomatic,
+		ButAutomaticUpgrades: r.ButAutomaticUpgrades, SignedBy: r.SignedBy, Deleting: r.DeletingAt != nil}
 }
 
 var (
@@ -84,14 +95,16 @@ const (
 
 // checkReleaseText accepts a field of the Release file: one line of
 // printable UTF-8, since a newline or a control character would let the
-// value add or break fields of the file apt reads.
+// value add or break fields of the file apt reads; without leading or
+// trailing space, which the file cannot keep (a signer would then see
+// another value than the one it was told of).
 func checkReleaseText(field, v string) error {
-	ok := utf8.ValidString(v) && len(v) <= maxReleaseText
+	ok := utf8.ValidString(v) && len(v) <= maxReleaseText && strings.TrimSpace(v) == v
 	for _, r := range v {
 		ok = ok && !unicode.IsControl(r)
 	}
 	if !ok {
-		return invalidField(field, "%s must be one line of printable UTF-8 text, at most %d bytes", field, maxReleaseText)
+		return invalidField(field, "%s must be one line of printable UTF-8 text, at most %d bytes, not starting or ending with a space", field, maxReleaseText)
 	}
 	return nil
 }
@@ -181,7 +194,7 @@ func validateRelease(req *ReleaseRequest, repoName string) error {
 	if hasDup(req.Components) || hasDup(req.Architectures) || hasDup(req.Compressions) {
 		return invalidField("components", "components, architectures and compressions must not repeat")
 	}
-	return nil
+	return validateOptions(req)
 }
 
 func hasDup(xs []string) bool {
@@ -215,7 +228,8 @@ func (s *Server) createRelease(c echo.Context) error {
 	rel, err := s.store.CreateRelease(c.Request().Context(), store.Release{RepositoryID: repo.ID, ValidFor: validFor,
 		Name: req.Name, Origin: req.Origin, Label: req.Label, Suite: req.Suite, Codename: req.Codename,
 		Version: req.Version, Description: req.Description, Components: req.Components,
-		Architectures: req.Architectures, Compressions: req.Compressions, KeepVersions: req.KeepVersions})
+		Architectures: req.Architectures, Compressions: req.Compressions, KeepVersions: req.KeepVersions,
+		NotAutomatic: req.NotAutomatic, ButAutomaticUpgrades: req.ButAutomaticUpgrades, SignedBy: req.SignedBy})
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,17 @@ type RepoResponse struct {
 	Keys      []KeyResponse     `json:"keys"`
 	Releases  []ReleaseResponse `json:"releases"`
 	CreatedAt time.Time         `json:"created_at"`
+	// Quota is only in GET /v1/repos/{repo}.
+	Quota *QuotaResponse `json:"quota,omitempty"`
+}
+
+// QuotaResponse is a repository's quota use: packages is per repository,
+// upload_bytes per tenant (every upload of the tenant counts once).
+type QuotaResponse struct {
+	Packages       int64 `json:"packages"`
+	MaxPackages    int64 `json:"max_packages"`
+	UploadBytes    int64 `json:"upload_bytes"`
+	MaxUploadBytes int64 `json:"max_upload_bytes"`
 }
 
 // KeyResponse is a registered public key; Armored only when asked for one key.
@@ -83,6 +94,12 @@ func (s *Server) getRepo(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	q, err := s.store.RepositoryQuota(c.Request().Context(), repo.ID)
+	if err != nil {
+		return err
+	}
+	out.Quota = &QuotaResponse{Packages: q.Packages, MaxPackages: q.MaxPackages, UploadBytes: q.UploadBytes,
+		MaxUploadBytes: q.MaxUploadBytes}
 	return c.JSON(http.StatusOK, out)
 }
 

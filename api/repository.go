@@ -19,7 +19,8 @@ import (
 )
 
 // serveAPT streams a repository object from S3 for apt clients: GET and
-// HEAD, with Range, If-None-Match and If-Modified-Since answered by S3, and
+// HEAD, with Range, If-None-Match and (for immutable objects)
+// If-Modified-Since answered by S3, and
 // the object's ETag, Last-Modified and Cache-Control passed on. Only dists/ and pool/ are served, and a pool file only
 // once a committed generation names it: a package of a change not (yet)
 // committed stays embargoed. dists/ is served as it is, since the CLI
@@ -74,7 +75,13 @@ func (s *Server) serveAPT(c echo.Context) error {
 		}
 		opts.Range = header
 	}
-	if v := req.Header.Get("If-Modified-Since"); v != "" && opts.IfNoneMatch == "" {
+	// If-Modified-Since has whole seconds: an InRelease (or any file that
+	// is rewritten in place) replaced within the second a client last read
+	// it would be answered 304, and apt would keep the older generation
+	// until the next write. Such files are small; only the immutable ones
+	// (pool/, by-hash/) get 304s by date. ETags (If-None-Match) are exact.
+	immutable := strings.HasPrefix(path, "pool/") || strings.Contains(path, "/by-hash/")
+	if v := req.Header.Get("If-Modified-Since"); v != "" && opts.IfNoneMatch == "" && immutable {
 		// RFC 9110 13.1.3: If-None-Match, when present, decides alone.
 		if t, err := http.ParseTime(v); err == nil {
 			opts.IfModifiedSince = t

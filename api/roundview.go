@@ -42,6 +42,8 @@ type RoundChangeView struct {
 	TokenName string            `json:"token_name"`
 	Adds      []RoundAddView    `json:"adds"`
 	Removes   []RoundRemoveView `json:"removes"`
+	// Update is what the change does to the release's fields (nil: none).
+	Update *RoundUpdateView `json:"update,omitempty"`
 }
 
 // RoundAddView is a package a change adds, with what its stanza is
@@ -125,7 +127,7 @@ func (s *Server) getRound(c echo.Context) error {
 	}
 	for _, ch := range changes {
 		v := RoundChangeView{ID: ch.ID, TokenID: ch.TokenID, TokenName: ch.TokenName,
-			Adds: []RoundAddView{}, Removes: []RoundRemoveView{}}
+			Adds: []RoundAddView{}, Removes: []RoundRemoveView{}, Update: roundUpdateView(ch.Settings)}
 		if ch.JobID != nil {
 			v.JobID = *ch.JobID
 		}

@@ -4,8 +4,10 @@ package api
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -55,6 +57,9 @@ type Config struct {
 	// MetricsElsewhere keeps /metrics off the API: another listener serves
 	// it, so that an API facing the internet does not show internal numbers.
 	MetricsElsewhere bool
+	// ShutdownTimeout bounds how long Serve lets requests in flight finish
+	// once its context ends (default 30 s).
+	ShutdownTimeout time.Duration
 }
 
 // DefaultClientGrace leaves a client that is between two long polls (it
@@ -73,6 +78,9 @@ type Server struct {
 	// routes holds the registered route templates: the only route labels
 	// metrics get, so that unmatched paths cannot grow them.
 	routeSet map[string]bool
+	// draining is closed when the server shuts down (Drain).
+	draining  chan struct{}
+	drainOnce sync.Once
 }
 
 // New builds a Server and its routes.
@@ -93,9 +101,10 @@ func New(cfg Config) *Server {
 	cfg.MaxTenantUploads = cmp.Or(cfg.MaxTenantUploads, 8)
 	cfg.MinUploadRate = cmp.Or(cfg.MinUploadRate, 1<<10)
 	cfg.UploadRateWindow = cmp.Or(cfg.UploadRateWindow, 30*time.Second)
+	cfg.ShutdownTimeout = cmp.Or(cfg.ShutdownTimeout, 30*time.Second)
 	cfg.MaxPlanPackages = cmp.Or(cfg.MaxPlanPackages, DefaultMaxPlanPackages)
 	s := &Server{cfg: cfg, store: cfg.Store, blob: cfg.Blob, logger: cfg.Logger,
-		uploads: newUploadSlots(cfg.MaxUploads, cfg.MaxTenantUploads)}
+		uploads: newUploadSlots(cfg.MaxUploads, cfg.MaxTenantUploads), draining: make(chan struct{})}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
@@ -113,12 +122,16 @@ func New(cfg Config) *Server {
 // Handler returns the HTTP handler.
 func (s *Server) Handler() http.Handler { return s.echo }
 
-// Serve listens on addr until ctx ends, then shuts down gracefully.
+// Serve listens on addr until ctx ends, then shuts down gracefully: it
+// stops accepting connections, answers pending long polls at once (Drain),
+// and lets the other requests in flight — uploads, signatures — finish
+// within the shutdown timeout, past which it fails.
 func (s *Server) Serve(ctx context.Context, addr string) error {
 	// No ReadTimeout: it would cut off a large upload on a slow link.
 	// Upload bodies have a minimum rate instead (uploadBody).
 	srv := &http.Server{Addr: addr, Handler: s.echo, ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout: 2 * time.Minute}
+	srv.RegisterOnShutdown(s.Drain)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	select {
@@ -126,10 +139,19 @@ func (s *Server) Serve(ctx context.Context, addr string) error {
 		return err
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("API requests still in flight after the shutdown timeout (%v): %w", s.cfg.ShutdownTimeout, err)
+	}
+	return nil
 }
+
+// Drain answers every pending and later long poll at once, with the job as
+// it is: a client takes that answer as "poll again", and its next poll, on a
+// new connection (a shutting-down server closes each after its answer),
+// reaches another API process.
+func (s *Server) Drain() { s.drainOnce.Do(func() { close(s.draining) }) }
 
 func (s *Server) routes() {
 	e := s.echo
@@ -166,6 +188,9 @@ func (s *Server) routes() {
 	v1.POST("/repos/:repo/releases", s.createRelease, s.scope(admin))
 	v1.GET("/repos/:repo/releases", s.listReleases, s.scope(read))
 	v1.GET("/repos/:repo/releases/:release", s.getRelease, s.scope(read))
+	v1.PATCH("/repos/:repo/releases/:release", s.updateRelease, s.scope(admin))
+	v1.DELETE("/repos/:repo/releases/:release", s.deleteRelease, s.scope(admin))
+	v1.DELETE("/repos/:repo", s.deleteRepo, s.scope(admin))
 	v1.POST("/repos/:repo/releases/:release/changes", s.submitChange, s.scope(publish))
 	v1.POST("/repos/:repo/releases/:release/copy", s.copyPackages, s.scope(publish))
 	v1.POST("/repos/:repo/releases/:release/removals", s.removePackages, s.scope(publish))

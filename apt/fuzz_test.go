@@ -128,3 +128,35 @@ func FuzzXZBlocks(f *testing.F) {
 		require.Equal(t, want, got)
 	})
 }
+
+// FuzzParseRelease checks that parsing a Release (the signer parses the one
+// the server asks it to sign) never panics, that what it accepts has a
+// retention of zero or more, and that BuildRelease writes the parsed meta
+// and files back to a Release that parses to the same (the MD5Sum and
+// SHA256 lists only). Seeds: testdata/fuzz/FuzzParseRelease.
+func FuzzParseRelease(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := ParseRelease(data)
+		if err != nil {
+			return
+		}
+		require.GreaterOrEqual(t, r.Meta.KeepVersions, 0)
+		var files []IndexFile
+		for _, file := range r.Files {
+			file.SHA1, file.SHA512 = "", ""
+			if file.MD5 != "" || file.SHA256 != "" {
+				files = append(files, file)
+			}
+		}
+		again, err := ParseRelease(BuildRelease(r.Meta, files))
+		require.NoError(t, err)
+		require.Equal(t, r.Meta, again.Meta)
+		if len(files) == 0 {
+			files = []IndexFile{}
+		}
+		if len(again.Files) == 0 {
+			again.Files = []IndexFile{}
+		}
+		require.Equal(t, files, again.Files)
+	})
+}

@@ -26,6 +26,14 @@ const (
 	XZ   Compression = "xz"
 )
 
+// IndexFileName is the name of an index's file of compression c.
+func IndexFileName(c Compression) string {
+	if c == None {
+		return "Packages"
+	}
+	return "Packages." + string(c)
+}
+
 // IndexFile is one file listed in Release, with its path relative to
 // dists/<release>/ (e.g. "main/binary-amd64/Packages.xz").
 type IndexFile struct {

@@ -73,6 +73,19 @@ func parseItem(arch string, text []byte) (*item, error) {
 	return it, nil
 }
 
+// ArchAllPackages returns the stanzas of the index's Architecture: all
+// packages, in order: what the index of another architecture of the same
+// component holds before its own packages (a new one, say).
+func (ix *Index) ArchAllPackages() []byte {
+	var out []byte
+	for _, it := range ix.items {
+		if it.arch == ArchAll {
+			out = append(out, it.text...)
+		}
+	}
+	return out
+}
+
 // Packages returns the uncompressed Packages file; the caller must not
 // modify it.
 func (ix *Index) Packages() []byte { return ix.plain }

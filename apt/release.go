@@ -24,9 +24,21 @@ type ReleaseMeta struct {
 	ValidUntil time.Time
 	// Generation is aptq's index number, written as "Aptq-Generation"
 	// so that a Release found in S3 can be matched to its database round.
-	Generation    int64
+	Generation int64
+	// KeepVersions is the release's retention, written as
+	// "Aptq-Keep-Versions" when positive, so that a signer knows from the
+	// previous signed generation the setting in force and sees any change
+	// of it (0: keep all versions, the field left out).
+	KeepVersions  int
 	Architectures []string
 	Components    []string
+	// NotAutomatic makes apt pin the release at 1 (never installed unless
+	// asked for); ButAutomaticUpgrades raises it to 100, so installed
+	// packages follow its upgrades (backports).
+	NotAutomatic, ButAutomaticUpgrades bool
+	// SignedBy lists the fingerprints of the keys apt (>= 2.3) accepts for
+	// the next Release of this suite.
+	SignedBy string
 }
 
 // releaseSums are the checksum lists BuildRelease writes: MD5Sum and SHA256,
@@ -52,7 +64,7 @@ var parsedSums = []sumList{
 
 // BuildRelease returns the exact bytes of dists/<release>/Release: Origin,
 // Label, Suite, Codename, Version, Date, Valid-Until, Aptq-Generation,
-// Architectures, Components, Description (empty ones left out),
+// Aptq-Keep-Versions, Architectures, Components, Description (empty ones left out),
 // "Acquire-By-Hash: yes", then the MD5Sum and SHA256 lists of files sorted
 // by path, each line " <hex> <size> <path>" with the size right-aligned in
 // 16 columns as apt-ftparchive writes it. A file without a given digest is
@@ -78,11 +90,21 @@ func BuildRelease(meta ReleaseMeta, files []IndexFile) []byte {
 	if !meta.ValidUntil.IsZero() {
 		add("Valid-Until", meta.ValidUntil.UTC().Format(releaseDate))
 	}
+	if meta.NotAutomatic {
+		add("NotAutomatic", "yes")
+	}
+	if meta.ButAutomaticUpgrades {
+		add("ButAutomaticUpgrades", "yes")
+	}
 	add("Aptq-Generation", strconv.FormatInt(meta.Generation, 10))
+	if meta.KeepVersions > 0 {
+		add("Aptq-Keep-Versions", strconv.Itoa(meta.KeepVersions))
+	}
 	add("Architectures", strings.Join(meta.Architectures, " "))
 	add("Components", strings.Join(meta.Components, " "))
 	add("Description", meta.Description)
 	add("Acquire-By-Hash", "yes")
+	add("Signed-By", meta.SignedBy)
 	b := p.AppendTo(make([]byte, 0, 512+len(sorted)*220))
 	for _, s := range releaseSums {
 		b = append(b, s.field...)
@@ -111,7 +133,7 @@ type Release struct {
 
 // ParseRelease parses a Release file (not InRelease: the signature must be
 // checked and removed first). It is strict about what aptq relies on (the
-// dates, Aptq-Generation, the checksum lists) and keeps every other field
+// dates, Aptq-Generation, Aptq-Keep-Versions, the checksum lists) and keeps every other field
 // in Fields.
 func ParseRelease(data []byte) (*Release, error) {
 	p, err := ParseParagraph(data)
@@ -143,6 +165,11 @@ func ParseRelease(data []byte) (*Release, error) {
 			return nil, fmt.Errorf("release: Aptq-Generation %q is not a number", truncate(v))
 		}
 	}
+	if v := p.Get("Aptq-Keep-Versions"); v != "" {
+		if r.Meta.KeepVersions, err = strconv.Atoi(v); err != nil || r.Meta.KeepVersions < 0 {
+			return nil, fmt.Errorf("release: Aptq-Keep-Versions %q is not a number of versions", truncate(v))
+		}
+	}
 	if r.Files, err = parseSums(p); err != nil {
 		return nil, fmt.Errorf("release: %w", err)
 	}
@@ -159,9 +186,10 @@ func words(s string) []string {
 }
 
 // parseReleaseDate accepts the forms apt writes and reads: a numeric zone
-// (+0000) or a zone name (UTC, GMT).
+// (+0000) or a zone name (UTC, GMT), and a day of one digit, which aptly
+// writes ("Thu, 3 Dec 2026 06:51:44 UTC") and apt accepts.
 func parseReleaseDate(v string) (time.Time, error) {
-	for _, layout := range []string{time.RFC1123Z, time.RFC1123} {
+	for _, layout := range []string{time.RFC1123Z, time.RFC1123, "Mon, 2 Jan 2006 15:04:05 -0700", "Mon, 2 Jan 2006 15:04:05 MST"} {
 		if t, err := time.Parse(layout, v); err == nil {
 			return t.UTC(), nil
 		}

@@ -22,6 +22,7 @@ func TestBuildRelease(t *testing.T) {
 		Date:          time.Date(2025, 3, 4, 5, 6, 7, 0, time.FixedZone("CET", 3600)),
 		ValidUntil:    time.Date(2025, 3, 11, 5, 6, 7, 0, time.UTC),
 		Generation:    42,
+		KeepVersions:  3,
 		Architectures: []string{"amd64", "arm64"},
 		Components:    []string{"main", "contrib"},
 		Description:   "Test repository",
@@ -33,6 +34,7 @@ func TestBuildRelease(t *testing.T) {
 		"Date: Tue, 04 Mar 2025 04:06:07 +0000\n" +
 		"Valid-Until: Tue, 11 Mar 2025 05:06:07 +0000\n" +
 		"Aptq-Generation: 42\n" +
+		"Aptq-Keep-Versions: 3\n" +
 		"Architectures: amd64 arm64\n" +
 		"Components: main contrib\n" +
 		"Description: Test repository\n" +
@@ -92,6 +94,17 @@ func TestParseReleaseForeign(t *testing.T) {
 	}}, r.Files)
 }
 
+// TestParseReleaseOneDigitDay parses the Date aptly writes: the day of the
+// month without a leading zero, which apt accepts.
+func TestParseReleaseOneDigitDay(t *testing.T) {
+	t.Parallel()
+	for _, date := range []string{"Thu, 3 Dec 2026 06:51:44 UTC", "Thu, 3 Dec 2026 06:51:44 +0000"} {
+		r, err := ParseRelease([]byte("Suite: bookworm\nDate: " + date + "\n"))
+		require.NoError(t, err, date)
+		require.Equal(t, time.Date(2026, 12, 3, 6, 51, 44, 0, time.UTC), r.Meta.Date, date)
+	}
+}
+
 func TestParseReleaseErrors(t *testing.T) {
 	t.Parallel()
 	sum := strings.Repeat("a", 64)
@@ -100,6 +113,8 @@ func TestParseReleaseErrors(t *testing.T) {
 		{"bad date", "Date: yesterday\n", `Date: "yesterday" is not an RFC 1123 date`},
 		{"bad valid-until", "Valid-Until: 2025-01-01\n", "Valid-Until"},
 		{"bad generation", "Aptq-Generation: x\n", `Aptq-Generation "x" is not a number`},
+		{"bad keep versions", "Aptq-Keep-Versions: 2x\n", `Aptq-Keep-Versions "2x" is not a number of versions`},
+		{"negative keep versions", "Aptq-Keep-Versions: -1\n", `Aptq-Keep-Versions "-1" is not a number of versions`},
 		{"short line", "SHA256:\n " + sum + " 10\n", "SHA256: malformed line"},
 		{"bad hex", "SHA256:\n " + strings.Repeat("g", 64) + " 10 a\n", "SHA256: malformed line"},
 		{"uppercase hex", "SHA256:\n " + strings.Repeat("A", 64) + " 10 a\n", "SHA256: malformed line"},

@@ -41,6 +41,22 @@ const (
 	abortTimeout = 30 * time.Second
 )
 
+// transientCodes are errors that S3-compatible servers return for a race of
+// their own, which a repeat of the request does not meet: versitygw's posix
+// backend answers ExistingObjectIsDirectory to a write under a prefix whose
+// directory a concurrent delete of that prefix's last object is removing
+// (seen for about 1 in 400 of 20 000 parallel package uploads, each of
+// which then failed).
+var transientCodes = []string{"ExistingObjectIsDirectory"}
+
+// retryer is the SDK's standard retryer (5xx, throttling, timeouts) for
+// requests that are safe to repeat, and transientCodes.
+func retryer() aws.Retryer {
+	return retry.AddWithErrorCodes(retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = maxAttempts
+	}), transientCodes...)
+}
+
 // Config says where the bucket is and how to sign requests.
 type Config struct {
 	// Endpoint is the S3 server's base URL, e.g. http://127.0.0.1:57070; empty
@@ -94,9 +110,7 @@ func NewS3(ctx context.Context, cfg Config) (*S3, error) {
 		Credentials:  aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(cfg.AccessKey, cfg.SecretKey, "")),
 		UsePathStyle: true,
 		HTTPClient:   httpClient,
-		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = maxAttempts
-		}),
+		Retryer:      retryer(),
 		// The SDK's default (WhenSupported) adds CRC checksums to every upload; over
 		// plain HTTP it refuses unseekable bodies, and several S3-compatible servers
 		// mishandle the trailers it uses over HTTPS. Integrity comes from the

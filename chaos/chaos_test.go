@@ -1,26 +1,20 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/aptq/aptq/faults3"
 	"github.com/aptq/aptq/internal/observe"
 	"github.com/aptq/aptq/internal/systest"
-	"github.com/aptq/aptq/store"
 )
 
 // repoName is the one repository of a run; its releases are named r1, r2, …
@@ -81,55 +75,10 @@ func TestChaos(t *testing.T) {
 	events := &eventLog{start: testStart}
 
 	c := newCluster(t, prof.server, events)
-	runID := systest.RandomHex(3)
-	dir := t.TempDir()
-	keyFile := filepath.Join(dir, "chaos.asc")
-	c.mustCLI("key", "generate", "--name", "chaos "+runID, "--email", "chaos@example.com", "--out", keyFile)
-	pubKey, err := os.ReadFile(strings.TrimSuffix(keyFile, ".asc") + ".pub.asc")
-	require.NoError(t, err)
-	keyring, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(pubKey))
-	require.NoError(t, err)
-	c.mustCLI("repo", "create", repoName)
-	c.mustCLI("key", "add", "--repo", repoName, strings.TrimSuffix(keyFile, ".asc")+".pub.asc")
-	var releases []string
-	for i := range prof.releases {
-		releases = append(releases, fmt.Sprintf("r%d", i+1))
-		c.mustCLI("release", "create", "--repo", repoName, "--release", releases[i], "--architectures", "amd64,arm64")
-	}
-	pubs := makePublishes(t, dir, runID, prof.publishes, releases)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("S3 objects kept for diagnosis under %s/", c.Tenant)
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		var tenantID int64
-		err := c.pg.query(ctx, func(conn *pgx.Conn) error {
-			return conn.QueryRow(ctx, `SELECT id FROM tenants WHERE name = $1`, c.Tenant).Scan(&tenantID)
-		})
-		if err != nil {
-			t.Logf("clean S3: %v", err)
-			return
-		}
-		var keys []string
-		for _, p := range pubs {
-			keys = append(keys, store.PackageBlobKey(tenantID, p.sha256))
-		}
-		c.cleanS3(keys)
-	})
-
-	// Observers, one per release, for the whole run.
-	obsCtx, stopObservers := context.WithCancel(context.Background())
-	defer stopObservers()
-	var observers []*observe.Observer
-	var obsWG sync.WaitGroup
-	for _, r := range releases {
-		o := observe.New(c.repoURL(repoName), r, keyring, events.add)
-		observers = append(observers, o)
-		obsWG.Add(1)
-		go func() { defer obsWG.Done(); o.Run(obsCtx, 250*time.Millisecond) }()
-	}
+	f := newFixture(t, c, prof.releases, prof.publishes)
+	releases, pubs, keyFile, pubKey := f.releases, f.pubs, f.keyFile, f.pubKey
+	obs := f.watch(c.URL, 0, events)
+	defer obs.stop()
 
 	// Chaos and load together.
 	events.add("setup done in %v; chaos for %v, %d publishes to %d releases, %d CLIs at a time",
@@ -161,24 +110,9 @@ func TestChaos(t *testing.T) {
 	events.add("settled: %v %s", settled, why)
 	settleTime := time.Since(settleStart)
 
-	// One last look by each observer, then a fresh full check of the final
-	// snapshot (its by-hash objects re-read, none taken as known).
-	stopObservers()
-	obsWG.Wait()
 	finalCtx, cancelFinal := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancelFinal()
-	finalChecked := 0
-	var observations []observe.Observation
-	for _, o := range observers {
-		o.Check(finalCtx)
-		fresh := observe.New(c.repoURL(repoName), o.Release(), keyring, events.add)
-		if fresh.Check(finalCtx) {
-			finalChecked++
-		}
-		seen := o.Result()
-		seen.Broken = append(seen.Broken, fresh.Result().Broken...)
-		observations = append(observations, seen)
-	}
+	observations, finalChecked := obs.finish(finalCtx)
 
 	// The ledger: every CLI against the database.
 	r := report{profile: prof, seed: seed, driver: d, proxy: c.proxy.Stats(), load: ld, settled: settled,

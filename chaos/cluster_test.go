@@ -29,8 +29,10 @@ type cluster struct {
 	pg      *postgres
 	proxy   *faults3.Proxy
 	s3      blob.Config // the real S3 server, for clean-up
-	URL     string      // the API
-	api     *proc
+	URL     string      // the first API, which the CLIs use unless told otherwise
+	api     *proc       // the first API
+	apis    []*proc
+	apiURLs []string
 	workers []*proc
 	env     []string
 	events  *eventLog
@@ -46,6 +48,9 @@ type clusterOpts struct {
 	roundBudget      time.Duration
 	partitions       int
 	seed             int64
+	apis             int      // API processes; 0 means 1
+	env              []string // more APTQ_* settings of every aptqd
+	pgMaxConns       int      // the test Postgres's max_connections; 0 means 300
 }
 
 func newCluster(t *testing.T, o clusterOpts, events *eventLog) *cluster {
@@ -61,7 +66,7 @@ func newCluster(t *testing.T, o clusterOpts, events *eventLog) *cluster {
 		os.RemoveAll(dir)
 	})
 	c := &cluster{t: t, dir: dir, events: events}
-	c.pg = startPostgres(t)
+	c.pg = startPostgres(t, o.pgMaxConns)
 	c.s3 = blobtest.Config(t)
 	c.proxy, err = faults3.New(c.s3.Endpoint, faults3.Config{Seed: o.seed})
 	require.NoError(t, err)
@@ -88,16 +93,27 @@ func newCluster(t *testing.T, o clusterOpts, events *eventLog) *cluster {
 		"APTQ_SIGNATURE_TIMEOUT="+o.signatureTimeout.String(),
 		"APTQ_ROUND_BUDGET="+o.roundBudget.String(),
 		"APTQ_LOG_LEVEL=info",
+		// Within the 20 s the clean-up gives a process after SIGINT.
+		"APTQ_SHUTDOWN_TIMEOUT=10s",
 	)
+	c.env = append(c.env, o.env...)
 	aptqd := filepath.Join(binDir, "aptqd")
 	out, err := c.aptqd("migrate")
 	require.NoError(t, err, out)
 
-	addr := systest.FreeAddr(t)
-	c.URL = "http://" + addr
-	c.api = &proc{name: "api", args: []string{aptqd, "api", "--listen", addr}, env: c.env,
-		logPath: filepath.Join(c.dir, "api.log"), events: events}
-	require.NoError(t, c.api.start())
+	for i := range max(o.apis, 1) {
+		addr := systest.FreeAddr(t)
+		name := "api"
+		if i > 0 {
+			name = fmt.Sprintf("api-%d", i+1)
+		}
+		api := &proc{name: name, args: []string{aptqd, "api", "--listen", addr}, env: c.env,
+			logPath: filepath.Join(c.dir, name+".log"), events: events}
+		require.NoError(t, api.start())
+		c.apis = append(c.apis, api)
+		c.apiURLs = append(c.apiURLs, "http://"+addr)
+	}
+	c.api, c.URL = c.apis[0], c.apiURLs[0]
 	for i := range o.workers {
 		name := fmt.Sprintf("worker-%d", i+1)
 		c.workers = append(c.workers, &proc{name: name, args: []string{aptqd, "worker"}, env: c.env,
@@ -113,7 +129,9 @@ func newCluster(t *testing.T, o clusterOpts, events *eventLog) *cluster {
 			t.Logf("postgres log, end:\n%s", c.pg.logTail(3000))
 		}
 	})
-	c.waitReady(60 * time.Second)
+	for _, u := range c.apiURLs {
+		c.waitReady(u, 60*time.Second)
+	}
 
 	c.Tenant = "chaos-" + systest.RandomHex(5)
 	out, err = c.aptqd("admin", "create-tenant", c.Tenant)
@@ -122,7 +140,7 @@ func newCluster(t *testing.T, o clusterOpts, events *eventLog) *cluster {
 	return c
 }
 
-func (c *cluster) procs() []*proc { return append([]*proc{c.api}, c.workers...) }
+func (c *cluster) procs() []*proc { return append(append([]*proc{}, c.apis...), c.workers...) }
 
 func (c *cluster) stopAll() {
 	for _, p := range c.procs() {
@@ -132,10 +150,15 @@ func (c *cluster) stopAll() {
 
 // aptqd runs a one-shot aptqd command against the cluster's database.
 func (c *cluster) aptqd(args ...string) (string, error) {
+	return c.aptqdEnv(c.env, args...)
+}
+
+// aptqdEnv runs aptqd with env until it exits, for at most a minute.
+func (c *cluster) aptqdEnv(env []string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "aptqd"), args...)
-	cmd.Env = c.env
+	cmd.Env = env
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -145,13 +168,13 @@ func (c *cluster) aptqd(args ...string) (string, error) {
 	return stdout.String(), nil
 }
 
-// waitReady polls /readyz until the API answers 200: start-up has nothing
-// to subscribe to.
-func (c *cluster) waitReady(timeout time.Duration) {
+// waitReady polls the API's /readyz until it answers 200: start-up has
+// nothing to subscribe to.
+func (c *cluster) waitReady(url string, timeout time.Duration) {
 	c.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(c.URL + "/readyz")
+		resp, err := http.Get(url + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -166,17 +189,26 @@ func (c *cluster) waitReady(timeout time.Duration) {
 // cliResult is one run of the aptq CLI.
 type cliResult struct {
 	stdout, stderr string
-	exit           int // -1: did not run or was killed
+	exit           int           // -1: did not run or was killed
+	cpu            time.Duration // user + system time of the process
 }
 
-// cli runs the aptq CLI as the tenant.
+// cli runs the aptq CLI as the tenant, against the first API.
 func (c *cluster) cli(ctx context.Context, args ...string) cliResult {
+	return c.cliAt(ctx, c.URL, args...)
+}
+
+// cliAt runs the aptq CLI as the tenant against the API at url.
+func (c *cluster) cliAt(ctx context.Context, url string, args ...string) cliResult {
 	cmd := exec.CommandContext(ctx, filepath.Join(binDir, "aptq"), args...)
-	cmd.Env = append(os.Environ(), "APTQ_URL="+c.URL, "APTQ_TOKEN="+c.Token)
+	cmd.Env = append(os.Environ(), "APTQ_URL="+url, "APTQ_TOKEN="+c.Token)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	r := cliResult{stdout: stdout.String(), stderr: stderr.String()}
+	if ps := cmd.ProcessState; ps != nil {
+		r.cpu = ps.UserTime() + ps.SystemTime()
+	}
 	var ee *exec.ExitError
 	switch {
 	case err == nil:

@@ -19,5 +19,13 @@
 //	. .aptq/env && APTQ_CHAOS_LONG=1 go test -run TestChaos -count=1 -v -timeout 60m ./chaos/
 //
 // APTQ_CHAOS_SEED=N replays a run's schedule of faults (the seed is printed).
+//
+// Beside it, the tests of deployments: TestRollingRestart (SIGTERM to every
+// process in turn under load; APTQ_ROLLING_QUIET=1 runs the same load
+// without restarts, for its latency), TestTakeoverBound (a dead leader's
+// release publishes again within lease TTL + 3 s), TestPoolBudget (a
+// Postgres of 20 connections) and TestScale (a small variant; `make scale`,
+// or APTQ_CHAOS_SCALE=1, runs 3 API + 4 workers, 100 releases, 2 000
+// publishes and prints rounds per second and CPU per round).
 // The test files are all there is: this package has no API.
 package chaos

@@ -188,7 +188,13 @@ func (d *driver) leaseHolderPID() int {
 	if err != nil || len(holders) == 0 {
 		return 0
 	}
-	parts := strings.Split(holders[d.rng.IntN(len(holders))], "-")
+	return holderPID(holders[d.rng.IntN(len(holders))])
+}
+
+// holderPID is the pid in a lease holder's name (host-pid-suffix), 0 if
+// there is none.
+func holderPID(holder string) int {
+	parts := strings.Split(holder, "-")
 	if len(parts) < 3 {
 		return 0
 	}

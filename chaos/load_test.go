@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -29,8 +30,9 @@ type publish struct {
 	started, ended      time.Time
 	res                 cliResult
 	out                 outcome
-	parsed              bool // the CLI printed its JSON outcome
-	duringChaos, killed bool // launched before chaos ended; killed by the harness's deadline
+	parsed              bool   // the CLI printed its JSON outcome
+	duringChaos, killed bool   // launched before chaos ended; killed by the harness's deadline
+	api                 string // the API the CLI uses; empty: the cluster's first
 }
 
 // outcome is what pkg add prints with --json.
@@ -158,7 +160,7 @@ func (l *load) run(c *cluster, p *publish, keyFile string) {
 	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout+time.Minute)
 	defer cancel()
 	p.started = time.Now()
-	p.res = c.cli(ctx, "pkg", "add", "--repo", repoName, "--release", p.release, "--key", keyFile,
+	p.res = c.cliAt(ctx, cmp.Or(p.api, c.URL), "pkg", "add", "--repo", repoName, "--release", p.release, "--key", keyFile,
 		"--json", "--timeout", cliTimeout.String(), p.deb)
 	p.ended = time.Now()
 	p.killed = ctx.Err() != nil

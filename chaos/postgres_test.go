@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -51,9 +52,10 @@ func pgBindir() (string, error) {
 }
 
 // startPostgres initialises a cluster in a fresh directory, starts it on a
-// free loopback port and creates the test database. Everything is removed
-// when the test ends.
-func startPostgres(t *testing.T) *postgres {
+// free loopback port with maxConns connections (0: 300), none reserved for
+// superusers (the test connects as one), and creates the test database.
+// Everything is removed when the test ends.
+func startPostgres(t *testing.T, maxConns int) *postgres {
 	t.Helper()
 	bindir, err := pgBindir()
 	require.NoError(t, err)
@@ -84,7 +86,8 @@ func startPostgres(t *testing.T) *postgres {
 	p.port, _ = strconv.Atoi(portStr)
 	// fsync off like the shared test server: the data is disposable. Commits
 	// stay synchronous, so a restart cannot lose an acknowledged one.
-	p.opts = fmt.Sprintf("-h 127.0.0.1 -p %d -k %s -c fsync=off -c full_page_writes=off -c max_connections=300", p.port, p.data)
+	p.opts = fmt.Sprintf("-h 127.0.0.1 -p %d -k %s -c fsync=off -c full_page_writes=off -c max_connections=%d -c superuser_reserved_connections=0",
+		p.port, p.data, cmp.Or(maxConns, 300))
 	out, err = p.ctl(context.Background(), "pg_ctl", "-D", p.data, "-w", "-t", "60", "-l", p.logFile(), "-o", p.opts, "start")
 	require.NoError(t, err, "pg_ctl start: %s", out)
 	t.Cleanup(func() {

@@ -30,6 +30,7 @@ type proc struct {
 	starts   int
 	// unexpected lists exits nobody asked for: a process that died by itself.
 	unexpected []string
+	exitErr    error // how the last process exited (nil: status 0)
 }
 
 // start starts the process; it must not be running.
@@ -70,6 +71,7 @@ func (p *proc) start() error {
 		if p.cmd == cmd {
 			p.cmd = nil
 		}
+		p.exitErr = err
 		close(done)
 	}()
 	return nil
@@ -131,6 +133,30 @@ func (p *proc) kill() (int, error) {
 	}
 }
 
+// terminate sends SIGTERM, as a deployment does, and waits up to timeout
+// for the exit: it returns how long the process took to exit and how it
+// did (nil: status 0). Past timeout it kills the process and says so.
+func (p *proc) terminate(timeout time.Duration) (time.Duration, error) {
+	start := time.Now()
+	pid, done, err := p.signal(syscall.SIGTERM, true)
+	if err != nil {
+		return 0, err
+	}
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		_, _ = p.kill()
+		return time.Since(start), fmt.Errorf("%s (pid %d) did not exit within %v of SIGTERM", p.name, pid, timeout)
+	}
+	took := time.Since(start)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.exitErr != nil {
+		return took, fmt.Errorf("%s (pid %d) exited after SIGTERM: %w", p.name, pid, p.exitErr)
+	}
+	return took, nil
+}
+
 // pause stops the process (SIGSTOP); resume continues it.
 func (p *proc) pause() (int, error) {
 	pid, _, err := p.signal(syscall.SIGSTOP, false)
@@ -162,6 +188,23 @@ func (p *proc) unexpectedExits() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]string(nil), p.unexpected...)
+}
+
+// startCount is how many times the process was started.
+func (p *proc) startCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.starts
+}
+
+// logCount counts the lines of the process's log (all its starts) that
+// contain s.
+func (p *proc) logCount(s string) int {
+	data, err := os.ReadFile(p.logPath)
+	if err != nil {
+		return 0
+	}
+	return strings.Count(string(data), s)
 }
 
 // logTail returns the end of the process's log file.

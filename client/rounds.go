@@ -39,6 +39,24 @@ type RoundChange struct {
 	TokenName string        `json:"token_name"`
 	Adds      []RoundAdd    `json:"adds"`
 	Removes   []RoundRemove `json:"removes"`
+	// Update is what a release update changes (nil: packages only).
+	Update *RoundUpdate `json:"update,omitempty"`
+}
+
+// RoundUpdate is what a release update does to the Release: each field of
+// Fields set to its value ("" drops it), components and architectures
+// added and removed; Compressions show in the file lists only; ValidFor is
+// Valid-Until - Date from this round on (a Go duration, or "none"), and
+// KeepVersions the retention (Aptq-Keep-Versions; 0 keeps all).
+type RoundUpdate struct {
+	Fields              map[string]string `json:"fields"`
+	AddComponents       []string          `json:"add_components,omitempty"`
+	RemoveComponents    []string          `json:"remove_components,omitempty"`
+	AddArchitectures    []string          `json:"add_architectures,omitempty"`
+	RemoveArchitectures []string          `json:"remove_architectures,omitempty"`
+	Compressions        []string          `json:"compressions,omitempty"`
+	ValidFor            string            `json:"valid_for,omitempty"`
+	KeepVersions        *int              `json:"keep_versions,omitempty"`
 }
 
 // RoundAdd is a package a change adds, with what its index stanza is

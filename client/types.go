@@ -36,6 +36,17 @@ type Repo struct {
 	Keys      []Key     `json:"keys"`
 	Releases  []Release `json:"releases"`
 	CreatedAt time.Time `json:"created_at"`
+	// Quota is only filled by GetRepo; nil from a server without quotas.
+	Quota *Quota `json:"quota,omitempty"`
+}
+
+// Quota is how much of its quotas a repository uses: packages per
+// repository, upload bytes per tenant.
+type Quota struct {
+	Packages       int64 `json:"packages"`
+	MaxPackages    int64 `json:"max_packages"`
+	UploadBytes    int64 `json:"upload_bytes"`
+	MaxUploadBytes int64 `json:"max_upload_bytes"`
 }
 
 // Key is a public signing key registered on a repository.
@@ -69,6 +80,11 @@ type ReleaseRequest struct {
 	// versions (dpkg order) of each package name and architecture in a
 	// component: every round removes older ones.
 	KeepVersions int `json:"keep_versions,omitempty"`
+	// NotAutomatic and ButAutomaticUpgrades write those Release options
+	// (backports-style suites); SignedBy writes Signed-By (fingerprints).
+	NotAutomatic         bool   `json:"not_automatic,omitempty"`
+	ButAutomaticUpgrades bool   `json:"but_automatic_upgrades,omitempty"`
+	SignedBy             string `json:"signed_by,omitempty"`
 }
 
 // Release is a distribution (dists/<name>) of a repository.
@@ -86,7 +102,12 @@ type Release struct {
 	// "168h0m0s"); empty when Release carries no Valid-Until.
 	ValidFor string `json:"valid_for,omitempty"`
 	// KeepVersions is the retention (0: keep all versions).
-	KeepVersions int `json:"keep_versions"`
+	KeepVersions         int    `json:"keep_versions"`
+	NotAutomatic         bool   `json:"not_automatic"`
+	ButAutomaticUpgrades bool   `json:"but_automatic_upgrades"`
+	SignedBy             string `json:"signed_by,omitempty"`
+	// Deleting is true once a delete was requested.
+	Deleting bool `json:"deleting,omitempty"`
 	// Generation is the newest committed index; PublishedGeneration the
 	// newest one that reached S3.
 	Generation          int64     `json:"generation"`

@@ -314,3 +314,42 @@ func TestSignerConcurrentVerifiedRound(t *testing.T) {
 	}
 	require.Contains(t, packages, "Package: base\n")
 }
+
+// TestAttackSignerFreeze: a server that gets a Release signed with a
+// Valid-Until far ahead, or dated in the future, could replay that
+// generation as current until then (a freeze attack). Tampered in Postgres
+// behind the signer's back (the release's valid_for, its last Date), the
+// round is refused: exit 1, unverified_round, nothing published. The
+// listed valid_for update before it (generation 2) passes the same check.
+func TestAttackSignerFreeze(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, tamper, refusal string
+	}{
+		{"Valid-Until pushed ten years ahead", `UPDATE releases SET valid_for = interval '3650 days' WHERE id = $1`,
+			"the Release to sign has a validity of 87600h0m0s"},
+		{"Date a month in the future", `UPDATE releases SET release_date = now() + interval '30 days' WHERE id = $1`,
+			"ahead of this machine's clock"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			a := setupSignerAttack(t)
+			ctx := context.Background()
+			a.mustCLI("release", "update", "--repo", "atk", "--release", "stable", "--key", a.key, "--valid-for", "7d")
+			gen, _ := a.published(t)
+			require.Equal(t, int64(2), gen, "the listed valid_for update is signed")
+
+			_, err := a.conn.Exec(ctx, tc.tamper, a.releaseID)
+			require.NoError(t, err)
+			good := writeDeb(t, a.dir, debtest.Options{Package: "good", Version: "1.0", Architecture: "amd64"})
+			out, errOut, code := a.cli(ctx, "pkg", "add", "--repo", "atk", "--release", "stable", "--key", a.key, good)
+			require.Equal(t, 1, code, "stdout: %s\nstderr: %s", out, errOut)
+			require.Contains(t, errOut, "unverified_round: refusing to sign round")
+			require.Contains(t, errOut, tc.refusal)
+			gen, packages := a.published(t)
+			require.Equal(t, int64(2), gen)
+			require.NotContains(t, packages, "Package: good")
+		})
+	}
+}

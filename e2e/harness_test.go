@@ -77,7 +77,8 @@ func setup(t *testing.T, opts ...serverOpts) *bundle {
 	// A generous client grace: many race-built CLIs on two cores can leave a
 	// live client's polls failing for longer than the 10 s default (see the
 	// liveness test, which sets the default back).
-	cmd.Env = append(append(os.Environ(), "APTQ_CLIENT_GRACE=30s"), o.extraEnv...)
+	// A short drain: the clean-up stops aptqd with SIGINT and kills it after 20 s.
+	cmd.Env = append(append(os.Environ(), "APTQ_CLIENT_GRACE=30s", "APTQ_SHUTDOWN_TIMEOUT=5s"), o.extraEnv...)
 	cmd.Stdout = b.logs
 	cmd.Stderr = cmd.Stdout
 	require.NoError(t, cmd.Start())

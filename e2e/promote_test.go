@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -52,6 +53,21 @@ func (e *promoteEnv) apt(release string) *aptClient {
 func (a *aptClient) sees(name, version string) bool {
 	_, err := a.Run(context.Background(), "install", "-y", "--download-only", "--allow-downgrades", name+"="+version)
 	return err == nil
+}
+
+// versions lists, sorted as text, the versions of name apt knows from the
+// indexes it verified (apt-cache madison).
+func (a *aptClient) versions(name string) []string {
+	out, err := a.Cache(context.Background(), "madison", name)
+	require.NoError(a.t, err)
+	var vs []string
+	for line := range strings.Lines(out) {
+		if f := strings.Split(line, "|"); len(f) == 3 && strings.TrimSpace(f[0]) == name {
+			vs = append(vs, strings.TrimSpace(f[1]))
+		}
+	}
+	slices.Sort(vs)
+	return vs
 }
 
 // archived is the SHA-256 of a .deb apt downloaded.

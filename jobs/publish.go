@@ -16,6 +16,11 @@ const MaintenanceQueue = "maintenance"
 type PublishArgs struct {
 	ChangeID  int64 `json:"change_id"`
 	ReleaseID int64 `json:"release_id"`
+	// TakeOver is, in a resume job (ChangeID 0) of a worker that saw the
+	// release's lease expire, that lease's token: the job is unique per dead
+	// lease, so the workers that all saw it enqueue one, and a resume job
+	// stuck with a dead process does not hold back the next takeover.
+	TakeOver int64 `json:"take_over,omitempty"`
 }
 
 // Kind is River's name for the job kind.

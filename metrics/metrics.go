@@ -91,8 +91,12 @@ func methodLabel(method string) string {
 	return "other"
 }
 
+// StatusClientClosed is the status of a request whose client went away
+// before the answer (nginx's 499): not a server error.
+const StatusClientClosed = 499
+
 func statusLabel(status int) string {
-	if http.StatusText(status) == "" {
+	if http.StatusText(status) == "" && status != StatusClientClosed {
 		return "other"
 	}
 	return strconv.Itoa(status)

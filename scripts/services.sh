@@ -30,6 +30,7 @@ ensure_packages() {
 	local missing=()
 	command -v curl >/dev/null || missing+=(curl)
 	command -v apt-ftparchive >/dev/null || missing+=(apt-utils)
+	command -v reprepro >/dev/null || missing+=(reprepro)
 	command -v dpkg-deb >/dev/null || missing+=(dpkg)
 	command -v gpg >/dev/null || missing+=(gnupg)
 	command -v runuser >/dev/null || missing+=(util-linux)

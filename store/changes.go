@@ -48,19 +48,27 @@ type Change struct {
 	// and "" for changes recorded before tokens were).
 	TokenID   *int64
 	TokenName string
+	// Settings is what a release update changes (nil: packages only).
+	Settings *ReleaseSettings
 }
 
 const changeColumns = `id, release_id, job_id, state, round_id, adds, removes,
 	coalesce(error_code, ''), coalesce(error_message, ''), created_at, updated_at, token_id,
-	coalesce((SELECT k.name FROM api_tokens k WHERE k.id = changes.token_id), '')`
+	coalesce((SELECT k.name FROM api_tokens k WHERE k.id = changes.token_id), ''), settings`
 
 func scanChange(row interface{ Scan(...any) error }) (Change, error) {
 	var c Change
-	var adds, removes []byte
+	var adds, removes, settings []byte
 	err := row.Scan(&c.ID, &c.ReleaseID, &c.JobID, &c.State, &c.RoundID, &adds, &removes,
-		&c.ErrorCode, &c.ErrorMessage, &c.CreatedAt, &c.UpdatedAt, &c.TokenID, &c.TokenName)
+		&c.ErrorCode, &c.ErrorMessage, &c.CreatedAt, &c.UpdatedAt, &c.TokenID, &c.TokenName, &settings)
 	if err != nil {
 		return c, err
+	}
+	if settings != nil {
+		c.Settings = new(ReleaseSettings)
+		if err := json.Unmarshal(settings, c.Settings); err != nil {
+			return c, err
+		}
 	}
 	if err := json.Unmarshal(adds, &c.Adds); err != nil {
 		return c, err
@@ -80,6 +88,16 @@ func (s *Store) InsertChange(ctx context.Context, db DBTX, releaseID int64, toke
 	}
 	a, _ := json.Marshal(adds)
 	r, _ := json.Marshal(removes)
+	// The share lock waits for a delete request being committed, and then
+	// sees it: no change slips in behind it.
+	var deleting bool
+	err := db.QueryRow(ctx, `SELECT deleting_at IS NOT NULL FROM releases WHERE id = $1 FOR SHARE`, releaseID).Scan(&deleting)
+	if err != nil {
+		return Change{}, translate("lock release", err)
+	}
+	if deleting {
+		return Change{}, ErrReleaseDeleting
+	}
 	c, err := scanChange(db.QueryRow(ctx, `
 		INSERT INTO changes (release_id, token_id, adds, removes) VALUES ($1, $2, $3, $4)
 		RETURNING `+changeColumns, releaseID, tokenID, a, r))

@@ -35,6 +35,13 @@ func (s *Store) CommitRound(ctx context.Context, l Lease, r Round, changes []Cha
 				roundEventStmt(r.ID, EventRetention, map[string]any{"round_id": r.ID, "generation": r.Generation,
 					"keep_versions": r.KeepVersions, "removed": removedText(r.Retention)}))
 		}
+		update, err := settingsStatement(ctx, tx, r.ReleaseID, changes)
+		if err != nil {
+			return err
+		}
+		if update != nil {
+			stmts = append(stmts, *update)
+		}
 		files, _ := json.Marshal(r.Files)
 		stmts = append(stmts,
 			Stmt("record index files", `

@@ -31,6 +31,8 @@ const (
 	// nothing; CodeTooManyMatches: the specs select more than one change holds.
 	CodeUnmatchedSpec  = "unmatched_spec"
 	CodeTooManyMatches = "too_many_matches"
+	// CodeDeleting refuses a write to a release or repository being deleted.
+	CodeDeleting = "deleting"
 )
 
 // Error is a domain error with a machine-readable code.

@@ -40,17 +40,21 @@ const (
 	JobKindAddRemove = "add+remove"
 	JobKindResign    = "resign"   // neither: the same indexes, signed anew
 	JobKindRollback  = "rollback" // a generation's membership made current again
+	JobKindUpdate    = "update"   // a release update (fields, components, architectures, options)
 )
 
-// jobKindSQL yields a change's adds and removes and whether it was made by
-// a rollback (its audit entry, written in the change's own transaction,
-// names it); c is the change and t its tenant.
+// jobKindSQL yields a change's adds and removes and whether it is a
+// release update or was made by a rollback (its audit entry, written in
+// the change's own transaction, names it); c is the change and t its tenant.
 const jobKindSQL = `jsonb_array_length(c.adds), jsonb_array_length(c.removes),
+	c.settings IS NOT NULL,
 	EXISTS (SELECT 1 FROM audit_log a WHERE a.tenant_id = t.id AND a.action = 'release.rollback'
 		AND a.details @> jsonb_build_object('change_id', c.id))`
 
-func jobKind(adds, removes int, rollback bool) string {
+func jobKind(adds, removes int, update, rollback bool) string {
 	switch {
+	case update:
+		return JobKindUpdate
 	case rollback:
 		return JobKindRollback
 	case adds > 0 && removes > 0:
@@ -75,7 +79,7 @@ func (s *Store) JobView(ctx context.Context, tenantID, jobID int64) (JobView, er
 	var roundID, tokenID *int64
 	var changeState, tokenName string
 	var adds, removes int
-	var rollback bool
+	var update, rollback bool
 	err := s.Pool.QueryRow(ctx, `
 		SELECT c.job_id, c.id, t.id, t.name, repo.name, rel.name, rel.id, c.state, c.round_id,
 			coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.created_at, c.updated_at,
@@ -88,12 +92,12 @@ func (s *Store) JobView(ctx context.Context, tenantID, jobID int64) (JobView, er
 		WHERE c.job_id = $1 AND ($2 = 0 OR t.id = $2)`, jobID, tenantID).
 		Scan(&v.JobID, &v.ChangeID, &v.TenantID, &v.TenantName, &v.Repo, &v.Release, &v.ReleaseID,
 			&changeState, &roundID, &v.ErrorCode, &v.ErrorMessage, &v.CreatedAt, &v.UpdatedAt,
-			&tokenID, &tokenName, &adds, &removes, &rollback)
+			&tokenID, &tokenName, &adds, &removes, &update, &rollback)
 	if err != nil {
 		return v, translate("job", err)
 	}
 	v.Submitter = tokenRef(tokenID, tokenName)
-	v.Kind = jobKind(adds, removes, rollback)
+	v.Kind = jobKind(adds, removes, update, rollback)
 	if roundID != nil {
 		r, err := s.RoundByID(ctx, *roundID)
 		if err != nil {
@@ -191,12 +195,12 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]JobView, error) {
 		var roundState *string
 		var tokenName string
 		var adds, removes int
-		var rollback bool
+		var update, rollback bool
 		err := row.Scan(&v.JobID, &v.ChangeID, &v.TenantID, &v.TenantName, &v.Repo, &v.Release, &v.ReleaseID,
 			&v.State, &roundID, &gen, &roundState, &v.ErrorCode, &v.ErrorMessage, &v.CreatedAt, &v.UpdatedAt,
-			&tokenID, &tokenName, &adds, &removes, &rollback)
+			&tokenID, &tokenName, &adds, &removes, &update, &rollback)
 		v.Submitter = tokenRef(tokenID, tokenName)
-		v.Kind = jobKind(adds, removes, rollback)
+		v.Kind = jobKind(adds, removes, update, rollback)
 		if roundID != nil {
 			v.Round = &Round{ID: *roundID, Generation: *gen, State: *roundState}
 		}

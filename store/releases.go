@@ -10,19 +10,26 @@ import (
 // Release is a distribution of a repository (dists/<Name>) and the state of
 // its last committed generation.
 type Release struct {
-	ID                  int64
-	RepositoryID        int64
-	Name                string
-	Origin              string
-	Label               string
-	Suite               string
-	Codename            string
-	Version             string
-	Description         string
-	Components          []string
-	Architectures       []string
-	Compressions        []string
-	ValidFor            *time.Duration
+	ID            int64
+	RepositoryID  int64
+	Name          string
+	Origin        string
+	Label         string
+	Suite         string
+	Codename      string
+	Version       string
+	Description   string
+	Components    []string
+	Architectures []string
+	Compressions  []string
+	ValidFor      *time.Duration
+	// NotAutomatic and ButAutomaticUpgrades are the Release options of a
+	// backports-style suite; SignedBy the fingerprints of its Signed-By.
+	NotAutomatic         bool
+	ButAutomaticUpgrades bool
+	SignedBy             string
+	// DeletingAt is set once a delete was requested.
+	DeletingAt          *time.Time
 	Generation          int64
 	ReleaseDate         *time.Time
 	InReleaseETag       *string
@@ -35,13 +42,14 @@ type Release struct {
 
 const releaseColumns = `id, repository_id, name, origin, label, suite, codename, version, description,
 	components, architectures, compressions, valid_for, generation, release_date, inrelease_etag,
-	published_generation, created_at, keep_versions`
+	published_generation, created_at, keep_versions, not_automatic, but_automatic_upgrades, signed_by, deleting_at`
 
 func scanRelease(row interface{ Scan(...any) error }) (Release, error) {
 	var r Release
 	err := row.Scan(&r.ID, &r.RepositoryID, &r.Name, &r.Origin, &r.Label, &r.Suite, &r.Codename,
 		&r.Version, &r.Description, &r.Components, &r.Architectures, &r.Compressions, &r.ValidFor,
-		&r.Generation, &r.ReleaseDate, &r.InReleaseETag, &r.PublishedGeneration, &r.CreatedAt, &r.KeepVersions)
+		&r.Generation, &r.ReleaseDate, &r.InReleaseETag, &r.PublishedGeneration, &r.CreatedAt, &r.KeepVersions,
+		&r.NotAutomatic, &r.ButAutomaticUpgrades, &r.SignedBy, &r.DeletingAt)
 	return r, err
 }
 
@@ -49,7 +57,15 @@ func scanRelease(row interface{ Scan(...any) error }) (Release, error) {
 func (s *Store) CreateRelease(ctx context.Context, r Release) (Release, error) {
 	var out Release
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		var err error
+		// The share lock waits for a delete request being committed.
+		var deleting bool
+		err := tx.QueryRow(ctx, `SELECT deleting_at IS NOT NULL FROM repositories WHERE id = $1 FOR SHARE`, r.RepositoryID).Scan(&deleting)
+		if err != nil {
+			return translate("lock repository", err)
+		}
+		if deleting {
+			return ErrRepositoryDeleting
+		}
 		if out, err = createRelease(ctx, tx, r); err != nil {
 			return err
 		}
@@ -65,11 +81,11 @@ func (s *Store) CreateRelease(ctx context.Context, r Release) (Release, error) {
 func createRelease(ctx context.Context, db DBTX, r Release) (Release, error) {
 	row := db.QueryRow(ctx, `
 		INSERT INTO releases (repository_id, name, origin, label, suite, codename, version, description,
-			components, architectures, compressions, valid_for, keep_versions)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			components, architectures, compressions, valid_for, keep_versions, not_automatic, but_automatic_upgrades, signed_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 		RETURNING `+releaseColumns,
 		r.RepositoryID, r.Name, r.Origin, r.Label, r.Suite, r.Codename, r.Version, r.Description,
-		r.Components, r.Architectures, r.Compressions, r.ValidFor, r.KeepVersions)
+		r.Components, r.Architectures, r.Compressions, r.ValidFor, r.KeepVersions, r.NotAutomatic, r.ButAutomaticUpgrades, r.SignedBy)
 	out, err := scanRelease(row)
 	return out, translate("create release "+r.Name, err)
 }

@@ -33,12 +33,10 @@ func New(pool *pgxpool.Pool) *Store { return &Store{Pool: pool} }
 
 // Connect opens a pool on url and checks that the database answers.
 func Connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, err := poolConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("parse database url: %w", err)
+		return nil, err
 	}
-	// A dead connection is replaced quickly after a Postgres restart.
-	cfg.HealthCheckPeriod = 5 * time.Second
 	// pgxpool's default (4 on a 2-core machine) starves long polls, workers
 	// and uploads of one process; the URL's pool_max_conns still wins.
 	if !strings.Contains(url, "pool_max_conns") {
@@ -55,6 +53,16 @@ func Connect(ctx context.Context, url string) (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	return pool, nil
+}
+
+func poolConfig(url string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	// A dead connection is replaced quickly after a Postgres restart.
+	cfg.HealthCheckPeriod = 5 * time.Second
+	return cfg, nil
 }
 
 // InTx runs fn in a transaction, commits when it returns nil and rolls back

@@ -94,7 +94,7 @@ func benchCheck(b *testing.B, compressions ...apt.Compression) {
 	r2Files := files(pkgs)
 	r := Round{ID: 2, Generation: 2, Release: release(meta, 2, r2Files), PreviousInRelease: inRelease,
 		Changes: []Change{{ID: 1, JobID: 1, TokenName: "ci", Adds: []Add{add}}}}
-	cfg := Config{PublicKeys: [][]byte{pub}, OwnChange: 1, OwnSHA256: []string{add.SHA256}}
+	cfg := Config{PublicKeys: [][]byte{pub}, Now: testNow, OwnChange: 1, OwnAdds: map[int64][]string{1: {add.SHA256}}}
 	b.ResetTimer()
 	cpu := cpuTime()
 	for b.Loop() {

@@ -86,32 +86,97 @@ func deflateOf(data []byte) ([]byte, bool) {
 // traceGzip decompresses a Packages.gz up to limit bytes (sizeHint: its
 // listed size, to allocate once), recording where its deflate blocks end.
 // A file of another shape is decompressed without a trace (nil).
+//
+// Its chunks are independently compressed, so the half from the first
+// chunk boundary (a sync flush) after the middle is decoded on another CPU
+// without the window before it: decoding it alone fails if any of it
+// refers back across the boundary, and the first half must end a block
+// exactly there. If either does not hold, the file is decoded in one go.
 func traceGzip(data []byte, limit, sizeHint int64) ([]byte, *gzipTrace, error) {
 	stream, ok := deflateOf(data)
 	if !ok {
 		plain, err := decompress(gzName, data, limit, sizeHint)
 		return plain, nil, err
 	}
+	buf := make([]byte, 0, min(max(sizeHint, 0), limit))
 	t := &gzipTrace{deflate: stream}
-	in := bytes.NewReader(stream) // a ByteReader: the decoder reads no further than it needs
-	rec := &endRecorder{in: in, size: int64(len(stream))}
-	zr := flate.NewReaderOpts(in, flate.WithEobCallback(rec.record))
-	var out bytes.Buffer
-	out.Grow(int(min(max(sizeHint, 0), limit)) + bytes.MinRead)
-	if _, err := out.ReadFrom(io.LimitReader(zr, limit+1)); err != nil {
-		return nil, nil, err
+	var err error
+	if split := syncPointAfter(stream, len(stream)/2); split > 0 {
+		var second []byte
+		var secondEnds []blockEnd
+		var secondErr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			second, secondEnds, secondErr = inflateSegment(stream, split, len(stream), nil, limit)
+		}()
+		t.plain, t.ends, err = inflateSegment(stream, 0, split, buf, limit)
+		<-done
+		if err == nil && secondErr == nil && int64(len(t.plain)+len(second)) <= limit {
+			for _, e := range secondEnds {
+				t.ends = append(t.ends, blockEnd{bit: e.bit, out: e.out + int64(len(t.plain))})
+			}
+			t.plain = append(t.plain, second...)
+		} else {
+			t.plain = nil
+		}
 	}
-	if int64(out.Len()) > limit {
-		return nil, nil, fmt.Errorf("larger than %d bytes", limit)
+	if t.plain == nil {
+		if t.plain, t.ends, err = inflateSegment(stream, 0, len(stream), buf[:0], limit); err != nil {
+			return nil, nil, err
+		}
 	}
-	t.plain, t.ends = out.Bytes(), rec.ends
-	if err := checkTrailer(data, t.plain); err != nil || in.Len() != 0 || rec.broken {
+	if err := checkTrailer(data, t.plain); err != nil {
 		// Not what aptq writes (e.g. more members follow): any reader
 		// would see other bytes than the stream alone gives.
 		plain, err := decompress(gzName, data, limit, sizeHint)
 		return plain, nil, err
 	}
 	return t.plain, t, nil
+}
+
+// syncMarker ends a sync flush: the length fields of an empty stored block.
+var syncMarker = []byte{0, 0, 0xff, 0xff}
+
+// syncPointAfter returns the offset just after the first sync flush marker
+// at or after from, or 0. The bytes may also occur inside a block: the
+// caller checks that a block ends there.
+func syncPointAfter(stream []byte, from int) int {
+	i := bytes.Index(stream[from:], syncMarker)
+	if i < 0 || from+i+len(syncMarker) >= len(stream) {
+		return 0
+	}
+	return from + i + len(syncMarker)
+}
+
+// inflateSegment decodes stream[from:to] from a block boundary at byte from
+// with no window, appending to dst, up to limit bytes. The segment must end
+// where the stream does (after its final block, with nothing left) or, if
+// to is before that, exactly at the end of a block. It returns the output
+// and where its blocks end, the output offsets counted from from.
+func inflateSegment(stream []byte, from, to int, dst []byte, limit int64) ([]byte, []blockEnd, error) {
+	in := bytes.NewReader(stream[from:to]) // a ByteReader: the decoder reads no further than it needs
+	rec := &endRecorder{in: in, base: int64(from), size: int64(to - from)}
+	zr := flate.NewReaderOpts(in, flate.WithResumeFrom(flate.InflateCheckpoint{CompressedOffset: int64(from)}),
+		flate.WithEobCallback(rec.record))
+	out := bytes.NewBuffer(dst)
+	out.Grow(bytes.MinRead)
+	_, err := out.ReadFrom(io.LimitReader(zr, limit+1))
+	switch {
+	case int64(out.Len()) > limit:
+		return nil, nil, fmt.Errorf("larger than %d bytes", limit)
+	case rec.broken:
+		return nil, nil, errors.New("the decoder's block ends do not add up")
+	case to == len(stream) && err == nil && in.Len() == 0:
+		return out.Bytes(), rec.ends, nil
+	case to < len(stream) && errors.Is(err, io.ErrUnexpectedEOF) && len(rec.ends) > 0 &&
+		rec.ends[len(rec.ends)-1] == blockEnd{bit: int64(to) * 8, out: int64(out.Len())}:
+		return out.Bytes(), rec.ends, nil
+	case err != nil:
+		return nil, nil, err
+	default:
+		return nil, nil, fmt.Errorf("the deflate stream ends %d bytes before the gzip trailer", in.Len())
+	}
 }
 
 // checkTrailer checks a gzip file's CRC-32 and size against plain.

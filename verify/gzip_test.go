@@ -54,6 +54,26 @@ func textChunks(rng *rand.Rand, n int) [][]byte {
 	return chunks
 }
 
+// benchPackages returns n packages like aptq-bench's.
+func benchPackages(seed uint64, n int) []apt.Package {
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	pkgs := make([]apt.Package, n)
+	for i := range pkgs {
+		pkgs[i] = benchPackage(rng, i)
+	}
+	return pkgs
+}
+
+// gzIndex is the Packages.gz aptq writes for pkgs.
+func gzIndex(tb testing.TB, pkgs []apt.Package) []byte {
+	tb.Helper()
+	files, err := apt.GenerateIndexes("main", "amd64", pkgs, []apt.Compression{apt.Gzip})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return files[1].Data
+}
+
 // The fast path resumes decoding at the block ends the trace records: each
 // must be exactly where the decoder was, also after stored blocks (level 0
 // chunks and every sync flush), whose offsets klauspost/compress reports
@@ -80,16 +100,8 @@ func TestBlockEndsResume(t *testing.T) {
 // files that differ from the right one where the fast path does not decode.
 func TestSameGzip(t *testing.T) {
 	t.Parallel()
-	rng := rand.New(rand.NewPCG(5, 6))
-	pkgs := make([]apt.Package, 3001)
-	for i := range pkgs {
-		pkgs[i] = benchPackage(rng, i)
-	}
-	gz := func(pkgs []apt.Package) []byte {
-		files, err := apt.GenerateIndexes("main", "amd64", pkgs, []apt.Compression{apt.Gzip})
-		require.NoError(t, err)
-		return files[1].Data
-	}
+	pkgs := benchPackages(5, 3001)
+	gz := func(pkgs []apt.Package) []byte { return gzIndex(t, pkgs) }
 	prevData := gz(pkgs[:3000])
 	_, trace, err := traceGzip(prevData, 1<<30, 0)
 	require.NoError(t, err)
@@ -103,6 +115,13 @@ func TestSameGzip(t *testing.T) {
 		return sameGzip(data, stream, want, trace)
 	}
 	require.NoError(t, check(newData))
+	// The previous file is decoded in two halves, split at a chunk boundary.
+	split := syncPointAfter(trace.deflate, len(trace.deflate)/2)
+	require.Positive(t, split)
+	_, _, err = inflateSegment(trace.deflate, 0, split, nil, 1<<30)
+	require.NoError(t, err)
+	_, _, err = inflateSegment(trace.deflate, split, len(trace.deflate), nil, 1<<30)
+	require.NoError(t, err)
 
 	// One byte changed in each part of the stream (the part shared with
 	// the previous file before the change, the changed chunk, the part
@@ -126,18 +145,8 @@ func TestSameGzip(t *testing.T) {
 // BenchmarkSameGzip is the new Packages.gz of S1 checked from the previous
 // one's trace, against decoding it whole.
 func BenchmarkSameGzip(b *testing.B) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	pkgs := make([]apt.Package, 20001)
-	for i := range pkgs {
-		pkgs[i] = benchPackage(rng, i)
-	}
-	gz := func(pkgs []apt.Package) []byte {
-		files, err := apt.GenerateIndexes("main", "amd64", pkgs, []apt.Compression{apt.Gzip})
-		if err != nil {
-			b.Fatal(err)
-		}
-		return files[1].Data
-	}
+	pkgs := benchPackages(1, 20001)
+	gz := func(pkgs []apt.Package) []byte { return gzIndex(b, pkgs) }
 	_, trace, err := traceGzip(gz(pkgs[:20000]), 1<<30, 0)
 	if err != nil || trace == nil {
 		b.Fatal(err)
@@ -167,18 +176,8 @@ func BenchmarkSameGzip(b *testing.B) {
 // FuzzSameGzip: whatever new Packages.gz sameGzip accepts, a gzip reader
 // (reading members as apt does) decodes to want.
 func FuzzSameGzip(f *testing.F) {
-	rng := rand.New(rand.NewPCG(7, 8))
-	pkgs := make([]apt.Package, 301)
-	for i := range pkgs {
-		pkgs[i] = benchPackage(rng, i)
-	}
-	gz := func(pkgs []apt.Package) []byte {
-		files, err := apt.GenerateIndexes("main", "amd64", pkgs, []apt.Compression{apt.Gzip})
-		if err != nil {
-			f.Fatal(err)
-		}
-		return files[1].Data
-	}
+	pkgs := benchPackages(7, 301)
+	gz := func(pkgs []apt.Package) []byte { return gzIndex(f, pkgs) }
 	_, trace, err := traceGzip(gz(pkgs[:300]), 1<<30, 0)
 	if err != nil || trace == nil {
 		f.Fatal(err)
@@ -201,5 +200,34 @@ func FuzzSameGzip(f *testing.F) {
 		got, err := io.ReadAll(zr)
 		require.NoError(t, err)
 		require.Equal(t, want, got)
+	})
+}
+
+// FuzzTraceGzip: what traceGzip decodes, in halves or in one go, is what a
+// gzip reader decodes, and decoding resumed at any block end it records
+// gives the rest.
+func FuzzTraceGzip(f *testing.F) {
+	f.Add(gzIndex(f, benchPackages(9, 200)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		plain, trace, err := traceGzip(data, 1<<24, 0)
+		if err != nil {
+			return
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		require.NoError(t, err)
+		want, err := io.ReadAll(zr)
+		require.NoError(t, err)
+		require.Equal(t, want, plain)
+		if trace == nil {
+			return
+		}
+		for _, e := range trace.ends {
+			zr := flate.NewReaderOpts(bytes.NewReader(trace.deflate[e.bit/8:]), flate.WithResumeFrom(flate.InflateCheckpoint{
+				CompressedOffset: e.bit / 8, BitOffset: uint8(e.bit % 8), UncompressedOffset: e.out,
+				Window: plain[max(0, e.out-window):e.out]}))
+			rest, err := io.ReadAll(zr)
+			require.NoError(t, err)
+			require.Equal(t, plain[e.out:], rest)
+		}
 	})
 }

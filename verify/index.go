@@ -2,6 +2,7 @@ package verify
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -77,9 +78,19 @@ func checkIndexes(ctx context.Context, prev, next *apt.Release, e map[string]*ed
 			return fmt.Errorf("generation %d: %w", prev.Meta.Generation, err)
 		}
 	}
-	for p := range prevDirs {
-		if nextDirs[p] == nil {
+	for p, d := range prevDirs {
+		if nextDirs[p] != nil {
+			continue
+		}
+		// An index may go only with its component or architecture, which
+		// checkFields has matched to the round's updates; a component goes
+		// only empty.
+		compKept := slices.Contains(next.Meta.Components, d.component)
+		if compKept && slices.Contains(next.Meta.Architectures, d.arch) {
 			return fmt.Errorf("the Release to sign drops index %s", p)
+		}
+		if !compKept && d.files[plainName].Size != 0 {
+			return fmt.Errorf("the Release to sign drops component %s, whose index %s is not empty", d.component, p)
 		}
 	}
 	paths := make([]string, 0, len(nextDirs))
@@ -94,7 +105,7 @@ func checkIndexes(ctx context.Context, prev, next *apt.Release, e map[string]*ed
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			c := &indexCheck{fetch: f, dir: nextDirs[p], prev: prevDirs[p], ret: ret}
+			c := &indexCheck{fetch: f, dir: nextDirs[p], prev: prevDirs[p], ret: ret, sibling: siblingOf(prevDirs, nextDirs[p])}
 			errs[i] = c.run(ctx, e[nextDirs[p].component])
 		})
 	}
@@ -108,6 +119,8 @@ type indexCheck struct {
 	dir   *indexDir
 	prev  *indexDir // nil: the index is new
 	ret   retention
+	// sibling is, for a new index, a previous index of its component.
+	sibling *indexDir
 }
 
 func (c *indexCheck) run(ctx context.Context, e *edits) error {
@@ -130,11 +143,20 @@ func (c *indexCheck) run(ctx context.Context, e *edits) error {
 	errs := make([]error, 3)
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if prevPlain, prevGz, errs[0] = c.previousPlain(ctx); errs[0] == nil {
-			if want, errs[0] = c.expected(prevPlain, adds, removes); errs[0] == nil {
-				wantSum = sha256.Sum256(want)
-			}
+		if prevPlain, prevGz, errs[0] = c.previousPlain(ctx); errs[0] != nil {
+			return
 		}
+		// Hashing the previous Packages runs beside rebuilding it.
+		var sumErr error
+		var summed sync.WaitGroup
+		if c.prev != nil {
+			summed.Go(func() { sumErr = checkSum(c.prev, prevPlain) })
+		}
+		if want, errs[0] = c.expected(prevPlain, adds, removes); errs[0] == nil {
+			wantSum = sha256.Sum256(want)
+		}
+		summed.Wait()
+		errs[0] = cmp.Or(errs[0], sumErr)
 	})
 	if _, ok := c.dir.files[xzName]; ok && c.prev != nil && !sameEntry(c.dir, c.prev, xzName) && c.prev.files[xzName].SHA256 != "" {
 		// The Blocks of the last Packages.xz let the new one be checked by
@@ -240,48 +262,79 @@ func (c *indexCheck) get(ctx context.Context, d *indexDir, name string) ([]byte,
 }
 
 // previousPlain returns the previous generation's Packages, empty for a new
-// index: decompressed from Packages.gz (traced, see gzip.go), else the file
-// itself if it is stored, else decompressed from Packages.xz; checked
-// against its listed size and SHA256.
+// index (see plainOf), and its trace if it was read from Packages.gz. A new
+// architecture of a component starts with the component's Architecture:
+// all packages, which every index of it lists.
 func (c *indexCheck) previousPlain(ctx context.Context) ([]byte, *gzipTrace, error) {
-	if c.prev == nil {
+	if c.prev != nil {
+		return c.plainOf(ctx, c.prev)
+	}
+	if c.sibling == nil {
 		return nil, nil, nil
 	}
-	listed, hasPlain := c.prev.files[plainName]
+	plain, _, err := c.plainOf(ctx, c.sibling)
+	if err == nil {
+		err = checkSum(c.sibling, plain)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	ix, err := apt.ParseIndex(c.sibling.component, c.sibling.arch, plain)
+	if err != nil {
+		return nil, nil, fmt.Errorf("the previous %s/Packages: %w", c.sibling.path(), err)
+	}
+	return ix.ArchAllPackages(), nil, nil
+}
+
+// plainOf returns the Packages of the previous generation's index d:
+// decompressed from Packages.gz (traced, see gzip.go), else the file itself
+// if it is stored, else decompressed from Packages.xz; checked against its
+// listed size (its SHA256: checkSum).
+func (c *indexCheck) plainOf(ctx context.Context, d *indexDir) ([]byte, *gzipTrace, error) {
+	listed, hasPlain := d.files[plainName]
 	var plain []byte
 	var trace *gzipTrace
-	switch _, hasGz := c.prev.files[gzName]; {
+	switch _, hasGz := d.files[gzName]; {
 	case hasGz:
-		data, err := c.get(ctx, c.prev, gzName)
+		data, err := c.get(ctx, d, gzName)
 		if err != nil {
 			return nil, nil, err
 		}
 		if plain, trace, err = traceGzip(data, maxIndexSize, listed.Size); err != nil {
-			return nil, nil, fmt.Errorf("the previous %s/%s: %w", c.prev.path(), gzName, err)
+			return nil, nil, fmt.Errorf("the previous %s/%s: %w", d.path(), gzName, err)
 		}
 	case hasPlain:
-		data, err := c.get(ctx, c.prev, plainName)
+		data, err := c.get(ctx, d, plainName)
 		if err == nil || !errors.Is(err, ErrNotFound) {
 			return data, nil, err
 		}
 		fallthrough
 	default:
-		if _, ok := c.prev.files[xzName]; !ok {
-			return nil, nil, fmt.Errorf("generation lists no Packages file in %s", c.prev.path())
+		if _, ok := d.files[xzName]; !ok {
+			return nil, nil, fmt.Errorf("generation lists no Packages file in %s", d.path())
 		}
-		data, err := c.get(ctx, c.prev, xzName)
+		data, err := c.get(ctx, d, xzName)
 		if err != nil {
 			return nil, nil, err
 		}
 		if plain, err = decompress(xzName, data, maxIndexSize, listed.Size); err != nil {
-			return nil, nil, fmt.Errorf("the previous %s/%s: %w", c.prev.path(), xzName, err)
+			return nil, nil, fmt.Errorf("the previous %s/%s: %w", d.path(), xzName, err)
 		}
 	}
-	sum := sha256.Sum256(plain)
-	if hasPlain && (listed.Size != int64(len(plain)) || listed.SHA256 != hex.EncodeToString(sum[:])) {
-		return nil, nil, fmt.Errorf("the previous %s does not decompress to the listed Packages", c.prev.path())
+	if hasPlain && listed.Size != int64(len(plain)) {
+		return nil, nil, fmt.Errorf("the previous %s does not decompress to the listed Packages", d.path())
 	}
 	return plain, trace, nil
+}
+
+// checkSum checks a decompressed Packages of the previous generation's
+// index d against the SHA256 listed for it, if any.
+func checkSum(d *indexDir, plain []byte) error {
+	listed, ok := d.files[plainName]
+	if sum := sha256.Sum256(plain); ok && listed.SHA256 != hex.EncodeToString(sum[:]) {
+		return fmt.Errorf("the previous %s does not decompress to the listed Packages", d.path())
+	}
+	return nil
 }
 
 // sameXZ checks that an xz file decompresses to exactly want. A Block
@@ -404,4 +457,20 @@ func digestGzip(data []byte, limit int64) (plainDigest, error) {
 	d := plainDigest{size: n}
 	h.Sum(d.sha256[:0])
 	return d, nil
+}
+
+// siblingOf returns, for an index the previous generation lacks, the
+// previous index of the same component whose path sorts first; nil for an
+// index that is not new or a component that is.
+func siblingOf(prevDirs map[string]*indexDir, d *indexDir) *indexDir {
+	if prevDirs[d.path()] != nil {
+		return nil
+	}
+	var out *indexDir
+	for p, pd := range prevDirs {
+		if pd.component == d.component && (out == nil || p < out.path()) {
+			out = pd
+		}
+	}
+	return out
 }

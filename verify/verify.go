@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/sign"
@@ -33,8 +34,9 @@ type Round struct {
 	// only for generation 1.
 	PreviousInRelease []byte
 	Changes           []Change
-	// KeepVersions is the release's retention the round applied, and
-	// Retention what it removed, after the changes.
+	// KeepVersions is the release's retention the round applied (it must
+	// be the Release's Aptq-Keep-Versions), and Retention what it
+	// removed, after the changes.
 	KeepVersions int
 	Retention    []Remove
 }
@@ -46,6 +48,24 @@ type Change struct {
 	TokenName string
 	Adds      []Add
 	Removes   []Remove
+	// Update is what a release update changes (nil: packages only).
+	Update *Update
+}
+
+// Update is a change of the release itself: each field of Fields set to
+// its value ("" drops it) and components and architectures added and
+// removed, in this order. The new Release may differ from the previous
+// one in exactly what the round's updates list.
+type Update struct {
+	Fields                                map[string]string
+	AddComponents, RemoveComponents       []string
+	AddArchitectures, RemoveArchitectures []string
+	// ValidFor, if set, is Valid-Until - Date from this round on (0: no
+	// Valid-Until).
+	ValidFor *time.Duration
+	// KeepVersions, if set, is the retention from this round on
+	// (Aptq-Keep-Versions; 0 keeps all versions and drops the field).
+	KeepVersions *int
 }
 
 // Add is a package a change adds: what its stanza is rendered from.
@@ -77,10 +97,17 @@ type Config struct {
 	// AcceptFrom, if not empty, names the only tokens whose changes may
 	// be in the round.
 	AcceptFrom []string
-	// OwnChange is the signer's own change (0: none); OwnSHA256, if not
-	// nil, are the packages it uploaded for it, which it must add exactly.
+	// OwnChange is the change the signer follows (0: none): the round
+	// must hold it.
 	OwnChange int64
-	OwnSHA256 []string
+	// OwnAdds maps each of the signer's own changes to the packages it
+	// uploaded for it, which that change must add exactly when it is in the
+	// round. A CLI that publishes many files submits several changes, and
+	// any of them may share the round it signs.
+	OwnAdds map[int64][]string
+	// Now is the signer's clock, which the Release's Date must be close to
+	// (see MaxDateAhead and MaxDateAge); it must be set.
+	Now time.Time
 }
 
 // Check returns nil when r's Release may be signed, else an error that
@@ -96,11 +123,24 @@ func Check(ctx context.Context, cfg Config, r Round, f Fetcher) error {
 	if next.Meta.Generation != r.Generation {
 		return fmt.Errorf("the Release to sign says Aptq-Generation %d, the round is generation %d", next.Meta.Generation, r.Generation)
 	}
+	// The retention in force is the signed one (checked against the
+	// previous generation and the listed updates by checkFields), not what
+	// the server says beside it.
+	if next.Meta.KeepVersions != r.KeepVersions {
+		return fmt.Errorf("the round applies keep_versions %d, but the Release to sign says Aptq-Keep-Versions %d",
+			r.KeepVersions, next.Meta.KeepVersions)
+	}
+	if err := checkPlaces(next, r.Changes); err != nil {
+		return err
+	}
 	prev, err := previous(cfg, r)
 	if err != nil {
 		return err
 	}
-	if err := checkFields(prev, next); err != nil {
+	if err := checkDates(cfg.Now, prev, next, r.Changes); err != nil {
+		return err
+	}
+	if err := checkFields(prev, next, r.Changes); err != nil {
 		return err
 	}
 	ret, err := newRetention(r, next)
@@ -130,18 +170,18 @@ func checkChanges(cfg Config, r Round) error {
 			return fmt.Errorf("change %d (job %d) was submitted by %s, which --accept-from does not name (%s)",
 				c.ID, c.JobID, who, strings.Join(cfg.AcceptFrom, ", "))
 		}
-		if c.ID != cfg.OwnChange {
-			continue
+		if c.ID == cfg.OwnChange {
+			own = true
 		}
-		own = true
-		if cfg.OwnSHA256 == nil {
+		uploaded, ok := cfg.OwnAdds[c.ID]
+		if !ok {
 			continue
 		}
 		var got []string
 		for _, a := range c.Adds {
 			got = append(got, a.SHA256)
 		}
-		want := slices.Clone(cfg.OwnSHA256)
+		want := slices.Clone(uploaded)
 		slices.Sort(got)
 		slices.Sort(want)
 		if !slices.Equal(got, want) {
@@ -182,48 +222,4 @@ func previous(cfg Config, r Round) (*apt.Release, error) {
 			prev.Meta.Generation, r.Generation-1)
 	}
 	return prev, nil
-}
-
-// varying are the Release fields a new generation may change: the file
-// lists (checked index by index), the dates and the generation.
-var varying = map[string]bool{"MD5Sum": true, "SHA1": true, "SHA256": true, "SHA512": true,
-	"Date": true, "Valid-Until": true, "Aptq-Generation": true}
-
-// checkFields compares the fields that describe the release.
-func checkFields(prev, next *apt.Release) error {
-	if next.Meta.Date.IsZero() {
-		return fmt.Errorf("the Release to sign has no Date")
-	}
-	if !next.Meta.ValidUntil.IsZero() && !next.Meta.ValidUntil.After(next.Meta.Date) {
-		return fmt.Errorf("the Release to sign is valid until %s, not after its Date %s", next.Meta.ValidUntil, next.Meta.Date)
-	}
-	if prev == nil {
-		return nil
-	}
-	if !next.Meta.Date.After(prev.Meta.Date) {
-		return fmt.Errorf("the Release to sign is dated %s, not after generation %d's %s",
-			next.Meta.Date, prev.Meta.Generation, prev.Meta.Date)
-	}
-	fields := func(r *apt.Release) []apt.Field {
-		var out []apt.Field
-		for _, f := range r.Fields {
-			if !varying[f.Name] {
-				out = append(out, f)
-			}
-		}
-		return out
-	}
-	a, b := fields(prev), fields(next)
-	for i := range max(len(a), len(b)) {
-		switch {
-		case i >= len(a):
-			return fmt.Errorf("the Release to sign adds field %s: %q", b[i].Name, b[i].Value)
-		case i >= len(b):
-			return fmt.Errorf("the Release to sign drops field %s (%q)", a[i].Name, a[i].Value)
-		case a[i] != b[i]:
-			return fmt.Errorf("the Release to sign changes %s: %q, generation %d says %s: %q",
-				b[i].Name, b[i].Value, prev.Meta.Generation, a[i].Name, a[i].Value)
-		}
-	}
-	return nil
 }

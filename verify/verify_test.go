@@ -76,6 +76,12 @@ func (r *fakeRepo) indexFiles(t *testing.T, pkgs []apt.Package) []apt.IndexFile 
 	return files
 }
 
+// testNow is the signer's clock in the tests: shortly after the
+// generations that release dates.
+var testNow = time.Date(2026, 1, 1, 0, 10, 0, 0, time.UTC)
+
+// release builds generation gen's Release, dated gen minutes after the
+// start of 2026.
 func release(meta apt.ReleaseMeta, gen int64, files []apt.IndexFile) []byte {
 	meta.Generation = gen
 	meta.Date = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(gen) * time.Minute)
@@ -169,7 +175,7 @@ func TestCheck(t *testing.T) {
 	}{
 		{"honest round", func(t *testing.T, fx *fixture) (Config, Round) {
 			r := fx.round(t, append(without(fx.base, 3), fx.others[0]), alice([]Add{addOf(fx.others[0])}, removeOf(fx.base[3])))
-			return Config{OwnChange: 11, OwnSHA256: []string{fx.others[0].SHA256}}, r
+			return Config{OwnChange: 11, OwnAdds: map[int64][]string{11: {fx.others[0].SHA256}}}, r
 		}, ""},
 		{"resign: no changes, same indexes", func(t *testing.T, fx *fixture) (Config, Round) {
 			return Config{}, fx.round(t, fx.base, Change{ID: 12, TokenName: "alice"})
@@ -236,9 +242,23 @@ func TestCheck(t *testing.T) {
 				alice([]Add{addOf(fx.others[0])}), mallory)
 		}, "change 13 (job 23) was submitted by mallory, which --accept-from does not name (alice)"},
 		{"own change adds another package", func(t *testing.T, fx *fixture) (Config, Round) {
-			return Config{OwnChange: 11, OwnSHA256: []string{fx.others[1].SHA256}},
+			return Config{OwnChange: 11, OwnAdds: map[int64][]string{11: {fx.others[1].SHA256}}},
 				fx.round(t, append(append([]apt.Package{}, fx.base...), fx.others[0]), alice([]Add{addOf(fx.others[0])}))
 		}, "this CLI's change 11 adds packages"},
+		{"two own changes in one round", func(t *testing.T, fx *fixture) (Config, Round) {
+			second := Change{ID: 12, JobID: 22, TokenName: "alice", Adds: []Add{addOf(fx.others[1])}}
+			return Config{OwnChange: 12, OwnAdds: map[int64][]string{11: {fx.others[0].SHA256}, 12: {fx.others[1].SHA256}}},
+				fx.round(t, append(append([]apt.Package{}, fx.base...), fx.others...), alice([]Add{addOf(fx.others[0])}), second)
+		}, ""},
+		{"another own change of the round adds another package", func(t *testing.T, fx *fixture) (Config, Round) {
+			second := Change{ID: 12, JobID: 22, TokenName: "alice", Adds: []Add{addOf(fx.others[1])}}
+			return Config{OwnChange: 12, OwnAdds: map[int64][]string{11: {fx.others[1].SHA256}, 12: {fx.others[1].SHA256}}},
+				fx.round(t, append(append([]apt.Package{}, fx.base...), fx.others...), alice([]Add{addOf(fx.others[0])}), second)
+		}, "this CLI's change 11 adds packages"},
+		{"followed change missing from the round", func(t *testing.T, fx *fixture) (Config, Round) {
+			return Config{OwnChange: 12, OwnAdds: map[int64][]string{11: {fx.others[0].SHA256}, 12: {fx.others[1].SHA256}}},
+				fx.round(t, append(append([]apt.Package{}, fx.base...), fx.others[0]), alice([]Add{addOf(fx.others[0])}))
+		}, "this CLI's change 12 is not among the round's changes"},
 		{"an add whose control says another package", func(t *testing.T, fx *fixture) (Config, Round) {
 			a := addOf(fx.others[0])
 			a.Name = "innocent"
@@ -246,7 +266,7 @@ func TestCheck(t *testing.T) {
 		}, "but its control paragraph says newpkg"},
 		{"older Date", func(t *testing.T, fx *fixture) (Config, Round) {
 			meta := baseMeta
-			meta.Generation, meta.Date = 2, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+			meta.Generation, meta.Date = 2, time.Date(2026, 1, 1, 0, 0, 30, 0, time.UTC) // generation 1: 00:01
 			return Config{}, Round{ID: 7, Generation: 2, Release: apt.BuildRelease(meta, fx.repo.indexFiles(t, fx.base)), PreviousInRelease: fx.prev}
 		}, "not after generation 1's"},
 		{"no previous InRelease beyond generation 1", func(t *testing.T, fx *fixture) (Config, Round) {
@@ -271,6 +291,7 @@ func TestCheck(t *testing.T) {
 			if cfg.PublicKeys == nil {
 				cfg.PublicKeys = [][]byte{fx.pub}
 			}
+			cfg.Now = testNow
 			err := Check(context.Background(), cfg, r, fx.repo)
 			if tc.err == "" {
 				require.NoError(t, err)
@@ -316,7 +337,7 @@ func TestCheckXZBlocksReused(t *testing.T) {
 	require.Greater(t, len(blocks), 3)
 	inRelease, _, err := sign.Sign(release(meta, 1, prevFiles), key)
 	require.NoError(t, err)
-	cfg := Config{PublicKeys: [][]byte{pub}}
+	cfg := Config{PublicKeys: [][]byte{pub}, Now: testNow}
 	changes := []Change{{ID: 1, TokenName: "ci", Adds: []Add{addOf(pkgs[2999])}}}
 
 	honest := files(pkgs)

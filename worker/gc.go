@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -40,6 +41,9 @@ func (w *GCWorker) Work(ctx context.Context, job *river.Job[jobs.GCArgs]) error 
 // objects it deleted.
 func (w *PublishWorker) collect(ctx context.Context, repoID int64) (int, error) {
 	repo, err := w.cfg.Store.RepositoryByID(ctx, repoID)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil // deleted since the job was enqueued
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -54,14 +58,23 @@ func (w *PublishWorker) collect(ctx context.Context, repoID int64) (int, error) 
 	}
 	deleted := 0
 	for _, rel := range rels {
+		if rel.DeletingAt != nil {
+			continue // its delete job removes all of it
+		}
 		inUse, err := w.cfg.Store.ByHashInUse(ctx, rel.ID, w.cfg.KeepGenerations)
+		if err != nil {
+			return deleted, err
+		}
+		listed, err := w.flatListed(ctx, rel)
 		if err != nil {
 			return deleted, err
 		}
 		n, err := w.deleteUnused(ctx, distsKey(repo.Prefix, rel.Name, ""), cutoff, func(key string) bool {
 			i := strings.Index(key, "/by-hash/")
 			if i < 0 {
-				return true // flat files and Release files are replaced, never collected
+				// Flat files and Release files are replaced, never collected,
+				// but those of an index an update removed.
+				return !isIndexKey(key) || listed[key[len(distsKey(repo.Prefix, rel.Name, "")):]]
 			}
 			return inUse[key[strings.LastIndex(key, "/")+1:]]
 		})
@@ -170,9 +183,58 @@ func (w *MaintainWorker) Work(ctx context.Context, _ *river.Job[jobs.MaintainArg
 			return fmt.Errorf("enqueue gc: %w", err)
 		}
 	}
+	if err := restartDeletes(ctx, w.pub.cfg.Store, client); err != nil {
+		return err
+	}
 	n, err := w.pub.collectUploads(ctx, store.UploadsPrefix)
 	if n > 0 {
 		w.pub.cfg.Logger.Info("abandoned uploads collected", slog.Int("deleted", n))
 	}
 	return err
+}
+
+// isIndexKey says whether an object of dists/<release>/ belongs to an index
+// directory (<component>/binary-<arch>/), not to the release itself.
+func isIndexKey(key string) bool { return strings.Contains(key, "/binary-") }
+
+// flatListed returns the index files S3 holds flat for the release's last
+// committed and last published generations: any other flat file is of an
+// index or a compression an update removed.
+func (w *PublishWorker) flatListed(ctx context.Context, rel store.Release) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, gen := range []int64{rel.Generation, rel.PublishedGeneration} {
+		if gen == 0 {
+			continue
+		}
+		files, err := w.cfg.Store.ReleaseFiles(ctx, rel.ID, gen)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			out[f.Path] = out[f.Path] || !f.ListedOnly
+		}
+	}
+	return out, nil
+}
+
+// restartDeletes enqueues the delete job of every release and repository
+// whose delete was requested and not finished; a job still queued or
+// running keeps its place (the jobs are unique), one that gave up (all
+// attempts failed, e.g. through a long S3 outage) starts again.
+func restartDeletes(ctx context.Context, st *store.Store, client *river.Client[pgx.Tx]) error {
+	rels, repos, err := st.Deleting(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range rels {
+		if _, err := client.Insert(ctx, jobs.DeleteReleaseArgs{ReleaseID: id}, nil); err != nil {
+			return fmt.Errorf("enqueue release delete: %w", err)
+		}
+	}
+	for _, id := range repos {
+		if _, err := client.Insert(ctx, jobs.DeleteRepositoryArgs{RepositoryID: id}, nil); err != nil {
+			return fmt.Errorf("enqueue repository delete: %w", err)
+		}
+	}
+	return nil
 }

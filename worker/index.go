@@ -194,15 +194,40 @@ func changedIndexes(rel store.Release, changes []store.Change, prevByPath map[st
 			touch(r.Component, r.Architecture)
 		}
 	}
+	kinds, stored := fileKinds(rel)
 	for _, comp := range rel.Components {
 		for _, arch := range rel.Architectures {
 			k := indexKey{comp, arch}
-			if _, ok := prevByPath[k.dir()+"/Packages"]; !ok {
+			if !sameFileKinds(k, kinds, stored, prevByPath) {
 				changed[k] = true
 			}
 		}
 	}
 	return changed
+}
+
+// sameFileKinds says whether the last generation has index k with exactly
+// the files the release's compressions make, stored where they say so: a
+// new index, or one whose compressions an update changed, is regenerated.
+// A stored uncompressed Packages the release no longer asks for (the
+// layout before 0019, or "none" dropped) may stay until the index changes.
+func sameFileKinds(k indexKey, kinds []apt.Compression, stored []bool, prevByPath map[string]store.IndexFile) bool {
+	n := 0
+	for path := range prevByPath {
+		if indexDir(path) == k.dir() {
+			n++
+		}
+	}
+	if n != len(kinds) {
+		return false
+	}
+	for i, c := range kinds {
+		f, ok := prevByPath[k.dir()+"/"+apt.IndexFileName(c)]
+		if !ok || (stored[i] && f.ListedOnly) {
+			return false
+		}
+	}
+	return true
 }
 
 // componentEdits is what a round does to one component: packages to add

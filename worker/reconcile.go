@@ -39,6 +39,9 @@ const busyPatience = 2 * time.Minute
 // so a release that is busy right now is tried again shortly rather than
 // skipped at once.
 func (w *ReconcileWorker) Work(ctx context.Context, job *river.Job[jobs.ReconcileArgs]) error {
+	if _, err := w.pub.cfg.Store.ReleaseByID(ctx, w.pub.cfg.Store.Pool, job.Args.ReleaseID); errors.Is(err, store.ErrNotFound) {
+		return nil // deleted since the job was enqueued
+	}
 	report, err := w.pub.reconcile(ctx, job.Args.ReleaseID)
 	if err != nil {
 		return err
@@ -78,6 +81,11 @@ func (w *PublishWorker) reconcile(ctx context.Context, releaseID int64) (store.R
 		return report, err
 	}
 	report.Generation = rel.Generation
+	if rel.DeletingAt != nil {
+		// Its delete job removes what a repair would put back.
+		report.Outcome = "skipped: the release is being deleted"
+		return report, nil
+	}
 	if rel.Generation == 0 {
 		report.Outcome = "ok: nothing published yet"
 		return report, nil

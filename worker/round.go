@@ -17,10 +17,13 @@ import (
 // each is ready (no InRelease names them yet, so this shows readers
 // nothing), and stores the exact Release bytes for the CLI to sign.
 func (w *PublishWorker) cut(ctx context.Context, lease store.Lease, pending []store.Change, log *slog.Logger) (store.Round, error) {
-	rel, err := w.cfg.Store.ReleaseByID(ctx, w.cfg.Store.Pool, lease.ReleaseID)
+	committed, err := w.cfg.Store.ReleaseByID(ctx, w.cfg.Store.Pool, lease.ReleaseID)
 	if err != nil {
 		return store.Round{}, err
 	}
+	// The round publishes the release as its updates leave it; the commit
+	// writes the same settings.
+	rel := store.WithSettings(committed, pending)
 	date, err := w.cfg.Store.NextReleaseDate(ctx, rel.ID)
 	if err != nil {
 		return store.Round{}, err
@@ -47,6 +50,8 @@ func (w *PublishWorker) cut(ctx context.Context, lease store.Lease, pending []st
 		Origin: rel.Origin, Label: rel.Label, Suite: rel.Suite, Codename: rel.Codename,
 		Version: rel.Version, Description: rel.Description, Date: date,
 		Generation: rel.Generation + 1, Architectures: rel.Architectures, Components: rel.Components,
+		NotAutomatic: rel.NotAutomatic, ButAutomaticUpgrades: rel.ButAutomaticUpgrades, SignedBy: rel.SignedBy,
+		KeepVersions: rel.KeepVersions,
 	}
 	if rel.ValidFor != nil {
 		meta.ValidUntil = date.Add(*rel.ValidFor)

@@ -2,8 +2,6 @@ package worker
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -14,11 +12,12 @@ import (
 // SweepWorker resumes releases whose leader died. The lease expires with
 // the leader; the jobs of other changes of the release, snoozed, would take
 // over on their own, but a release whose only job was the dead leader's
-// would wait for River's rescuer. This sweep makes it a matter of seconds.
+// would wait for River's rescuer. WatchLeases resumes such a release as its
+// lease expires; this sweep is the backstop (e.g. a change whose job was
+// lost before any lease was taken).
 type SweepWorker struct {
 	river.WorkerDefaults[jobs.SweepArgs]
-	cfg        Config
-	partitions int
+	cfg Config
 }
 
 // Work enqueues a resume job for every stalled release.
@@ -29,12 +28,8 @@ func (w *SweepWorker) Work(ctx context.Context, _ *river.Job[jobs.SweepArgs]) er
 	}
 	client := river.ClientFromContext[pgx.Tx](ctx)
 	for _, id := range ids {
-		res, err := client.Insert(ctx, jobs.PublishArgs{ReleaseID: id}, jobs.ResumeOpts(id, w.partitions))
-		if err != nil {
-			return fmt.Errorf("enqueue resume of release %d: %w", id, err)
-		}
-		if !res.UniqueSkippedAsDuplicate {
-			w.cfg.Logger.Info("resuming stalled release", slog.Int64("release_id", id), slog.Int64("job_id", res.Job.ID))
+		if err := enqueueResume(ctx, client, jobs.PublishArgs{ReleaseID: id}, w.cfg); err != nil {
+			return err
 		}
 	}
 	return nil

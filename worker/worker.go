@@ -56,6 +56,10 @@ type Config struct {
 	// replaces (InRelease, Release, Release.gpg, flat indexes): how long a
 	// cache in front of the bucket may serve an old one (default 60 s).
 	IndexMaxAge time.Duration
+	// Stopping is closed when the process begins to shut down: a leader
+	// finishes the round it is in, cuts no new one and hands the lease over
+	// (see drain.go). Nil never closes.
+	Stopping <-chan struct{}
 }
 
 func (c *Config) setDefaults() {
@@ -109,10 +113,12 @@ func NewPublishWorker(cfg Config) *PublishWorker {
 func Register(workers *river.Workers, cfg Config) {
 	pub := NewPublishWorker(cfg)
 	river.AddWorker(workers, pub)
-	river.AddWorker(workers, &SweepWorker{cfg: pub.cfg, partitions: pub.cfg.Partitions})
+	river.AddWorker(workers, &SweepWorker{cfg: pub.cfg})
 	river.AddWorker(workers, &MaintainWorker{pub: pub})
 	river.AddWorker(workers, &ReconcileWorker{pub: pub})
 	river.AddWorker(workers, &GCWorker{pub: pub})
+	river.AddWorker(workers, &DeleteReleaseWorker{pub: pub})
+	river.AddWorker(workers, &DeleteRepositoryWorker{pub: pub})
 }
 
 // SweepInterval is how often stalled releases are looked for.
@@ -141,6 +147,10 @@ func (w *PublishWorker) Timeout(*river.Job[jobs.PublishArgs]) time.Duration {
 // without a change (ChangeID 0, from the sweep) resumes the release's
 // unfinished work if no one else holds the lease.
 func (w *PublishWorker) Work(ctx context.Context, job *river.Job[jobs.PublishArgs]) error {
+	return stopCause(ctx, w.work(ctx, job))
+}
+
+func (w *PublishWorker) work(ctx context.Context, job *river.Job[jobs.PublishArgs]) error {
 	resume := job.Args.ChangeID == 0
 	if !resume {
 		change, err := w.cfg.Store.Change(ctx, job.Args.ChangeID)
@@ -153,6 +163,11 @@ func (w *PublishWorker) Work(ctx context.Context, job *river.Job[jobs.PublishArg
 		if done, err := finished(change); done {
 			return err
 		}
+	}
+	if w.stopping() {
+		// A job fetched just before the stop: it leads nothing here, but
+		// goes back to the queue for a process that stays.
+		return river.JobSnooze(0)
 	}
 	led, err := w.leadRelease(ctx, job.Args.ReleaseID, job.ID)
 	if err != nil {
@@ -175,8 +190,12 @@ func (w *PublishWorker) Work(ctx context.Context, job *river.Job[jobs.PublishArg
 	if done, err := finished(change); done {
 		return err
 	}
-	// Not published yet: the round budget ran out before its turn, or another
-	// job leads the release now. Look again later.
+	// Not published yet: the round budget ran out before its turn, another
+	// job leads the release now, or this process is stopping (then another
+	// process takes the job at once). Look again later.
+	if w.stopping() {
+		return river.JobSnooze(0)
+	}
 	return river.JobSnooze(w.cfg.Snooze)
 }
 
@@ -207,7 +226,7 @@ func (w *PublishWorker) leadRelease(ctx context.Context, releaseID, jobID int64)
 		}
 		led = true
 		spent, err := w.holdLease(ctx, lease, jobID)
-		if err != nil || spent {
+		if err != nil || spent || w.stopping() {
 			return led, err
 		}
 		pending, err := w.cfg.Store.PendingChanges(ctx, w.cfg.Store.Pool, releaseID)
@@ -232,6 +251,9 @@ func (w *PublishWorker) holdLease(ctx context.Context, lease store.Lease, jobID 
 		if err := w.cfg.Store.ReleaseLease(releaseCtx, lease); err != nil {
 			log.Warn("release lease", slog.Any("error", err))
 		}
+		if w.stopping() {
+			w.handOver(releaseCtx, lease, log)
+		}
 	}()
 	ctx, stop := w.heartbeat(ctx, lease, log)
 	defer stop()
@@ -247,7 +269,7 @@ func (w *PublishWorker) lead(ctx context.Context, lease store.Lease, log *slog.L
 		round, err := w.cfg.Store.OpenRound(ctx, lease.ReleaseID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
-			if time.Since(start) > w.cfg.RoundBudget {
+			if time.Since(start) > w.cfg.RoundBudget || w.stopping() {
 				return true, nil
 			}
 			if err := w.cfg.Store.DropGonePending(ctx, lease.ReleaseID); err != nil {

@@ -54,9 +54,6 @@ type app struct {
 	// printedJSON is set once a command printed its --json result, so that a
 	// failure does not print a second object.
 	printedJSON bool
-	// uploaded are the SHA-256 of the packages pkg add uploaded for its
-	// change: the round it signs must add exactly these for it.
-	uploaded []string
 }
 
 // Default --timeout values. Publishing waits for a worker and a signature;

@@ -27,9 +27,9 @@ func main() {
 const rootLong = `aptq publishes signed APT repositories.
 
 Changes are queued by the server; a worker cuts a round and generates Release;
-"aptq pkg add/remove" (and "release resign/rollback") sign it locally with your
-private keys (which never leave this process, or gpg) and wait until the round
-is published. Progress goes to stderr: a live status line and upload bars on a
+"aptq pkg add/remove" (and "release resign/rollback/update") sign it locally
+with your private keys (which never leave this process, or gpg) and wait until
+the round is published. Progress goes to stderr: a live status line and upload bars on a
 terminal, plain lines otherwise (CI logs); results go to stdout, as JSON with
 --json.
 
@@ -116,7 +116,7 @@ func newRoot(a *app) *cobra.Command {
 	pf.BoolVarP(&a.quiet, "quiet", "q", false, "no progress on stderr (results and errors still print)")
 	pf.DurationVar(&a.timeout, "timeout", 0, "give up after this long, exit 3 (default 10m for commands that publish, 1m otherwise)")
 	root.AddCommand(a.loginCommand(), a.keyCommand(), a.repoCommand(), a.releaseCommand(), a.pkgCommand(),
-		a.jobCommand(), a.roundCommand(), a.tenantCommand(), a.tokenCommand(), a.auditCommand(), a.uiCommand(),
+		a.importCommand(), a.jobCommand(), a.roundCommand(), a.tenantCommand(), a.tokenCommand(), a.auditCommand(), a.uiCommand(),
 		a.completionCommand(root))
 	return root
 }

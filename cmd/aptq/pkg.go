@@ -1,19 +1,14 @@
 package main
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
+	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/client"
 )
 
@@ -38,26 +33,6 @@ func (p *publishFlags) register(cmd *cobra.Command) {
 	_ = cmd.MarkFlagRequired("release")
 }
 
-// checkArchitecture reads a .deb's control file and fails before any
-// upload when it is not a valid package or the release does not have its
-// architecture ("all" goes in every release).
-func checkArchitecture(rel client.Release, path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	ctl, err := apt.ReadControl(f)
-	if err != nil {
-		return failf("invalid_package", "%s: %v; nothing was uploaded", path, err)
-	}
-	if ctl.Architecture != "all" && !slices.Contains(rel.Architectures, ctl.Architecture) {
-		return failf("invalid", "%s is %s %s for %s, but release %s has no architecture %s (it has %s); nothing was uploaded",
-			path, ctl.Package, ctl.Version, ctl.Architecture, rel.Name, ctl.Architecture, strings.Join(rel.Architectures, ", "))
-	}
-	return nil
-}
-
 // checkComponent fails before any upload when the release has no such
 // component, so that a typo costs nothing.
 func checkComponent(rel client.Release, component string) error {
@@ -70,99 +45,64 @@ func checkComponent(rel client.Release, component string) error {
 
 func (a *app) pkgAddCommand() *cobra.Command {
 	var p publishFlags
+	var parallel int
 	cmd := &cobra.Command{
-		Use:   "add --repo REPO --release NAME [--component main] [--key FILE.asc…|--gpg KEYID…] FILE.deb…",
+		Use:   "add --repo REPO --release NAME [--component main] [--parallel 4] [--key FILE.asc…|--gpg KEYID…] FILE.deb…",
 		Short: "Upload packages and publish them in a release",
 		Long: `Upload .deb files (skipping those the server already has, by SHA-256) and add
-them to a component of a release, in one change. Uploads show a progress bar on
-a terminal and one line per file elsewhere.` + publishLong,
+them to a component of a release. Any number of files may be given, e.g.
+dist/*.deb. Before the first byte is uploaded every file is read and checked
+(a regular file, a .deb the server accepts, of an architecture and a component
+the release has; no two contents for one package version), all bad files are
+named at once (exit 1), and a quota the files would exceed (the tenant's
+upload bytes, the repository's packages) is refused, naming it. --parallel
+files are read and uploaded at once. Uploads show one progress line on a
+terminal (files, bytes, rate) and one line per file elsewhere.
+
+A change holds at most 1000 packages (the server's limit): more files are
+submitted as several changes, which coalesce into the release's next round
+or two; each round is signed once. A change the server refuses because of one
+file (a package version the repository holds with other content) is submitted
+again without it. The command exits 0 only when every file is published.
+Otherwise stdout lists which files are published and which are not, with the
+step that failed (check, upload, submit, job) and why; --json prints that as
+"files" (file, sha256, package, version, architecture, component, published,
+stage, job_id, generation, error), "changes" and "published_files" /
+"unpublished_files" beside the fields below, which then describe the first
+job that was not published. Running the same command again publishes the
+rest: files the server has are not uploaded again, and adding a package that
+is already published changes nothing.` + publishLong,
 		Args: cobra.MinimumNArgs(1),
 		RunE: a.action(publishTimeout, func(cmd *cobra.Command, files []string) error {
-			return a.publish(cmd.Context(), p.sign, p.repo, func(ctx context.Context, c *client.Client) (client.JobRef, error) {
-				// A typo in the last file should not cost the upload of the first.
-				for _, path := range files {
-					if err := checkRegular(path); err != nil {
-						return client.JobRef{}, err
-					}
-				}
-				rel, err := c.GetRelease(ctx, p.repo, p.release)
-				if err != nil {
-					return client.JobRef{}, err
-				}
-				if err := checkComponent(rel, p.component); err != nil {
-					return client.JobRef{}, err
-				}
-				for _, path := range files {
-					if err := checkArchitecture(rel, path); err != nil {
-						return client.JobRef{}, err
-					}
-				}
-				var change client.ChangeRequest
-				for _, path := range files {
-					sum, err := a.upload(ctx, c, path)
-					if err != nil {
-						return client.JobRef{}, err
-					}
-					change.Adds = append(change.Adds, client.Add{SHA256: sum, Component: p.component})
-					a.uploaded = append(a.uploaded, sum)
-				}
-				return c.SubmitChange(ctx, p.repo, p.release, change)
-			})
+			items := make([]bulkItem, len(files))
+			for i, path := range files {
+				items[i] = localItem(path, p.component)
+			}
+			t := bulkTarget{Repo: p.repo, Release: p.release, Sign: p.sign, Parallel: parallel}
+			return a.publishBulk(cmd.Context(), a.client(), t, items)
 		}),
 	}
 	p.register(cmd)
+	cmd.Flags().IntVar(&parallel, "parallel", defaultParallel, "how many files are read and uploaded at once")
 	return cmd
 }
 
-// upload makes sure the server has the file's content and returns its SHA-256.
-// The file is read twice, to hash and to send, and never held in memory.
-func (a *app) upload(ctx context.Context, c *client.Client, path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return "", err
-	}
-	name := filepath.Base(path)
-	a.ui.Busy(fmt.Sprintf("hashing %s (%s)", name, formatBytes(info.Size())))
-	h := sha256.New()
-	_, err = io.Copy(h, f)
-	a.ui.ClearStatus()
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
-	}
-	sum := hex.EncodeToString(h.Sum(nil))
-	has, err := c.HasPackage(ctx, sum)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
-	}
-	if has {
-		a.progress("%s: already on the server (sha256 %s)", path, sum)
-		return sum, nil
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
-	}
-	t := a.ui.Upload(f, name, info.Size())
-	pkg, err := c.UploadPackage(ctx, sum, t, info.Size())
-	if err != nil {
-		t.Fail()
-		return "", fmt.Errorf("%s: %w", path, err)
-	}
-	t.Done(fmt.Sprintf("%s %s %s", pkg.Name, pkg.Version, pkg.Architecture))
-	return sum, nil
-}
-
-func checkRegular(path string) error {
-	info, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if !info.Mode().IsRegular() {
-		return failf("invalid", "%s is not a regular file", path)
-	}
-	return nil
+// localItem is a local file to publish. It must be a regular file: a FIFO
+// or a device could not be read twice, to check and then to send.
+func localItem(path, component string) bulkItem {
+	return bulkItem{Label: path, Size: -1, Component: component, Open: func() (io.ReadCloser, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		info, err := f.Stat()
+		if err == nil && !info.Mode().IsRegular() {
+			err = errors.New("not a regular file")
+		}
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		return f, nil
+	}}
 }

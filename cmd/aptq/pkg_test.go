@@ -72,9 +72,17 @@ func TestPkgAddPublishes(t *testing.T) {
 
 	var out map[string]any
 	require.NoError(t, json.Unmarshal([]byte(res.stdout), &out), res.stdout)
+	file := func(path, sum, name string) map[string]any {
+		return map[string]any{"file": path, "sha256": sum, "package": name, "version": "1.0-1", "architecture": "amd64",
+			"component": "main", "published": true, "job_id": float64(fakeJobID), "generation": float64(fakeGen), "error": nil}
+	}
 	require.Equal(t, map[string]any{
 		"job_id": float64(fakeJobID), "change_id": float64(fakeJobID), "state": "published",
 		"generation": float64(fakeGen), "url": fakeRepoURL, "error": nil, "signed_by": []any{b.fingerprint},
+		"published_files": float64(2), "unpublished_files": float64(0),
+		"changes": []any{map[string]any{"change_id": float64(fakeJobID), "job_id": float64(fakeJobID), "state": "published",
+			"generation": float64(fakeGen), "files": float64(2), "error": nil}},
+		"files": []any{file(hello, helloSum, "hello"), file(world, worldSum, "world")},
 	}, out)
 
 	seen := b.api.snapshot()

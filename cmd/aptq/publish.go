@@ -61,7 +61,8 @@ func (a *app) publish(ctx context.Context, s signFlags, repo string, submit subm
 	job, err := a.runChange(ctx, s, repo, submit, &out)
 	a.ui.ClearStatus()
 	if errors.Is(err, errNoChange) {
-		// Nothing to change (a copy of what is there): nothing to sign.
+		// Nothing to change (a copy of what is there, an update to what the
+		// release is already): nothing to sign.
 		out.State, out.SignedBy = "unchanged", []string{}
 		if a.json {
 			return a.printJSON(out)
@@ -162,22 +163,10 @@ func stateOf(j client.Job) string {
 // runChange does the work of publish and returns the last state of the job.
 func (a *app) runChange(ctx context.Context, s signFlags, repo string, submit submitFunc, out *outcome) (client.Job, error) {
 	var job client.Job
-	signer, err := a.loadSigner(ctx, s)
+	c := a.client()
+	sess, err := a.newSigning(ctx, c, s, repo)
 	if err != nil {
 		return job, err
-	}
-	if repo != "" {
-		if err := checkKeyRegistered(ctx, a.client(), repo, signer); err != nil {
-			return job, err
-		}
-	}
-	var checker *roundChecker
-	if !s.verify.noVerify && !noVerifyFromEnv(a.getenv("APTQ_NO_VERIFY")) {
-		keys, err := publicKeys(ctx, signer)
-		if err != nil {
-			return job, err
-		}
-		checker = &roundChecker{flags: s.verify, keys: keys}
 	}
 	// ctx carries the --timeout deadline (see action); when it ran out the
 	// user needs the job and its state, not the request that was cut short.
@@ -193,17 +182,14 @@ func (a *app) runChange(ctx context.Context, s signFlags, repo string, submit su
 			msg: fmt.Sprintf("job %d still %s after %s; cancelled unless already committed", *out.JobID, stateOf(job), a.deadline)}
 	}
 
-	c := a.client()
 	ref, err := submit(ctx, c)
 	if err != nil {
 		return job, timedOut(err)
 	}
 	out.JobID, out.ChangeID = &ref.JobID, &ref.ChangeID
 	a.progress("change %d accepted: job %d", ref.ChangeID, ref.JobID)
-	if checker != nil {
-		checker.changeID, checker.uploaded = ref.ChangeID, a.uploaded
-	}
-	job, err = a.follow(ctx, c, ref.JobID, signer, checker, out)
+	job, err = a.follow(ctx, c, ref, sess)
+	out.SignedBy = sess.acceptedSigners()
 	return job, timedOut(err)
 }
 
@@ -211,10 +197,9 @@ func (a *app) runChange(ctx context.Context, s signFlags, repo string, submit su
 // awaits a signature, and returns the last state seen. The job's progress
 // is the live status: queued → round cut, awaiting signature → signed →
 // committed → published.
-func (a *app) follow(ctx context.Context, c *client.Client, id int64, signer releaseSigner, checker *roundChecker, out *outcome) (client.Job, error) {
-	type roundKey struct{ id, generation int64 }
+func (a *app) follow(ctx context.Context, c *client.Client, ref client.JobRef, sess *signing) (client.Job, error) {
+	id := ref.JobID
 	var job client.Job
-	tried := map[roundKey]bool{} // rounds signed (or found signed) already
 	for {
 		start := time.Now()
 		next, err := c.GetJob(ctx, id, pollWait, job.State)
@@ -230,16 +215,15 @@ func (a *app) follow(ctx context.Context, c *client.Client, id int64, signer rel
 		case client.JobFailed, client.JobCancelled:
 			return job, jobFailure(job)
 		}
-		if r := job.Round; r.AwaitsSignature() && !tried[roundKey{r.ID, r.Generation}] {
-			tried[roundKey{r.ID, r.Generation}] = true
+		if r := job.Round; r.AwaitsSignature() && sess.claim(r) {
 			step := "signing"
-			if checker != nil {
+			if sess.checker != nil {
 				step = "checking, then signing"
 			}
 			a.ui.Status(fmt.Sprintf("job %d: round %d (generation %d): %s with %s", id, r.ID, r.Generation, step,
-				strings.Join(shortFingerprints(signer.Fingerprints()), ", ")))
+				strings.Join(shortFingerprints(sess.signer.Fingerprints()), ", ")))
 			stop := keepFollowing(ctx, c, id, job.State)
-			err := a.signRound(ctx, c, r, signer, checker, out)
+			err := a.signRound(ctx, c, r, sess, ref.ChangeID)
 			stop()
 			if err != nil {
 				return job, err
@@ -364,15 +348,19 @@ func jobFailure(j client.Job) error {
 	return failf(code, "job %d %s: %s", j.JobID, j.State, msg)
 }
 
-// signRound checks a round (unless checker is nil: --no-verify), signs its
-// Release and posts the signatures. Losing the race to another signer, or
-// to a newer round, is no error: the job goes on.
-func (a *app) signRound(ctx context.Context, c *client.Client, r *client.Round, signer releaseSigner, checker *roundChecker, out *outcome) error {
-	if checker != nil {
-		if err := a.checkRound(ctx, c, checker, r); err != nil {
+// signRound checks a round (unless --no-verify) that holds the change
+// changeID, signs its Release and posts the signatures. Losing the race to
+// another signer, or to a newer round, is no error: the job goes on.
+func (a *app) signRound(ctx context.Context, c *client.Client, r *client.Round, sess *signing, changeID int64) error {
+	if err := sess.wait(ctx); err != nil {
+		return err
+	}
+	if sess.checker != nil {
+		if err := a.checkRound(ctx, c, sess, r, changeID); err != nil {
 			return err
 		}
 	}
+	signer := sess.signer
 	inRelease, releaseGPG, err := signer.Sign(ctx, []byte(r.Release))
 	if err != nil {
 		if ctx.Err() != nil {
@@ -387,7 +375,7 @@ func (a *app) signRound(ctx context.Context, c *client.Client, r *client.Round, 
 	})
 	switch client.ErrorCode(err) {
 	case "":
-		out.SignedBy = res.Signers
+		sess.accepted(res.Signers)
 		a.progress("signed round %d (generation %d) with %s; accepted: %s", res.RoundID, res.Generation,
 			strings.Join(signer.Fingerprints(), ", "), strings.Join(res.Signers, ", "))
 	case client.CodeAlreadySigned:

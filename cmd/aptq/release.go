@@ -14,10 +14,10 @@ import (
 )
 
 func (a *app) releaseCommand() *cobra.Command {
-	return a.group("release", "Create and inspect releases (dists/<name>)",
+	return a.group("release", "Create, change, delete and inspect releases (dists/<name>)",
 		a.releaseCreateCommand(), a.releaseListCommand(), a.releaseShowCommand(),
 		a.releaseResignCommand(), a.releaseRollbackCommand(), a.releaseHistoryCommand(),
-		a.releaseReconcileCommand())
+		a.releaseReconcileCommand(), a.releaseUpdateCommand(), a.releaseDeleteCommand())
 }
 
 func (a *app) releaseCreateCommand() *cobra.Command {
@@ -72,6 +72,9 @@ listed in the round for the signer to check and in "aptq release history".`,
 	f.StringSliceVar(&req.Compressions, "compressions", nil, "index files stored: gz, xz, and none for the uncompressed Packages (always listed in Release), e.g. none,gz,xz")
 	f.StringVar(&validFor, "valid-for", "", "write Valid-Until = Date + this into every Release, e.g. 7d or 36h (at least 1h)")
 	f.IntVar(&req.KeepVersions, "keep-versions", 0, "keep only the newest N versions of each package name and architecture per component (0: keep all)")
+	f.BoolVar(&req.NotAutomatic, "not-automatic", false, "write NotAutomatic: yes (apt pins the release at 1, like experimental)")
+	f.BoolVar(&req.ButAutomaticUpgrades, "but-automatic-upgrades", false, "write ButAutomaticUpgrades: yes (pin 100, like backports; needs --not-automatic)")
+	f.StringVar(&req.SignedBy, "signed-by", "", "write Signed-By: the key fingerprints apt (>= 2.3) accepts, comma-separated")
 	_ = cmd.MarkFlagRequired("repo")
 	_ = cmd.MarkFlagRequired("release")
 	return cmd
@@ -144,6 +147,7 @@ func (a *app) printRelease(r client.Release) {
 		{"compressions", joinList(r.Compressions)},
 		{"valid for", firstNonEmpty(r.ValidFor, "- (no Valid-Until)")},
 		{"keep versions", keepVersionsText(r.KeepVersions)},
+		{"options", releaseOptions(r)},
 		{"generation", fmt.Sprint(r.Generation)},
 		{"published", fmt.Sprint(r.PublishedGeneration)},
 		{"created", r.CreatedAt.Format(time.RFC3339)},

@@ -11,8 +11,8 @@ import (
 )
 
 func (a *app) repoCommand() *cobra.Command {
-	return a.group("repo", "Create and inspect repositories",
-		a.repoCreateCommand(), a.repoListCommand(), a.repoShowCommand())
+	return a.group("repo", "Create, delete and inspect repositories",
+		a.repoCreateCommand(), a.repoListCommand(), a.repoShowCommand(), a.repoDeleteCommand())
 }
 
 func (a *app) repoCreateCommand() *cobra.Command {

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -178,12 +177,12 @@ func (u *ui) endLineLocked() {
 	}
 }
 
-// transfer is one upload: an io.Reader and io.Seeker over the file that
+// transfer is one upload: an io.Reader and io.Seeker over the content that
 // counts what was read, for the progress bar. Retries seek back, and so
 // reset the count.
 type transfer struct {
 	u     *ui
-	f     *os.File
+	r     io.Reader
 	name  string
 	total int64
 	start time.Time
@@ -193,26 +192,33 @@ type transfer struct {
 var _ io.ReadSeeker = (*transfer)(nil)
 
 func (t *transfer) Read(p []byte) (int, error) {
-	n, err := t.f.Read(p)
+	n, err := t.r.Read(p)
 	t.sent.Add(int64(n))
 	return n, err
 }
 
+// Seek fails when the content cannot seek; the client then sends it once.
 func (t *transfer) Seek(offset int64, whence int) (int64, error) {
-	pos, err := t.f.Seek(offset, whence)
+	s, ok := t.r.(io.Seeker)
+	if !ok {
+		return 0, fmt.Errorf("cannot rewind %T", t.r)
+	}
+	pos, err := s.Seek(offset, whence)
 	if err == nil {
 		t.sent.Store(pos)
 	}
 	return pos, err
 }
 
-// Upload starts showing the upload of f (name, total bytes): a bar on a
+// Upload starts showing the upload of r (name, total bytes): a bar on a
 // terminal, "uploading NAME (SIZE)… " elsewhere; the returned transfer is
 // what to send.
-func (u *ui) Upload(f *os.File, name string, total int64) *transfer {
-	t := &transfer{u: u, f: f, name: name, total: total, start: time.Now()}
-	if pos, err := f.Seek(0, io.SeekCurrent); err == nil {
-		t.sent.Store(pos)
+func (u *ui) Upload(r io.Reader, name string, total int64) *transfer {
+	t := &transfer{u: u, r: r, name: name, total: total, start: time.Now()}
+	if s, ok := r.(io.Seeker); ok {
+		if pos, err := s.Seek(0, io.SeekCurrent); err == nil {
+			t.sent.Store(pos)
+		}
 	}
 	if u.quiet {
 		return t

@@ -21,6 +21,8 @@ Release must be that generation plus exactly the round's changes, which are
 printed with the token that submitted each. Changed indexes are fetched by
 hash and rebuilt here from the previous ones and the uploaded control
 paragraphs; Packages, Packages.gz and Packages.xz must match what they give.
+Its Date must be within 5 min ahead and 1 h behind this machine's clock, and
+Valid-Until - Date the previous one's unless a listed update sets valid_for.
 A round that does not add up, or that holds a change from a token
 --accept-from does not name, is refused (exit 1) and this CLI's change is
 cancelled. --no-verify (or APTQ_NO_VERIFY=1) signs whatever the server sends:
@@ -47,15 +49,13 @@ func (v *verifyFlags) register(cmd *cobra.Command) {
 type roundChecker struct {
 	flags verifyFlags
 	keys  [][]byte // the public keys of the signing keys
-	// changeID and uploaded are this CLI's change and the packages it
-	// uploaded for it (nil when it adds none it uploaded).
-	changeID int64
-	uploaded []string
 }
 
-// checkRound fetches the round, prints its changes and verifies it; the
-// error says why it may not be signed.
-func (a *app) checkRound(ctx context.Context, c *client.Client, rc *roundChecker, r *client.Round) error {
+// checkRound fetches the round, which must hold this CLI's change changeID,
+// prints its changes and verifies it; the error says why it may not be
+// signed.
+func (a *app) checkRound(ctx context.Context, c *client.Client, sess *signing, r *client.Round, changeID int64) error {
+	rc := sess.checker
 	view, err := c.GetRound(ctx, r.ID)
 	if client.ErrorCode(err) == client.CodeNotFound {
 		return failf("unverified_round", "round %d cannot be checked before signing: the server does not show it "+
@@ -84,7 +84,15 @@ func (a *app) checkRound(ctx context.Context, c *client.Client, rc *roundChecker
 			who = "unknown token"
 		}
 		vc := verify.Change{ID: ch.ID, JobID: ch.JobID, TokenName: ch.TokenName}
-		if len(ch.Adds) == 0 && len(ch.Removes) == 0 {
+		if u := ch.Update; u != nil {
+			if vc.Update, err = verifyUpdate(u); err != nil {
+				return failf("unverified_round", "refusing to sign round %d: change %d (job %d): %v", r.ID, ch.ID, ch.JobID, err)
+			}
+			for _, line := range describeUpdate(u) {
+				show("  * %s (change %d, job %d, by %s)", line, ch.ID, ch.JobID, who)
+			}
+		}
+		if len(ch.Adds) == 0 && len(ch.Removes) == 0 && ch.Update == nil {
 			show("  change %d (job %d, by %s): no package changes", ch.ID, ch.JobID, who)
 		}
 		for _, ad := range ch.Adds {
@@ -114,7 +122,8 @@ func (a *app) checkRound(ctx context.Context, c *client.Client, rc *roundChecker
 	if lines > maxChangeLines {
 		a.progress("  … and %d more", lines-maxChangeLines)
 	}
-	cfg := verify.Config{PublicKeys: rc.keys, AcceptFrom: rc.flags.acceptFrom, OwnChange: rc.changeID, OwnSHA256: rc.uploaded}
+	cfg := verify.Config{PublicKeys: rc.keys, AcceptFrom: rc.flags.acceptFrom, OwnChange: changeID, OwnAdds: sess.ownAdds(),
+		Now: time.Now()}
 	fetcher := &repoFetcher{c: c, url: view.URL, release: view.Release}
 	start := time.Now()
 	if err := verify.Check(ctx, cfg, round, fetcher); err != nil {

@@ -1,27 +1,19 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
-	"github.com/aptq/aptq/api"
-	"github.com/aptq/aptq/blob"
 	"github.com/aptq/aptq/jobs"
-	"github.com/aptq/aptq/metrics"
 	"github.com/aptq/aptq/migrations"
 	"github.com/aptq/aptq/store"
 	"github.com/aptq/aptq/worker"
@@ -135,13 +127,14 @@ func serveCommand(role string, withAPI, withWorker bool) *cobra.Command {
 			if err := cfg.validate(true, withAPI, withWorker); err != nil {
 				return err
 			}
-			return serve(cmd.Context(), cfg, role == "all", withAPI, withWorker)
+			return serve(cmd.Context(), cfg, role, withAPI, withWorker)
 		},
 	}
 	cfg.bindDatabase(cmd.Flags())
 	cfg.bindS3(cmd.Flags())
 	cfg.bindQueues(cmd.Flags())
 	cfg.bindMetrics(cmd.Flags())
+	cfg.bindServe(cmd.Flags(), role)
 	if withAPI {
 		cfg.bindAPI(cmd.Flags())
 	}
@@ -151,106 +144,16 @@ func serveCommand(role string, withAPI, withWorker bool) *cobra.Command {
 	return cmd
 }
 
-func serve(ctx context.Context, cfg config, migrate, withAPI, withWorker bool) error {
-	log := cfg.logger()
-	pool, err := store.Connect(ctx, cfg.databaseURL)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if migrate {
-		if _, err := migrations.Up(ctx, pool, log); err != nil {
-			return err
-		}
-	}
-	bucket, err := blob.NewS3(ctx, blob.Config{Endpoint: cfg.s3Endpoint, Region: cfg.s3Region,
-		Bucket: cfg.s3Bucket, AccessKey: cfg.s3AccessKey, SecretKey: cfg.s3SecretKey})
-	if err != nil {
-		return err
-	}
-	st := store.New(pool)
-	if cfg.adminToken != "" {
-		if err := st.EnsureAdminToken(ctx, cfg.adminToken); err != nil {
-			return err
-		}
-	}
-	listener := store.NewListener(pool, log)
-	mets := metrics.New()
-	mets.CountFromDatabase(st, log)
-
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { listener.Run(ctx); return nil })
-
-	riverClient, err := newRiverClient(pool, cfg, log, withWorker, worker.Config{
-		Store: st, Blob: bucket, Listener: listener, Logger: log, Holder: holderName(),
-		LeaseTTL: cfg.leaseTTL, SignatureTimeout: cfg.signatureTimeout, RoundBudget: cfg.roundBudget,
-		Partitions: cfg.partitions, Metrics: mets, MaintenanceInterval: cfg.maintenanceInterval,
-		KeepGenerations: cfg.keepGenerations, GCGrace: cfg.gcGrace, IndexCacheBytes: indexCacheBytes(cfg.indexCacheMiB),
-		IndexMaxAge: cfg.indexMaxAge,
-	})
-	if err != nil {
-		return err
-	}
-	if withWorker {
-		if err := riverClient.Start(ctx); err != nil {
-			return fmt.Errorf("start workers: %w", err)
-		}
-		g.Go(func() error {
-			<-ctx.Done()
-			stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			return riverClient.Stop(stopCtx)
-		})
-		log.Info("workers started", slog.Int("partitions", cfg.partitions), slog.Int("workers_per_queue", cfg.workersPerQueue))
-	}
-	// A separate metrics listener keeps /metrics off the API's address,
-	// which may face the internet; a worker-only process has no other.
-	if cfg.metricsListen != "" {
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", promhttp.HandlerFor(mets.Registry, promhttp.HandlerOpts{}))
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		// Bound before the API starts: once the API is ready, so are metrics.
-		l, err := net.Listen("tcp", cfg.metricsListen)
-		if err != nil {
-			return fmt.Errorf("metrics listener: %w", err)
-		}
-		g.Go(func() error {
-			<-ctx.Done()
-			return srv.Shutdown(context.Background())
-		})
-		g.Go(func() error {
-			if err := srv.Serve(l); err != http.ErrServerClosed {
-				return err
-			}
-			return nil
-		})
-		log.Info("metrics listening", slog.String("addr", cfg.metricsListen))
-	}
-	if withAPI {
-		externalURL, configured := cfg.apiExternalURL()
-		if !configured {
-			log.Warn("no --external-url (APTQ_EXTERNAL_URL): login links and repository URLs use the listen address",
-				slog.String("external_url", externalURL))
-		}
-		srv := api.New(api.Config{Store: st, Blob: bucket, Listener: listener, River: riverClient, Logger: log,
-			MaxUploadBytes: cfg.maxUploadBytes, Partitions: cfg.partitions, Metrics: mets, ClientGrace: cfg.clientGrace,
-			MaxPlanPackages: cfg.maxPlanPackages,
-			ExternalURL:     externalURL, MaxUploads: cfg.maxUploads, MaxTenantUploads: cfg.maxTenantUploads,
-			MinUploadRate: int64(cfg.uploadMinRate), UploadRateWindow: cfg.uploadRateWindow,
-			MetricsElsewhere: cfg.metricsListen != ""})
-		g.Go(func() error { return srv.Serve(ctx, cfg.listen) })
-		log.Info("api listening", slog.String("addr", cfg.listen))
-	}
-	return g.Wait()
-}
-
 // newRiverClient builds the River client: insert-only for the API, with
 // queues and workers for a worker. Settings, on purpose:
 //   - one queue per partition, workersPerQueue jobs each: a flood on one
 //     release fills one queue only; waiting jobs snooze instead of holding a slot;
 //   - the publish worker's own Timeout bounds a leader (round budget +
 //     signature timeout + upload); RescueStuckJobsAfter is longer than that,
-//     so River rescues only jobs of a dead process, never a live leader's.
+//     so River rescues only jobs of a dead process, never a live leader's;
+//   - a stop is soft for most of the shutdown timeout (running jobs go on:
+//     a leader finishes its round), then River cancels what still runs,
+//     leaving time for those jobs to hand over (worker/drain.go).
 func newRiverClient(pool *pgxpool.Pool, cfg config, log *slog.Logger, withWorker bool, wcfg worker.Config) (*river.Client[pgx.Tx], error) {
 	rc := &river.Config{
 		Logger: log,
@@ -275,6 +178,7 @@ func newRiverClient(pool *pgxpool.Pool, cfg config, log *slog.Logger, withWorker
 		rc.PeriodicJobs = worker.PeriodicJobs(wcfg)
 		rc.ID = wcfg.Holder
 		rc.RescueStuckJobsAfter = cfg.roundBudget + cfg.signatureTimeout + 10*time.Minute
+		rc.SoftStopTimeout = softStopTimeout(cfg.shutdownTimeout)
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), rc)
 	if err != nil {

@@ -48,6 +48,9 @@ type config struct {
 	gcGrace             time.Duration
 	indexMaxAge         time.Duration
 	indexCacheMiB       int
+
+	shutdownTimeout time.Duration
+	dbPoolSize      int
 }
 
 // envErrors collects malformed APTQ_* values, reported at start-up.
@@ -96,6 +99,30 @@ func (c *config) bindS3(fs *pflag.FlagSet) {
 	fs.StringVar(&c.s3SecretKey, "s3-secret-key", envString("APTQ_S3_SECRET_KEY", ""), "S3 secret key ($APTQ_S3_SECRET_KEY); a flag's value shows in ps, so prefer the variable or --s3-secret-key-file")
 	fs.StringVar(&c.s3SecretKeyFile, "s3-secret-key-file", envString("APTQ_S3_SECRET_KEY_FILE", ""), "file holding the S3 secret key, e.g. a mounted secret ($APTQ_S3_SECRET_KEY_FILE)")
 	fs.StringVar(&c.s3Region, "s3-region", envString("APTQ_S3_REGION", "us-east-1"), "S3 region ($APTQ_S3_REGION)")
+}
+
+// bindServe binds what every serving role has: its share of the
+// database's connections, and how long it drains when told to stop.
+func (c *config) bindServe(fs *pflag.FlagSet, role string) {
+	fs.IntVar(&c.dbPoolSize, "db-pool-size", envInt("APTQ_DB_POOL_SIZE", defaultPoolSize[role]),
+		"database connections this process opens at start and keeps; it does not start when Postgres refuses one (plus "+
+			strconv.Itoa(dedicatedConns(role))+" for notifications) ($APTQ_DB_POOL_SIZE)")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", envDuration("APTQ_SHUTDOWN_TIMEOUT", 30*time.Second),
+		"on SIGTERM, how long requests in flight and the round a worker leads may take to finish ($APTQ_SHUTDOWN_TIMEOUT)")
+}
+
+// defaultPoolSize per role: with them 2 API and 3 worker processes fit
+// Postgres's default max_connections (100) with room for migrations and
+// operators (docs/design.md, Deploying).
+var defaultPoolSize = map[string]int{"api": 12, "worker": 16, "all": 24}
+
+// dedicatedConns is what a role holds besides its pool: aptq's LISTEN
+// connection, and a worker's River notifier.
+func dedicatedConns(role string) int {
+	if role == "api" {
+		return 1
+	}
+	return 2
 }
 
 func (c *config) bindQueues(fs *pflag.FlagSet) {
@@ -176,6 +203,10 @@ func (c *config) validate(needS3, needAPI, needWorker bool) error {
 		if needAPI && c.metricsListen == c.listen {
 			return fmt.Errorf("the metrics listen address must differ from the API's (%s)", c.listen)
 		}
+	}
+	if needS3 && (c.dbPoolSize < 2 || c.shutdownTimeout < time.Second) {
+		return fmt.Errorf("database pool size must be at least 2 (not %d) and shutdown timeout at least 1s (not %s)",
+			c.dbPoolSize, c.shutdownTimeout)
 	}
 	if needS3 && (c.partitions < 1 || c.partitions > 256) {
 		return fmt.Errorf("partitions must be between 1 and 256, not %d", c.partitions)

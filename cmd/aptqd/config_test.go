@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/require"
@@ -46,6 +47,7 @@ func parse(t *testing.T, args ...string) *config {
 	c.bindQueues(fs)
 	c.bindAPI(fs)
 	c.bindMetrics(fs)
+	c.bindServe(fs, "api")
 	base := []string{"--database-url", "postgres://x/y", "--s3-bucket", "b", "--s3-secret-key", "", "--admin-token", "",
 		"--s3-secret-key-file", "", "--admin-token-file", "", "--partitions", "4", "--listen", "127.0.0.1:1"}
 	require.NoError(t, fs.Parse(append(base, args...)))
@@ -90,6 +92,35 @@ func TestMetricsListen(t *testing.T) {
 	require.ErrorContains(t, same.validate(false, true, false), "must differ")
 	bad := parse(t, "--listen", "127.0.0.1:8080", "--metrics-listen", "9090")
 	require.ErrorContains(t, bad.validate(false, true, false), "not host:port")
+}
+
+func TestServeSettings(t *testing.T) {
+	t.Parallel()
+	c := parse(t)
+	require.Equal(t, defaultPoolSize["api"], c.dbPoolSize)
+	require.Equal(t, 30*time.Second, c.shutdownTimeout)
+	require.NoError(t, c.validate(true, true, false))
+
+	c = parse(t, "--db-pool-size", "40", "--shutdown-timeout", "2m")
+	require.Equal(t, 40, c.dbPoolSize)
+	require.Equal(t, 2*time.Minute, c.shutdownTimeout)
+	require.NoError(t, c.validate(true, true, false))
+
+	require.ErrorContains(t, parse(t, "--db-pool-size", "1").validate(true, true, false), "pool size must be at least 2")
+	require.ErrorContains(t, parse(t, "--shutdown-timeout", "10ms").validate(true, true, false), "shutdown timeout at least 1s")
+
+	// The defaults fit 2 API and 3 worker processes in Postgres's default
+	// max_connections (100, 3 of them for superusers), with room to spare.
+	budget := 2*(defaultPoolSize["api"]+dedicatedConns("api")) + 3*(defaultPoolSize["worker"]+dedicatedConns("worker"))
+	require.LessOrEqual(t, budget, 97-10)
+
+	// Soft stop leaves cancelled leaders time to hand over, never all of it.
+	for _, d := range []time.Duration{time.Second, 4 * time.Second, 30 * time.Second, 5 * time.Minute} {
+		soft := softStopTimeout(d)
+		require.Positive(t, soft, d)
+		require.Less(t, soft, d)
+		require.GreaterOrEqual(t, soft, d*3/4, d)
+	}
 }
 
 // TestMaxPlanPackages: the bound of server-planned changes defaults to

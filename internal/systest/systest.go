@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -108,6 +109,19 @@ func (a *Apt) Run(ctx context.Context, args ...string) (string, error) {
 		if strings.HasPrefix(line, "W:") || strings.HasPrefix(line, "E:") {
 			return string(out), fmt.Errorf("apt-get %s printed %q:\n%s", strings.Join(args, " "), strings.TrimSpace(line), out)
 		}
+	}
+	return string(out), nil
+}
+
+// Cache runs apt-cache with args on the same state as Run (e.g. pkgnames:
+// what apt knows from the indexes it verified; policy) and returns its
+// standard output.
+func (a *Apt) Cache(ctx context.Context, args ...string) (string, error) {
+	out, err := exec.CommandContext(ctx, "apt-cache", append(a.opts, args...)...).Output()
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+		return string(out), fmt.Errorf("apt-cache %s: %w\n%s", strings.Join(args, " "), err, ee.Stderr)
+	} else if err != nil {
+		return string(out), fmt.Errorf("apt-cache %s: %w", strings.Join(args, " "), err)
 	}
 	return string(out), nil
 }
