@@ -34,9 +34,8 @@ func (e *promoteEnv) seed(release string, opts []debtest.Options) map[string]str
 	adds := make([]client.Add, len(opts))
 	sums := map[string]string{}
 	for i, o := range opts {
-		// A file, not the bytes: an upload the server fails (versitygw
-		// answers a PUT racing a DELETE in the same directory with a 409,
-		// a 500 here) is retried only from a body that can seek back.
+		// A file, not the bytes: the client retries an upload the server
+		// failed only from a body that can seek back, as the CLI's are.
 		data := debtest.Build(e.t, o)
 		path := filepath.Join(e.debs, fmt.Sprintf("%05d.deb", i))
 		require.NoError(e.t, os.WriteFile(path, data, 0o644))
