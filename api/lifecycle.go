@@ -52,24 +52,11 @@ func (s *Server) enqueueAudited(c echo.Context, rel store.Release, adds []store.
 	settings *store.ReleaseSettings, action string) (store.Change, int64, error) {
 	ctx := c.Request().Context()
 	tokenID := principalOf(c).TokenID
-	var pkgs map[int64]store.Package
-	if len(adds) > 0 {
-		ids := make([]int64, len(adds))
-		for i, a := range adds {
-			ids[i] = a.PackageID
-		}
-		var err error
-		if pkgs, err = s.store.PackagesByID(ctx, ids); err != nil {
-			return store.Change{}, 0, err
-		}
-	}
 	var change store.Change
 	var jobID int64
 	err := s.store.InTx(ctx, func(tx pgx.Tx) error {
-		for _, a := range adds {
-			if err := s.store.ClaimInRepository(ctx, tx, rel.RepositoryID, pkgs[a.PackageID], a.Filename); err != nil {
-				return err
-			}
+		if err := s.store.ClaimAdds(ctx, tx, rel.RepositoryID, adds); err != nil {
+			return err
 		}
 		var err error
 		change, err = s.store.InsertChange(ctx, tx, rel.ID, &tokenID, adds, removes)

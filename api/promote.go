@@ -222,8 +222,21 @@ func (s *Server) prune(c echo.Context) error {
 	return s.submitPlan(c, rel, nil, store.RetentionDrops(cands, req.Keep), PlanResponse{DryRun: req.DryRun})
 }
 
+// DefaultMaxPlanPackages bounds a change the server plans (copy, removals,
+// prune) unless Config.MaxPlanPackages says otherwise. Such a change is not
+// held to the client-submitted limit (maxChangeItems): a snapshot promotion
+// must reach apt clients as one generation, never half of it, so the whole
+// plan goes into one change and one round. The bound keeps that round's
+// size in check: its view (GET /v1/rounds/{id}), which the signer reads
+// whole, is about 1 KB per added package.
+const DefaultMaxPlanPackages = 200_000
+
+// MaxPlanPackagesLimit is the largest bound an operator may configure: the
+// default package quota of a repository.
+const MaxPlanPackagesLimit = 1_000_000
+
 // submitPlan answers with the plan and, unless it is a dry run or changes
-// nothing, submits it as one change.
+// nothing, submits it as one change, claimed and enqueued as rollback's.
 func (s *Server) submitPlan(c echo.Context, rel store.Release, adds []store.ChangeAdd, removes []store.ChangeRemove, out PlanResponse) error {
 	if out.Plan == nil {
 		out.Plan = []PlanItem{}
@@ -231,10 +244,10 @@ func (s *Server) submitPlan(c echo.Context, rel store.Release, adds []store.Chan
 	for _, r := range removes {
 		out.Plan = append(out.Plan, PlanItem{Op: "-", Name: r.Name, Version: r.Version, Architecture: r.Architecture, Component: r.Component})
 	}
-	if n := len(adds) + len(removes); n > maxChangeItems {
-		e := store.Errorf(store.CodeTooManyMatches, "this selects %d packages; a change holds at most %d: "+
-			"select fewer (e.g. by component or by name) and run it in parts", n, maxChangeItems)
-		e.Details = map[string]any{"matched": n, "limit": maxChangeItems}
+	if n, limit := len(adds)+len(removes), s.cfg.MaxPlanPackages; n > limit {
+		e := store.Errorf(store.CodeTooManyMatches, "this changes %d packages; a change the server plans holds at most %d "+
+			"(max_plan_packages): select fewer (e.g. by component or by name) and run it in parts", n, limit)
+		e.Details = map[string]any{"matched": n, "limit": limit, "bound": "max_plan_packages"}
 		return e
 	}
 	if out.DryRun || len(adds)+len(removes) == 0 {

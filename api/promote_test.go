@@ -24,7 +24,13 @@ type promoteFixture struct {
 
 func newPromoteFixture(t *testing.T) *promoteFixture {
 	t.Helper()
-	b := setup(t, 1<<20)
+	return newPromoteFixtureWith(t, func(*Config) {})
+}
+
+// newPromoteFixtureWith is newPromoteFixture on a server configured so.
+func newPromoteFixtureWith(t *testing.T, configure func(*Config)) *promoteFixture {
+	t.Helper()
+	b := setupWith(t, func(c *Config) { c.MaxUploadBytes = 1 << 20; configure(c) })
 	f := &promoteFixture{bundle: b}
 	ctx := context.Background()
 	require.Equal(t, http.StatusCreated, b.do(http.MethodPost, "/v1/repos", map[string]string{"name": "r"}, nil))
@@ -156,29 +162,73 @@ func TestCopyRejections(t *testing.T) {
 	require.Equal(t, []PlanItem{item("+", "tool", "1.0", "all", "main")}, got.Plan)
 }
 
-// TestTooManyMatches: a selection larger than a change may hold is refused
-// up front, naming the limit, and changes nothing.
-func TestTooManyMatches(t *testing.T) {
-	t.Parallel()
-	f := newPromoteFixture(t)
+// bulk makes n packages (name, version from pattern's %d) committed
+// members of a component of rel, as rounds would have.
+func (f *promoteFixture) bulk(rel store.Release, component, namePattern, versionPattern string, n int) {
+	f.t.Helper()
 	_, err := f.store.Pool.Exec(context.Background(), `
 		WITH p AS (
 			INSERT INTO packages (tenant_id, sha256, sha512, sha1, md5, size, name, version, architecture, source, control)
-			SELECT $1, md5(i::text) || md5(i::text), '', '', '', 1, 'bulk' || i, '1.0', 'amd64', 'bulk' || i,
-				'Package: bulk' || i || E'\nVersion: 1.0\nArchitecture: amd64\n'
-			FROM generate_series(1, $3::int) i RETURNING id, name
+			SELECT $1, md5(n || v) || md5(v || n), '', '', '', 1, n, v, 'amd64', n,
+				'Package: ' || n || E'\nVersion: ' || v || E'\nArchitecture: amd64\n'
+			FROM generate_series(1, $5::int) i, format($3, i) n, format($4, i) v
+			RETURNING id, name, version
 		)
 		INSERT INTO release_packages (release_id, component, package_id, filename)
-		SELECT $2, 'main', id, 'pool/main/b/' || name || '/' || name || '_1.0_amd64.deb' FROM p`,
-		f.tenant.ID, f.staging.ID, maxChangeItems)
-	require.NoError(t, err)
-	before := f.snapshot()
+		SELECT $2, $6, id, 'pool/' || $6 || '/' || left(name, 1) || '/' || name || '/' || name || '_' || version || '_amd64.deb' FROM p`,
+		f.tenant.ID, rel.ID, strings.ReplaceAll(namePattern, "%d", "%s"), strings.ReplaceAll(versionPattern, "%d", "%s"), n, component)
+	require.NoError(f.t, err)
+}
+
+// claims are the repository's version claims, pool claims and counter.
+func (f *promoteFixture) claims() [3]int {
+	f.t.Helper()
+	var c [3]int
+	require.NoError(f.t, f.store.Pool.QueryRow(context.Background(), `SELECT
+		(SELECT count(*) FROM repository_packages WHERE repository_id = $1),
+		(SELECT count(*) FROM repository_pool WHERE repository_id = $1),
+		(SELECT packages FROM repositories WHERE id = $1)`, f.stable.RepositoryID).Scan(&c[0], &c[1], &c[2]))
+	return c
+}
+
+// TestPlanBound: a plan the server makes is not held to the 1000 adds and
+// removes of a change a client submits: a copy of 1 500 packages and a
+// removal of 1 200 versions of one name are each one change, claimed whole.
+// A plan over the server's own bound is refused, naming the bound, and
+// changes nothing.
+func TestPlanBound(t *testing.T) {
+	t.Parallel()
+	f := newPromoteFixtureWith(t, func(c *Config) { c.MaxPlanPackages = 1503 })
+	f.bulk(f.staging, "extra", "bulk%d", "1.0", 1500)
+	before, claimsBefore := f.snapshot(), f.claims()
 	e := f.expectError(http.MethodPost, "/v1/repos/r/releases/stable/copy", map[string]any{"from_release": "staging", "all": true},
 		422, store.CodeTooManyMatches)
-	require.EqualValues(t, maxChangeItems, e.Details["limit"])
-	require.EqualValues(t, maxChangeItems+4, e.Details["matched"])
-	require.Contains(t, e.Message, "at most 1000")
+	require.EqualValues(t, 1503, e.Details["limit"])
+	require.EqualValues(t, 1500+4, e.Details["matched"])
+	require.Equal(t, "max_plan_packages", e.Details["bound"])
+	require.Contains(t, e.Message, "at most 1503 (max_plan_packages)")
+	f.expectError(http.MethodPost, "/v1/repos/r/releases/stable/copy", map[string]any{"from_release": "staging", "all": true,
+		"dry_run": true}, 422, store.CodeTooManyMatches)
 	require.Equal(t, before, f.snapshot())
+	require.Equal(t, claimsBefore, f.claims())
+
+	got := f.plan("stable/copy", map[string]any{"from_release": "staging", "from_component": "extra", "all": true}, 202)
+	require.Len(t, got.Plan, 1500)
+	c, err := f.store.Change(context.Background(), *got.ChangeID)
+	require.NoError(t, err)
+	require.Len(t, c.Adds, 1500)
+	require.Equal(t, 1, f.count("changes"), "one change")
+	require.Equal(t, [3]int{claimsBefore[0] + 1500, claimsBefore[1] + 1500, claimsBefore[2] + 1500}, f.claims(),
+		"every package claimed, in the change's transaction")
+
+	f.bulk(f.staging, "main", "many", "2.%d", 1200)
+	got = f.plan("staging/removals", map[string]any{"component": "main", "specs": []string{"many"}}, 202)
+	require.Len(t, got.Plan, 1200)
+	c, err = f.store.Change(context.Background(), *got.ChangeID)
+	require.NoError(t, err)
+	require.Len(t, c.Removes, 1200)
+	got = f.plan("staging/prune", map[string]any{"keep": 1, "component": "main", "dry_run": true}, 200)
+	require.Len(t, got.Plan, 1199+1, "1199 versions of many, and hello 1.9")
 }
 
 func TestRemoveByName(t *testing.T) {

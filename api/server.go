@@ -51,6 +51,9 @@ type Config struct {
 	// over UploadRateWindow of waiting (defaults 1 KiB/s, 30 s).
 	MinUploadRate    int64
 	UploadRateWindow time.Duration
+	// MaxPlanPackages bounds a change the server plans itself (copy,
+	// removals, prune); 0 is DefaultMaxPlanPackages.
+	MaxPlanPackages int
 	// MetricsElsewhere keeps /metrics off the API: another listener serves
 	// it, so that an API facing the internet does not show internal numbers.
 	MetricsElsewhere bool
@@ -99,6 +102,7 @@ func New(cfg Config) *Server {
 	cfg.MinUploadRate = cmp.Or(cfg.MinUploadRate, 1<<10)
 	cfg.UploadRateWindow = cmp.Or(cfg.UploadRateWindow, 30*time.Second)
 	cfg.ShutdownTimeout = cmp.Or(cfg.ShutdownTimeout, 30*time.Second)
+	cfg.MaxPlanPackages = cmp.Or(cfg.MaxPlanPackages, DefaultMaxPlanPackages)
 	s := &Server{cfg: cfg, store: cfg.Store, blob: cfg.Blob, logger: cfg.Logger,
 		uploads: newUploadSlots(cfg.MaxUploads, cfg.MaxTenantUploads), draining: make(chan struct{})}
 	e := echo.New()

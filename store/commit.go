@@ -73,22 +73,29 @@ func removedText(removes []ChangeRemove) []string {
 
 // removeStmt removes packages from a release's membership; their pool
 // files stay for readers of the generation before, until garbage collection.
+// The packages are resolved to ids first (a materialized step), so that the
+// membership is joined on its key whatever the planner's statistics say:
+// on a release just filled, it joined 20 000 removes with the members by
+// component alone, 400 million rows, for minutes.
 func removeStmt(name string, releaseID int64, removes []ChangeRemove) Statement {
-	if removes == nil {
-		removes = []ChangeRemove{}
+	names, versions, archs, comps := make([]string, len(removes)), make([]string, len(removes)),
+		make([]string, len(removes)), make([]string, len(removes))
+	for i, r := range removes {
+		names[i], versions[i], archs[i], comps[i] = r.Name, r.Version, r.Architecture, r.Component
 	}
-	rm, _ := json.Marshal(removes)
 	return Stmt(name, `
-		WITH gone AS (
-			DELETE FROM release_packages rp
-			USING packages p, jsonb_to_recordset($2) AS x(name text, version text, architecture text, component text)
-			WHERE rp.release_id = $1 AND rp.package_id = p.id AND rp.component = x.component
-			  AND p.name = x.name AND p.version = x.version AND p.architecture = x.architecture
+		WITH x AS MATERIALIZED (
+			SELECT p.id AS package_id, x.component
+			FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS x(name, version, architecture, component)
+			JOIN packages p ON p.name = x.name AND p.version = x.version AND p.architecture = x.architecture
+		), gone AS (
+			DELETE FROM release_packages rp USING x
+			WHERE rp.release_id = $1 AND rp.component = x.component AND rp.package_id = x.package_id
 			RETURNING rp.filename
 		)
 		INSERT INTO pool_removals (repository_id, filename)
 		SELECT (SELECT repository_id FROM releases WHERE id = $1), filename FROM gone
-		ON CONFLICT (repository_id, filename) DO UPDATE SET removed_at = now()`, releaseID, rm)
+		ON CONFLICT (repository_id, filename) DO UPDATE SET removed_at = now()`, releaseID, names, versions, archs, comps)
 }
 
 // PublishRound records that a committed round reached S3: the InRelease

@@ -108,64 +108,6 @@ func (s *Store) PackageBySHA256(ctx context.Context, tenantID int64, sha256 stri
 	return p, translate("package "+sha256, err)
 }
 
-// ClaimInRepository reserves, for this package's content, its (name,
-// version, architecture) in the repository, counted against the
-// repository's package quota, and its pool path filename. Either held by
-// another content is a package_conflict: the pool path drops the epoch, so
-// "p 2.0-1" and "p 1:2.0-1" share one, and one file cannot hold both.
-// Claiming twice is a no-op. It runs in the caller's transaction, so that a
-// change refused or failed later leaves no claim behind.
-func (s *Store) ClaimInRepository(ctx context.Context, tx pgx.Tx, repoID int64, p Package, filename string) error {
-	tag, err := tx.Exec(ctx, `
-		INSERT INTO repository_packages (repository_id, name, version, architecture, package_id)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-		repoID, p.Name, p.Version, p.Architecture, p.ID)
-	if err != nil {
-		return translate("claim package "+p.Name, err)
-	}
-	if tag.RowsAffected() == 1 {
-		if _, err := tx.Exec(ctx, `UPDATE repositories SET packages = packages + 1 WHERE id = $1`, repoID); err != nil {
-			return quotaError(ctx, s.Pool, translate("count package "+p.Name, err), repoID)
-		}
-	}
-	// Taken: by this content (a no-op) or by another. A claim committed
-	// concurrently is visible here: this is a new statement.
-	var holderSHA string
-	err = tx.QueryRow(ctx, `
-		SELECT pk.sha256 FROM repository_packages rp JOIN packages pk ON pk.id = rp.package_id
-		WHERE rp.repository_id = $1 AND rp.name = $2 AND rp.version = $3 AND rp.architecture = $4`,
-		repoID, p.Name, p.Version, p.Architecture).Scan(&holderSHA)
-	if err != nil {
-		return translate("claim package "+p.Name, err)
-	}
-	if holderSHA != p.SHA256 {
-		return &Error{Code: CodePackageConflict,
-			Message: p.Name + " " + p.Version + " (" + p.Architecture + ") is already in the repository with other content",
-			Details: map[string]any{"existing_sha256": holderSHA, "sha256": p.SHA256}}
-	}
-
-	if _, err := tx.Exec(ctx, `
-		INSERT INTO repository_pool (repository_id, filename, package_id) VALUES ($1, $2, $3)
-		ON CONFLICT DO NOTHING`, repoID, filename, p.ID); err != nil {
-		return translate("claim pool path "+filename, err)
-	}
-	var holder Package
-	holder, err = scanPackage(tx.QueryRow(ctx, `
-		SELECT `+prefixed("pk", packageColumns)+` FROM repository_pool rp JOIN packages pk ON pk.id = rp.package_id
-		WHERE rp.repository_id = $1 AND rp.filename = $2`, repoID, filename))
-	if err != nil {
-		return translate("claim pool path "+filename, err)
-	}
-	if holder.ID != p.ID {
-		return &Error{Code: CodePackageConflict,
-			Message: filename + " already holds " + holder.Name + " " + holder.Version + " (" + holder.Architecture +
-				") with other content; " + p.Name + " " + p.Version + " would overwrite it",
-			Details: map[string]any{"filename": filename, "existing_sha256": holder.SHA256, "existing_version": holder.Version,
-				"sha256": p.SHA256}}
-	}
-	return nil
-}
-
 // prefixed qualifies a column list with a table alias.
 func prefixed(alias, columns string) string {
 	fields := strings.Split(columns, ",")

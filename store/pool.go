@@ -37,6 +37,26 @@ func (s *Store) RoundPoolFiles(ctx context.Context, roundID int64) ([]PoolFile, 
 		ORDER BY rp.filename`, roundID)
 }
 
+// RoundPoolFilesToPlace is RoundPoolFiles without the files that a release
+// of the repository whose last committed generation reached S3 names with
+// the same package: its rounds put each of them in place before their
+// InRelease went up, and garbage collection deletes no file a release
+// holds. A snapshot promotion of 20 000 packages shares every pool file
+// with its source, and checking each in S3 again took most of its round.
+func (s *Store) RoundPoolFilesToPlace(ctx context.Context, roundID int64) ([]PoolFile, error) {
+	return s.poolFiles(ctx, `
+		SELECT DISTINCT ON (rp.filename) rp.filename, `+prefixed("p", packageColumns)+`
+		FROM changes c CROSS JOIN jsonb_to_recordset(c.adds) AS a(package_id bigint, component text)
+		JOIN release_packages rp ON rp.release_id = c.release_id AND rp.package_id = a.package_id AND rp.component = a.component
+		JOIN packages p ON p.id = rp.package_id
+		JOIN releases r ON r.id = c.release_id
+		WHERE c.round_id = $1 AND NOT EXISTS (
+			SELECT 1 FROM release_packages o JOIN releases orel ON orel.id = o.release_id
+			WHERE o.filename = rp.filename AND o.package_id = rp.package_id
+			  AND orel.repository_id = r.repository_id AND orel.published_generation = orel.generation)
+		ORDER BY rp.filename`, roundID)
+}
+
 // ReleasePoolFiles lists the pool files the release's last committed
 // generation names.
 func (s *Store) ReleasePoolFiles(ctx context.Context, releaseID int64) ([]PoolFile, error) {

@@ -29,11 +29,13 @@ var errPoolDiffers = errors.New("pool file holds other content than its package"
 // index or InRelease of the round is written. It is the one place pool
 // files are written for a publish (submit, rollback and retry alike), so a
 // package of a change that never commits is never placed; a worker that
-// resumes the round runs it again, finding the files there.
+// resumes the round runs it again, finding the files there. Files another
+// release has published already are not checked again (a copy shares
+// them): see store.RoundPoolFilesToPlace.
 //
 // It returns the files it wrote and their bytes.
 func (w *PublishWorker) placePool(ctx context.Context, prefix string, round store.Round) ([]string, int64, error) {
-	files, err := w.cfg.Store.RoundPoolFiles(ctx, round.ID)
+	files, err := w.cfg.Store.RoundPoolFilesToPlace(ctx, round.ID)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -12,6 +12,7 @@
 //	S6  one publish into a release of 100 000 packages (4 components, amd64 and arm64, gz and xz)
 //	S7  one `pkg add` of 10 000 files: wall time and rounds
 //	S8  aptq import of a 20 000-package repository (apt-ftparchive, signed) served over HTTP
+//	S9  one `pkg copy --all` of 20 000 packages into another release (a snapshot promotion)
 //
 // Usage (after `make services`; `make bench` runs the short variant):
 //
@@ -72,6 +73,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&sz.s6Base, "s6-base", 0, "override: packages already in the S6 release")
 	fs.IntVar(&sz.s6Runs, "s6-runs", 0, "override: timed S6 publishes")
 	fs.IntVar(&sz.s7Files, "s7-files", 0, "override: files of the S7 pkg add")
+	fs.IntVar(&sz.s9N, "s9-n", 0, "override: packages S9 copies")
 	fs.IntVar(&sz.aptlyS2N, "aptly-s2-n", 0, "override: S2 changes per mode against aptly")
 	s5MiB := fs.Int("s5-mib", 0, "override: S5 upload size in MiB")
 	noVerifyRow := fs.Bool("s1-no-verify", true, "S1: also time the gz+xz publishes with aptq --no-verify, to show what the\nsigner's check of each round costs")
@@ -178,7 +180,7 @@ func parseOnly(s string) (map[string]bool, error) {
 	for _, name := range strings.Split(s, ",") {
 		name = strings.ToUpper(strings.TrimSpace(name))
 		if !isScenario(name) {
-			return nil, fmt.Errorf("--only: unknown scenario %q (want S1…S8)", name)
+			return nil, fmt.Errorf("--only: unknown scenario %q (want S1…S9)", name)
 		}
 		only[name] = true
 	}
@@ -210,6 +212,7 @@ type sizes struct {
 	s5Bytes           int64
 	s6Base, s6Runs    int // packages already published; timed publishes
 	s7Files           int // files of the one pkg add
+	s9N               int // packages copied
 }
 
 func defaultSizes(short bool) sizes {
@@ -222,6 +225,7 @@ func defaultSizes(short bool) sizes {
 			s5Bytes: 256 << 20,
 			s6Base:  20_000, s6Runs: 5,
 			s7Files: 2_500,
+			s9N:     5_000,
 		}
 	}
 	return sizes{
@@ -232,6 +236,7 @@ func defaultSizes(short bool) sizes {
 		s5Bytes: 1 << 30,
 		s6Base:  100_000, s6Runs: 10,
 		s7Files: 10_000,
+		s9N:     20_000,
 	}
 }
 
@@ -261,6 +266,9 @@ func (s sizes) override(o sizes) sizes {
 	}
 	if o.s7Files > 0 {
 		s.s7Files = o.s7Files
+	}
+	if o.s9N > 0 {
+		s.s9N = o.s9N
 	}
 	return s
 }

@@ -164,8 +164,11 @@ func TestParseOnly(t *testing.T) {
 	only, err = parseOnly("")
 	require.NoError(t, err)
 	require.Nil(t, only)
-	_, err = parseOnly("S9")
-	require.ErrorContains(t, err, "S9")
+	only, err = parseOnly("s9")
+	require.NoError(t, err)
+	require.Equal(t, map[string]bool{"S9": true}, only)
+	_, err = parseOnly("S99")
+	require.ErrorContains(t, err, "S99")
 }
 
 func TestCountPackages(t *testing.T) {

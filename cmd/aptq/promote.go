@@ -15,11 +15,13 @@ Each SPEC is NAME (every version), NAME=VERSION (every architecture of it) or
 NAME=VERSION:ARCH, e.g. hello=1:2.0-1:arm64; an epoch's colon is not taken for
 ARCH. Specs resolve on the server against the committed packages. A spec that
 matches nothing fails the command (exit 1, nothing submitted) unless
---ignore-missing. One change holds at most 1000 packages: a selection of more
-is refused, naming the limit; select fewer (by component or name) and run it in
+--ignore-missing. The whole selection is one change, published in one
+generation (apt clients never see half of it), up to the server's bound of
+200 000 packages (aptqd --max-plan-packages): a selection of more is refused
+(exit 1, naming the bound); select fewer (by component or name) and run it in
 parts. --dry-run prints what would change, one line per package
 ("+ NAME VERSION ARCH COMPONENT" or "- …"; with --json the plan object) and
-submits nothing.`
+submits nothing; without it the first 200 lines are printed.`
 
 // planFlags are the flags of the commands whose change the server plans.
 type planFlags struct {
@@ -65,8 +67,13 @@ func (a *app) runPlan(ctx context.Context, p planFlags, plan planFunc) error {
 		if err != nil {
 			return client.JobRef{}, err
 		}
-		for _, it := range got.Items {
+		// A snapshot promotion plans thousands of packages; the log shows
+		// the first, as the round's check does.
+		for _, it := range got.Items[:min(len(got.Items), maxChangeLines)] {
 			a.progress("%s", planLine(it))
+		}
+		if len(got.Items) > maxChangeLines {
+			a.progress("… and %d more (%d in all)", len(got.Items)-maxChangeLines, len(got.Items))
 		}
 		if got.Unchanged > 0 {
 			a.progress("%d package(s) already as asked", got.Unchanged)
@@ -163,8 +170,9 @@ func (a *app) pkgPruneCommand() *cobra.Command {
 package name and architecture in a component (every component unless
 --component), as a release created with --keep-versions N does in every round.
 --dry-run prints what would go ("- NAME VERSION ARCH COMPONENT"; with --json
-the plan object) and submits nothing. More than 1000 removals are refused:
-prune one component at a time.` + publishLong,
+the plan object) and submits nothing. The removals are one change, up to the
+server's bound of 200 000 packages (aptqd --max-plan-packages); more are
+refused: prune one component at a time.` + publishLong,
 		Example: `  aptq pkg prune --repo acme --release nightly --keep 5 --dry-run
   aptq pkg prune --repo acme --release nightly --keep 5 --key ci.asc`,
 		Args: cobra.NoArgs,

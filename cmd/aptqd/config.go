@@ -40,6 +40,7 @@ type config struct {
 	maxTenantUploads int
 	uploadMinRate    int
 	uploadRateWindow time.Duration
+	maxPlanPackages  int
 
 	metricsListen       string
 	maintenanceInterval time.Duration
@@ -141,6 +142,8 @@ func (c *config) bindAPI(fs *pflag.FlagSet) {
 	fs.IntVar(&c.maxTenantUploads, "max-tenant-uploads", envInt("APTQ_MAX_TENANT_UPLOADS", 8), "package uploads in flight per tenant and API process ($APTQ_MAX_TENANT_UPLOADS)")
 	fs.IntVar(&c.uploadMinRate, "upload-min-rate", envInt("APTQ_UPLOAD_MIN_RATE", 1024), "bytes per second an upload must bring, averaged over the rate window; slower ones get 408 ($APTQ_UPLOAD_MIN_RATE)")
 	fs.DurationVar(&c.uploadRateWindow, "upload-rate-window", envDuration("APTQ_UPLOAD_RATE_WINDOW", 30*time.Second), "window of the minimum upload rate ($APTQ_UPLOAD_RATE_WINDOW)")
+	fs.IntVar(&c.maxPlanPackages, "max-plan-packages", envInt("APTQ_MAX_PLAN_PACKAGES", api.DefaultMaxPlanPackages),
+		fmt.Sprintf("most packages one copy, removal or prune may change; a larger plan gets 422 too_many_matches (1 to %d; $APTQ_MAX_PLAN_PACKAGES)", api.MaxPlanPackagesLimit))
 }
 
 func (c *config) bindMetrics(fs *pflag.FlagSet) {
@@ -233,6 +236,9 @@ func (c *config) validate(needS3, needAPI, needWorker bool) error {
 		}
 		if c.uploadMinRate < 1 || c.uploadRateWindow < time.Second {
 			return fmt.Errorf("upload min rate must be at least 1 byte/s and its window at least 1s")
+		}
+		if c.maxPlanPackages < 1 || c.maxPlanPackages > api.MaxPlanPackagesLimit {
+			return fmt.Errorf("max plan packages must be from 1 to %d, not %d", api.MaxPlanPackagesLimit, c.maxPlanPackages)
 		}
 	}
 	if needWorker {

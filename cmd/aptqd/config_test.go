@@ -122,3 +122,16 @@ func TestServeSettings(t *testing.T) {
 		require.GreaterOrEqual(t, soft, d*3/4, d)
 	}
 }
+
+// TestMaxPlanPackages: the bound of server-planned changes defaults to
+// 200 000 and must be from 1 to 1 000 000.
+func TestMaxPlanPackages(t *testing.T) {
+	t.Parallel()
+	c := parse(t)
+	require.NoError(t, c.validate(false, true, false))
+	require.Equal(t, 200_000, c.maxPlanPackages)
+	require.NoError(t, parse(t, "--max-plan-packages", "1").validate(false, true, false))
+	for _, bad := range []string{"0", "-1", "1000001"} {
+		require.ErrorContains(t, parse(t, "--max-plan-packages", bad).validate(false, true, false), "max plan packages", bad)
+	}
+}

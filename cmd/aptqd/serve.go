@@ -129,7 +129,8 @@ func serve(ctx context.Context, cfg config, role string, withAPI, withWorker boo
 		}
 		srv := api.New(api.Config{Store: st, Blob: bucket, Listener: listener, River: riverClient, Logger: log,
 			MaxUploadBytes: cfg.maxUploadBytes, Partitions: cfg.partitions, Metrics: mets, ClientGrace: cfg.clientGrace,
-			ExternalURL: externalURL, MaxUploads: cfg.maxUploads, MaxTenantUploads: cfg.maxTenantUploads,
+			MaxPlanPackages: cfg.maxPlanPackages,
+			ExternalURL:     externalURL, MaxUploads: cfg.maxUploads, MaxTenantUploads: cfg.maxTenantUploads,
 			MinUploadRate: int64(cfg.uploadMinRate), UploadRateWindow: cfg.uploadRateWindow,
 			MetricsElsewhere: cfg.metricsListen != "", ShutdownTimeout: cfg.shutdownTimeout})
 		part(func() error { return srv.Serve(stop, cfg.listen) })
