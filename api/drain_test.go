@@ -21,7 +21,8 @@ import (
 // refuses new connections.
 func TestServeDrainsLongPolls(t *testing.T) {
 	t.Parallel()
-	b := setup(t, 1<<20)
+	// A grace long enough that the poll's wait is not cut to half of it.
+	b := setupWith(t, func(c *Config) { c.ClientGrace = 2 * time.Minute })
 	require.Equal(t, http.StatusCreated, b.do(http.MethodPost, "/v1/repos", map[string]string{"name": "r"}, nil))
 	require.Equal(t, http.StatusCreated, b.do(http.MethodPost, "/v1/repos/r/releases",
 		map[string]any{"name": "stable", "architectures": []string{"amd64"}}, nil))

@@ -103,6 +103,12 @@ func (s *Server) getJob(c echo.Context) error {
 	// waits, and for a grace after (store.TouchClient).
 	following := err == nil && wait > 0 && !principalOf(c).Admin
 	if following {
+		// A client frozen while its poll waits keeps the connection open
+		// and counts as present until the poll ends: the wait is kept to
+		// half the grace, so a frozen client is gone 1.5 graces after its
+		// last poll began, not a 30 s wait plus the grace later.
+		wait = min(wait, s.cfg.ClientGrace/2)
+		deadline.Reset(wait)
 		// Best effort: a poll that cannot record its client still answers.
 		s.touchClient(ctx, view.ChangeID, wait+s.cfg.ClientGrace)
 	}
