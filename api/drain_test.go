@@ -70,11 +70,13 @@ func TestServeDrainsLongPolls(t *testing.T) {
 		}
 	}()
 
-	// The poll is waiting once it has recorded its client for its wait.
+	// The poll is waiting once it has recorded its client for its wait
+	// and the grace (50 s + 2 min), beyond what the submission recorded
+	// (the grace alone).
 	waiting := false
 	for deadline := time.Now().Add(20 * time.Second); !waiting && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		require.NoError(t, b.store.Pool.QueryRow(context.Background(),
-			`SELECT coalesce(client_seen_until > now() + interval '30 seconds', false) FROM changes WHERE job_id = $1`, job).Scan(&waiting))
+			`SELECT coalesce(client_seen_until > now() + interval '150 seconds', false) FROM changes WHERE job_id = $1`, job).Scan(&waiting))
 	}
 	require.True(t, waiting, "the long poll is waiting")
 	stopped := time.Now()
