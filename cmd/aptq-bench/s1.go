@@ -270,13 +270,20 @@ func (b *bench) s1Aptly(ctx context.Context, variant string, base, fresh []debFi
 			steps[k] = append(steps[k], v)
 		}
 	}
+	row.aptlyFinish(samples, steps, len(base), &failed, missing, "Packages + gz, signed, no Contents")
+	return row
+}
+
+// aptlyFinish records a sequential aptly series: its durations, the median
+// of each step, the failed requests and the packages missing after their
+// change; layout describes what aptly published.
+func (row *Row) aptlyFinish(samples []time.Duration, steps map[string][]time.Duration, base int, failed *failureCounter, missing int, layout string) {
 	row.setDurations(samples)
-	row.metric("base_packages", float64(len(base)))
+	row.metric("base_packages", float64(base))
 	row.metric("failed_requests", float64(failed.total()))
-	row.note("upload + repo add + publish update, sequential, after 1 warm-up; Packages + gz, signed, no Contents")
+	row.note("upload + repo add + publish update, sequential, after 1 warm-up; %s", layout)
 	row.aptlyStepMedians(steps)
 	row.note("%s; %d packages missing from Packages after their change", failed.String(), missing)
-	return row
 }
 
 // aptlyStepMedians records and notes the median of each step of aptly's

@@ -197,11 +197,7 @@ func (b *bench) s6Aptly(ctx context.Context, variant string, base, fresh []debFi
 			steps[k] = append(steps[k], v)
 		}
 	}
-	row.setDurations(samples)
-	row.metric("base_packages", float64(len(base)))
-	row.metric("failed_requests", float64(failed.total()))
-	row.note("upload + repo add + publish update, sequential, after 1 warm-up; 4 local repos as components, amd64+arm64, Packages + gz (aptly writes no xz), signed, no Contents")
-	row.aptlyStepMedians(steps)
-	row.note("%s; %d packages missing from Packages after their change", failed.String(), missing)
+	row.aptlyFinish(samples, steps, len(base), &failed, missing,
+		"4 local repos as components, amd64+arm64, Packages + gz (aptly writes no xz), signed, no Contents")
 	return row
 }
