@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -78,7 +79,9 @@ func checkIndexes(ctx context.Context, prev, next *apt.Release, e map[string]*ed
 			return fmt.Errorf("generation %d: %w", prev.Meta.Generation, err)
 		}
 	}
-	for p, d := range prevDirs {
+	// Sorted, so that the error names the same index every time.
+	for _, p := range slices.Sorted(maps.Keys(prevDirs)) {
+		d := prevDirs[p]
 		if nextDirs[p] != nil {
 			continue
 		}
@@ -93,11 +96,7 @@ func checkIndexes(ctx context.Context, prev, next *apt.Release, e map[string]*ed
 			return fmt.Errorf("the Release to sign drops component %s, whose index %s is not empty", d.component, p)
 		}
 	}
-	paths := make([]string, 0, len(nextDirs))
-	for p := range nextDirs {
-		paths = append(paths, p)
-	}
-	slices.Sort(paths)
+	paths := slices.Sorted(maps.Keys(nextDirs))
 	errs := make([]error, len(paths))
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
