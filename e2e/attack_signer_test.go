@@ -74,9 +74,22 @@ func (a *signerAttack) upload(t *testing.T, token string, o debtest.Options) str
 func (a *signerAttack) holdLease(t *testing.T) (release func()) {
 	t.Helper()
 	ctx := context.Background()
-	_, err := a.conn.Exec(ctx, `INSERT INTO release_leases (release_id, holder, token, expires_at)
-		VALUES ($1, 'e2e-attacker', nextval('lease_token_seq'), now() + interval '10 minutes')`, a.releaseID)
-	require.NoError(t, err)
+	// The worker that published generation 1 may still hold the lease for a
+	// moment after its job's last round; wait for it to let go.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		tag, err := a.conn.Exec(ctx, `INSERT INTO release_leases (release_id, holder, token, expires_at)
+			VALUES ($1, 'e2e-attacker', nextval('lease_token_seq'), now() + interval '10 minutes')
+			ON CONFLICT (release_id) DO UPDATE
+			SET holder = excluded.holder, token = excluded.token, expires_at = excluded.expires_at
+			WHERE release_leases.expires_at < now()`, a.releaseID)
+		require.NoError(t, err)
+		if tag.RowsAffected() == 1 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the release's lease is still held after a minute")
+		time.Sleep(50 * time.Millisecond)
+	}
 	return func() {
 		_, err := a.conn.Exec(ctx, `DELETE FROM release_leases WHERE release_id = $1 AND holder = 'e2e-attacker'`, a.releaseID)
 		require.NoError(t, err)
