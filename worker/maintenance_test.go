@@ -12,6 +12,7 @@ import (
 
 	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/blob"
+	"github.com/aptq/aptq/internal/systest"
 	"github.com/aptq/aptq/store"
 )
 
@@ -209,7 +210,7 @@ func TestGCAbandonedUploads(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	w := b.worker("w")
-	prefix := store.UploadsPrefix + "test-" + randomHex(8) + "/"
+	prefix := store.UploadsPrefix + "test-" + systest.RandomHex(8) + "/"
 	key := prefix + "abc-123"
 	_, err := b.blob.Put(b.ctx, key, bytes.NewReader([]byte("deb")), 3, blob.PutOptions{})
 	require.NoError(t, err)
