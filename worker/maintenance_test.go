@@ -96,7 +96,7 @@ func TestReconcileNeverGoesBack(t *testing.T) {
 	w := b.worker("w")
 	b.publish(t, w, "one")
 	key := distsKey(b.repo.Prefix, "stable", "InRelease")
-	newer := []byte("Aptq-Generation: 9\n")
+	newer := b.inRelease(t, 9, "restored")
 	_, err := b.blob.Put(b.ctx, key, bytes.NewReader(newer), int64(len(newer)), blob.PutOptions{})
 	require.NoError(t, err)
 	report, err := w.reconcile(b.ctx, b.release.ID)

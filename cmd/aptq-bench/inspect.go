@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aptq/aptq/apt"
+	"github.com/aptq/aptq/sign"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -154,12 +156,18 @@ func (s *system) generation(ctx context.Context, repo, release string) (int64, e
 	if err != nil {
 		return 0, err
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "Aptq-Generation:"); ok {
-			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		}
+	text, err := sign.ClearsignedText(data)
+	if err != nil {
+		return 0, err
 	}
-	return 0, errors.New("InRelease has no Aptq-Generation")
+	rel, err := apt.ParseRelease(text)
+	if err != nil {
+		return 0, err
+	}
+	if rel.Meta.Generation == 0 {
+		return 0, errors.New("InRelease has no Aptq-Generation")
+	}
+	return rel.Meta.Generation, nil
 }
 
 // countPackages counts the stanzas of a published Packages index whose
