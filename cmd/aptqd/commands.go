@@ -149,8 +149,9 @@ func serveCommand(role string, withAPI, withWorker bool) *cobra.Command {
 //   - one queue per partition, workersPerQueue jobs each: a flood on one
 //     release fills one queue only; waiting jobs snooze instead of holding a slot;
 //   - the publish worker's own Timeout bounds a leader (round budget +
-//     signature timeout + upload); RescueStuckJobsAfter is longer than that,
-//     so River rescues only jobs of a dead process, never a live leader's;
+//     signature timeout + upload); RescueStuckJobsAfter is derived from it
+//     and longer, so River rescues only jobs of a dead process, never a
+//     live leader's;
 //   - a stop is soft for most of the shutdown timeout (running jobs go on:
 //     a leader finishes its round), then River cancels what still runs,
 //     leaving time for those jobs to hand over (worker/drain.go).
@@ -177,7 +178,7 @@ func newRiverClient(pool *pgxpool.Pool, cfg config, log *slog.Logger, withWorker
 		rc.Queues = queues
 		rc.PeriodicJobs = worker.PeriodicJobs(wcfg)
 		rc.ID = wcfg.Holder
-		rc.RescueStuckJobsAfter = cfg.roundBudget + cfg.signatureTimeout + 10*time.Minute
+		rc.RescueStuckJobsAfter = wcfg.RescueStuckJobsAfter()
 		rc.SoftStopTimeout = softStopTimeout(cfg.shutdownTimeout)
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), rc)
