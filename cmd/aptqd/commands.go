@@ -1,10 +1,12 @@
 package main
 
 import (
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -189,9 +191,13 @@ func newRiverClient(pool *pgxpool.Pool, cfg config, log *slog.Logger, withWorker
 }
 
 // holderName identifies this process in lease rows and River's client id.
+// River's leader election tells processes apart by that id, so it must be
+// unique across every process on every machine, where host names and pids
+// repeat (containers on the host network are each pid 1): a random part
+// makes it so.
 func holderName() string {
 	host, _ := os.Hostname()
-	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(time.Now().UnixNano()%1e6, 10)
+	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + strings.ToLower(rand.Text()[:10])
 }
 
 // indexCacheBytes turns --index-cache-mib into worker.Config's terms, where
