@@ -239,38 +239,29 @@ func (s *Store) JobAttemptErrors(ctx context.Context, jobID int64) ([]AttemptErr
 
 // JobCounts counts River's jobs by kind and state, for metrics.
 func (s *Store) JobCounts(ctx context.Context) (map[[2]string]int, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT kind, state::text, count(*) FROM river_job GROUP BY kind, state`)
-	if err != nil {
-		return nil, translate("count jobs", err)
-	}
-	defer rows.Close()
-	out := map[[2]string]int{}
-	for rows.Next() {
-		var kind, state string
-		var n int
-		if err := rows.Scan(&kind, &state, &n); err != nil {
-			return nil, translate("count jobs", err)
-		}
-		out[[2]string{kind, state}] = n
-	}
-	return out, translate("count jobs", rows.Err())
+	return s.countPairs(ctx, "count jobs", `SELECT kind, state::text, count(*) FROM river_job GROUP BY kind, state`)
 }
 
 // RoundCounts counts rounds by state and error code, for metrics.
 func (s *Store) RoundCounts(ctx context.Context) (map[[2]string]int, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT state, coalesce(error_code, ''), count(*) FROM rounds GROUP BY 1, 2`)
+	return s.countPairs(ctx, "count rounds", `SELECT state, coalesce(error_code, ''), count(*) FROM rounds GROUP BY 1, 2`)
+}
+
+// countPairs runs a query of (label, label, count) rows into a map.
+func (s *Store) countPairs(ctx context.Context, op, sql string) (map[[2]string]int, error) {
+	rows, err := s.Pool.Query(ctx, sql)
 	if err != nil {
-		return nil, translate("count rounds", err)
+		return nil, translate(op, err)
 	}
 	defer rows.Close()
 	out := map[[2]string]int{}
 	for rows.Next() {
-		var state, code string
+		var a, b string
 		var n int
-		if err := rows.Scan(&state, &code, &n); err != nil {
-			return nil, translate("count rounds", err)
+		if err := rows.Scan(&a, &b, &n); err != nil {
+			return nil, translate(op, err)
 		}
-		out[[2]string{state, code}] = n
+		out[[2]string{a, b}] = n
 	}
-	return out, translate("count rounds", rows.Err())
+	return out, translate(op, rows.Err())
 }
