@@ -69,20 +69,10 @@ func adminCommand() *cobra.Command {
 		Short: "create a tenant and print its first API token (shown once)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cfg.validate(false, false, false); err != nil {
-				return err
-			}
-			pool, err := store.Connect(cmd.Context(), cfg.databaseURL)
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
-			_, token, err := store.New(pool).CreateTenant(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), token)
-			return nil
+			return printSecret(cmd, cfg, func(st *store.Store) (string, error) {
+				_, token, err := st.CreateTenant(cmd.Context(), args[0])
+				return token, err
+			})
 		},
 	}
 	cfg.bindDatabase(create.Flags())
@@ -91,25 +81,34 @@ func adminCommand() *cobra.Command {
 		Short: "create an operator token (manages tenants) and print it (shown once)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := cfg.validate(false, false, false); err != nil {
-				return err
-			}
-			pool, err := store.Connect(cmd.Context(), cfg.databaseURL)
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
-			_, secret, err := store.New(pool).CreateToken(cmd.Context(), store.TokenSpec{Name: "operator"})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), secret)
-			return nil
+			return printSecret(cmd, cfg, func(st *store.Store) (string, error) {
+				_, secret, err := st.CreateToken(cmd.Context(), store.TokenSpec{Name: "operator"})
+				return secret, err
+			})
 		},
 	}
 	cfg.bindDatabase(token.Flags())
 	admin.AddCommand(create, token)
 	return admin
+}
+
+// printSecret connects to the database, runs create and prints the secret
+// it made (a token, shown this once).
+func printSecret(cmd *cobra.Command, cfg config, create func(*store.Store) (string, error)) error {
+	if err := cfg.validate(false, false, false); err != nil {
+		return err
+	}
+	pool, err := store.Connect(cmd.Context(), cfg.databaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	secret, err := create(store.New(pool))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), secret)
+	return nil
 }
 
 // serveCommand runs the API, the workers, or both ("all", which also
