@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/aptq/aptq/blob"
+	"github.com/aptq/aptq/store"
 )
 
 // system is one running aptq: its own database, an `aptqd all` on a free
@@ -186,7 +186,7 @@ func (s *system) cleanS3(ctx context.Context) error {
 		if err := rows.Scan(&tenant, &sum); err != nil {
 			return err
 		}
-		keys = append(keys, "_packages/"+strconv.FormatInt(tenant, 10)+"/"+sum+".deb")
+		keys = append(keys, store.PackageBlobKey(tenant, sum))
 	}
 	if err := rows.Err(); err != nil {
 		return err
