@@ -72,6 +72,18 @@ const (
 	JobQueued = "queued"
 )
 
+// jobWhere is where a job is: its job and change ids, tenant, repository
+// and release, the first columns of JobView and ListJobs.
+const jobWhere = `c.job_id, c.id, t.id, t.name, repo.name, rel.name, rel.id`
+
+// jobFrom joins a change (c) to its release (rel), repository (repo),
+// tenant (t) and submitting token (k).
+const jobFrom = `FROM changes c
+		JOIN releases rel ON rel.id = c.release_id
+		JOIN repositories repo ON repo.id = rel.repository_id
+		JOIN tenants t ON t.id = repo.tenant_id
+		LEFT JOIN api_tokens k ON k.id = c.token_id`
+
 // JobView returns the tenant's job; another tenant's is ErrNotFound. A
 // tenantID of 0 (an operator) sees every tenant's.
 func (s *Store) JobView(ctx context.Context, tenantID, jobID int64) (JobView, error) {
@@ -81,14 +93,10 @@ func (s *Store) JobView(ctx context.Context, tenantID, jobID int64) (JobView, er
 	var adds, removes int
 	var update, rollback bool
 	err := s.Pool.QueryRow(ctx, `
-		SELECT c.job_id, c.id, t.id, t.name, repo.name, rel.name, rel.id, c.state, c.round_id,
+		SELECT `+jobWhere+`, c.state, c.round_id,
 			coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.created_at, c.updated_at,
 			c.token_id, coalesce(k.name, ''), `+jobKindSQL+`
-		FROM changes c
-		JOIN releases rel ON rel.id = c.release_id
-		JOIN repositories repo ON repo.id = rel.repository_id
-		JOIN tenants t ON t.id = repo.tenant_id
-		LEFT JOIN api_tokens k ON k.id = c.token_id
+		`+jobFrom+`
 		WHERE c.job_id = $1 AND ($2 = 0 OR t.id = $2)`, jobID, tenantID).
 		Scan(&v.JobID, &v.ChangeID, &v.TenantID, &v.TenantName, &v.Repo, &v.Release, &v.ReleaseID,
 			&changeState, &roundID, &v.ErrorCode, &v.ErrorMessage, &v.CreatedAt, &v.UpdatedAt,
@@ -166,19 +174,15 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]JobView, error) {
 		f.Limit = 100
 	}
 	rows, err := s.Pool.Query(ctx, `
-		SELECT c.job_id, c.id, t.id, t.name, repo.name, rel.name, rel.id,
+		SELECT `+jobWhere+`,
 			CASE WHEN c.state = 'pending' THEN 'queued'
 			     WHEN c.state = 'in_round' THEN coalesce(r.state, 'in_round')
 			     ELSE c.state END AS view_state,
 			r.id, r.generation, r.state,
 			coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.created_at, c.updated_at,
 			c.token_id, coalesce(k.name, ''), `+jobKindSQL+`
-		FROM changes c
-		JOIN releases rel ON rel.id = c.release_id
-		JOIN repositories repo ON repo.id = rel.repository_id
-		JOIN tenants t ON t.id = repo.tenant_id
+		`+jobFrom+`
 		LEFT JOIN rounds r ON r.id = c.round_id
-		LEFT JOIN api_tokens k ON k.id = c.token_id
 		WHERE c.job_id IS NOT NULL AND ($8::text[] IS NULL OR repo.name = ANY($8))
 		  AND ($1 = 0 OR t.id = $1) AND ($2 = '' OR repo.name = $2) AND ($3 = '' OR rel.name = $3)
 		  AND ($4::timestamptz IS NULL OR c.created_at >= $4) AND ($5 = 0 OR c.job_id < $5)
