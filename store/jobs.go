@@ -72,9 +72,9 @@ const (
 	JobQueued = "queued"
 )
 
-// jobWhere is where a job is: its job and change ids, tenant, repository
+// jobPlaceColumns say where a job is: its job and change ids, tenant, repository
 // and release, the first columns of JobView and ListJobs.
-const jobWhere = `c.job_id, c.id, t.id, t.name, repo.name, rel.name, rel.id`
+const jobPlaceColumns = `c.job_id, c.id, t.id, t.name, repo.name, rel.name, rel.id`
 
 // jobFrom joins a change (c) to its release (rel), repository (repo),
 // tenant (t) and submitting token (k).
@@ -93,7 +93,7 @@ func (s *Store) JobView(ctx context.Context, tenantID, jobID int64) (JobView, er
 	var adds, removes int
 	var update, rollback bool
 	err := s.Pool.QueryRow(ctx, `
-		SELECT `+jobWhere+`, c.state, c.round_id,
+		SELECT `+jobPlaceColumns+`, c.state, c.round_id,
 			coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.created_at, c.updated_at,
 			c.token_id, coalesce(k.name, ''), `+jobKindSQL+`
 		`+jobFrom+`
@@ -174,7 +174,7 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]JobView, error) {
 		f.Limit = 100
 	}
 	rows, err := s.Pool.Query(ctx, `
-		SELECT `+jobWhere+`,
+		SELECT `+jobPlaceColumns+`,
 			CASE WHEN c.state = 'pending' THEN 'queued'
 			     WHEN c.state = 'in_round' THEN coalesce(r.state, 'in_round')
 			     ELSE c.state END AS view_state,
