@@ -43,7 +43,9 @@ func (e *StepError) Unwrap() error { return e.Err }
 // them take effect or none does (the caller's transaction), and the error
 // names the statement that failed (a *StepError wrapping the translated
 // cause, so that errors.Is(err, ErrConflict) and ErrorCode work on it). It
-// is the one way the store writes several statements at once.
+// is how the store sends several writes at once; only a write whose next
+// statement needs what the previous one returned (an id, a check) runs its
+// statements one by one in InTx.
 func atomic(ctx context.Context, tx pgx.Tx, stmts []statement) error {
 	b := &pgx.Batch{}
 	for _, st := range stmts {

@@ -145,9 +145,13 @@ func (a *app) client() *client.Client {
 }
 
 func (a *app) clientFor(server, token string) *client.Client {
-	return client.New(server, token, client.WithUnreachableAfter(a.unreachableAfter), client.WithRetryHook(func(r client.Retry) {
+	opts := []client.Option{client.WithRetryHook(func(r client.Retry) {
 		a.progress("%s %s failed (%v); retrying in %s", r.Method, r.Path, r.Err, r.Delay.Round(time.Millisecond))
-	}))
+	})}
+	if a.unreachableAfter > 0 { // set by action; the client's default otherwise
+		opts = append(opts, client.WithUnreachableAfter(a.unreachableAfter))
+	}
+	return client.New(server, token, opts...)
 }
 
 // progress tells the user what is happening, on stderr so that stdout stays
