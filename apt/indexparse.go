@@ -62,14 +62,9 @@ func parseItem(arch string, text []byte) (*item, error) {
 	if it.name == "" || it.version == "" || it.arch == "" {
 		return nil, fmt.Errorf("Package, Version and Architecture are required")
 	}
-	if it.arch != arch && it.arch != ArchAll {
-		return nil, fmt.Errorf("package %s has architecture %s, which does not belong in binary-%s", it.name, it.arch, arch)
+	if err := it.key(arch); err != nil {
+		return nil, err
 	}
-	var err error
-	if it.ver, err = parseVersion(it.version); err != nil {
-		return nil, fmt.Errorf("package %s: version %q: %w", it.name, it.version, err)
-	}
-	it.hash = chunkHash(it.name, it.version, it.arch)
 	return it, nil
 }
 

@@ -190,15 +190,24 @@ func newItem(arch string, p *Package) (*item, error) {
 	if it.name == "" || it.arch == "" || p.Filename == "" {
 		return nil, fmt.Errorf("package %q: Package, Architecture and Filename are required", it.name)
 	}
+	if err := it.key(arch); err != nil {
+		return nil, err
+	}
+	return it, nil
+}
+
+// key checks that the item belongs in binary-<arch> and sets its sort key
+// and chunk hash from its name, version and architecture.
+func (it *item) key(arch string) error {
 	if it.arch != arch && it.arch != ArchAll {
-		return nil, fmt.Errorf("package %s has architecture %s, which does not belong in binary-%s", it.name, it.arch, arch)
+		return fmt.Errorf("package %s has architecture %s, which does not belong in binary-%s", it.name, it.arch, arch)
 	}
 	var err error
 	if it.ver, err = parseVersion(it.version); err != nil {
-		return nil, fmt.Errorf("package %s: version %q: %w", it.name, it.version, err)
+		return fmt.Errorf("package %s: version %q: %w", it.name, it.version, err)
 	}
 	it.hash = chunkHash(it.name, it.version, it.arch)
-	return it, nil
+	return nil
 }
 
 func compareItems(a, b *item) int {

@@ -182,15 +182,8 @@ func (s *S3) Open(ctx context.Context, key string, opts GetOptions) (io.ReadClos
 	if err != nil {
 		return nil, Info{}, fmt.Errorf("get %q: %w", key, getError(err))
 	}
-	info := Info{
-		Key:          key,
-		Size:         aws.ToInt64(out.ContentLength),
-		ETag:         unquote(out.ETag),
-		LastModified: aws.ToTime(out.LastModified),
-		ContentType:  aws.ToString(out.ContentType),
-		CacheControl: aws.ToString(out.CacheControl),
-		ContentRange: aws.ToString(out.ContentRange),
-	}
+	info := objectInfo(key, out.ContentLength, out.ETag, out.LastModified, out.ContentType, out.CacheControl)
+	info.ContentRange = aws.ToString(out.ContentRange)
 	// A range answer's ContentLength is the range's; the object's size follows
 	// the slash in "bytes 0-99/1234".
 	if cr := info.ContentRange; cr != "" {
@@ -211,14 +204,13 @@ func (s *S3) Head(ctx context.Context, key string) (Info, error) {
 	if err != nil {
 		return Info{}, fmt.Errorf("head %q: %w", key, readError(err))
 	}
-	return Info{
-		Key:          key,
-		Size:         aws.ToInt64(out.ContentLength),
-		ETag:         unquote(out.ETag),
-		LastModified: aws.ToTime(out.LastModified),
-		ContentType:  aws.ToString(out.ContentType),
-		CacheControl: aws.ToString(out.CacheControl),
-	}, nil
+	return objectInfo(key, out.ContentLength, out.ETag, out.LastModified, out.ContentType, out.CacheControl), nil
+}
+
+// objectInfo is the Info of what GetObject or HeadObject said of key.
+func objectInfo(key string, size *int64, etag *string, modified *time.Time, contentType, cacheControl *string) Info {
+	return Info{Key: key, Size: aws.ToInt64(size), ETag: unquote(etag), LastModified: aws.ToTime(modified),
+		ContentType: aws.ToString(contentType), CacheControl: aws.ToString(cacheControl)}
 }
 
 // Copy implements Blob. It copies the version of srcKey it has just read the

@@ -165,6 +165,9 @@ func TestPutBodyFails(t *testing.T) {
 			// versitygw has been seen to keep a truncated object when an unsigned
 			// upload broke off, but not every time: try a few times.
 			for i := range 3 {
+				// A store of its own per try, so that Drain waits for
+				// the server to be done with this Put's requests.
+				put, proxy := newDrainedS3(t)
 				key := fmt.Sprintf("%s%s/%d", prefix, strings.ReplaceAll(tt.name, " ", "_"), i)
 				stream := newStream(tt.length, 1)
 				stream.failAfter = tt.failAfter
@@ -174,12 +177,14 @@ func TestPutBodyFails(t *testing.T) {
 					require.NoError(t, err)
 					body = &brokenSeeker{r: bytes.NewReader(data)}
 				}
-				_, err := s.Put(t.Context(), key, body, tt.size, blob.PutOptions{})
+				_, err := put.Put(t.Context(), key, body, tt.size, blob.PutOptions{})
 				require.Error(t, err)
 				if tt.wantErr != nil {
 					require.ErrorIs(t, err, tt.wantErr)
 				}
-				time.Sleep(100 * time.Millisecond) // let the server finish with the broken request
+				ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+				require.NoError(t, proxy.Drain(ctx))
+				cancel()
 				_, err = s.Head(t.Context(), key)
 				require.ErrorIs(t, err, blob.ErrNotFound, "a failed Put stores nothing")
 			}

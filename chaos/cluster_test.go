@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -168,22 +167,12 @@ func (c *cluster) aptqdEnv(env []string, args ...string) (string, error) {
 	return stdout.String(), nil
 }
 
-// waitReady polls the API's /readyz until it answers 200: start-up has
-// nothing to subscribe to.
+// waitReady waits for the API at url to start.
 func (c *cluster) waitReady(url string, timeout time.Duration) {
 	c.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := systest.WaitReady(url, timeout); err != nil {
+		c.t.Fatalf("the API: %v:\n%s", err, c.api.logTail(4000))
 	}
-	c.t.Fatalf("the API is not ready after %v:\n%s", timeout, c.api.logTail(4000))
 }
 
 // cliResult is one run of the aptq CLI.

@@ -119,21 +119,11 @@ func (b *bundle) tenantID(t *testing.T) int64 {
 	return id
 }
 
-// waitReady polls /readyz while the server starts; start-up polling is the
-// one wait here that has nothing to subscribe to.
+// waitReady waits for the server to start.
 func (b *bundle) waitReady() {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(b.URL + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := systest.WaitReady(b.URL, 60*time.Second); err != nil {
+		b.t.Fatalf("aptqd: %v:\n%s", err, b.logs.String())
 	}
-	b.t.Fatalf("aptqd not ready:\n%s", b.logs.String())
 }
 
 // cli runs the aptq CLI and returns its stdout, stderr and exit code.

@@ -25,9 +25,7 @@ func (DeleteReleaseArgs) Kind() string { return "delete_release" }
 
 // InsertOpts runs deletes on the maintenance queue, one per release at a
 // time, with the attempts of a publish (S3 or database outages).
-func (DeleteReleaseArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: MaintenanceQueue, MaxAttempts: 25, UniqueOpts: deleteUnique()}
-}
+func (DeleteReleaseArgs) InsertOpts() river.InsertOpts { return deleteOpts() }
 
 // DeleteRepositoryArgs removes a repository whose delete was requested:
 // each release as DeleteReleaseArgs does, then every object left under
@@ -41,13 +39,14 @@ type DeleteRepositoryArgs struct {
 func (DeleteRepositoryArgs) Kind() string { return "delete_repository" }
 
 // InsertOpts runs deletes on the maintenance queue, one per repository at a time.
-func (DeleteRepositoryArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: MaintenanceQueue, MaxAttempts: 25, UniqueOpts: deleteUnique()}
-}
+func (DeleteRepositoryArgs) InsertOpts() river.InsertOpts { return deleteOpts() }
 
-// deleteUnique keeps one delete job per release or repository until it
-// ends, whoever asked: the maintenance job restarts an abandoned one.
-func deleteUnique() river.UniqueOpts {
-	return river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{rivertype.JobStateAvailable,
-		rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled}}
+// deleteOpts runs a delete on the maintenance queue with the attempts of a
+// publish (S3 or database outages), and keeps one delete job per release or
+// repository until it ends, whoever asked: the maintenance job restarts an
+// abandoned one.
+func deleteOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: MaintenanceQueue, MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true,
+		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+			rivertype.JobStateRetryable, rivertype.JobStateScheduled}}}
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Statement is one step of a multi-statement write.
-type Statement struct {
+// statement is one step of a multi-statement write.
+type statement struct {
 	// Name says what the step does, for the error when it fails.
 	Name string
 	SQL  string
@@ -20,9 +20,9 @@ type Statement struct {
 	Rows int64
 }
 
-// Stmt builds a Statement whose row count is not checked.
-func Stmt(name, sql string, args ...any) Statement {
-	return Statement{Name: name, SQL: sql, Args: args, Rows: -1}
+// stmt builds a statement whose row count is not checked.
+func stmt(name, sql string, args ...any) statement {
+	return statement{Name: name, SQL: sql, Args: args, Rows: -1}
 }
 
 // StepError says which statement of an atomic write failed, and how.
@@ -39,16 +39,14 @@ func (e *StepError) Error() string {
 
 func (e *StepError) Unwrap() error { return e.Err }
 
-// Atomic runs the statements in one transaction, sent as one pgx batch:
-// either all of them take effect or none does, and the error names the
-// statement that failed (a *StepError wrapping the translated cause, so
-// that errors.Is(err, ErrConflict) and ErrorCode work on it).
-func (s *Store) Atomic(ctx context.Context, stmts ...Statement) error {
-	return s.InTx(ctx, func(tx pgx.Tx) error { return atomic(ctx, tx, stmts) })
-}
-
-// atomic runs the statements as one batch inside tx.
-func atomic(ctx context.Context, tx pgx.Tx, stmts []Statement) error {
+// atomic runs the statements in tx, sent as one pgx batch: either all of
+// them take effect or none does (the caller's transaction), and the error
+// names the statement that failed (a *StepError wrapping the translated
+// cause, so that errors.Is(err, ErrConflict) and ErrorCode work on it). It
+// is how the store sends several writes at once; only a write whose next
+// statement needs what the previous one returned (an id, a check) runs its
+// statements one by one in InTx.
+func atomic(ctx context.Context, tx pgx.Tx, stmts []statement) error {
 	b := &pgx.Batch{}
 	for _, st := range stmts {
 		b.Queue(st.SQL, st.Args...)

@@ -151,6 +151,13 @@ func (s *Store) queryChanges(ctx context.Context, db DBTX, sql string, args ...a
 // notifyRelease wakes everyone waiting on the release (workers waiting for a
 // signature, clients long-polling a job) when the transaction commits.
 func notifyRelease(ctx context.Context, db DBTX, releaseID int64) error {
-	_, err := db.Exec(ctx, `SELECT pg_notify('`+releaseChannel+`', $1::bigint::text)`, releaseID)
-	return translate("notify", err)
+	st := notifyStmt(releaseID)
+	_, err := db.Exec(ctx, st.SQL, st.Args...)
+	return translate(st.Name, err)
+}
+
+// notifyStmt is notifyRelease as a statement of an atomic write: the one
+// way the store sends the release's notification.
+func notifyStmt(releaseID int64) statement {
+	return stmt("notify", `SELECT pg_notify('`+releaseChannel+`', $1::bigint::text)`, releaseID)
 }

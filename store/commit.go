@@ -18,12 +18,12 @@ func (s *Store) CommitRound(ctx context.Context, l Lease, r Round, changes []Cha
 		if err := checkFence(ctx, tx, l); err != nil {
 			return err
 		}
-		stmts := []Statement{{Name: "advance generation", Rows: 1, SQL: `
+		stmts := []statement{{Name: "advance generation", Rows: 1, SQL: `
 			UPDATE releases SET generation = $2, release_date = $3
 			WHERE id = $1 AND generation = $2 - 1`, Args: []any{r.ReleaseID, r.Generation, r.ReleaseDate}}}
 		for _, c := range changes {
 			adds, _ := json.Marshal(c.Adds)
-			stmts = append(stmts, Stmt(fmt.Sprintf("add packages of change %d", c.ID), `
+			stmts = append(stmts, stmt(fmt.Sprintf("add packages of change %d", c.ID), `
 				INSERT INTO release_packages (release_id, component, package_id, filename)
 				SELECT $1, a.component, a.package_id, a.filename
 				FROM jsonb_to_recordset($2) AS a(package_id bigint, component text, filename text)
@@ -44,16 +44,16 @@ func (s *Store) CommitRound(ctx context.Context, l Lease, r Round, changes []Cha
 		}
 		files, _ := json.Marshal(r.Files)
 		stmts = append(stmts,
-			Stmt("record index files", `
+			stmt("record index files", `
 			INSERT INTO release_files (release_id, generation, path, size, md5, sha256, sha512, listed_only)
 			SELECT $1, $2, f.path, f.size, f.md5, f.sha256, f.sha512, coalesce(f.listed_only, false)
 			FROM jsonb_to_recordset($3) AS f(path text, size bigint, md5 text, sha256 text, sha512 text, listed_only boolean)`,
 				r.ReleaseID, r.Generation, files),
-			Statement{Name: "mark round committed", Rows: 1, SQL: `
+			statement{Name: "mark round committed", Rows: 1, SQL: `
 			UPDATE rounds SET state = 'committed', committed_at = now() WHERE id = $1 AND state = 'signed'`, Args: []any{r.ID}},
 			roundEventStmt(r.ID, EventCommitted, map[string]any{"round_id": r.ID, "generation": r.Generation,
 				"worker": l.Holder, "verified_by": verifiedBy}),
-			Stmt("notify", `SELECT pg_notify('`+releaseChannel+`', $1::bigint::text)`, r.ReleaseID))
+			notifyStmt(r.ReleaseID))
 		if err := atomic(ctx, tx, stmts); err != nil {
 			return fmt.Errorf("commit round %d: %w", r.ID, err)
 		}
@@ -77,13 +77,13 @@ func removedText(removes []ChangeRemove) []string {
 // membership is joined on its key whatever the planner's statistics say:
 // on a release just filled, it joined 20 000 removes with the members by
 // component alone, 400 million rows, for minutes.
-func removeStmt(name string, releaseID int64, removes []ChangeRemove) Statement {
+func removeStmt(name string, releaseID int64, removes []ChangeRemove) statement {
 	names, versions, archs, comps := make([]string, len(removes)), make([]string, len(removes)),
 		make([]string, len(removes)), make([]string, len(removes))
 	for i, r := range removes {
 		names[i], versions[i], archs[i], comps[i] = r.Name, r.Version, r.Architecture, r.Component
 	}
-	return Stmt(name, `
+	return stmt(name, `
 		WITH x AS MATERIALIZED (
 			SELECT p.id AS package_id, x.component
 			FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS x(name, version, architecture, component)

@@ -71,9 +71,9 @@ func (s *Store) RequestRepositoryDelete(ctx context.Context, tx pgx.Tx, repoID i
 	if err := checkIdle(ctx, tx, ids, "the repository"); err != nil {
 		return err
 	}
-	return atomic(ctx, tx, []Statement{
+	return atomic(ctx, tx, []statement{
 		{Name: "mark repository deleting", Rows: 1, SQL: `UPDATE repositories SET deleting_at = now() WHERE id = $1`, Args: []any{repoID}},
-		Stmt("mark its releases deleting", `UPDATE releases SET deleting_at = coalesce(deleting_at, now()) WHERE repository_id = $1`, repoID),
+		stmt("mark its releases deleting", `UPDATE releases SET deleting_at = coalesce(deleting_at, now()) WHERE repository_id = $1`, repoID),
 	})
 }
 
@@ -95,8 +95,8 @@ func (s *Store) FinishReleaseDelete(ctx context.Context, releaseID int64) error 
 		if err != nil {
 			return err
 		}
-		err = atomic(ctx, tx, []Statement{
-			Stmt("keep its pool files for the grace period", `
+		err = atomic(ctx, tx, []statement{
+			stmt("keep its pool files for the grace period", `
 				INSERT INTO pool_removals (repository_id, filename)
 				SELECT $2, filename FROM release_packages WHERE release_id = $1
 				ON CONFLICT (repository_id, filename) DO UPDATE SET removed_at = now()`, rel.ID, rel.RepositoryID),
@@ -124,7 +124,7 @@ func (s *Store) FinishRepositoryDelete(ctx context.Context, repoID int64) error 
 		if !deleting {
 			return Errorf(CodeConflict, "repository %s is not being deleted", name)
 		}
-		err = atomic(ctx, tx, []Statement{
+		err = atomic(ctx, tx, []statement{
 			{Name: "delete repository", Rows: 1, SQL: `DELETE FROM repositories WHERE id = $1`, Args: []any{repoID}},
 			{Name: "give the quota back", Rows: 1, SQL: `UPDATE tenants SET repositories = repositories - 1 WHERE id = $1`,
 				Args: []any{tenantID}},

@@ -57,9 +57,9 @@ func (s *Store) RoundUploadStep(ctx context.Context, roundID int64, step string,
 }
 
 // roundEventStmt is roundEvent as a statement of an atomic write.
-func roundEventStmt(roundID int64, kind string, detail map[string]any) Statement {
+func roundEventStmt(roundID int64, kind string, detail map[string]any) statement {
 	d, _ := json.Marshal(detail)
-	return Stmt("record "+kind, `INSERT INTO job_events (change_id, kind, detail)
+	return stmt("record "+kind, `INSERT INTO job_events (change_id, kind, detail)
 		SELECT id, $2, $3 FROM changes WHERE round_id = $1 ORDER BY id`, roundID, kind, d)
 }
 

@@ -72,6 +72,18 @@ const (
 	JobQueued = "queued"
 )
 
+// jobPlaceColumns say where a job is: its job and change ids, tenant, repository
+// and release, the first columns of JobView and ListJobs.
+const jobPlaceColumns = `c.job_id, c.id, t.id, t.name, repo.name, rel.name, rel.id`
+
+// jobFrom joins a change (c) to its release (rel), repository (repo),
+// tenant (t) and submitting token (k).
+const jobFrom = `FROM changes c
+		JOIN releases rel ON rel.id = c.release_id
+		JOIN repositories repo ON repo.id = rel.repository_id
+		JOIN tenants t ON t.id = repo.tenant_id
+		LEFT JOIN api_tokens k ON k.id = c.token_id`
+
 // JobView returns the tenant's job; another tenant's is ErrNotFound. A
 // tenantID of 0 (an operator) sees every tenant's.
 func (s *Store) JobView(ctx context.Context, tenantID, jobID int64) (JobView, error) {
@@ -81,14 +93,10 @@ func (s *Store) JobView(ctx context.Context, tenantID, jobID int64) (JobView, er
 	var adds, removes int
 	var update, rollback bool
 	err := s.Pool.QueryRow(ctx, `
-		SELECT c.job_id, c.id, t.id, t.name, repo.name, rel.name, rel.id, c.state, c.round_id,
+		SELECT `+jobPlaceColumns+`, c.state, c.round_id,
 			coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.created_at, c.updated_at,
 			c.token_id, coalesce(k.name, ''), `+jobKindSQL+`
-		FROM changes c
-		JOIN releases rel ON rel.id = c.release_id
-		JOIN repositories repo ON repo.id = rel.repository_id
-		JOIN tenants t ON t.id = repo.tenant_id
-		LEFT JOIN api_tokens k ON k.id = c.token_id
+		`+jobFrom+`
 		WHERE c.job_id = $1 AND ($2 = 0 OR t.id = $2)`, jobID, tenantID).
 		Scan(&v.JobID, &v.ChangeID, &v.TenantID, &v.TenantName, &v.Repo, &v.Release, &v.ReleaseID,
 			&changeState, &roundID, &v.ErrorCode, &v.ErrorMessage, &v.CreatedAt, &v.UpdatedAt,
@@ -166,19 +174,15 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]JobView, error) {
 		f.Limit = 100
 	}
 	rows, err := s.Pool.Query(ctx, `
-		SELECT c.job_id, c.id, t.id, t.name, repo.name, rel.name, rel.id,
+		SELECT `+jobPlaceColumns+`,
 			CASE WHEN c.state = 'pending' THEN 'queued'
 			     WHEN c.state = 'in_round' THEN coalesce(r.state, 'in_round')
 			     ELSE c.state END AS view_state,
 			r.id, r.generation, r.state,
 			coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.created_at, c.updated_at,
 			c.token_id, coalesce(k.name, ''), `+jobKindSQL+`
-		FROM changes c
-		JOIN releases rel ON rel.id = c.release_id
-		JOIN repositories repo ON repo.id = rel.repository_id
-		JOIN tenants t ON t.id = repo.tenant_id
+		`+jobFrom+`
 		LEFT JOIN rounds r ON r.id = c.round_id
-		LEFT JOIN api_tokens k ON k.id = c.token_id
 		WHERE c.job_id IS NOT NULL AND ($8::text[] IS NULL OR repo.name = ANY($8))
 		  AND ($1 = 0 OR t.id = $1) AND ($2 = '' OR repo.name = $2) AND ($3 = '' OR rel.name = $3)
 		  AND ($4::timestamptz IS NULL OR c.created_at >= $4) AND ($5 = 0 OR c.job_id < $5)
@@ -239,38 +243,29 @@ func (s *Store) JobAttemptErrors(ctx context.Context, jobID int64) ([]AttemptErr
 
 // JobCounts counts River's jobs by kind and state, for metrics.
 func (s *Store) JobCounts(ctx context.Context) (map[[2]string]int, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT kind, state::text, count(*) FROM river_job GROUP BY kind, state`)
-	if err != nil {
-		return nil, translate("count jobs", err)
-	}
-	defer rows.Close()
-	out := map[[2]string]int{}
-	for rows.Next() {
-		var kind, state string
-		var n int
-		if err := rows.Scan(&kind, &state, &n); err != nil {
-			return nil, translate("count jobs", err)
-		}
-		out[[2]string{kind, state}] = n
-	}
-	return out, translate("count jobs", rows.Err())
+	return s.countPairs(ctx, "count jobs", `SELECT kind, state::text, count(*) FROM river_job GROUP BY kind, state`)
 }
 
 // RoundCounts counts rounds by state and error code, for metrics.
 func (s *Store) RoundCounts(ctx context.Context) (map[[2]string]int, error) {
-	rows, err := s.Pool.Query(ctx, `SELECT state, coalesce(error_code, ''), count(*) FROM rounds GROUP BY 1, 2`)
+	return s.countPairs(ctx, "count rounds", `SELECT state, coalesce(error_code, ''), count(*) FROM rounds GROUP BY 1, 2`)
+}
+
+// countPairs runs a query of (label, label, count) rows into a map.
+func (s *Store) countPairs(ctx context.Context, op, sql string) (map[[2]string]int, error) {
+	rows, err := s.Pool.Query(ctx, sql)
 	if err != nil {
-		return nil, translate("count rounds", err)
+		return nil, translate(op, err)
 	}
 	defer rows.Close()
 	out := map[[2]string]int{}
 	for rows.Next() {
-		var state, code string
+		var a, b string
 		var n int
-		if err := rows.Scan(&state, &code, &n); err != nil {
-			return nil, translate("count rounds", err)
+		if err := rows.Scan(&a, &b, &n); err != nil {
+			return nil, translate(op, err)
 		}
-		out[[2]string{state, code}] = n
+		out[[2]string{a, b}] = n
 	}
-	return out, translate("count rounds", rows.Err())
+	return out, translate(op, rows.Err())
 }

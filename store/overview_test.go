@@ -2,13 +2,12 @@ package store_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/aptq/aptq/internal/systest"
 	"github.com/aptq/aptq/store"
 	"github.com/aptq/aptq/store/storetest"
 )
@@ -44,20 +43,14 @@ func (b *overviewBundle) newRelease(t *testing.T, name string) store.Release {
 // addChange records a pending change adding a made-up package.
 func (b *overviewBundle) addChange(t *testing.T, rel store.Release, name string) store.Change {
 	t.Helper()
-	p, _, err := b.store.InsertPackage(b.ctx, store.Package{TenantID: b.tenant.ID, SHA256: randHex(32),
-		SHA512: randHex(64), SHA1: randHex(20), MD5: randHex(16), Size: 100, Name: name, Version: "1.0",
+	p, _, err := b.store.InsertPackage(b.ctx, store.Package{TenantID: b.tenant.ID, SHA256: systest.RandomHex(32),
+		SHA512: systest.RandomHex(64), SHA1: systest.RandomHex(20), MD5: systest.RandomHex(16), Size: 100, Name: name, Version: "1.0",
 		Architecture: "amd64", Source: name, Control: "Package: " + name + "\n"})
 	require.NoError(t, err)
 	c, err := b.store.InsertChange(b.ctx, b.store.Pool, rel.ID, nil, []store.ChangeAdd{{PackageID: p.ID,
 		Component: "main", Architecture: "amd64", Filename: "pool/main/" + name + ".deb"}}, nil)
 	require.NoError(t, err)
 	return c
-}
-
-func randHex(n int) string {
-	buf := make([]byte, n)
-	_, _ = rand.Read(buf)
-	return hex.EncodeToString(buf)
 }
 
 // TestOverview: the operator's queries see leases, open rounds, pending

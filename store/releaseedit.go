@@ -135,7 +135,7 @@ func (s *Store) Holdings(ctx context.Context, releaseID int64) (components, arch
 
 // settingsStatement is the commit's write of the release's settings as the
 // round's changes leave them; nil when none of them is an update.
-func settingsStatement(ctx context.Context, db DBTX, releaseID int64, changes []Change) (*Statement, error) {
+func settingsStatement(ctx context.Context, db DBTX, releaseID int64, changes []Change) (*statement, error) {
 	if !slices.ContainsFunc(changes, func(c Change) bool { return c.Settings != nil }) {
 		return nil, nil
 	}
@@ -144,7 +144,7 @@ func settingsStatement(ctx context.Context, db DBTX, releaseID int64, changes []
 		return nil, translate("read release settings", err)
 	}
 	r := WithSettings(cur, changes)
-	return &Statement{Name: "apply release update", Rows: 1, SQL: `
+	return &statement{Name: "apply release update", Rows: 1, SQL: `
 		UPDATE releases SET origin = $2, label = $3, suite = $4, codename = $5, version = $6, description = $7,
 			components = $8, architectures = $9, compressions = $10, valid_for = $11, not_automatic = $12,
 			but_automatic_upgrades = $13, signed_by = $14, keep_versions = $15

@@ -34,8 +34,8 @@ type SigningKey struct {
 func (s *Store) CreateRepository(ctx context.Context, tenant Tenant, name string) (Repository, error) {
 	var r Repository
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		err := atomic(ctx, tx, []Statement{
-			Stmt("insert repository", `INSERT INTO repositories (tenant_id, name, prefix) VALUES ($1, $2, $3)`,
+		err := atomic(ctx, tx, []statement{
+			stmt("insert repository", `INSERT INTO repositories (tenant_id, name, prefix) VALUES ($1, $2, $3)`,
 				tenant.ID, name, tenant.Name+"/"+name+"/"),
 			{Name: "count it against the tenant's quota", Rows: 1,
 				SQL: `UPDATE tenants SET repositories = repositories + 1 WHERE id = $1`, Args: []any{tenant.ID}},

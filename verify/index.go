@@ -68,7 +68,7 @@ func splitDirs(r *apt.Release) (map[string]*indexDir, error) {
 }
 
 // checkIndexes checks every index the new Release lists, concurrently.
-func checkIndexes(ctx context.Context, prev, next *apt.Release, e map[string]*edits, ret retention, f Fetcher) error {
+func checkIndexes(ctx context.Context, prev, next *apt.Release, e map[string]apt.Edits, ret retention, f Fetcher) error {
 	nextDirs, err := splitDirs(next)
 	if err != nil {
 		return fmt.Errorf("the Release to sign: %w", err)
@@ -122,8 +122,8 @@ type indexCheck struct {
 	sibling *indexDir
 }
 
-func (c *indexCheck) run(ctx context.Context, e *edits) error {
-	adds, removes, touched := e.forIndex(c.dir.arch)
+func (c *indexCheck) run(ctx context.Context, e apt.Edits) error {
+	adds, removes, touched := forIndex(e, c.dir.arch)
 	if !touched && c.unchanged() {
 		return nil
 	}

@@ -25,7 +25,7 @@ type DeleteReleaseWorker struct {
 // deleteTimeout bounds one attempt of a delete job; a release or a pool
 // too large to delete in one attempt is finished by the next ones, each
 // step resuming where the last stopped. It stays under River's rescue of
-// stuck jobs (aptqd: the round budget + signature timeout + 10 min).
+// stuck jobs (Config.RescueStuckJobsAfter), whatever the configuration.
 const deleteTimeout = 10 * time.Minute
 
 // Timeout is deleteTimeout: River's default of one minute is short for

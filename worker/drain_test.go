@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aptq/aptq/internal/systest"
 	"github.com/aptq/aptq/jobs"
 	"github.com/aptq/aptq/store"
 )
@@ -31,7 +32,7 @@ func (b *bundle) startDrainRig(t *testing.T, softStop time.Duration) *drainRig {
 	t.Helper()
 	r := &drainRig{stopping: make(chan struct{})}
 	cfg := Config{Store: b.store, Blob: b.blob, Listener: b.listener, Logger: slog.New(slog.DiscardHandler),
-		Holder: "draining-" + randomHex(3), LeaseTTL: 30 * time.Second, SignatureTimeout: time.Minute,
+		Holder: "draining-" + systest.RandomHex(3), LeaseTTL: 30 * time.Second, SignatureTimeout: time.Minute,
 		Partitions: 1, Stopping: r.stopping}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, NewPublishWorker(cfg))
@@ -42,7 +43,7 @@ func (b *bundle) startDrainRig(t *testing.T, softStop time.Duration) *drainRig {
 		FetchPollInterval: 50 * time.Millisecond, FetchCooldown: 10 * time.Millisecond,
 	})
 	require.NoError(t, err)
-	r.change = b.addChange(t, "drain-"+randomHex(3))
+	r.change = b.addChange(t, "drain-"+systest.RandomHex(3))
 	args := jobs.PublishArgs{ChangeID: r.change.ID, ReleaseID: b.release.ID}
 	res, err := r.client.Insert(b.ctx, args, args.QueueOpts(1))
 	require.NoError(t, err)

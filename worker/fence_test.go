@@ -2,6 +2,7 @@ package worker
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aptq/aptq/blob"
+	"github.com/aptq/aptq/sign"
 	"github.com/aptq/aptq/store"
 )
 
@@ -75,21 +77,21 @@ func TestStaleWriterCannotReplaceInRelease(t *testing.T) {
 	w := b.worker("stale")
 	key := distsKey(b.repo.Prefix, "stable", "InRelease")
 
-	first, err := b.blob.Put(b.ctx, key, bytes.NewReader([]byte("Aptq-Generation: 1\n")), -1, blob.PutOptions{IfNoneMatch: true})
+	first, err := b.blob.Put(b.ctx, key, bytes.NewReader(b.inRelease(t, 1, "first")), -1, blob.PutOptions{IfNoneMatch: true})
 	require.NoError(t, err)
-	newer := []byte("Aptq-Generation: 2\nnewer\n")
+	newer := b.inRelease(t, 2, "newer")
 	_, err = b.blob.Put(b.ctx, key, bytes.NewReader(newer), int64(len(newer)), blob.PutOptions{IfMatch: first.ETag})
 	require.NoError(t, err)
 
 	// The stale writer still believes generation 1 (first.ETag) is current.
-	stale := store.Round{Generation: 1, InRelease: []byte("Aptq-Generation: 1\nstale copy\n")}
+	stale := store.Round{Generation: 1, InRelease: b.inRelease(t, 1, "stale copy")}
 	_, err = w.putInRelease(b.ctx, key, stale, &first.ETag)
 	require.NoError(t, err, "a newer generation in S3 already carries the stale round's changes")
 	require.Equal(t, newer, b.read(t, key))
 
 	// A writer for a newer generation than S3's, but with a stale ETag, must
 	// not overwrite what it did not expect: it reports the lost release.
-	ahead := store.Round{Generation: 3, InRelease: []byte("Aptq-Generation: 3\n")}
+	ahead := store.Round{Generation: 3, InRelease: b.inRelease(t, 3, "ahead")}
 	_, err = w.putInRelease(b.ctx, key, ahead, &first.ETag)
 	require.ErrorIs(t, err, errLostRelease)
 	require.Equal(t, newer, b.read(t, key))
@@ -138,4 +140,12 @@ func TestStaleWriterCannotPutBackOlderFiles(t *testing.T) {
 
 	// Rewriting what is already there is not a conflict (a resumed round).
 	require.NoError(t, w.replace(b.ctx, staleLease, release, second.ReleaseBytes, "", md5Hex(first.ReleaseBytes)))
+}
+
+// inRelease is an InRelease of generation gen, signed by the bundle's key.
+func (b *bundle) inRelease(t *testing.T, gen int64, label string) []byte {
+	t.Helper()
+	in, _, err := sign.Sign([]byte(fmt.Sprintf("Label: %s\nAptq-Generation: %d\n", label, gen)), b.signer)
+	require.NoError(t, err)
+	return in
 }

@@ -124,7 +124,7 @@ func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes
 			var ix *apt.Index
 			if base := cached[k]; base != nil {
 				e := edits[comp]
-				ix, err = base.Apply(apt.SplitByArch(e.adds, []string{arch})[arch], e.removes)
+				ix, err = base.Apply(apt.SplitByArch(e.Adds, []string{arch})[arch], e.Removes)
 			} else {
 				ix, err = apt.NewIndex(comp, arch, apt.SplitByArch(members[comp], []string{arch})[arch])
 			}
@@ -230,29 +230,10 @@ func sameFileKinds(k indexKey, kinds []apt.Compression, stored []bool, prevByPat
 	return true
 }
 
-// componentEdits is what a round does to one component: packages to add
-// and packages to remove, by name, version and architecture.
-type componentEdits struct {
-	adds    []apt.Package
-	removes []apt.PackageKey
-}
-
-// netEdits folds the changes, in order (each change's additions, then its
-// removals, as CommitRound applies them), into each component's net edits:
-// the last change to name a package decides whether it is in or out.
-func netEdits(changes []store.Change, added map[int64]store.Package) (map[string]componentEdits, error) {
-	type key struct {
-		component string
-		pkg       apt.PackageKey
-	}
-	last := map[key]*apt.Package{} // nil: removed
-	var order []key
-	set := func(k key, p *apt.Package) {
-		if _, seen := last[k]; !seen {
-			order = append(order, k)
-		}
-		last[k] = p
-	}
+// netEdits folds the changes into each component's net edits
+// (apt.EditFold, as the signer's check does).
+func netEdits(changes []store.Change, added map[int64]store.Package) (map[string]apt.Edits, error) {
+	var fold apt.EditFold
 	for _, c := range changes {
 		for _, a := range c.Adds {
 			sp, ok := added[a.PackageID]
@@ -263,29 +244,19 @@ func netEdits(changes []store.Change, added map[int64]store.Package) (map[string
 			if err != nil {
 				return nil, err
 			}
-			set(key{a.Component, apt.PackageKey{Name: sp.Name, Version: sp.Version, Arch: sp.Architecture}}, &p)
+			fold.Add(a.Component, p)
 		}
 		for _, r := range c.Removes {
-			set(key{r.Component, apt.PackageKey{Name: r.Name, Version: r.Version, Arch: r.Architecture}}, nil)
+			fold.Remove(r.Component, apt.PackageKey{Name: r.Name, Version: r.Version, Arch: r.Architecture})
 		}
 	}
-	out := map[string]componentEdits{}
-	for _, k := range order {
-		e := out[k.component]
-		if p := last[k]; p != nil {
-			e.adds = append(e.adds, *p)
-		} else {
-			e.removes = append(e.removes, k.pkg)
-		}
-		out[k.component] = e
-	}
-	return out, nil
+	return fold.Edits(), nil
 }
 
 // membersAfter returns, per component of the indexes to rebuild, the
 // packages it holds once the edits apply to the last committed membership.
 func (w *PublishWorker) membersAfter(ctx context.Context, rel store.Release, rebuild map[indexKey]bool,
-	edits map[string]componentEdits) (map[string][]apt.Package, error) {
+	edits map[string]apt.Edits) (map[string][]apt.Package, error) {
 	var comps, archs []string
 	for k := range rebuild {
 		if !slices.Contains(comps, k.component) {
@@ -313,10 +284,10 @@ func (w *PublishWorker) membersAfter(ctx context.Context, rel store.Release, reb
 		set[key{m.Component, apt.PackageKey{Name: m.Package.Name, Version: m.Package.Version, Arch: m.Package.Architecture}}] = p
 	}
 	for _, comp := range comps {
-		for _, r := range edits[comp].removes {
+		for _, r := range edits[comp].Removes {
 			delete(set, key{comp, r})
 		}
-		for _, p := range edits[comp].adds {
+		for _, p := range edits[comp].Adds {
 			set[key{comp, apt.PackageKey{Name: p.Name(), Version: p.Version(), Arch: p.Arch()}}] = p
 		}
 	}

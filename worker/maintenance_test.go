@@ -12,6 +12,7 @@ import (
 
 	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/blob"
+	"github.com/aptq/aptq/internal/systest"
 	"github.com/aptq/aptq/store"
 )
 
@@ -95,7 +96,7 @@ func TestReconcileNeverGoesBack(t *testing.T) {
 	w := b.worker("w")
 	b.publish(t, w, "one")
 	key := distsKey(b.repo.Prefix, "stable", "InRelease")
-	newer := []byte("Aptq-Generation: 9\n")
+	newer := b.inRelease(t, 9, "restored")
 	_, err := b.blob.Put(b.ctx, key, bytes.NewReader(newer), int64(len(newer)), blob.PutOptions{})
 	require.NoError(t, err)
 	report, err := w.reconcile(b.ctx, b.release.ID)
@@ -209,7 +210,7 @@ func TestGCAbandonedUploads(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	w := b.worker("w")
-	prefix := store.UploadsPrefix + "test-" + randomHex(8) + "/"
+	prefix := store.UploadsPrefix + "test-" + systest.RandomHex(8) + "/"
 	key := prefix + "abc-123"
 	_, err := b.blob.Put(b.ctx, key, bytes.NewReader([]byte("deb")), 3, blob.PutOptions{})
 	require.NoError(t, err)

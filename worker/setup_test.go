@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"crypto/md5"
-	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -18,6 +17,7 @@ import (
 	"github.com/aptq/aptq/apt/debtest"
 	"github.com/aptq/aptq/blob"
 	"github.com/aptq/aptq/blob/blobtest"
+	"github.com/aptq/aptq/internal/systest"
 	"github.com/aptq/aptq/sign"
 	"github.com/aptq/aptq/store"
 	"github.com/aptq/aptq/store/storetest"
@@ -47,7 +47,7 @@ func setup(t *testing.T) *bundle {
 
 	b := &bundle{ctx: ctx, store: st, blob: s3, listener: listener}
 	var err error
-	b.tenant, _, err = st.CreateTenant(ctx, "w-"+randomHex(6))
+	b.tenant, _, err = st.CreateTenant(ctx, "w-"+systest.RandomHex(6))
 	require.NoError(t, err)
 	b.repo, err = st.CreateRepository(ctx, b.tenant, "repo")
 	require.NoError(t, err)
@@ -124,12 +124,6 @@ func (b *bundle) expireLease(t *testing.T) {
 	t.Helper()
 	_, err := b.store.Pool.Exec(b.ctx, `UPDATE release_leases SET expires_at = now() - interval '1 second' WHERE release_id = $1`, b.release.ID)
 	require.NoError(t, err)
-}
-
-func randomHex(n int) string {
-	buf := make([]byte, n)
-	_, _ = rand.Read(buf)
-	return hex.EncodeToString(buf)
 }
 
 // lease takes the release's lease for w.

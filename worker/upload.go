@@ -15,6 +15,7 @@ import (
 
 	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/blob"
+	"github.com/aptq/aptq/sign"
 	"github.com/aptq/aptq/store"
 )
 
@@ -308,15 +309,18 @@ func (w *PublishWorker) resolveInReleaseConflict(ctx context.Context, key string
 	return "", errLostRelease
 }
 
-// generationOf reads the Aptq-Generation field of a (clearsigned) Release; 0 when absent.
-func generationOf(release []byte) int64 {
-	for _, line := range bytes.Split(release, []byte("\n")) {
-		if v, ok := bytes.CutPrefix(line, []byte("Aptq-Generation:")); ok {
-			n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
-			if err == nil {
-				return n
-			}
-		}
+// generationOf is the Aptq-Generation of an InRelease found in S3; 0 when
+// it is not a clearsigned Release that names one. Its signature is not
+// checked: only aptq writes there, and a higher number only makes a writer
+// stand down, never publish.
+func generationOf(inRelease []byte) int64 {
+	text, err := sign.ClearsignedText(inRelease)
+	if err != nil {
+		return 0
 	}
-	return 0
+	rel, err := apt.ParseRelease(text)
+	if err != nil {
+		return 0
+	}
+	return rel.Meta.Generation
 }

@@ -62,37 +62,60 @@ type Config struct {
 	Stopping <-chan struct{}
 }
 
+// Defaults of Config, also the defaults of aptqd's flags.
+const (
+	DefaultLeaseTTL            = 30 * time.Second
+	DefaultSignatureTimeout    = 120 * time.Second
+	DefaultRoundBudget         = 2 * time.Minute
+	DefaultMaintenanceInterval = 10 * time.Minute
+	DefaultKeepGenerations     = 3
+	DefaultGCGrace             = time.Hour
+	DefaultIndexCacheBytes     = 256 << 20
+	DefaultIndexMaxAge         = time.Minute
+)
+
 func (c *Config) setDefaults() {
-	if c.LeaseTTL == 0 {
-		c.LeaseTTL = 30 * time.Second
-	}
-	if c.SignatureTimeout == 0 {
-		c.SignatureTimeout = 120 * time.Second
-	}
-	if c.RoundBudget == 0 {
-		c.RoundBudget = 2 * time.Minute
-	}
-	if c.Snooze == 0 {
-		c.Snooze = time.Second
-	}
+	setDefault(&c.LeaseTTL, DefaultLeaseTTL)
+	setDefault(&c.SignatureTimeout, DefaultSignatureTimeout)
+	setDefault(&c.RoundBudget, DefaultRoundBudget)
+	setDefault(&c.Snooze, time.Second)
+	setDefault(&c.MaintenanceInterval, DefaultMaintenanceInterval)
+	setDefault(&c.KeepGenerations, DefaultKeepGenerations)
+	setDefault(&c.GCGrace, DefaultGCGrace)
+	setDefault(&c.IndexCacheBytes, DefaultIndexCacheBytes)
+	setDefault(&c.IndexMaxAge, DefaultIndexMaxAge)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.MaintenanceInterval == 0 {
-		c.MaintenanceInterval = 10 * time.Minute
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
 	}
-	if c.KeepGenerations == 0 {
-		c.KeepGenerations = 3
-	}
-	if c.GCGrace == 0 {
-		c.GCGrace = time.Hour
-	}
-	if c.IndexCacheBytes == 0 {
-		c.IndexCacheBytes = 256 << 20
-	}
-	if c.IndexMaxAge == 0 {
-		c.IndexMaxAge = time.Minute
-	}
+}
+
+// uploadAllowance is what a leader's job may take beyond its round budget
+// and one round's signature wait: the round's upload.
+const uploadAllowance = 5 * time.Minute
+
+// rescueMargin is how much longer than the longest a live leader's job may
+// run River waits before it rescues a job as stuck: a rescue must only ever
+// find jobs of a dead process.
+const rescueMargin = 5 * time.Minute
+
+// JobTimeout is the longest a publish job may run: a leader's round budget,
+// one round's signature wait and its upload.
+func (c Config) JobTimeout() time.Duration {
+	c.setDefaults()
+	return c.RoundBudget + c.SignatureTimeout + uploadAllowance
+}
+
+// RescueStuckJobsAfter is River's setting of that name for these workers,
+// derived from JobTimeout so that the two cannot drift apart.
+func (c Config) RescueStuckJobsAfter() time.Duration {
+	return c.JobTimeout() + rescueMargin
 }
 
 // PublishWorker works publish jobs: the job that holds the release's lease
@@ -137,10 +160,9 @@ func PeriodicJobs(cfg Config) []*river.PeriodicJob {
 	}
 }
 
-// Timeout covers the longest a leader may run: its round budget plus one
-// round's signature wait and upload.
+// Timeout is Config.JobTimeout.
 func (w *PublishWorker) Timeout(*river.Job[jobs.PublishArgs]) time.Duration {
-	return w.cfg.RoundBudget + w.cfg.SignatureTimeout + 5*time.Minute
+	return w.cfg.JobTimeout()
 }
 
 // Work publishes the job's change, or waits for the lease holder to. A job

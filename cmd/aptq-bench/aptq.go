@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/aptq/aptq/blob"
+	"github.com/aptq/aptq/store"
 )
 
 // system is one running aptq: its own database, an `aptqd all` on a free
@@ -170,25 +170,12 @@ func (s *system) Close() {
 // SHA-256. The tenant id is local to the database (other test databases
 // reuse it), so only this system's own package contents are deleted.
 func (s *system) cleanS3(ctx context.Context) error {
-	conn, err := pgx.Connect(ctx, s.dbURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `SELECT tenant_id, sha256 FROM packages`)
-	if err != nil {
-		return err
-	}
 	var keys []string
-	for rows.Next() {
-		var tenant int64
-		var sum string
-		if err := rows.Scan(&tenant, &sum); err != nil {
-			return err
-		}
-		keys = append(keys, "_packages/"+strconv.FormatInt(tenant, 10)+"/"+sum+".deb")
-	}
-	if err := rows.Err(); err != nil {
+	err := s.withStore(ctx, func(st *store.Store) (err error) {
+		keys, err = st.PackageBlobKeys(ctx)
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	bucket, err := blob.NewS3(ctx, s.b.s3cfg)

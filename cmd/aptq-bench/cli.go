@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -159,4 +160,33 @@ func checkTime(stderr string) (time.Duration, bool) {
 	}
 	ms, err := strconv.Atoi(m[1])
 	return time.Duration(ms) * time.Millisecond, err == nil
+}
+
+// addsRun is what n concurrent `aptq pkg add` runs did.
+type addsRun struct {
+	durations []time.Duration // each CLI's start to exit
+	cpu       []time.Duration // each CLI's CPU time
+	failures  int
+	firstErr  error
+	wall      time.Duration
+}
+
+// concurrentAdds runs n `aptq pkg add` at once (at most limit; 0: all),
+// the i-th adding file(i) to release(i).
+func (s *system) concurrentAdds(ctx context.Context, n, limit int, repo, key string, release, file func(i int) string) addsRun {
+	var mu sync.Mutex
+	run := addsRun{cpu: make([]time.Duration, n)}
+	start := time.Now()
+	run.durations = runConcurrently(n, limit, func(i int) {
+		r, _ := s.pkgAdd(ctx, repo, release(i), key, file(i))
+		run.cpu[i] = r.CPU
+		if r.Err != nil {
+			mu.Lock()
+			run.failures++
+			run.firstErr = cmpOr(run.firstErr, r.Err)
+			mu.Unlock()
+		}
+	})
+	run.wall = time.Since(start)
+	return run
 }

@@ -14,15 +14,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/aptq/aptq/apt"
+	"github.com/aptq/aptq/sign"
+	"github.com/aptq/aptq/store"
 )
 
 // roundStats are the published rounds of some releases.
-type roundStats struct {
-	Rounds     int
-	Changes    int
-	MaxChanges int // changes in the largest round
-}
+type roundStats store.RoundStats
 
 func (rs roundStats) perRound() float64 {
 	if rs.Rounds == 0 {
@@ -31,22 +29,25 @@ func (rs roundStats) perRound() float64 {
 	return float64(rs.Changes) / float64(rs.Rounds)
 }
 
-// rounds reads the published rounds of the named releases from the
-// system's database (aptq exposes no round counter over its API).
-func (s *system) rounds(ctx context.Context, releases []string) (roundStats, error) {
-	conn, err := pgx.Connect(ctx, s.dbURL)
+// withStore runs fn on the system's database (aptq exposes no round
+// counters or step times over its API).
+func (s *system) withStore(ctx context.Context, fn func(*store.Store) error) error {
+	pool, err := store.Connect(ctx, s.dbURL)
 	if err != nil {
-		return roundStats{}, err
+		return err
 	}
-	defer conn.Close(ctx)
-	var rs roundStats
-	err = conn.QueryRow(ctx, `
-		SELECT count(*), coalesce(sum(n), 0), coalesce(max(n), 0) FROM (
-			SELECT (SELECT count(*) FROM changes c WHERE c.round_id = r.id) AS n
-			FROM rounds r JOIN releases rel ON rel.id = r.release_id
-			WHERE r.state = 'published' AND rel.name = ANY($1)) per_round`, releases).
-		Scan(&rs.Rounds, &rs.Changes, &rs.MaxChanges)
-	return rs, err
+	defer pool.Close()
+	return fn(store.New(pool))
+}
+
+// rounds reads the published rounds of the named releases.
+func (s *system) rounds(ctx context.Context, releases []string) (roundStats, error) {
+	var rs store.RoundStats
+	err := s.withStore(ctx, func(st *store.Store) (err error) {
+		rs, err = st.PublishedRoundStats(ctx, releases)
+		return err
+	})
+	return roundStats(rs), err
 }
 
 // Phases of one publish as the database recorded them (the server's clock,
@@ -60,22 +61,15 @@ var phaseNames = []string{"client until change accepted", "cut (pick-up, index, 
 // phases splits a publish that ran from start to end into phaseNames, for
 // the round of the release that made generation.
 func (s *system) phases(ctx context.Context, release string, generation int64, start, end time.Time) ([]time.Duration, error) {
-	conn, err := pgx.Connect(ctx, s.dbURL)
+	var t store.RoundTimes
+	err := s.withStore(ctx, func(st *store.Store) (err error) {
+		t, err = st.PublishedRoundTimes(ctx, release, generation)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close(ctx)
-	var changeAt, cutAt, signedAt, committedAt, publishedAt time.Time
-	err = conn.QueryRow(ctx, `
-		SELECT (SELECT min(c.created_at) FROM changes c WHERE c.round_id = r.id),
-			r.created_at, r.signed_at, r.committed_at, r.published_at
-		FROM rounds r JOIN releases rel ON rel.id = r.release_id
-		WHERE rel.name = $1 AND r.generation = $2 AND r.state = 'published'`, release, generation).
-		Scan(&changeAt, &cutAt, &signedAt, &committedAt, &publishedAt)
-	if err != nil {
-		return nil, fmt.Errorf("round of generation %d: %w", generation, err)
-	}
-	points := []time.Time{start, changeAt, cutAt, signedAt, committedAt, publishedAt, end}
+	points := []time.Time{start, t.FirstChange, t.Cut, t.Signed, t.Committed, t.Published, end}
 	out := make([]time.Duration, len(points)-1)
 	for i := range out {
 		out[i] = points[i+1].Sub(points[i])
@@ -83,33 +77,15 @@ func (s *system) phases(ctx context.Context, release string, generation int64, s
 	return out, nil
 }
 
-// roundBytes reads what the round that made generation wrote to S3 (its
-// by-hash objects when cut, the upload steps' bytes, InRelease; the same
-// sum as aptq_round_upload_bytes) and the size of the index files S3 holds
-// that it changed (their compressed variants, unless the release stores
-// the uncompressed one too).
+// roundBytes reads what the round that made generation wrote to S3 and the
+// size of the index files S3 holds that it changed
+// (store.PublishedRoundBytes).
 func (s *system) roundBytes(ctx context.Context, release string, generation int64) (written, changed int64, err error) {
-	conn, err := pgx.Connect(ctx, s.dbURL)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer conn.Close(ctx)
-	err = conn.QueryRow(ctx, `
-		SELECT r.by_hash_bytes + length(r.inrelease) + coalesce((
-				SELECT sum((e.detail->>'bytes')::bigint) FROM job_events e
-				WHERE e.kind = 'uploaded' AND e.change_id = (SELECT min(c.id) FROM changes c WHERE c.round_id = r.id)), 0),
-			coalesce((
-				SELECT sum(f.size) FROM release_files f
-				WHERE f.release_id = r.release_id AND f.generation = r.generation AND NOT f.listed_only
-				  AND NOT EXISTS (SELECT 1 FROM release_files p WHERE p.release_id = f.release_id
-					AND p.generation = f.generation - 1 AND p.path = f.path AND p.sha256 = f.sha256)), 0)
-		FROM rounds r JOIN releases rel ON rel.id = r.release_id
-		WHERE rel.name = $1 AND r.generation = $2 AND r.state = 'published'`, release, generation).
-		Scan(&written, &changed)
-	if err != nil {
-		return 0, 0, fmt.Errorf("bytes of generation %d: %w", generation, err)
-	}
-	return written, changed, nil
+	err = s.withStore(ctx, func(st *store.Store) (err error) {
+		written, changed, err = st.PublishedRoundBytes(ctx, release, generation)
+		return err
+	})
+	return written, changed, err
 }
 
 // get reads a file of the published repository through aptqd.
@@ -154,12 +130,18 @@ func (s *system) generation(ctx context.Context, repo, release string) (int64, e
 	if err != nil {
 		return 0, err
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "Aptq-Generation:"); ok {
-			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		}
+	text, err := sign.ClearsignedText(data)
+	if err != nil {
+		return 0, err
 	}
-	return 0, errors.New("InRelease has no Aptq-Generation")
+	rel, err := apt.ParseRelease(text)
+	if err != nil {
+		return 0, err
+	}
+	if rel.Meta.Generation == 0 {
+		return 0, errors.New("InRelease has no Aptq-Generation")
+	}
+	return rel.Meta.Generation, nil
 }
 
 // countPackages counts the stanzas of a published Packages index whose

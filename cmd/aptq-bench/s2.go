@@ -90,24 +90,11 @@ func (b *bench) s2Aptq(ctx context.Context, modes []s2mode, debs map[string][]de
 		n := b.sizes.s2N
 		row := Row{Scenario: "S2", Variant: m.variant, System: "aptq"}
 		b.logf("S2 aptq: %s", m.variant)
-		var mu sync.Mutex
-		failures := 0
-		var firstErr error
-		cpu := make([]time.Duration, n)
 		meter := startCPUMeter(s.PID())
-		start := time.Now()
-		durations := runConcurrently(n, m.limit, func(i int) {
-			r, _ := s.pkgAdd(ctx, repo, m.key, key, debs[m.key][i].Path)
-			cpu[i] = r.CPU
-			if r.Err != nil {
-				mu.Lock()
-				failures++
-				firstErr = cmpOr(firstErr, r.Err)
-				mu.Unlock()
-			}
-		})
-		wall := time.Since(start)
-		row.setDurations(durations)
+		run := s.concurrentAdds(ctx, n, m.limit, repo, key,
+			func(int) string { return m.key }, func(i int) string { return debs[m.key][i].Path })
+		failures, firstErr, cpu, wall := run.failures, run.firstErr, run.cpu, run.wall
+		row.setDurations(run.durations)
 		rs, err := s.rounds(ctx, []string{m.key})
 		if err != nil {
 			rows = append(rows, errorRow("S2", m.variant, "aptq", err))

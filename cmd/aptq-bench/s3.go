@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 )
 
@@ -34,25 +33,12 @@ func (b *bench) s3(ctx context.Context) ([]Row, []Ratio) {
 	}
 
 	b.logf("S3 aptq: %s", variant)
-	var mu sync.Mutex
-	failures := 0
-	var firstErr error
-	cpu := make([]time.Duration, total)
 	meter := startCPUMeter(s.PID())
-	start := time.Now()
 	// Publish i goes to release i % nRel, so that every release has its
 	// publishes among the first to start.
-	durations := runConcurrently(total, 0, func(i int) {
-		r, _ := s.pkgAdd(ctx, repo, releases[i%nRel], key, debs[i].Path)
-		cpu[i] = r.CPU
-		if r.Err != nil {
-			mu.Lock()
-			failures++
-			firstErr = cmpOr(firstErr, r.Err)
-			mu.Unlock()
-		}
-	})
-	wall := time.Since(start)
+	run := s.concurrentAdds(ctx, total, 0, repo, key,
+		func(i int) string { return releases[i%nRel] }, func(i int) string { return debs[i].Path })
+	failures, firstErr, cpu, wall, durations := run.failures, run.firstErr, run.cpu, run.wall, run.durations
 	rs, err := s.rounds(ctx, releases)
 	if err != nil {
 		return fail(err)

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/aptq/aptq/client"
 )
 
 // s9: a snapshot promotion. A release "staging" holding the S1 base
@@ -79,7 +79,7 @@ func (b *bench) s9(ctx context.Context) ([]Row, []Ratio) {
 	if rounds != 1 || after.MaxChanges != 1 {
 		problems = append(problems, fmt.Sprintf("%d rounds (largest with %d changes), want 1 of 1", rounds, after.MaxChanges))
 	}
-	view, err := s.roundView(ctx, "stable", gen)
+	view, err := s.roundView(ctx, repo, "stable", gen)
 	if err != nil {
 		return fail(err)
 	}
@@ -130,18 +130,15 @@ type roundViewSize struct {
 
 // roundView reads the view of the round that made generation of release,
 // as a signer does, and measures it.
-func (s *system) roundView(ctx context.Context, release string, generation int64) (roundViewSize, error) {
-	conn, err := pgx.Connect(ctx, s.dbURL)
+func (s *system) roundView(ctx context.Context, repo, release string, generation int64) (roundViewSize, error) {
+	gens, err := client.New(s.URL, s.Token).History(ctx, repo, release, 1)
 	if err != nil {
 		return roundViewSize{}, err
 	}
-	var id int64
-	err = conn.QueryRow(ctx, `SELECT r.id FROM rounds r JOIN releases rel ON rel.id = r.release_id
-		WHERE rel.name = $1 AND r.generation = $2`, release, generation).Scan(&id)
-	conn.Close(ctx)
-	if err != nil {
-		return roundViewSize{}, fmt.Errorf("round of generation %d: %w", generation, err)
+	if len(gens) == 0 || gens[0].Generation != generation {
+		return roundViewSize{}, fmt.Errorf("generation %d is not the latest of %s/%s", generation, repo, release)
 	}
+	id := gens[0].RoundID
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/v1/rounds/"+strconv.FormatInt(id, 10), nil)
 	if err != nil {
 		return roundViewSize{}, err

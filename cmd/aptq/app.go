@@ -41,6 +41,9 @@ type app struct {
 
 	// deadline is the timeout the running command got.
 	deadline time.Duration
+	// unreachableAfter is how long the running command's requests retry a
+	// server that cannot be reached at all.
+	unreachableAfter time.Duration
 
 	// conf is the config file's profile in effect, loaded by action.
 	conf loadedConfig
@@ -64,6 +67,12 @@ const (
 	publishTimeout = 10 * time.Minute
 )
 
+// quickUnreachable is how long a command that is not publishing retries a
+// server nothing answers at: a user running `list` or `job status` wants
+// the address tried at once, not after a minute. Publishing commands wait
+// out a server restart (client.DefaultUnreachableAfter).
+const quickUnreachable = 3 * time.Second
+
 // errTimedOut is the cause of the --timeout context, to tell it apart from
 // an interrupt.
 var errTimedOut = errors.New("--timeout ran out")
@@ -79,6 +88,10 @@ func (a *app) action(def time.Duration, fn func(cmd *cobra.Command, args []strin
 	return func(cmd *cobra.Command, args []string) error {
 		a.ran = true
 		a.deadline = a.timeout
+		a.unreachableAfter = client.DefaultUnreachableAfter
+		if def == defaultTimeout {
+			a.unreachableAfter = quickUnreachable
+		}
 		switch {
 		case a.timeout < 0:
 			return usageErrorf("--timeout must be positive")
@@ -132,9 +145,13 @@ func (a *app) client() *client.Client {
 }
 
 func (a *app) clientFor(server, token string) *client.Client {
-	return client.New(server, token, client.WithRetryHook(func(r client.Retry) {
+	opts := []client.Option{client.WithRetryHook(func(r client.Retry) {
 		a.progress("%s %s failed (%v); retrying in %s", r.Method, r.Path, r.Err, r.Delay.Round(time.Millisecond))
-	}))
+	})}
+	if a.unreachableAfter > 0 { // set by action; the client's default otherwise
+		opts = append(opts, client.WithUnreachableAfter(a.unreachableAfter))
+	}
+	return client.New(server, token, opts...)
 }
 
 // progress tells the user what is happening, on stderr so that stdout stays

@@ -41,11 +41,8 @@ and resumes it after a crash).`,
 		}),
 	}
 	f := cmd.Flags()
-	f.StringVar(&repo, "repo", "", "repository name (required)")
-	f.StringVar(&release, "release", "", "release name (required)")
+	repoReleaseFlags(cmd, &repo, &release)
 	f.BoolVar(&yes, "yes", false, "confirm the deletion (required)")
-	_ = cmd.MarkFlagRequired("repo")
-	_ = cmd.MarkFlagRequired("release")
 	return cmd
 }
 

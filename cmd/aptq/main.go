@@ -53,8 +53,9 @@ Exit status:
   1  failure with a reason ("aptq: <code>: <message>" on stderr), e.g. the job
      failed or was cancelled, the server refused a request, a round did not
      pass the check before signing (unverified_round), interrupted, the
-     server could not be reached for 15 s (unreachable; a restart within that
-     window is waited out), or the URL is not an aptq server (not_aptq_server)
+     server could not be reached (unreachable: after 3 s; publishing
+     commands wait 15 s, to outlast a restart), or the URL is not an aptq
+     server (not_aptq_server)
   2  usage error: bad command, flags, arguments or config file
   3  timeout: --timeout ran out; the job id and its last state are printed and
      the change is cancelled unless already committed

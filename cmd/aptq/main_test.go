@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -97,16 +98,45 @@ func TestUnreachableServerTimesOut(t *testing.T) {
 	require.Contains(t, res.stderr, "connection refused")
 }
 
-// TestUnreachableServerFailsFast: with nothing listening, a command fails
-// after the client's unreachable window (15 s) with the address tried and
-// exit 1, instead of retrying until its --timeout (a minute here).
+// TestUnreachableServerFailsFast: with nothing listening, a command that
+// does not publish (list, show, job show) fails within a few seconds with
+// the address tried and exit 1, instead of retrying until its --timeout (a
+// minute here).
 func TestUnreachableServerFailsFast(t *testing.T) {
 	t.Parallel()
-	start := time.Now()
-	res := runCLI(t, map[string]string{"APTQ_URL": "http://127.0.0.1:1", "APTQ_TOKEN": "tok"}, "repo", "list")
-	require.Equal(t, exitFailed, res.code, res.stderr)
-	require.Less(t, time.Since(start), 30*time.Second)
-	require.Contains(t, res.stderr, "aptq: unreachable: cannot reach the aptq server at http://127.0.0.1:1")
+	addr := closedAddr(t)
+	for _, args := range [][]string{{"repo", "list"}, {"release", "show", "--repo", "r", "--release", "stable"},
+		{"job", "show", "7"}} {
+		t.Run(args[0]+" "+args[1], func(t *testing.T) {
+			t.Parallel()
+			start := time.Now()
+			res := runCLI(t, map[string]string{"APTQ_URL": addr, "APTQ_TOKEN": "tok"}, args...)
+			require.Equal(t, exitFailed, res.code, res.stderr)
+			require.Less(t, time.Since(start), 10*time.Second)
+			require.Contains(t, res.stderr, "aptq: unreachable: cannot reach the aptq server at "+addr)
+		})
+	}
+}
+
+// TestUnreachableServerPublishWaits: a publishing command keeps retrying an
+// unreachable server past the read-only window (a restart is waited out),
+// until its client.DefaultUnreachableAfter or its --timeout.
+func TestUnreachableServerPublishWaits(t *testing.T) {
+	t.Parallel()
+	private, _ := newKeyPair(t)
+	env := map[string]string{"APTQ_URL": closedAddr(t), "APTQ_TOKEN": "tok", "APTQ_SIGNING_KEY": string(private)}
+	res := runCLI(t, env, "--timeout", (2 * quickUnreachable).String(), "job", "retry", "7")
+	require.Equal(t, exitTimeout, res.code, res.stderr)
+	require.Contains(t, res.stderr, "connection refused")
+}
+
+// closedAddr is the URL of a loopback port nothing listens on.
+func closedAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := "http://" + l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
 }
 
 func TestNotAnAptqServer(t *testing.T) {

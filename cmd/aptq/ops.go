@@ -127,10 +127,7 @@ func (a *app) roundCommand() *cobra.Command {
 			return tw.Flush()
 		}),
 	}
-	list.Flags().StringVar(&repo, "repo", "", "repository name (required)")
-	list.Flags().StringVar(&release, "release", "", "release name (required)")
-	_ = list.MarkFlagRequired("repo")
-	_ = list.MarkFlagRequired("release")
+	repoReleaseFlags(list, &repo, &release)
 	cmd := a.group("round", "Inspect publish rounds", list)
 	cmd.Aliases = []string{"rounds"}
 	return cmd

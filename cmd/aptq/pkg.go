@@ -25,12 +25,9 @@ type publishFlags struct {
 
 func (p *publishFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&p.repo, "repo", "", "repository name (required)")
-	f.StringVar(&p.release, "release", "", "release name (required)")
+	repoReleaseFlags(cmd, &p.repo, &p.release)
 	f.StringVar(&p.component, "component", "main", "component")
 	p.sign.register(cmd)
-	_ = cmd.MarkFlagRequired("repo")
-	_ = cmd.MarkFlagRequired("release")
 }
 
 // checkComponent fails before any upload when the release has no such

@@ -18,15 +18,12 @@ type listFlags struct {
 
 func (l *listFlags) register(cmd *cobra.Command, withName bool) {
 	f := cmd.Flags()
-	f.StringVar(&l.repo, "repo", "", "repository name (required)")
-	f.StringVar(&l.release, "release", "", "release name (required)")
+	repoReleaseFlags(cmd, &l.repo, &l.release)
 	f.StringVar(&l.filter.Component, "component", "", "only this component")
 	f.StringVar(&l.filter.Architecture, "arch", "", "only this architecture (e.g. amd64, or all)")
 	if withName {
 		f.StringVar(&l.filter.Name, "name", "", "only packages of this name")
 	}
-	_ = cmd.MarkFlagRequired("repo")
-	_ = cmd.MarkFlagRequired("release")
 }
 
 func (a *app) pkgListCommand() *cobra.Command {

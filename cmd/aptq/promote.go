@@ -32,12 +32,9 @@ type planFlags struct {
 
 func (p *planFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&p.repo, "repo", "", "repository name (required)")
-	f.StringVar(&p.release, "release", "", "release name (required)")
+	repoReleaseFlags(cmd, &p.repo, &p.release)
 	f.BoolVar(&p.dryRun, "dry-run", false, "print what would change and submit nothing")
 	p.sign.register(cmd)
-	_ = cmd.MarkFlagRequired("repo")
-	_ = cmd.MarkFlagRequired("release")
 }
 
 // planFunc asks the server for a plan, submitting it unless dryRun.

@@ -126,10 +126,7 @@ func (a *app) releaseShowCommand() *cobra.Command {
 			return nil
 		}),
 	}
-	cmd.Flags().StringVar(&repo, "repo", "", "repository name (required)")
-	cmd.Flags().StringVar(&release, "release", "", "release name (required)")
-	_ = cmd.MarkFlagRequired("repo")
-	_ = cmd.MarkFlagRequired("release")
+	repoReleaseFlags(cmd, &repo, &release)
 	return cmd
 }
 
@@ -195,10 +192,7 @@ conditional. An InRelease newer than the database's is reported, never replaced.
 			}
 		}),
 	}
-	cmd.Flags().StringVar(&repo, "repo", "", "repository name (required)")
-	cmd.Flags().StringVar(&release, "release", "", "release name (required)")
-	_ = cmd.MarkFlagRequired("repo")
-	_ = cmd.MarkFlagRequired("release")
+	repoReleaseFlags(cmd, &repo, &release)
 	return cmd
 }
 

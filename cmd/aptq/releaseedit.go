@@ -83,8 +83,7 @@ check); 0 keeps all versions from then on.` + publishLong,
 		}),
 	}
 	f := cmd.Flags()
-	f.StringVar(&repo, "repo", "", "repository name (required)")
-	f.StringVar(&release, "release", "", "release name (required)")
+	repoReleaseFlags(cmd, &repo, &release)
 	f.StringVar(&origin, "origin", "", "Origin field")
 	f.StringVar(&label, "label", "", "Label field")
 	f.StringVar(&suite, "suite", "", "Suite field")
@@ -101,7 +100,5 @@ check); 0 keeps all versions from then on.` + publishLong,
 	f.StringVar(&signedBy, "signed-by", "", `Signed-By fingerprints, comma-separated ("" drops it)`)
 	f.IntVar(&keepVersions, "keep-versions", 0, "keep only the newest N versions of each package name and architecture per component (0: keep all)")
 	s.register(cmd)
-	_ = cmd.MarkFlagRequired("repo")
-	_ = cmd.MarkFlagRequired("release")
 	return cmd
 }

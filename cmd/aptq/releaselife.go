@@ -37,11 +37,8 @@ rotate keys:
 			})
 		}),
 	}
-	cmd.Flags().StringVar(&repo, "repo", "", "repository name (required)")
-	cmd.Flags().StringVar(&release, "release", "", "release name (required)")
+	repoReleaseFlags(cmd, &repo, &release)
 	s.register(cmd)
-	_ = cmd.MarkFlagRequired("repo")
-	_ = cmd.MarkFlagRequired("release")
 	return cmd
 }
 
@@ -68,12 +65,9 @@ of the release; "aptq release history" lists them.` + publishLong,
 		}),
 	}
 	f := cmd.Flags()
-	f.StringVar(&repo, "repo", "", "repository name (required)")
-	f.StringVar(&release, "release", "", "release name (required)")
+	repoReleaseFlags(cmd, &repo, &release)
 	f.Int64Var(&generation, "to-generation", 0, "the generation whose packages to publish again (required)")
 	s.register(cmd)
-	_ = cmd.MarkFlagRequired("repo")
-	_ = cmd.MarkFlagRequired("release")
 	_ = cmd.MarkFlagRequired("to-generation")
 	return cmd
 }
@@ -133,10 +127,7 @@ its changes and the token that signed it. With --json: {"generations":[{"generat
 		}),
 	}
 	f := cmd.Flags()
-	f.StringVar(&repo, "repo", "", "repository name (required)")
-	f.StringVar(&release, "release", "", "release name (required)")
+	repoReleaseFlags(cmd, &repo, &release)
 	f.IntVar(&limit, "limit", 0, "at most this many generations (default: the server's, 50)")
-	_ = cmd.MarkFlagRequired("repo")
-	_ = cmd.MarkFlagRequired("release")
 	return cmd
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -67,20 +69,10 @@ func adminCommand() *cobra.Command {
 		Short: "create a tenant and print its first API token (shown once)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := cfg.validate(false, false, false); err != nil {
-				return err
-			}
-			pool, err := store.Connect(cmd.Context(), cfg.databaseURL)
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
-			_, token, err := store.New(pool).CreateTenant(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), token)
-			return nil
+			return printSecret(cmd, cfg, func(st *store.Store) (string, error) {
+				_, token, err := st.CreateTenant(cmd.Context(), args[0])
+				return token, err
+			})
 		},
 	}
 	cfg.bindDatabase(create.Flags())
@@ -89,25 +81,34 @@ func adminCommand() *cobra.Command {
 		Short: "create an operator token (manages tenants) and print it (shown once)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := cfg.validate(false, false, false); err != nil {
-				return err
-			}
-			pool, err := store.Connect(cmd.Context(), cfg.databaseURL)
-			if err != nil {
-				return err
-			}
-			defer pool.Close()
-			_, secret, err := store.New(pool).CreateToken(cmd.Context(), store.TokenSpec{Name: "operator"})
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), secret)
-			return nil
+			return printSecret(cmd, cfg, func(st *store.Store) (string, error) {
+				_, secret, err := st.CreateToken(cmd.Context(), store.TokenSpec{Name: "operator"})
+				return secret, err
+			})
 		},
 	}
 	cfg.bindDatabase(token.Flags())
 	admin.AddCommand(create, token)
 	return admin
+}
+
+// printSecret connects to the database, runs create and prints the secret
+// it made (a token, shown this once).
+func printSecret(cmd *cobra.Command, cfg config, create func(*store.Store) (string, error)) error {
+	if err := cfg.validate(false, false, false); err != nil {
+		return err
+	}
+	pool, err := store.Connect(cmd.Context(), cfg.databaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	secret, err := create(store.New(pool))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), secret)
+	return nil
 }
 
 // serveCommand runs the API, the workers, or both ("all", which also
@@ -149,8 +150,9 @@ func serveCommand(role string, withAPI, withWorker bool) *cobra.Command {
 //   - one queue per partition, workersPerQueue jobs each: a flood on one
 //     release fills one queue only; waiting jobs snooze instead of holding a slot;
 //   - the publish worker's own Timeout bounds a leader (round budget +
-//     signature timeout + upload); RescueStuckJobsAfter is longer than that,
-//     so River rescues only jobs of a dead process, never a live leader's;
+//     signature timeout + upload); RescueStuckJobsAfter is derived from it
+//     and longer, so River rescues only jobs of a dead process, never a
+//     live leader's;
 //   - a stop is soft for most of the shutdown timeout (running jobs go on:
 //     a leader finishes its round), then River cancels what still runs,
 //     leaving time for those jobs to hand over (worker/drain.go).
@@ -177,7 +179,7 @@ func newRiverClient(pool *pgxpool.Pool, cfg config, log *slog.Logger, withWorker
 		rc.Queues = queues
 		rc.PeriodicJobs = worker.PeriodicJobs(wcfg)
 		rc.ID = wcfg.Holder
-		rc.RescueStuckJobsAfter = cfg.roundBudget + cfg.signatureTimeout + 10*time.Minute
+		rc.RescueStuckJobsAfter = wcfg.RescueStuckJobsAfter()
 		rc.SoftStopTimeout = softStopTimeout(cfg.shutdownTimeout)
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), rc)
@@ -188,9 +190,13 @@ func newRiverClient(pool *pgxpool.Pool, cfg config, log *slog.Logger, withWorker
 }
 
 // holderName identifies this process in lease rows and River's client id.
+// River's leader election tells processes apart by that id, so it must be
+// unique across every process on every machine, where host names and pids
+// repeat (containers on the host network are each pid 1): a random part
+// makes it so.
 func holderName() string {
 	host, _ := os.Hostname()
-	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(time.Now().UnixNano()%1e6, 10)
+	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + strings.ToLower(rand.Text()[:10])
 }
 
 // indexCacheBytes turns --index-cache-mib into worker.Config's terms, where

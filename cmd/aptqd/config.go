@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/aptq/aptq/api"
+	"github.com/aptq/aptq/worker"
 )
 
 // config is every setting of aptqd; each flag defaults to its APTQ_* variable.
@@ -153,16 +154,16 @@ func (c *config) bindMetrics(fs *pflag.FlagSet) {
 
 func (c *config) bindWorker(fs *pflag.FlagSet) {
 	fs.IntVar(&c.workersPerQueue, "workers-per-queue", envInt("APTQ_WORKERS_PER_QUEUE", 10), "concurrent jobs per publish queue ($APTQ_WORKERS_PER_QUEUE)")
-	fs.DurationVar(&c.leaseTTL, "lease-ttl", envDuration("APTQ_LEASE_TTL", 30*time.Second), "release lease lifetime without heartbeat ($APTQ_LEASE_TTL)")
-	fs.DurationVar(&c.signatureTimeout, "signature-timeout", envDuration("APTQ_SIGNATURE_TIMEOUT", 120*time.Second), "how long a round waits for a signature ($APTQ_SIGNATURE_TIMEOUT)")
-	fs.DurationVar(&c.maintenanceInterval, "maintenance-interval", envDuration("APTQ_MAINTENANCE_INTERVAL", 10*time.Minute), "how often releases are reconciled and garbage collected ($APTQ_MAINTENANCE_INTERVAL)")
-	fs.IntVar(&c.keepGenerations, "keep-generations", envInt("APTQ_KEEP_GENERATIONS", 3), "generations whose by-hash objects are kept ($APTQ_KEEP_GENERATIONS)")
-	fs.DurationVar(&c.gcGrace, "gc-grace", envDuration("APTQ_GC_GRACE", time.Hour), "minimum age of an object before it is collected ($APTQ_GC_GRACE)")
-	fs.IntVar(&c.indexCacheMiB, "index-cache-mib", envInt("APTQ_INDEX_CACHE_MIB", 256),
+	fs.DurationVar(&c.leaseTTL, "lease-ttl", envDuration("APTQ_LEASE_TTL", worker.DefaultLeaseTTL), "release lease lifetime without heartbeat ($APTQ_LEASE_TTL)")
+	fs.DurationVar(&c.signatureTimeout, "signature-timeout", envDuration("APTQ_SIGNATURE_TIMEOUT", worker.DefaultSignatureTimeout), "how long a round waits for a signature ($APTQ_SIGNATURE_TIMEOUT)")
+	fs.DurationVar(&c.maintenanceInterval, "maintenance-interval", envDuration("APTQ_MAINTENANCE_INTERVAL", worker.DefaultMaintenanceInterval), "how often releases are reconciled and garbage collected ($APTQ_MAINTENANCE_INTERVAL)")
+	fs.IntVar(&c.keepGenerations, "keep-generations", envInt("APTQ_KEEP_GENERATIONS", worker.DefaultKeepGenerations), "generations whose by-hash objects are kept ($APTQ_KEEP_GENERATIONS)")
+	fs.DurationVar(&c.gcGrace, "gc-grace", envDuration("APTQ_GC_GRACE", worker.DefaultGCGrace), "minimum age of an object before it is collected ($APTQ_GC_GRACE)")
+	fs.IntVar(&c.indexCacheMiB, "index-cache-mib", envInt("APTQ_INDEX_CACHE_MIB", worker.DefaultIndexCacheBytes>>20),
 		"memory for the indexes of recent rounds, which the next round of the same release edits instead of rebuilding; 0 disables ($APTQ_INDEX_CACHE_MIB)")
-	fs.DurationVar(&c.indexMaxAge, "index-max-age", envDuration("APTQ_INDEX_MAX_AGE", time.Minute),
+	fs.DurationVar(&c.indexMaxAge, "index-max-age", envDuration("APTQ_INDEX_MAX_AGE", worker.DefaultIndexMaxAge),
 		"Cache-Control max-age of InRelease, Release, Release.gpg and flat indexes, which every round replaces; pool and by-hash objects are immutable ($APTQ_INDEX_MAX_AGE)")
-	fs.DurationVar(&c.roundBudget, "round-budget", envDuration("APTQ_ROUND_BUDGET", 2*time.Minute), "how long one job keeps cutting rounds before handing the lease on ($APTQ_ROUND_BUDGET)")
+	fs.DurationVar(&c.roundBudget, "round-budget", envDuration("APTQ_ROUND_BUDGET", worker.DefaultRoundBudget), "how long one job keeps cutting rounds before handing the lease on ($APTQ_ROUND_BUDGET)")
 }
 
 // validate reports the first bad setting a role needs, in words an operator can act on.

@@ -5,7 +5,6 @@ package storetest
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/aptq/aptq/internal/systest"
 	"github.com/aptq/aptq/migrations"
 	"github.com/aptq/aptq/store"
 )
@@ -65,7 +65,7 @@ func newDB(t testing.TB, migrated bool) string {
 			t.Fatal(err)
 		}
 	}
-	name := "test_" + randomHex(8)
+	name := "test_" + systest.RandomHex(8)
 	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, tmpl)); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
@@ -159,10 +159,4 @@ func migrationsHash() string {
 		return err
 	})
 	return hex.EncodeToString(h.Sum(nil))[:12]
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -1,0 +1,35 @@
+package apt
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestEditFold: the last change to name a package decides, per component;
+// packages come out in the order they were first named.
+func TestEditFold(t *testing.T) {
+	t.Parallel()
+	pkg := func(name, version string) Package {
+		return Package{Control: Paragraph{{Name: "Package", Value: name}, {Name: "Version", Value: version},
+			{Name: "Architecture", Value: "amd64"}}, Filename: "pool/" + name}
+	}
+	key := func(name, version string) PackageKey { return PackageKey{Name: name, Version: version, Arch: "amd64"} }
+
+	var f EditFold
+	f.Add("main", pkg("a", "1"))
+	f.Remove("main", key("a", "1")) // added, then removed: removed
+	f.Remove("main", key("b", "1")) // removed, then added: added
+	f.Add("main", pkg("b", "1"))
+	f.Add("contrib", pkg("a", "1")) // another component is another package
+	f.Remove("main", key("c", "0"))
+
+	got := f.Edits()
+	require.Len(t, got, 2)
+	require.Equal(t, []PackageKey{key("a", "1"), key("c", "0")}, got["main"].Removes)
+	require.Len(t, got["main"].Adds, 1)
+	require.Equal(t, "b", got["main"].Adds[0].Name())
+	require.Len(t, got["contrib"].Adds, 1)
+	require.Empty(t, got["contrib"].Removes)
+	require.Zero(t, got["non-free"], "an untouched component has no edits")
+}
