@@ -2,13 +2,9 @@ package api
 
 import (
 	"errors"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"strings"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/apt"
@@ -109,7 +105,7 @@ func toBody(err error) (int, ErrorBody) {
 			return statusByCode[s.code], ErrorBody{Code: s.code, Message: err.Error()}
 		}
 	}
-	if databaseUnavailable(err) {
+	if store.Unavailable(err) {
 		return http.StatusServiceUnavailable, ErrorBody{Code: codeUnavailable,
 			Message: "the database is unreachable (restarting?); retry"}
 	}
@@ -157,20 +153,4 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		return
 	}
 	_ = c.JSON(status, body)
-}
-
-// databaseUnavailable says whether err means Postgres could not be reached
-// or went away (a restart): a 503 that clients retry, not a 500, since the
-// request may well succeed a moment later.
-func databaseUnavailable(err error) bool {
-	var connErr *pgconn.ConnectError
-	if errors.As(err, &connErr) {
-		return true
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P")
-	}
-	var netErr *net.OpError
-	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF)
 }

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/apt"
@@ -54,7 +53,7 @@ func (s *Server) enqueueAudited(c echo.Context, rel store.Release, adds []store.
 	tokenID := principalOf(c).TokenID
 	var change store.Change
 	var jobID int64
-	err := s.store.InTx(ctx, func(tx pgx.Tx) error {
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
 		if err := s.store.ClaimAdds(ctx, tx, rel.RepositoryID, adds); err != nil {
 			return err
 		}

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/jobs"
@@ -32,7 +31,7 @@ func (s *Server) requestReconcile(c echo.Context) error {
 		return err
 	}
 	var jobID int64
-	err = s.store.InTx(ctx, func(tx pgx.Tx) error {
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
 		res, err := s.cfg.River.InsertTx(ctx, tx, jobs.ReconcileArgs{ReleaseID: rel.ID}, nil)
 		if err != nil {
 			return err
