@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
 
 const principalKey = "aptq.principal"
@@ -21,7 +22,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		token, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok || token == "" {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="aptq"`)
-			return store.Errorf(store.CodeUnauthorized, "missing bearer token")
+			return store.Errorf(wire.CodeUnauthorized, "missing bearer token")
 		}
 		p, err := s.store.Authenticate(c.Request().Context(), strings.TrimSpace(token))
 		if err != nil {
@@ -40,7 +41,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 func tenantOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if principalOf(c).Admin {
-			return store.Errorf(codeForbidden, "an operator token manages tenants; use a tenant token here")
+			return store.Errorf(wire.CodeForbidden, "an operator token manages tenants; use a tenant token here")
 		}
 		return next(c)
 	}
@@ -50,7 +51,7 @@ func tenantOnly(next echo.HandlerFunc) echo.HandlerFunc {
 func adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if !principalOf(c).Admin {
-			return store.Errorf(store.CodeNotFound, "not found")
+			return store.Errorf(wire.CodeNotFound, "not found")
 		}
 		return next(c)
 	}
@@ -118,7 +119,7 @@ func (s *Server) createToken(c echo.Context) error {
 	}
 	p := principalOf(c)
 	if !store.ScopeAllows(p.Scope, req.Scope) || (p.Repos != nil && !subset(req.Repos, p.Repos)) {
-		return store.Errorf(codeForbidden, "a token cannot create a token with more power than itself")
+		return store.Errorf(wire.CodeForbidden, "a token cannot create a token with more power than itself")
 	}
 	t, secret, err := s.store.CreateToken(c.Request().Context(), store.TokenSpec{TenantID: &p.Tenant.ID,
 		Name: req.Name, Scope: req.Scope, Repos: req.Repos})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
 
 // ChangeRequest asks for packages to be added to or removed from a release.
@@ -66,7 +67,7 @@ func (s *Server) submitChange(c echo.Context) error {
 		}
 		p, err := s.store.PackageBySHA256(ctx, tenant.ID, a.SHA256)
 		if errors.Is(err, store.ErrNotFound) {
-			e := store.Errorf(store.CodeUnknownPackage, "no uploaded package has SHA-256 %s", a.SHA256)
+			e := store.Errorf(wire.CodeUnknownPackage, "no uploaded package has SHA-256 %s", a.SHA256)
 			e.Details = map[string]any{"sha256": a.SHA256}
 			return e
 		}

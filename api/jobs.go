@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
 
 // JobResponse is what a client polling its job sees.
@@ -65,7 +66,7 @@ func attemptErrors(c echo.Context, errs []store.AttemptError) []AttemptErrorResp
 		if principalOf(c).Admin {
 			msg = e.Error
 		}
-		out = append(out, AttemptErrorResponse{Attempt: e.Attempt, At: e.At, Code: codeInternal, Error: msg})
+		out = append(out, AttemptErrorResponse{Attempt: e.Attempt, At: e.At, Code: wire.CodeInternal, Error: msg})
 	}
 	return out
 }
@@ -280,7 +281,7 @@ func (s *Server) retryJob(c echo.Context) error {
 		return err
 	}
 	if view.State != store.ChangeFailed && view.State != store.ChangeCancelled {
-		return store.Errorf(store.CodeConflict, "job %d is %s; only a failed or cancelled job can be retried", id, view.State)
+		return store.Errorf(wire.CodeConflict, "job %d is %s; only a failed or cancelled job can be retried", id, view.State)
 	}
 	old, err := s.store.Change(ctx, view.ChangeID)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
 
 // PlanItem is one package a copy, removal or prune adds ("+") or removes
@@ -245,7 +246,7 @@ func (s *Server) submitPlan(c echo.Context, rel store.Release, adds []store.Chan
 		out.Plan = append(out.Plan, PlanItem{Op: "-", Name: r.Name, Version: r.Version, Architecture: r.Architecture, Component: r.Component})
 	}
 	if n, limit := len(adds)+len(removes), s.cfg.MaxPlanPackages; n > limit {
-		e := store.Errorf(store.CodeTooManyMatches, "this changes %d packages; a change the server plans holds at most %d "+
+		e := store.Errorf(wire.CodeTooManyMatches, "this changes %d packages; a change the server plans holds at most %d "+
 			"(max_plan_packages): select fewer (e.g. by component or by name) and run it in parts", n, limit)
 		e.Details = map[string]any{"matched": n, "limit": limit, "bound": "max_plan_packages"}
 		return e
@@ -286,7 +287,7 @@ func matchSpecs(members []store.Member, specs []store.Spec, ignoreMissing bool) 
 		for i, sp := range unmatched {
 			texts[i] = sp.Text
 		}
-		e := store.Errorf(store.CodeUnmatchedSpec, "%d spec(s) match no package: %.300s (--ignore-missing skips them)",
+		e := store.Errorf(wire.CodeUnmatchedSpec, "%d spec(s) match no package: %.300s (--ignore-missing skips them)",
 			len(texts), fmt.Sprint(texts))
 		e.Details = map[string]any{"specs": texts}
 		return nil, e

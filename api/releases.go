@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
 
 // ReleaseRequest creates a release; empty fields take defaults.
@@ -118,7 +119,7 @@ func truncateText(s string) string {
 }
 
 func invalidField(field, format string, args ...any) error {
-	e := store.Errorf(store.CodeInvalid, format, args...)
+	e := store.Errorf(wire.CodeInvalid, format, args...)
 	e.Details = map[string]any{"field": field}
 	return e
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
 
 // ReleaseUpdateRequest changes a release; an absent field is unchanged.
@@ -177,7 +178,7 @@ func (s *Server) checkRemovable(c echo.Context, rel store.Release, st store.Rele
 			}
 			names = append(names, m.Package.Name+"_"+m.Package.Version+"_"+m.Package.Architecture)
 		}
-		e := store.Errorf(store.CodeConflict, "%s %s holds %d packages (published or pending), e.g. %s; remove them first",
+		e := store.Errorf(wire.CodeConflict, "%s %s holds %d packages (published or pending), e.g. %s; remove them first",
 			kind, name, n, strings.Join(names, ", "))
 		e.Details = map[string]any{kind: name, "packages": n, "examples": names}
 		return e

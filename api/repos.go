@@ -9,6 +9,7 @@ import (
 
 	"github.com/aptq/aptq/sign"
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
 
 // RepoResponse is a repository as the API shows it.
@@ -160,7 +161,7 @@ func (s *Server) addKey(c echo.Context) error {
 	pk, err := sign.ParsePublicKey([]byte(req.Armored))
 	if errors.Is(err, sign.ErrExpiredKey) {
 		// Not a bad signature, which is what the sentinel maps to.
-		return store.Errorf(codeInvalidKey, "%v", err)
+		return store.Errorf(wire.CodeInvalidKey, "%v", err)
 	}
 	if err != nil {
 		return err
@@ -221,5 +222,5 @@ func (s *Server) getKey(c echo.Context) error {
 			return c.JSON(http.StatusOK, keyResponse(k, true))
 		}
 	}
-	return store.Errorf(store.CodeNotFound, "no key %s on repository %s", c.Param("fingerprint"), repo.Name)
+	return store.Errorf(wire.CodeNotFound, "no key %s on repository %s", c.Param("fingerprint"), repo.Name)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
 
 // RoundView is everything a signer needs to check a round before it signs
@@ -83,7 +84,7 @@ func (s *Server) getRound(c echo.Context) error {
 		return err
 	}
 	if owner != tenantOf(c).ID {
-		return store.Errorf(store.CodeNotFound, "round %d not found", id)
+		return store.Errorf(wire.CodeNotFound, "round %d not found", id)
 	}
 	round, err := s.store.RoundByID(ctx, id)
 	if err != nil {

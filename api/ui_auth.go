@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
 
 // Sign-in for the operator page. A browser cannot send a bearer header, so
@@ -47,7 +48,7 @@ func (s *Server) uiBearer(c echo.Context) error {
 	token, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
 	if !ok || strings.TrimSpace(token) == "" {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="aptq"`)
-		return store.Errorf(store.CodeUnauthorized, "missing bearer token")
+		return store.Errorf(wire.CodeUnauthorized, "missing bearer token")
 	}
 	p, err := s.store.Authenticate(c.Request().Context(), strings.TrimSpace(token))
 	if err != nil {
@@ -55,7 +56,7 @@ func (s *Server) uiBearer(c echo.Context) error {
 		return err
 	}
 	if !p.Admin {
-		return store.Errorf(codeForbidden, "the operator page shows every tenant; it needs an operator token")
+		return store.Errorf(wire.CodeForbidden, "the operator page shows every tenant; it needs an operator token")
 	}
 	return nil
 }
@@ -100,7 +101,7 @@ func (s *Server) uiLogin(c echo.Context) error {
 	token := strings.TrimSpace(c.FormValue("token"))
 	p, err := s.store.Authenticate(ctx, token)
 	if err == nil && !p.Admin {
-		err = store.Errorf(codeForbidden, "a tenant token cannot open the operator page; use an operator token")
+		err = store.Errorf(wire.CodeForbidden, "a tenant token cannot open the operator page; use an operator token")
 	}
 	var session string
 	if err == nil {
@@ -127,7 +128,7 @@ func (s *Server) uiLoginLinkForm(c echo.Context) error {
 
 var (
 	loginCodeShape = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
-	errBadLink     = store.Errorf(store.CodeUnauthorized, "this login link is invalid, expired or already used; ask for a new one")
+	errBadLink     = store.Errorf(wire.CodeUnauthorized, "this login link is invalid, expired or already used; ask for a new one")
 )
 
 // uiLoginLink signs in with a one-time login link.
@@ -194,7 +195,7 @@ func (s *Server) sameOrigin(next echo.HandlerFunc) echo.HandlerFunc {
 		u, err := url.Parse(from)
 		if from == "" || err != nil || u.Host == "" ||
 			(u.Scheme+"://"+u.Host != s.cfg.ExternalURL && !strings.EqualFold(u.Host, r.Host)) {
-			return store.Errorf(codeCrossOrigin,
+			return store.Errorf(wire.CodeCrossOrigin,
 				"a form of the operator page must be sent from the page itself (%s), not from another site", s.cfg.ExternalURL)
 		}
 		return next(c)

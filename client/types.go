@@ -1,6 +1,10 @@
 package client
 
-import "time"
+import (
+	"time"
+
+	"github.com/aptq/aptq/wire"
+)
 
 // Job states, as docs/api.md names them.
 const (
@@ -13,19 +17,20 @@ const (
 	JobCancelled         = "cancelled"
 )
 
-// Error codes the API answers with that a client acts on.
+// Error codes the API answers with that a client acts on (the full list is
+// in package wire).
 const (
-	CodeUnauthorized    = "unauthorized"
-	CodeForbidden       = "forbidden" // the token's scope or repositories do not allow it
-	CodeNotFound        = "not_found"
-	CodeConflict        = "conflict"
-	CodeStaleGeneration = "stale_generation"
-	CodeAlreadySigned   = "already_signed"
-	CodeRoundFailed     = "round_failed"
-	CodePrivateKey      = "private_key"
-	CodeLastKey         = "last_key"
-	CodeInvalid         = "invalid"
-	CodeInternal        = "internal"
+	CodeUnauthorized    = wire.CodeUnauthorized
+	CodeForbidden       = wire.CodeForbidden
+	CodeNotFound        = wire.CodeNotFound
+	CodeConflict        = wire.CodeConflict
+	CodeStaleGeneration = wire.CodeStaleGeneration
+	CodeAlreadySigned   = wire.CodeAlreadySigned
+	CodeRoundFailed     = wire.CodeRoundFailed
+	CodePrivateKey      = wire.CodePrivateKey
+	CodeLastKey         = wire.CodeLastKey
+	CodeInvalid         = wire.CodeInvalid
+	CodeInternal        = wire.CodeInternal
 )
 
 // Repo is a tenant's APT repository.
