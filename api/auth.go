@@ -86,13 +86,6 @@ type TokenResponse struct {
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
-// TokenRef names the token that did something: submitted a change, signed
-// a round, made an audited action.
-type TokenRef struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name"`
-}
-
 func tokenRef(r *store.TokenRef) *TokenRef {
 	if r == nil {
 		return nil

@@ -6,21 +6,9 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/aptq/aptq/wire"
 )
-
-// Event is one step of a job's timeline.
-type Event struct {
-	Kind   string         `json:"kind"`
-	Detail map[string]any `json:"detail,omitempty"`
-	At     time.Time      `json:"at"`
-}
-
-// AttemptError is a failed attempt of a job's worker, as River recorded it.
-type AttemptError struct {
-	Attempt int       `json:"attempt"`
-	At      time.Time `json:"at"`
-	Error   string    `json:"error"`
-}
 
 // JobFilter selects jobs for ListJobs; zero fields match all.
 type JobFilter struct {
@@ -28,12 +16,6 @@ type JobFilter struct {
 	Since                string // RFC 3339 or a duration like 1h
 	Limit                int
 	Cursor               int64
-}
-
-// JobPage is one page of jobs, newest first; NextCursor is 0 on the last.
-type JobPage struct {
-	Jobs       []Job `json:"jobs"`
-	NextCursor int64 `json:"next_cursor,omitempty"`
 }
 
 // ListJobs lists jobs (every tenant's for an operator token).
@@ -62,25 +44,9 @@ func (c *Client) RetryJob(ctx context.Context, id int64) (JobRef, error) {
 	return ref, err
 }
 
-// RoundSummary is a round of a release.
-type RoundSummary struct {
-	ID           int64      `json:"id"`
-	Generation   int64      `json:"generation"`
-	State        string     `json:"state"`
-	Changes      int        `json:"changes"`
-	ErrorCode    string     `json:"error_code,omitempty"`
-	ErrorMessage string     `json:"error_message,omitempty"`
-	CreatedAt    time.Time  `json:"created_at"`
-	SignedAt     *time.Time `json:"signed_at,omitempty"`
-	CommittedAt  *time.Time `json:"committed_at,omitempty"`
-	PublishedAt  *time.Time `json:"published_at,omitempty"`
-}
-
 // ListRounds lists a release's latest rounds, newest first.
 func (c *Client) ListRounds(ctx context.Context, repo, release string) ([]RoundSummary, error) {
-	var out struct {
-		Rounds []RoundSummary `json:"rounds"`
-	}
+	var out wire.RoundList
 	err := c.doJSON(ctx, http.MethodGet, releasePath(repo, release)+"/rounds", nil, &out)
 	return out.Rounds, err
 }
@@ -133,9 +99,9 @@ func (c *Client) CreateLoginLink(ctx context.Context) (LoginLink, error) {
 
 // Token scopes, from least to most power.
 const (
-	ScopeRead    = "read"    // list and show
-	ScopePublish = "publish" // also upload, change, sign, cancel, retry, resign, roll back, reconcile
-	ScopeAdmin   = "admin"   // also repositories, releases, keys, tokens and the audit log
+	ScopeRead    = wire.ScopeRead
+	ScopePublish = wire.ScopePublish
+	ScopeAdmin   = wire.ScopeAdmin
 )
 
 // Token is an API token; Token (the secret) only when just created. Repos
@@ -148,13 +114,6 @@ type Token struct {
 	Token     string     `json:"token,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-}
-
-// TokenRef names the token that did something: submitted a change, signed
-// a round, made an audited action.
-type TokenRef struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name"`
 }
 
 // ListTokens lists the tenant's tokens, without secrets (admin scope).

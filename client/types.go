@@ -8,13 +8,13 @@ import (
 
 // Job states, as docs/api.md names them.
 const (
-	JobQueued            = "queued"
-	JobAwaitingSignature = "awaiting_signature"
-	JobSigned            = "signed"
-	JobCommitted         = "committed"
-	JobPublished         = "published"
-	JobFailed            = "failed"
-	JobCancelled         = "cancelled"
+	JobQueued            = wire.JobQueued
+	JobAwaitingSignature = wire.JobAwaitingSignature
+	JobSigned            = wire.JobSigned
+	JobCommitted         = wire.JobCommitted
+	JobPublished         = wire.JobPublished
+	JobFailed            = wire.JobFailed
+	JobCancelled         = wire.JobCancelled
 )
 
 // Error codes the API answers with that a client acts on (the full list is
@@ -31,6 +31,19 @@ const (
 	CodeLastKey         = wire.CodeLastKey
 	CodeInvalid         = wire.CodeInvalid
 	CodeInternal        = wire.CodeInternal
+)
+
+// The JSON of the jobs API (see package wire).
+type (
+	Job          = wire.Job
+	JobRef       = wire.JobRef
+	Round        = wire.Round
+	JobError     = wire.ErrorBody
+	Event        = wire.Event
+	AttemptError = wire.AttemptError
+	JobPage      = wire.JobPage
+	RoundSummary = wire.RoundSummary
+	TokenRef     = wire.TokenRef
 )
 
 // Repo is a tenant's APT repository.
@@ -148,67 +161,6 @@ type Remove struct {
 	Version      string `json:"version"`
 	Architecture string `json:"architecture"`
 	Component    string `json:"component"`
-}
-
-// JobRef identifies the job that carries an accepted (durable) change.
-type JobRef struct {
-	JobID    int64 `json:"job_id"`
-	ChangeID int64 `json:"change_id"`
-}
-
-// Job is the state of one change on its way to publication.
-type Job struct {
-	JobID    int64  `json:"job_id"`
-	ChangeID int64  `json:"change_id"`
-	Repo     string `json:"repo"`
-	Release  string `json:"release"`
-	State    string `json:"state"`
-	// Kind is what the change does: add, remove, add+remove, resign or
-	// rollback.
-	Kind string `json:"kind,omitempty"`
-	// Generation is set once the change is in a round.
-	Generation int64     `json:"generation,omitempty"`
-	Round      *Round    `json:"round,omitempty"`
-	Error      *JobError `json:"error,omitempty"`
-	URL        string    `json:"url,omitempty"`
-	// Tenant is set for operators, who see every tenant's jobs.
-	Tenant string `json:"tenant,omitempty"`
-	// Submitter is the token that submitted the change.
-	Submitter *TokenRef `json:"submitter,omitempty"`
-	// Timeline and AttemptErrors come with a single job (GET /v1/jobs/{id}).
-	Timeline      []Event        `json:"timeline,omitempty"`
-	AttemptErrors []AttemptError `json:"attempt_errors,omitempty"`
-	CreatedAt     time.Time      `json:"created_at"`
-	UpdatedAt     time.Time      `json:"updated_at"`
-}
-
-// Done reports whether the job reached a final state.
-func (j Job) Done() bool {
-	return j.State == JobPublished || j.State == JobFailed || j.State == JobCancelled
-}
-
-// Round is one publish of a release.
-type Round struct {
-	ID         int64  `json:"id"`
-	Generation int64  `json:"generation"`
-	State      string `json:"state"`
-	// Release holds the exact Release bytes to sign; it is present only
-	// while the round awaits a signature.
-	Release           string     `json:"release,omitempty"`
-	SignatureDeadline *time.Time `json:"signature_deadline,omitempty"`
-	// SignedBy is the token whose signature was accepted.
-	SignedBy *TokenRef `json:"signed_by,omitempty"`
-}
-
-// AwaitsSignature reports whether r can be signed now.
-func (r *Round) AwaitsSignature() bool {
-	return r != nil && r.State == JobAwaitingSignature && r.Release != ""
-}
-
-// JobError is why a job failed or was cancelled.
-type JobError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
 }
 
 // SignatureRequest carries the signatures of a round's Release.

@@ -1,0 +1,14 @@
+package api
+
+import "github.com/aptq/aptq/wire"
+
+// The API's names for the wire types (package wire defines each once, for
+// the server and the client alike).
+type (
+	JobResponse          = wire.Job
+	EventResponse        = wire.Event
+	AttemptErrorResponse = wire.AttemptError
+	RoundResponse        = wire.Round
+	RoundSummary         = wire.RoundSummary
+	TokenRef             = wire.TokenRef
+)
