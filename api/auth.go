@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -68,22 +67,10 @@ func tenantOf(c echo.Context) store.Tenant {
 func (s *Server) whoami(c echo.Context) error {
 	p := principalOf(c)
 	if p.Admin {
-		return c.JSON(http.StatusOK, map[string]any{"operator": true})
+		return c.JSON(http.StatusOK, wire.OperatorWhoami{Operator: true})
 	}
-	return c.JSON(http.StatusOK, map[string]any{"tenant": p.Tenant.Name, "tenant_id": p.Tenant.ID,
-		"token": TokenRef{ID: p.TokenID, Name: p.TokenName}, "scope": p.Scope, "repos": p.Repos})
-}
-
-// TokenResponse describes a token; Token (the secret) only when just created.
-// Repos is null for a token that may act on every repository of the tenant.
-type TokenResponse struct {
-	ID        int64      `json:"id"`
-	Name      string     `json:"name"`
-	Scope     string     `json:"scope"`
-	Repos     []string   `json:"repos"`
-	Token     string     `json:"token,omitempty"`
-	CreatedAt time.Time  `json:"created_at"`
-	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	return c.JSON(http.StatusOK, wire.Whoami{Tenant: p.Tenant.Name, TenantID: p.Tenant.ID,
+		Token: TokenRef{ID: p.TokenID, Name: p.TokenName}, Scope: p.Scope, Repos: p.Repos})
 }
 
 func tokenRef(r *store.TokenRef) *TokenRef {
@@ -102,11 +89,7 @@ func tokenResponse(t store.Token, secret string) TokenResponse {
 // publish, optionally a list of repositories; never one with more power
 // than the token asking.
 func (s *Server) createToken(c echo.Context) error {
-	var req struct {
-		Name  string   `json:"name"`
-		Scope string   `json:"scope"`
-		Repos []string `json:"repos"`
-	}
+	var req wire.TokenRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
@@ -144,7 +127,7 @@ func (s *Server) listTokens(c echo.Context) error {
 	for _, t := range tokens {
 		out = append(out, tokenResponse(t, ""))
 	}
-	return c.JSON(http.StatusOK, map[string]any{"tokens": out})
+	return c.JSON(http.StatusOK, wire.TokenList{Tokens: out})
 }
 
 func (s *Server) revokeToken(c echo.Context) error {
@@ -160,9 +143,7 @@ func (s *Server) revokeToken(c echo.Context) error {
 
 // createTenant (operator) creates a tenant and returns its first token.
 func (s *Server) createTenant(c echo.Context) error {
-	var req struct {
-		Name string `json:"name"`
-	}
+	var req wire.TenantRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
@@ -170,16 +151,7 @@ func (s *Server) createTenant(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, map[string]any{"name": t.Name, "id": t.ID, "token": token, "created_at": t.CreatedAt})
-}
-
-// TenantResponse is a tenant in an operator's list.
-type TenantResponse struct {
-	ID           int64     `json:"id"`
-	Name         string    `json:"name"`
-	CreatedAt    time.Time `json:"created_at"`
-	Repositories int       `json:"repositories"`
-	Tokens       int       `json:"tokens"`
+	return c.JSON(http.StatusCreated, wire.Tenant{Name: t.Name, ID: t.ID, Token: token, CreatedAt: t.CreatedAt})
 }
 
 // listTenants (operator) lists every tenant with what it holds.
@@ -193,5 +165,5 @@ func (s *Server) listTenants(c echo.Context) error {
 		out = append(out, TenantResponse{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt,
 			Repositories: t.Repositories, Tokens: t.Tokens})
 	}
-	return c.JSON(http.StatusOK, map[string]any{"tenants": out})
+	return c.JSON(http.StatusOK, wire.TenantList{Tenants: out})
 }

@@ -169,10 +169,8 @@ func (s *Server) createLoginCode(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, map[string]any{
-		"url":        s.cfg.ExternalURL + "/ui/login/" + code,
-		"expires_at": expires.UTC().Truncate(time.Second),
-	})
+	return c.JSON(http.StatusCreated, wire.LoginLink{URL: s.cfg.ExternalURL + "/ui/login/" + code,
+		ExpiresAt: expires.UTC().Truncate(time.Second)})
 }
 
 func (s *Server) uiCookie(value string, maxAge int) *http.Cookie {

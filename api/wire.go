@@ -11,4 +11,7 @@ type (
 	RoundResponse        = wire.Round
 	RoundSummary         = wire.RoundSummary
 	TokenRef             = wire.TokenRef
+	TokenResponse        = wire.Token
+	TenantResponse       = wire.TenantSummary
+	AuditResponse        = wire.AuditEntry
 )

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/aptq/aptq/wire"
 )
@@ -51,42 +50,18 @@ func (c *Client) ListRounds(ctx context.Context, repo, release string) ([]RoundS
 	return out.Rounds, err
 }
 
-// Tenant is a tenant just created, with its first token.
-type Tenant struct {
-	ID    int64  `json:"id"`
-	Name  string `json:"name"`
-	Token string `json:"token"`
-}
-
 // CreateTenant (operator token) creates a tenant and returns its first token.
 func (c *Client) CreateTenant(ctx context.Context, name string) (Tenant, error) {
 	var t Tenant
-	err := c.doJSON(ctx, http.MethodPost, "/v1/tenants", map[string]string{"name": name}, &t)
+	err := c.doJSON(ctx, http.MethodPost, "/v1/tenants", wire.TenantRequest{Name: name}, &t)
 	return t, err
-}
-
-// TenantSummary is a tenant in an operator's list: what it holds.
-type TenantSummary struct {
-	ID           int64     `json:"id"`
-	Name         string    `json:"name"`
-	CreatedAt    time.Time `json:"created_at"`
-	Repositories int       `json:"repositories"`
-	Tokens       int       `json:"tokens"` // not revoked
 }
 
 // ListTenants (operator token) lists every tenant, oldest first.
 func (c *Client) ListTenants(ctx context.Context) ([]TenantSummary, error) {
-	var out struct {
-		Tenants []TenantSummary `json:"tenants"`
-	}
+	var out wire.TenantList
 	err := c.do(ctx, call{method: http.MethodGet, path: "/v1/tenants", timeout: c.requestTimeout}, &out)
 	return out.Tenants, err
-}
-
-// LoginLink is a one-time link that signs a browser in to the operator page.
-type LoginLink struct {
-	URL       string    `json:"url"`
-	ExpiresAt time.Time `json:"expires_at"`
 }
 
 // CreateLoginLink (operator token) makes a one-time login link for the
@@ -104,23 +79,9 @@ const (
 	ScopeAdmin   = wire.ScopeAdmin
 )
 
-// Token is an API token; Token (the secret) only when just created. Repos
-// limits a read or publish token to those repositories; nil: all of them.
-type Token struct {
-	ID        int64      `json:"id"`
-	Name      string     `json:"name"`
-	Scope     string     `json:"scope"`
-	Repos     []string   `json:"repos"`
-	Token     string     `json:"token,omitempty"`
-	CreatedAt time.Time  `json:"created_at"`
-	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-}
-
 // ListTokens lists the tenant's tokens, without secrets (admin scope).
 func (c *Client) ListTokens(ctx context.Context) ([]Token, error) {
-	var out struct {
-		Tokens []Token `json:"tokens"`
-	}
+	var out wire.TokenList
 	err := c.doJSON(ctx, http.MethodGet, "/v1/tokens", nil, &out)
 	return out.Tokens, err
 }
@@ -130,29 +91,8 @@ func (c *Client) ListTokens(ctx context.Context) ([]Token, error) {
 // (nil: all); its secret is shown once.
 func (c *Client) CreateToken(ctx context.Context, name, scope string, repos []string) (Token, error) {
 	var t Token
-	err := c.doJSON(ctx, http.MethodPost, "/v1/tokens", struct {
-		Name  string   `json:"name"`
-		Scope string   `json:"scope"`
-		Repos []string `json:"repos,omitempty"`
-	}{name, scope, repos}, &t)
+	err := c.doJSON(ctx, http.MethodPost, "/v1/tokens", wire.TokenRequest{Name: name, Scope: scope, Repos: repos}, &t)
 	return t, err
-}
-
-// AuditEntry is one administrative action of the tenant.
-type AuditEntry struct {
-	ID      int64          `json:"id"`
-	Token   *TokenRef      `json:"token"`
-	Action  string         `json:"action"`
-	Target  string         `json:"target"`
-	Details map[string]any `json:"details"`
-	At      time.Time      `json:"at"`
-}
-
-// AuditPage is one page of the audit log, newest first; NextCursor is 0 on
-// the last.
-type AuditPage struct {
-	Entries    []AuditEntry `json:"entries"`
-	NextCursor int64        `json:"next_cursor,omitempty"`
 }
 
 // ListAudit reads the tenant's audit log (admin scope); cursor 0 is the

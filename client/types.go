@@ -35,15 +35,21 @@ const (
 
 // The JSON of the jobs API (see package wire).
 type (
-	Job          = wire.Job
-	JobRef       = wire.JobRef
-	Round        = wire.Round
-	JobError     = wire.ErrorBody
-	Event        = wire.Event
-	AttemptError = wire.AttemptError
-	JobPage      = wire.JobPage
-	RoundSummary = wire.RoundSummary
-	TokenRef     = wire.TokenRef
+	Job           = wire.Job
+	JobRef        = wire.JobRef
+	Round         = wire.Round
+	JobError      = wire.ErrorBody
+	Event         = wire.Event
+	AttemptError  = wire.AttemptError
+	JobPage       = wire.JobPage
+	RoundSummary  = wire.RoundSummary
+	TokenRef      = wire.TokenRef
+	Token         = wire.Token
+	Tenant        = wire.Tenant
+	TenantSummary = wire.TenantSummary
+	LoginLink     = wire.LoginLink
+	AuditEntry    = wire.AuditEntry
+	AuditPage     = wire.AuditPage
 )
 
 // Repo is a tenant's APT repository.
