@@ -10,11 +10,6 @@ import (
 	"github.com/aptq/aptq/store"
 )
 
-// DeleteResponse names the job that carries out a delete.
-type DeleteResponse struct {
-	JobID int64 `json:"job_id"`
-}
-
 // jobActor is the request's token, for the audit entry the delete job
 // writes when it ends.
 func jobActor(c echo.Context) jobs.Actor {

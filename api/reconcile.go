@@ -10,6 +10,7 @@ import (
 
 	"github.com/aptq/aptq/jobs"
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
 
 // ReconcileReportResponse is a reconcile report as operators see it.
@@ -42,7 +43,7 @@ func (s *Server) requestReconcile(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, map[string]int64{"job_id": jobID})
+	return c.JSON(http.StatusAccepted, wire.JobID{JobID: jobID})
 }
 
 // reconcileReports lists the release's latest reports; with

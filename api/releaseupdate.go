@@ -13,37 +13,6 @@ import (
 	"github.com/aptq/aptq/wire"
 )
 
-// ReleaseUpdateRequest changes a release; an absent field is unchanged.
-type ReleaseUpdateRequest struct {
-	Origin              *string  `json:"origin"`
-	Label               *string  `json:"label"`
-	Suite               *string  `json:"suite"`
-	Codename            *string  `json:"codename"`
-	Version             *string  `json:"version"`
-	Description         *string  `json:"description"`
-	AddComponents       []string `json:"add_components"`
-	RemoveComponents    []string `json:"remove_components"`
-	AddArchitectures    []string `json:"add_architectures"`
-	RemoveArchitectures []string `json:"remove_architectures"`
-	Compressions        []string `json:"compressions"`
-	// ValidFor is a duration like 7d, or "none" to drop Valid-Until.
-	ValidFor             *string `json:"valid_for"`
-	NotAutomatic         *bool   `json:"not_automatic"`
-	ButAutomaticUpgrades *bool   `json:"but_automatic_upgrades"`
-	// SignedBy is fingerprints, or "" to drop the field.
-	SignedBy *string `json:"signed_by"`
-	// KeepVersions is the retention (0 keeps all versions).
-	KeepVersions *int `json:"keep_versions"`
-}
-
-// ReleaseUpdateResponse says whether the update changes anything, and the
-// job that publishes it if so.
-type ReleaseUpdateResponse struct {
-	Changed  bool  `json:"changed"`
-	JobID    int64 `json:"job_id,omitempty"`
-	ChangeID int64 `json:"change_id,omitempty"`
-}
-
 // updateRelease records a release update as a change: the next round
 // publishes it, signed by the client like any other.
 func (s *Server) updateRelease(c echo.Context) error {

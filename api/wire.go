@@ -5,13 +5,21 @@ import "github.com/aptq/aptq/wire"
 // The API's names for the wire types (package wire defines each once, for
 // the server and the client alike).
 type (
-	JobResponse          = wire.Job
-	EventResponse        = wire.Event
-	AttemptErrorResponse = wire.AttemptError
-	RoundResponse        = wire.Round
-	RoundSummary         = wire.RoundSummary
-	TokenRef             = wire.TokenRef
-	TokenResponse        = wire.Token
-	TenantResponse       = wire.TenantSummary
-	AuditResponse        = wire.AuditEntry
+	JobResponse           = wire.Job
+	EventResponse         = wire.Event
+	AttemptErrorResponse  = wire.AttemptError
+	RoundResponse         = wire.Round
+	RoundSummary          = wire.RoundSummary
+	TokenRef              = wire.TokenRef
+	TokenResponse         = wire.Token
+	TenantResponse        = wire.TenantSummary
+	AuditResponse         = wire.AuditEntry
+	RepoResponse          = wire.Repo
+	QuotaResponse         = wire.Quota
+	KeyResponse           = wire.Key
+	ReleaseRequest        = wire.ReleaseRequest
+	ReleaseResponse       = wire.Release
+	ReleaseUpdateRequest  = wire.ReleaseUpdate
+	ReleaseUpdateResponse = wire.ReleaseUpdateResult
+	DeleteResponse        = wire.JobID
 )

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/aptq/aptq/wire"
 )
 
 // Repair is one object a reconcile found wrong and what it did about it.
@@ -28,7 +30,7 @@ type ReconcileReport struct {
 
 // Reconcile enqueues a reconcile of a release and returns its job id.
 func (c *Client) Reconcile(ctx context.Context, repo, release string) (int64, error) {
-	var ref JobRef
+	var ref wire.JobID
 	err := c.doJSON(ctx, http.MethodPost, releasePath(repo, release)+"/reconcile", struct{}{}, &ref)
 	return ref.JobID, err
 }

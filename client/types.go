@@ -1,10 +1,6 @@
 package client
 
-import (
-	"time"
-
-	"github.com/aptq/aptq/wire"
-)
+import "github.com/aptq/aptq/wire"
 
 // Job states, as docs/api.md names them.
 const (
@@ -35,109 +31,29 @@ const (
 
 // The JSON of the jobs API (see package wire).
 type (
-	Job           = wire.Job
-	JobRef        = wire.JobRef
-	Round         = wire.Round
-	JobError      = wire.ErrorBody
-	Event         = wire.Event
-	AttemptError  = wire.AttemptError
-	JobPage       = wire.JobPage
-	RoundSummary  = wire.RoundSummary
-	TokenRef      = wire.TokenRef
-	Token         = wire.Token
-	Tenant        = wire.Tenant
-	TenantSummary = wire.TenantSummary
-	LoginLink     = wire.LoginLink
-	AuditEntry    = wire.AuditEntry
-	AuditPage     = wire.AuditPage
+	Job                 = wire.Job
+	JobRef              = wire.JobRef
+	Round               = wire.Round
+	JobError            = wire.ErrorBody
+	Event               = wire.Event
+	AttemptError        = wire.AttemptError
+	JobPage             = wire.JobPage
+	RoundSummary        = wire.RoundSummary
+	TokenRef            = wire.TokenRef
+	Token               = wire.Token
+	Tenant              = wire.Tenant
+	TenantSummary       = wire.TenantSummary
+	LoginLink           = wire.LoginLink
+	AuditEntry          = wire.AuditEntry
+	AuditPage           = wire.AuditPage
+	Repo                = wire.Repo
+	Quota               = wire.Quota
+	Key                 = wire.Key
+	ReleaseRequest      = wire.ReleaseRequest
+	Release             = wire.Release
+	ReleaseUpdate       = wire.ReleaseUpdate
+	ReleaseUpdateResult = wire.ReleaseUpdateResult
 )
-
-// Repo is a tenant's APT repository.
-type Repo struct {
-	Name string `json:"name"`
-	// URL is where apt clients read the repository (the base of a sources.list line).
-	URL       string    `json:"url"`
-	Keys      []Key     `json:"keys"`
-	Releases  []Release `json:"releases"`
-	CreatedAt time.Time `json:"created_at"`
-	// Quota is only filled by GetRepo; nil from a server without quotas.
-	Quota *Quota `json:"quota,omitempty"`
-}
-
-// Quota is how much of its quotas a repository uses: packages per
-// repository, upload bytes per tenant.
-type Quota struct {
-	Packages       int64 `json:"packages"`
-	MaxPackages    int64 `json:"max_packages"`
-	UploadBytes    int64 `json:"upload_bytes"`
-	MaxUploadBytes int64 `json:"max_upload_bytes"`
-}
-
-// Key is a public signing key registered on a repository.
-type Key struct {
-	Fingerprint string   `json:"fingerprint"`
-	UserIDs     []string `json:"user_ids"`
-	// Armored is the public key; only GetKey fills it.
-	Armored string `json:"armored,omitempty"`
-	// Revoked: the registered copy carries a revocation; its signatures are refused.
-	Revoked   bool      `json:"revoked,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-// ReleaseRequest creates a release. Empty fields take the server's defaults:
-// suite = codename = name, origin = label = repository name, components
-// ["main"], architectures ["amd64"], compressions ["gz","xz"].
-type ReleaseRequest struct {
-	Name          string   `json:"name"`
-	Origin        string   `json:"origin,omitempty"`
-	Label         string   `json:"label,omitempty"`
-	Suite         string   `json:"suite,omitempty"`
-	Codename      string   `json:"codename,omitempty"`
-	Description   string   `json:"description,omitempty"`
-	Components    []string `json:"components,omitempty"`
-	Architectures []string `json:"architectures,omitempty"`
-	Compressions  []string `json:"compressions,omitempty"`
-	// ValidFor, when set (e.g. "7d", "36h"; at least 1h), makes every Release
-	// carry Valid-Until: Date + ValidFor. Refresh it in time with Resign.
-	ValidFor string `json:"valid_for,omitempty"`
-	// KeepVersions, when positive, keeps only the newest KeepVersions
-	// versions (dpkg order) of each package name and architecture in a
-	// component: every round removes older ones.
-	KeepVersions int `json:"keep_versions,omitempty"`
-	// NotAutomatic and ButAutomaticUpgrades write those Release options
-	// (backports-style suites); SignedBy writes Signed-By (fingerprints).
-	NotAutomatic         bool   `json:"not_automatic,omitempty"`
-	ButAutomaticUpgrades bool   `json:"but_automatic_upgrades,omitempty"`
-	SignedBy             string `json:"signed_by,omitempty"`
-}
-
-// Release is a distribution (dists/<name>) of a repository.
-type Release struct {
-	Name          string   `json:"name"`
-	Origin        string   `json:"origin"`
-	Label         string   `json:"label"`
-	Suite         string   `json:"suite"`
-	Codename      string   `json:"codename"`
-	Description   string   `json:"description"`
-	Components    []string `json:"components"`
-	Architectures []string `json:"architectures"`
-	Compressions  []string `json:"compressions"`
-	// ValidFor is how long each Release is valid (a Go duration, e.g.
-	// "168h0m0s"); empty when Release carries no Valid-Until.
-	ValidFor string `json:"valid_for,omitempty"`
-	// KeepVersions is the retention (0: keep all versions).
-	KeepVersions         int    `json:"keep_versions"`
-	NotAutomatic         bool   `json:"not_automatic"`
-	ButAutomaticUpgrades bool   `json:"but_automatic_upgrades"`
-	SignedBy             string `json:"signed_by,omitempty"`
-	// Deleting is true once a delete was requested.
-	Deleting bool `json:"deleting,omitempty"`
-	// Generation is the newest committed index; PublishedGeneration the
-	// newest one that reached S3.
-	Generation          int64     `json:"generation"`
-	PublishedGeneration int64     `json:"published_generation"`
-	CreatedAt           time.Time `json:"created_at"`
-}
 
 // Package is an uploaded .deb, content-addressed by SHA-256.
 type Package struct {
