@@ -13,15 +13,6 @@ import (
 	"github.com/aptq/aptq/wire"
 )
 
-// ChangeRequest asks for packages to be added to or removed from a release.
-type ChangeRequest struct {
-	Adds []struct {
-		SHA256    string `json:"sha256"`
-		Component string `json:"component"`
-	} `json:"adds"`
-	Removes []store.ChangeRemove `json:"removes"`
-}
-
 // maxChangeItems keeps one change to a size a round can carry.
 const maxChangeItems = 1000
 
@@ -106,11 +97,15 @@ func (s *Server) submitChange(c echo.Context) error {
 		}
 	}
 
-	change, jobID, err := s.enqueueChange(c, rel, adds, req.Removes)
+	removes := make([]store.ChangeRemove, 0, len(req.Removes))
+	for _, r := range req.Removes {
+		removes = append(removes, store.ChangeRemove(r))
+	}
+	change, jobID, err := s.enqueueChange(c, rel, adds, removes)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, map[string]int64{"job_id": jobID, "change_id": change.ID})
+	return c.JSON(http.StatusAccepted, wire.JobRef{JobID: jobID, ChangeID: change.ID})
 }
 
 func checkComponent(rel store.Release, component, field string) error {

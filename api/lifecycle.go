@@ -6,13 +6,13 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/jobs"
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
 
 func (s *Server) removeKey(c echo.Context) error {
@@ -104,7 +104,7 @@ func (s *Server) resign(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, map[string]int64{"job_id": jobID, "change_id": change.ID})
+	return c.JSON(http.StatusAccepted, wire.JobRef{JobID: jobID, ChangeID: change.ID})
 }
 
 // rollback makes generation N's membership current again, as a new generation.
@@ -114,9 +114,7 @@ func (s *Server) rollback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var req struct {
-		Generation int64 `json:"generation"`
-	}
+	var req wire.RollbackRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
@@ -161,25 +159,7 @@ func (s *Server) rollback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, map[string]int64{"job_id": jobID, "change_id": change.ID})
-}
-
-// GenerationResponse is one committed generation in a release's history.
-type GenerationResponse struct {
-	Generation  int64      `json:"generation"`
-	Date        time.Time  `json:"date"`
-	RoundID     int64      `json:"round_id"`
-	Changes     int        `json:"changes"`
-	Adds        int        `json:"adds"`
-	Removes     int        `json:"removes"`
-	Signers     []string   `json:"signers"`
-	PublishedAt *time.Time `json:"published_at,omitempty"`
-	// Submitters are the tokens whose changes it published; SignedBy the
-	// token whose signature was accepted.
-	Submitters []TokenRef `json:"submitters"`
-	SignedBy   *TokenRef  `json:"signed_by,omitempty"`
-	// Retention is what the release's retention removed in the generation.
-	Retention []RoundRemoveView `json:"retention"`
+	return c.JSON(http.StatusAccepted, wire.JobRef{JobID: jobID, ChangeID: change.ID})
 }
 
 func (s *Server) history(c echo.Context) error {
@@ -211,19 +191,7 @@ func (s *Server) history(c echo.Context) error {
 		}
 		out = append(out, gen)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"generations": out})
-}
-
-// MemberResponse is a package in a release.
-type MemberResponse struct {
-	Component    string `json:"component"`
-	Name         string `json:"name"`
-	Version      string `json:"version"`
-	Architecture string `json:"architecture"`
-	SHA256       string `json:"sha256"`
-	Size         int64  `json:"size"`
-	Filename     string `json:"filename"`
-	Control      string `json:"control"`
+	return c.JSON(http.StatusOK, wire.History{Generations: out})
 }
 
 func (s *Server) listPackages(c echo.Context) error {
@@ -265,5 +233,5 @@ func (s *Server) listPackages(c echo.Context) error {
 		}
 		return a.Component < b.Component
 	})
-	return c.JSON(http.StatusOK, map[string]any{"packages": out})
+	return c.JSON(http.StatusOK, wire.ReleasePackageList{Packages: out})
 }

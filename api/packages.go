@@ -26,16 +26,6 @@ import (
 	"github.com/aptq/aptq/wire"
 )
 
-// PackageResponse is an uploaded package as the API shows it.
-type PackageResponse struct {
-	SHA256       string `json:"sha256"`
-	Name         string `json:"name"`
-	Version      string `json:"version"`
-	Architecture string `json:"architecture"`
-	Source       string `json:"source"`
-	Size         int64  `json:"size"`
-}
-
 func packageResponse(p store.Package) PackageResponse {
 	return PackageResponse{SHA256: p.SHA256, Name: p.Name, Version: p.Version,
 		Architecture: p.Architecture, Source: p.Source, Size: p.Size}

@@ -64,14 +64,6 @@ type RoundAddView struct {
 	Control string `json:"control"`
 }
 
-// RoundRemoveView is a package a change removes.
-type RoundRemoveView struct {
-	Name         string `json:"name"`
-	Version      string `json:"version"`
-	Architecture string `json:"architecture"`
-	Component    string `json:"component"`
-}
-
 // getRound shows a round of one of the tenant's repositories to a signer.
 func (s *Server) getRound(c echo.Context) error {
 	ctx := c.Request().Context()

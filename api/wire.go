@@ -22,4 +22,9 @@ type (
 	ReleaseUpdateRequest  = wire.ReleaseUpdate
 	ReleaseUpdateResponse = wire.ReleaseUpdateResult
 	DeleteResponse        = wire.JobID
+	ChangeRequest         = wire.ChangeRequest
+	GenerationResponse    = wire.Generation
+	MemberResponse        = wire.ReleasePackage
+	PackageResponse       = wire.Package
+	RoundRemoveView       = wire.Remove
 )

@@ -75,9 +75,6 @@ type RoundAdd struct {
 	Control      string `json:"control"`
 }
 
-// RoundRemove is a package a change removes.
-type RoundRemove = Remove
-
 // GetRound returns a round of one of the tenant's repositories with
 // everything a signer checks before signing it.
 func (c *Client) GetRound(ctx context.Context, id int64) (RoundView, error) {

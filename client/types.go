@@ -53,37 +53,14 @@ type (
 	Release             = wire.Release
 	ReleaseUpdate       = wire.ReleaseUpdate
 	ReleaseUpdateResult = wire.ReleaseUpdateResult
+	Package             = wire.Package
+	ChangeRequest       = wire.ChangeRequest
+	Add                 = wire.Add
+	Remove              = wire.Remove
+	RoundRemove         = wire.Remove
+	Generation          = wire.Generation
+	ReleasePackage      = wire.ReleasePackage
 )
-
-// Package is an uploaded .deb, content-addressed by SHA-256.
-type Package struct {
-	SHA256       string `json:"sha256"`
-	Name         string `json:"name"`
-	Version      string `json:"version"`
-	Architecture string `json:"architecture"`
-	Source       string `json:"source"`
-	Size         int64  `json:"size"`
-}
-
-// ChangeRequest asks for packages to be added to and removed from a release.
-type ChangeRequest struct {
-	Adds    []Add    `json:"adds,omitempty"`
-	Removes []Remove `json:"removes,omitempty"`
-}
-
-// Add puts an uploaded package into a component.
-type Add struct {
-	SHA256    string `json:"sha256"`
-	Component string `json:"component"`
-}
-
-// Remove takes a package out of a component.
-type Remove struct {
-	Name         string `json:"name"`
-	Version      string `json:"version"`
-	Architecture string `json:"architecture"`
-	Component    string `json:"component"`
-}
 
 // SignatureRequest carries the signatures of a round's Release.
 type SignatureRequest struct {
