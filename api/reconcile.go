@@ -13,17 +13,6 @@ import (
 	"github.com/aptq/aptq/wire"
 )
 
-// ReconcileReportResponse is a reconcile report as operators see it.
-type ReconcileReportResponse struct {
-	ID         int64          `json:"id"`
-	JobID      *int64         `json:"job_id,omitempty"`
-	Generation int64          `json:"generation"`
-	Checked    int            `json:"checked"`
-	Repairs    []store.Repair `json:"repairs"`
-	Outcome    string         `json:"outcome"`
-	CreatedAt  time.Time      `json:"created_at"`
-}
-
 // requestReconcile enqueues a reconcile of the release now, audited.
 func (s *Server) requestReconcile(c echo.Context) error {
 	ctx := c.Request().Context()
@@ -75,10 +64,14 @@ func (s *Server) reconcileReports(c echo.Context) error {
 		if jobID == 0 || hasJob(reports, jobID) || wait == 0 {
 			out := make([]ReconcileReportResponse, 0, len(reports))
 			for _, r := range reports {
+				repairs := make([]wire.Repair, 0, len(r.Repairs))
+				for _, rp := range r.Repairs {
+					repairs = append(repairs, wire.Repair(rp))
+				}
 				out = append(out, ReconcileReportResponse{ID: r.ID, JobID: r.JobID, Generation: r.Generation,
-					Checked: r.Checked, Repairs: r.Repairs, Outcome: tenantOutcome(r.Outcome), CreatedAt: r.CreatedAt})
+					Checked: r.Checked, Repairs: repairs, Outcome: tenantOutcome(r.Outcome), CreatedAt: r.CreatedAt})
 			}
-			return c.JSON(http.StatusOK, map[string]any{"reports": out})
+			return c.JSON(http.StatusOK, wire.ReconcileReports{Reports: out})
 		}
 		select {
 		case <-wake:

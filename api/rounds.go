@@ -12,13 +12,6 @@ import (
 	"github.com/aptq/aptq/wire"
 )
 
-// SignatureRequest carries a CLI's signatures of a round's Release.
-type SignatureRequest struct {
-	Generation int64  `json:"generation"`
-	InRelease  string `json:"inrelease"`
-	ReleaseGPG string `json:"release_gpg"`
-}
-
 // submitSignature verifies a signature pair against the repository's keys
 // and the round's exact Release bytes; the first valid one wins.
 func (s *Server) submitSignature(c echo.Context) error {
@@ -72,6 +65,6 @@ func (s *Server) submitSignature(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"round_id": signed.ID, "generation": signed.Generation,
-		"state": signed.State, "signers": signers})
+	return c.JSON(http.StatusOK, wire.SignatureResult{RoundID: signed.ID, Generation: signed.Generation,
+		State: signed.State, Signers: signers})
 }

@@ -58,22 +58,19 @@ type (
 	Add                 = wire.Add
 	Remove              = wire.Remove
 	RoundRemove         = wire.Remove
+	SignatureRequest    = wire.SignatureRequest
+	SignatureResult     = wire.SignatureResult
+	RoundView           = wire.RoundView
+	RoundChange         = wire.RoundChange
+	RoundUpdate         = wire.RoundUpdate
+	RoundAdd            = wire.RoundAdd
+	PlanItem            = wire.PlanItem
+	Plan                = wire.Plan
+	CopyRequest         = wire.CopyRequest
+	RemovalRequest      = wire.RemovalRequest
+	PruneRequest        = wire.PruneRequest
+	Repair              = wire.Repair
+	ReconcileReport     = wire.ReconcileReport
 	Generation          = wire.Generation
 	ReleasePackage      = wire.ReleasePackage
 )
-
-// SignatureRequest carries the signatures of a round's Release.
-type SignatureRequest struct {
-	Generation int64 `json:"generation"`
-	// InRelease is Release clearsigned; ReleaseGPG a detached armored signature of it.
-	InRelease  string `json:"inrelease"`
-	ReleaseGPG string `json:"release_gpg"`
-}
-
-// SignatureResult is the server's answer to an accepted signature.
-type SignatureResult struct {
-	RoundID    int64    `json:"round_id"`
-	Generation int64    `json:"generation"`
-	State      string   `json:"state"`
-	Signers    []string `json:"signers"`
-}
