@@ -166,6 +166,7 @@ func (s *Server) routes() {
 	// Every route states the token scope it needs (scopes.go); routes that
 	// name a repository also check a token limited to some.
 	auth := e.Group("/v1", s.authenticate)
+	auth.GET("/openapi.json", s.serveOpenAPI, s.scope(read))
 	auth.GET("/whoami", s.whoami, s.scope(read))
 	auth.POST("/tenants", s.createTenant, adminOnly)
 	auth.GET("/tenants", s.listTenants, adminOnly)
