@@ -14,18 +14,29 @@ import (
 
 const principalKey = "aptq.principal"
 
+// bearer reads "Authorization: Bearer <token>" and returns the live
+// token's principal; a missing, unknown or revoked token is unauthorized,
+// with the challenge header.
+func (s *Server) bearer(c echo.Context) (store.Principal, error) {
+	token, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
+	token = strings.TrimSpace(token)
+	if !ok || token == "" {
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="aptq"`)
+		return store.Principal{}, store.Errorf(wire.CodeUnauthorized, "missing bearer token")
+	}
+	p, err := s.store.Authenticate(c.Request().Context(), token)
+	if err != nil {
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="aptq"`)
+		return store.Principal{}, err
+	}
+	return p, nil
+}
+
 // authenticate accepts only "Authorization: Bearer <token>" with a live token.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		h := c.Request().Header.Get("Authorization")
-		token, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || token == "" {
-			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="aptq"`)
-			return store.Errorf(wire.CodeUnauthorized, "missing bearer token")
-		}
-		p, err := s.store.Authenticate(c.Request().Context(), strings.TrimSpace(token))
+		p, err := s.bearer(c)
 		if err != nil {
-			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="aptq"`)
 			return err
 		}
 		c.Set(principalKey, p)

@@ -45,14 +45,8 @@ const (
 // uiBearer admits an operator's bearer token; a tenant's is refused
 // because the page shows every tenant.
 func (s *Server) uiBearer(c echo.Context) error {
-	token, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
-	if !ok || strings.TrimSpace(token) == "" {
-		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="aptq"`)
-		return store.Errorf(wire.CodeUnauthorized, "missing bearer token")
-	}
-	p, err := s.store.Authenticate(c.Request().Context(), strings.TrimSpace(token))
+	p, err := s.bearer(c)
 	if err != nil {
-		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="aptq"`)
 		return err
 	}
 	if !p.Admin {
