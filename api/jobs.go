@@ -68,14 +68,12 @@ func (s *Server) getJob(c echo.Context) error {
 		if view, err = s.store.JobView(ctx, tenantID, id); err != nil || view.State != lastState {
 			break
 		}
-		select {
-		case <-wake:
-		case <-deadline.C:
+		more, werr := s.awaitNews(ctx, wake, deadline.C)
+		if werr != nil {
+			return werr
+		}
+		if !more {
 			wait = 0
-		case <-s.draining:
-			wait = 0
-		case <-ctx.Done():
-			return ctx.Err()
 		}
 		view, err = s.store.JobView(ctx, tenantID, id)
 	}

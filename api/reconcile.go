@@ -73,14 +73,12 @@ func (s *Server) reconcileReports(c echo.Context) error {
 			}
 			return c.JSON(http.StatusOK, wire.ReconcileReports{Reports: out})
 		}
-		select {
-		case <-wake:
-		case <-deadline.C:
+		more, err := s.awaitNews(ctx, wake, deadline.C)
+		if err != nil {
+			return err
+		}
+		if !more {
 			wait = 0
-		case <-s.draining:
-			wait = 0
-		case <-ctx.Done():
-			return ctx.Err()
 		}
 	}
 }
@@ -101,17 +99,4 @@ func hasJob(reports []store.ReconcileReport, jobID int64) bool {
 		}
 	}
 	return false
-}
-
-// waitParam reads ?wait=30s, capped by the server's MaxWait.
-func (s *Server) waitParam(c echo.Context) (time.Duration, error) {
-	w := c.QueryParam("wait")
-	if w == "" {
-		return 0, nil
-	}
-	wait, err := time.ParseDuration(w)
-	if err != nil || wait < 0 {
-		return 0, badRequest("wait %q is not a duration like 30s", w)
-	}
-	return min(wait, s.cfg.MaxWait), nil
 }
