@@ -225,3 +225,12 @@ func parseDays(s string) (time.Duration, error) {
 	}
 	return time.ParseDuration(s)
 }
+
+func (s *Server) releaseFromPath(c echo.Context) (store.Repository, store.Release, error) {
+	repo, err := s.repoFromPath(c)
+	if err != nil {
+		return repo, store.Release{}, err
+	}
+	rel, err := s.store.Release(c.Request().Context(), repo.ID, c.Param("release"))
+	return repo, rel, err
+}

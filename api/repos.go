@@ -190,3 +190,14 @@ func (s *Server) getKey(c echo.Context) error {
 	}
 	return store.Errorf(wire.CodeNotFound, "no key %s on repository %s", c.Param("fingerprint"), repo.Name)
 }
+
+func (s *Server) removeKey(c echo.Context) error {
+	repo, err := s.repoFromPath(c)
+	if err != nil {
+		return err
+	}
+	if err := s.store.RemoveSigningKey(c.Request().Context(), repo.ID, c.Param("fingerprint")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
