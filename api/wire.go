@@ -2,8 +2,9 @@ package api
 
 import "github.com/aptq/aptq/wire"
 
-// The API's names for the wire types (package wire defines each once, for
-// the server and the client alike).
+// The API's names for the wire types. Package wire defines each type once,
+// for the server and the client alike; the handlers, the tests and the
+// branches that add routes keep the names they were written with.
 type (
 	JobResponse             = wire.Job
 	EventResponse           = wire.Event

@@ -29,7 +29,8 @@ const (
 	CodeInternal        = wire.CodeInternal
 )
 
-// The JSON of the jobs API (see package wire).
+// The JSON of the API under the client's names: package wire defines each
+// type once, for the server and the client alike.
 type (
 	Job                 = wire.Job
 	JobRef              = wire.JobRef

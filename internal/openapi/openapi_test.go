@@ -26,8 +26,10 @@ type sample struct {
 	Labels   map[string]string `json:"labels,omitempty"`
 	Any      map[string]any    `json:"any,omitempty"`
 	Hidden   string            `json:"-"`
-	internal int
+	internal int               // unexported: never written
 }
+
+var _ = sample{}.internal
 
 func build(t *testing.T, ops ...Operation) map[string]any {
 	t.Helper()
