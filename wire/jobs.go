@@ -14,9 +14,10 @@ const (
 )
 
 // JobRef identifies the job that carries an accepted (durable) change.
+// (Fields in the order the server has always written them.)
 type JobRef struct {
-	JobID    int64 `json:"job_id"`
 	ChangeID int64 `json:"change_id"`
+	JobID    int64 `json:"job_id"`
 }
 
 // RetryRef is the new job of a retried one.
