@@ -3,22 +3,12 @@ package api
 import (
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
-
-// AuditResponse is one administrative action of the tenant.
-type AuditResponse struct {
-	ID      int64          `json:"id"`
-	Token   *TokenRef      `json:"token"`
-	Action  string         `json:"action"`
-	Target  string         `json:"target"`
-	Details map[string]any `json:"details"`
-	At      time.Time      `json:"at"`
-}
 
 // listAudit pages through the tenant's audit log, newest first, with the
 // cursor of GET /v1/jobs.
@@ -44,9 +34,9 @@ func (s *Server) listAudit(c echo.Context) error {
 		out = append(out, AuditResponse{ID: e.ID, Token: tokenRef(e.Token), Action: e.Action, Target: e.Target,
 			Details: e.Details, At: e.At})
 	}
-	res := map[string]any{"entries": out}
+	res := wire.AuditPage{Entries: out}
 	if len(entries) == f.Limit {
-		res["next_cursor"] = entries[len(entries)-1].ID
+		res.NextCursor = entries[len(entries)-1].ID
 	}
 	return c.JSON(http.StatusOK, res)
 }

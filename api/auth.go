@@ -5,27 +5,38 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
 
 const principalKey = "aptq.principal"
 
+// bearer reads "Authorization: Bearer <token>" and returns the live
+// token's principal; a missing, unknown or revoked token is unauthorized,
+// with the challenge header.
+func (s *Server) bearer(c echo.Context) (store.Principal, error) {
+	token, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
+	token = strings.TrimSpace(token)
+	if !ok || token == "" {
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="aptq"`)
+		return store.Principal{}, store.Errorf(wire.CodeUnauthorized, "missing bearer token")
+	}
+	p, err := s.store.Authenticate(c.Request().Context(), token)
+	if err != nil {
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="aptq"`)
+		return store.Principal{}, err
+	}
+	return p, nil
+}
+
 // authenticate accepts only "Authorization: Bearer <token>" with a live token.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		h := c.Request().Header.Get("Authorization")
-		token, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || token == "" {
-			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="aptq"`)
-			return store.Errorf(store.CodeUnauthorized, "missing bearer token")
-		}
-		p, err := s.store.Authenticate(c.Request().Context(), strings.TrimSpace(token))
+		p, err := s.bearer(c)
 		if err != nil {
-			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="aptq"`)
 			return err
 		}
 		c.Set(principalKey, p)
@@ -40,7 +51,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 func tenantOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if principalOf(c).Admin {
-			return store.Errorf(codeForbidden, "an operator token manages tenants; use a tenant token here")
+			return store.Errorf(wire.CodeForbidden, "an operator token manages tenants; use a tenant token here")
 		}
 		return next(c)
 	}
@@ -50,7 +61,7 @@ func tenantOnly(next echo.HandlerFunc) echo.HandlerFunc {
 func adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if !principalOf(c).Admin {
-			return store.Errorf(store.CodeNotFound, "not found")
+			return store.Errorf(wire.CodeNotFound, "not found")
 		}
 		return next(c)
 	}
@@ -67,29 +78,10 @@ func tenantOf(c echo.Context) store.Tenant {
 func (s *Server) whoami(c echo.Context) error {
 	p := principalOf(c)
 	if p.Admin {
-		return c.JSON(http.StatusOK, map[string]any{"operator": true})
+		return c.JSON(http.StatusOK, wire.OperatorWhoami{Operator: true})
 	}
-	return c.JSON(http.StatusOK, map[string]any{"tenant": p.Tenant.Name, "tenant_id": p.Tenant.ID,
-		"token": TokenRef{ID: p.TokenID, Name: p.TokenName}, "scope": p.Scope, "repos": p.Repos})
-}
-
-// TokenResponse describes a token; Token (the secret) only when just created.
-// Repos is null for a token that may act on every repository of the tenant.
-type TokenResponse struct {
-	ID        int64      `json:"id"`
-	Name      string     `json:"name"`
-	Scope     string     `json:"scope"`
-	Repos     []string   `json:"repos"`
-	Token     string     `json:"token,omitempty"`
-	CreatedAt time.Time  `json:"created_at"`
-	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-}
-
-// TokenRef names the token that did something: submitted a change, signed
-// a round, made an audited action.
-type TokenRef struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name"`
+	return c.JSON(http.StatusOK, wire.Whoami{Tenant: p.Tenant.Name, TenantID: p.Tenant.ID,
+		Token: TokenRef{ID: p.TokenID, Name: p.TokenName}, Scope: p.Scope, Repos: p.Repos})
 }
 
 func tokenRef(r *store.TokenRef) *TokenRef {
@@ -108,17 +100,13 @@ func tokenResponse(t store.Token, secret string) TokenResponse {
 // publish, optionally a list of repositories; never one with more power
 // than the token asking.
 func (s *Server) createToken(c echo.Context) error {
-	var req struct {
-		Name  string   `json:"name"`
-		Scope string   `json:"scope"`
-		Repos []string `json:"repos"`
-	}
+	var req wire.TokenRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
 	p := principalOf(c)
 	if !store.ScopeAllows(p.Scope, req.Scope) || (p.Repos != nil && !subset(req.Repos, p.Repos)) {
-		return store.Errorf(codeForbidden, "a token cannot create a token with more power than itself")
+		return store.Errorf(wire.CodeForbidden, "a token cannot create a token with more power than itself")
 	}
 	t, secret, err := s.store.CreateToken(c.Request().Context(), store.TokenSpec{TenantID: &p.Tenant.ID,
 		Name: req.Name, Scope: req.Scope, Repos: req.Repos})
@@ -150,7 +138,7 @@ func (s *Server) listTokens(c echo.Context) error {
 	for _, t := range tokens {
 		out = append(out, tokenResponse(t, ""))
 	}
-	return c.JSON(http.StatusOK, map[string]any{"tokens": out})
+	return c.JSON(http.StatusOK, wire.TokenList{Tokens: out})
 }
 
 func (s *Server) revokeToken(c echo.Context) error {
@@ -166,9 +154,7 @@ func (s *Server) revokeToken(c echo.Context) error {
 
 // createTenant (operator) creates a tenant and returns its first token.
 func (s *Server) createTenant(c echo.Context) error {
-	var req struct {
-		Name string `json:"name"`
-	}
+	var req wire.TenantRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
@@ -176,16 +162,7 @@ func (s *Server) createTenant(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, map[string]any{"name": t.Name, "id": t.ID, "token": token, "created_at": t.CreatedAt})
-}
-
-// TenantResponse is a tenant in an operator's list.
-type TenantResponse struct {
-	ID           int64     `json:"id"`
-	Name         string    `json:"name"`
-	CreatedAt    time.Time `json:"created_at"`
-	Repositories int       `json:"repositories"`
-	Tokens       int       `json:"tokens"`
+	return c.JSON(http.StatusCreated, wire.Tenant{Name: t.Name, ID: t.ID, Token: token, CreatedAt: t.CreatedAt})
 }
 
 // listTenants (operator) lists every tenant with what it holds.
@@ -199,5 +176,5 @@ func (s *Server) listTenants(c echo.Context) error {
 		out = append(out, TenantResponse{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt,
 			Repositories: t.Repositories, Tokens: t.Tokens})
 	}
-	return c.JSON(http.StatusOK, map[string]any{"tenants": out})
+	return c.JSON(http.StatusOK, wire.TenantList{Tenants: out})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
 
 // maxJSONBody caps a JSON request body; a change of maxChangeItems entries
@@ -39,11 +40,11 @@ func bindMax(c echo.Context, v any, max int64) error {
 			return nil
 		}
 		if !errors.Is(err, errBodyTooLarge) {
-			return store.Errorf(codeTrailingData, "the JSON body holds data after its one value")
+			return store.Errorf(wire.CodeTrailingData, "the JSON body holds data after its one value")
 		}
 	}
 	if errors.Is(err, errBodyTooLarge) {
-		return store.Errorf(codeTooLarge, "the JSON body is larger than %d bytes", max)
+		return store.Errorf(wire.CodeTooLarge, "the JSON body is larger than %d bytes", max)
 	}
 	return badRequest("invalid JSON body: %v", err)
 }

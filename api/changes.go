@@ -9,17 +9,10 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/apt"
+	"github.com/aptq/aptq/jobs"
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
-
-// ChangeRequest asks for packages to be added to or removed from a release.
-type ChangeRequest struct {
-	Adds []struct {
-		SHA256    string `json:"sha256"`
-		Component string `json:"component"`
-	} `json:"adds"`
-	Removes []store.ChangeRemove `json:"removes"`
-}
 
 // maxChangeItems keeps one change to a size a round can carry.
 const maxChangeItems = 1000
@@ -66,7 +59,7 @@ func (s *Server) submitChange(c echo.Context) error {
 		}
 		p, err := s.store.PackageBySHA256(ctx, tenant.ID, a.SHA256)
 		if errors.Is(err, store.ErrNotFound) {
-			e := store.Errorf(store.CodeUnknownPackage, "no uploaded package has SHA-256 %s", a.SHA256)
+			e := store.Errorf(wire.CodeUnknownPackage, "no uploaded package has SHA-256 %s", a.SHA256)
 			e.Details = map[string]any{"sha256": a.SHA256}
 			return e
 		}
@@ -105,11 +98,15 @@ func (s *Server) submitChange(c echo.Context) error {
 		}
 	}
 
-	change, jobID, err := s.enqueueChange(c, rel, adds, req.Removes)
+	removes := make([]store.ChangeRemove, 0, len(req.Removes))
+	for _, r := range req.Removes {
+		removes = append(removes, store.ChangeRemove(r))
+	}
+	change, jobID, err := s.enqueueChange(c, rel, adds, removes)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, map[string]int64{"job_id": jobID, "change_id": change.ID})
+	return c.JSON(http.StatusAccepted, wire.JobRef{JobID: jobID, ChangeID: change.ID})
 }
 
 func checkComponent(rel store.Release, component, field string) error {
@@ -124,4 +121,62 @@ func checkArch(rel store.Release, arch, field string) error {
 		return invalidField(field, "release %s has no architecture %q (it has %v)", rel.Name, truncateText(arch), rel.Architectures)
 	}
 	return nil
+}
+
+// enqueueChange records a change, with the token that asked for it, and its
+// job in one transaction, which first claims every added package's version
+// and pool path in the repository: the claims and the change stand or fall
+// together. Rollback and retry claim again (a no-op for their own
+// packages), so none of them can place a package over another's pool file.
+func (s *Server) enqueueChange(c echo.Context, rel store.Release, adds []store.ChangeAdd, removes []store.ChangeRemove) (store.Change, int64, error) {
+	return s.enqueueAudited(c, rel, adds, removes, nil, "")
+}
+
+// enqueueAudited is enqueueChange that also carries a release update
+// (unless nil) and records action (unless "") in the audit log, in the
+// same transaction.
+func (s *Server) enqueueAudited(c echo.Context, rel store.Release, adds []store.ChangeAdd, removes []store.ChangeRemove,
+	settings *store.ReleaseSettings, action string) (store.Change, int64, error) {
+	ctx := c.Request().Context()
+	tokenID := principalOf(c).TokenID
+	var change store.Change
+	var jobID int64
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := s.store.ClaimAdds(ctx, tx, rel.RepositoryID, adds); err != nil {
+			return err
+		}
+		var err error
+		change, err = s.store.InsertChange(ctx, tx, rel.ID, &tokenID, adds, removes)
+		if err != nil {
+			return err
+		}
+		if settings != nil {
+			if err := s.store.SetChangeSettings(ctx, tx, change.ID, *settings); err != nil {
+				return err
+			}
+			change.Settings = settings
+		}
+		// The client has the grace to start following its job.
+		if err := s.store.TouchClient(ctx, tx, change.ID, s.cfg.ClientGrace); err != nil {
+			return err
+		}
+		args := jobs.PublishArgs{ChangeID: change.ID, ReleaseID: rel.ID}
+		res, err := s.cfg.River.InsertTx(ctx, tx, args, args.QueueOpts(s.cfg.Partitions))
+		if err != nil {
+			return fmt.Errorf("enqueue publish job: %w", err)
+		}
+		jobID = res.Job.ID
+		if err := s.store.SetChangeJob(ctx, tx, change.ID, jobID); err != nil {
+			return err
+		}
+		if action == "" {
+			return nil
+		}
+		details := map[string]any{"job_id": jobID, "change_id": change.ID, "adds": len(adds), "removes": len(removes)}
+		if settings != nil {
+			details["settings"] = settings
+		}
+		return s.store.Audit(ctx, tx, action, c.Param("repo")+"/"+rel.Name, details)
+	})
+	return change, jobID, err
 }

@@ -4,16 +4,11 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/jobs"
+	"github.com/aptq/aptq/store"
 )
-
-// DeleteResponse names the job that carries out a delete.
-type DeleteResponse struct {
-	JobID int64 `json:"job_id"`
-}
 
 // jobActor is the request's token, for the audit entry the delete job
 // writes when it ends.
@@ -32,7 +27,7 @@ func (s *Server) deleteRelease(c echo.Context) error {
 		return err
 	}
 	var jobID int64
-	err = s.store.InTx(ctx, func(tx pgx.Tx) error {
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
 		locked, err := s.store.RequestReleaseDelete(ctx, tx, rel.ID)
 		if err != nil {
 			return err
@@ -60,7 +55,7 @@ func (s *Server) deleteRepo(c echo.Context) error {
 		return err
 	}
 	var jobID int64
-	err = s.store.InTx(ctx, func(tx pgx.Tx) error {
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
 		if err := s.store.RequestRepositoryDelete(ctx, tx, repo.ID); err != nil {
 			return err
 		}

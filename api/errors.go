@@ -2,98 +2,72 @@ package api
 
 import (
 	"errors"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"strings"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/metrics"
 	"github.com/aptq/aptq/sign"
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
 
 // ErrorBody is the JSON body of every error response.
-type ErrorBody struct {
-	Code    string         `json:"code"`
-	Message string         `json:"message"`
-	Details map[string]any `json:"details,omitempty"`
-}
+type ErrorBody = wire.ErrorBody
 
 // statusByCode is the one table from domain error codes to HTTP statuses.
 var statusByCode = map[string]int{
-	store.CodeNotFound:        http.StatusNotFound,
-	store.CodeConflict:        http.StatusConflict,
-	store.CodeInvalid:         http.StatusUnprocessableEntity,
-	store.CodeUnauthorized:    http.StatusUnauthorized,
-	store.CodePackageConflict: http.StatusConflict,
-	store.CodeUnknownPackage:  http.StatusUnprocessableEntity,
-	store.CodeStaleGeneration: http.StatusConflict,
-	store.CodeAlreadySigned:   http.StatusConflict,
-	store.CodeRoundFailed:     http.StatusConflict,
-	store.CodeLastKey:         http.StatusConflict,
-	store.CodeQuotaExceeded:   http.StatusUnprocessableEntity,
-	store.CodeUnmatchedSpec:   http.StatusUnprocessableEntity,
-	store.CodeTooManyMatches:  http.StatusUnprocessableEntity,
-	store.CodeDeleting:        http.StatusConflict,
-	codeBadRequest:            http.StatusBadRequest,
-	codeForbidden:             http.StatusForbidden,
-	codeCrossOrigin:           http.StatusForbidden,
-	codeChecksumMismatch:      http.StatusUnprocessableEntity,
-	codeInvalidPackage:        http.StatusUnprocessableEntity,
-	codeTooLarge:              http.StatusRequestEntityTooLarge,
-	codeInvalidKey:            http.StatusUnprocessableEntity,
-	codePrivateKey:            http.StatusUnprocessableEntity,
-	codeBadSignature:          http.StatusUnprocessableEntity,
-	codeUnknownKey:            http.StatusUnprocessableEntity,
-	codeContentMismatch:       http.StatusUnprocessableEntity,
-	codeTrailingData:          http.StatusBadRequest,
-	codeRevokedKey:            http.StatusUnprocessableEntity,
-	codeTooManyUploads:        http.StatusTooManyRequests,
-	codeUploadTooSlow:         http.StatusRequestTimeout,
-	codeIncompleteBody:        http.StatusBadRequest,
+	wire.CodeNotFound:         http.StatusNotFound,
+	wire.CodeConflict:         http.StatusConflict,
+	wire.CodeInvalid:          http.StatusUnprocessableEntity,
+	wire.CodeUnauthorized:     http.StatusUnauthorized,
+	wire.CodePackageConflict:  http.StatusConflict,
+	wire.CodeUnknownPackage:   http.StatusUnprocessableEntity,
+	wire.CodeStaleGeneration:  http.StatusConflict,
+	wire.CodeAlreadySigned:    http.StatusConflict,
+	wire.CodeRoundFailed:      http.StatusConflict,
+	wire.CodeLastKey:          http.StatusConflict,
+	wire.CodeQuotaExceeded:    http.StatusUnprocessableEntity,
+	wire.CodeUnmatchedSpec:    http.StatusUnprocessableEntity,
+	wire.CodeTooManyMatches:   http.StatusUnprocessableEntity,
+	wire.CodeDeleting:         http.StatusConflict,
+	wire.CodeBadRequest:       http.StatusBadRequest,
+	wire.CodeForbidden:        http.StatusForbidden,
+	wire.CodeCrossOrigin:      http.StatusForbidden,
+	wire.CodeChecksumMismatch: http.StatusUnprocessableEntity,
+	wire.CodeInvalidPackage:   http.StatusUnprocessableEntity,
+	wire.CodeTooLarge:         http.StatusRequestEntityTooLarge,
+	wire.CodeInvalidKey:       http.StatusUnprocessableEntity,
+	wire.CodePrivateKey:       http.StatusUnprocessableEntity,
+	wire.CodeBadSignature:     http.StatusUnprocessableEntity,
+	wire.CodeUnknownKey:       http.StatusUnprocessableEntity,
+	wire.CodeContentMismatch:  http.StatusUnprocessableEntity,
+	wire.CodeTrailingData:     http.StatusBadRequest,
+	wire.CodeRevokedKey:       http.StatusUnprocessableEntity,
+	wire.CodeTooManyUploads:   http.StatusTooManyRequests,
+	wire.CodeUploadTooSlow:    http.StatusRequestTimeout,
+	wire.CodeIncompleteBody:   http.StatusBadRequest,
 }
-
-// Codes the API itself raises, beside the store's.
-const (
-	codeBadRequest       = "bad_request"
-	codeForbidden        = "forbidden"
-	codeCrossOrigin      = "cross_origin"
-	codeChecksumMismatch = "checksum_mismatch"
-	codeInvalidPackage   = "invalid_package"
-	codeTooLarge         = "too_large"
-	codeInvalidKey       = "invalid_key"
-	codePrivateKey       = "private_key"
-	codeBadSignature     = "bad_signature"
-	codeUnknownKey       = "unknown_key"
-	codeContentMismatch  = "content_mismatch"
-	codeTrailingData     = "trailing_data"
-	codeRevokedKey       = "revoked_key"
-	codeInternal         = "internal"
-	codeUnavailable      = "unavailable"
-)
 
 // domainSentinels maps the domain packages' sentinel errors to codes.
 var domainSentinels = []struct {
 	err  error
 	code string
 }{
-	{apt.ErrInvalidPackage, codeInvalidPackage},
-	{sign.ErrPrivateKey, codePrivateKey},
-	{sign.ErrInvalidKey, codeInvalidKey},
-	{sign.ErrContentMismatch, codeContentMismatch},
-	{sign.ErrUnknownKey, codeUnknownKey},
-	{sign.ErrBadSignature, codeBadSignature},
-	{sign.ErrExpiredKey, codeBadSignature},
-	{sign.ErrRevokedKey, codeRevokedKey},
+	{apt.ErrInvalidPackage, wire.CodeInvalidPackage},
+	{sign.ErrPrivateKey, wire.CodePrivateKey},
+	{sign.ErrInvalidKey, wire.CodeInvalidKey},
+	{sign.ErrContentMismatch, wire.CodeContentMismatch},
+	{sign.ErrUnknownKey, wire.CodeUnknownKey},
+	{sign.ErrBadSignature, wire.CodeBadSignature},
+	{sign.ErrExpiredKey, wire.CodeBadSignature},
+	{sign.ErrRevokedKey, wire.CodeRevokedKey},
 }
 
 func badRequest(format string, args ...any) error {
-	return store.Errorf(codeBadRequest, format, args...)
+	return store.Errorf(wire.CodeBadRequest, format, args...)
 }
 
 // toBody turns any error into a status and a body that is safe to show.
@@ -109,22 +83,22 @@ func toBody(err error) (int, ErrorBody) {
 			return statusByCode[s.code], ErrorBody{Code: s.code, Message: err.Error()}
 		}
 	}
-	if databaseUnavailable(err) {
-		return http.StatusServiceUnavailable, ErrorBody{Code: codeUnavailable,
+	if store.Unavailable(err) {
+		return http.StatusServiceUnavailable, ErrorBody{Code: wire.CodeUnavailable,
 			Message: "the database is unreachable (restarting?); retry"}
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
-		code := codeBadRequest
+		code := wire.CodeBadRequest
 		switch he.Code {
 		case http.StatusNotFound:
-			code = store.CodeNotFound
+			code = wire.CodeNotFound
 		case http.StatusMethodNotAllowed:
-			code = "method_not_allowed"
+			code = wire.CodeMethodNotAllowed
 		case http.StatusRequestEntityTooLarge:
-			code = codeTooLarge
+			code = wire.CodeTooLarge
 		case http.StatusUnauthorized:
-			code = store.CodeUnauthorized
+			code = wire.CodeUnauthorized
 		}
 		msg := http.StatusText(he.Code)
 		if m, ok := he.Message.(string); ok {
@@ -132,7 +106,7 @@ func toBody(err error) (int, ErrorBody) {
 		}
 		return he.Code, ErrorBody{Code: code, Message: msg}
 	}
-	return http.StatusInternalServerError, ErrorBody{Code: codeInternal, Message: "internal error"}
+	return http.StatusInternalServerError, ErrorBody{Code: wire.CodeInternal, Message: "internal error"}
 }
 
 // errorHandler is echo's HTTPErrorHandler: one place maps errors to
@@ -157,20 +131,4 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 		return
 	}
 	_ = c.JSON(status, body)
-}
-
-// databaseUnavailable says whether err means Postgres could not be reached
-// or went away (a restart): a 503 that clients retry, not a 500, since the
-// request may well succeed a moment later.
-func databaseUnavailable(err error) bool {
-	var connErr *pgconn.ConnectError
-	if errors.As(err, &connErr) {
-		return true
-	}
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P")
-	}
-	var netErr *net.OpError
-	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF)
 }

@@ -14,47 +14,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
-
-// JobResponse is what a client polling its job sees.
-type JobResponse struct {
-	JobID    int64  `json:"job_id"`
-	ChangeID int64  `json:"change_id"`
-	Repo     string `json:"repo"`
-	Release  string `json:"release"`
-	State    string `json:"state"`
-	// Kind is what the change does: add, remove, add+remove, resign, rollback.
-	Kind       string         `json:"kind"`
-	Generation int64          `json:"generation,omitempty"`
-	Round      *RoundResponse `json:"round,omitempty"`
-	Error      *ErrorBody     `json:"error,omitempty"`
-	URL        string         `json:"url"`
-	Tenant     string         `json:"tenant,omitempty"` // for operators
-	// Submitter is the token that submitted the change.
-	Submitter *TokenRef `json:"submitter,omitempty"`
-	// Timeline and AttemptErrors come with GET /v1/jobs/{id}.
-	Timeline      []EventResponse        `json:"timeline,omitempty"`
-	AttemptErrors []AttemptErrorResponse `json:"attempt_errors,omitempty"`
-	CreatedAt     time.Time              `json:"created_at"`
-	UpdatedAt     time.Time              `json:"updated_at"`
-}
-
-// EventResponse is one step of a job's timeline.
-type EventResponse struct {
-	Kind   string         `json:"kind"`
-	Detail map[string]any `json:"detail,omitempty"`
-	At     time.Time      `json:"at"`
-}
-
-// AttemptErrorResponse is a failed attempt of a job's worker. River's
-// error text is internal (SQL, S3 endpoints, Go error chains): operators
-// see it, tenants see the code and a fixed message.
-type AttemptErrorResponse struct {
-	Attempt int       `json:"attempt"`
-	At      time.Time `json:"at"`
-	Code    string    `json:"code"`
-	Error   string    `json:"error"`
-}
 
 const tenantAttemptError = "the server failed this attempt and retries the job; an operator can see why"
 
@@ -65,20 +26,9 @@ func attemptErrors(c echo.Context, errs []store.AttemptError) []AttemptErrorResp
 		if principalOf(c).Admin {
 			msg = e.Error
 		}
-		out = append(out, AttemptErrorResponse{Attempt: e.Attempt, At: e.At, Code: codeInternal, Error: msg})
+		out = append(out, AttemptErrorResponse{Attempt: e.Attempt, At: e.At, Code: wire.CodeInternal, Error: msg})
 	}
 	return out
-}
-
-// RoundResponse is the round a job rides in; Release only while it awaits a signature.
-type RoundResponse struct {
-	ID                int64     `json:"id"`
-	Generation        int64     `json:"generation"`
-	State             string    `json:"state"`
-	Release           string    `json:"release,omitempty"`
-	SignatureDeadline time.Time `json:"signature_deadline"`
-	// SignedBy is the token whose signature was accepted.
-	SignedBy *TokenRef `json:"signed_by,omitempty"`
 }
 
 // getJob answers at once, or with ?wait=30s&state=S as soon as the job's
@@ -118,14 +68,12 @@ func (s *Server) getJob(c echo.Context) error {
 		if view, err = s.store.JobView(ctx, tenantID, id); err != nil || view.State != lastState {
 			break
 		}
-		select {
-		case <-wake:
-		case <-deadline.C:
+		more, werr := s.awaitNews(ctx, wake, deadline.C)
+		if werr != nil {
+			return werr
+		}
+		if !more {
 			wait = 0
-		case <-s.draining:
-			wait = 0
-		case <-ctx.Done():
-			return ctx.Err()
 		}
 		view, err = s.store.JobView(ctx, tenantID, id)
 	}
@@ -198,13 +146,13 @@ func (s *Server) listJobs(c echo.Context) error {
 	for _, v := range views {
 		out = append(out, s.jobResponse(c, v))
 	}
-	res := map[string]any{"jobs": out}
+	res := wire.JobPage{Jobs: out}
 	limit := f.Limit
 	if limit == 0 {
 		limit = 100 // the store's default page
 	}
 	if len(views) == limit {
-		res["next_cursor"] = views[len(views)-1].JobID
+		res.NextCursor = views[len(views)-1].JobID
 	}
 	return c.JSON(http.StatusOK, res)
 }
@@ -280,7 +228,7 @@ func (s *Server) retryJob(c echo.Context) error {
 		return err
 	}
 	if view.State != store.ChangeFailed && view.State != store.ChangeCancelled {
-		return store.Errorf(store.CodeConflict, "job %d is %s; only a failed or cancelled job can be retried", id, view.State)
+		return store.Errorf(wire.CodeConflict, "job %d is %s; only a failed or cancelled job can be retried", id, view.State)
 	}
 	old, err := s.store.Change(ctx, view.ChangeID)
 	if err != nil {
@@ -294,21 +242,7 @@ func (s *Server) retryJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, map[string]int64{"job_id": jobID, "change_id": change.ID, "retry_of": id})
-}
-
-// RoundSummary is a round in a release's list.
-type RoundSummary struct {
-	ID           int64      `json:"id"`
-	Generation   int64      `json:"generation"`
-	State        string     `json:"state"`
-	Changes      int        `json:"changes"`
-	ErrorCode    string     `json:"error_code,omitempty"`
-	ErrorMessage string     `json:"error_message,omitempty"`
-	CreatedAt    time.Time  `json:"created_at"`
-	SignedAt     *time.Time `json:"signed_at,omitempty"`
-	CommittedAt  *time.Time `json:"committed_at,omitempty"`
-	PublishedAt  *time.Time `json:"published_at,omitempty"`
+	return c.JSON(http.StatusAccepted, wire.RetryRef{JobRef: wire.JobRef{JobID: jobID, ChangeID: change.ID}, RetryOf: id})
 }
 
 func (s *Server) listRounds(c echo.Context) error {
@@ -324,5 +258,5 @@ func (s *Server) listRounds(c echo.Context) error {
 	for _, r := range rounds {
 		out = append(out, RoundSummary(r))
 	}
-	return c.JSON(http.StatusOK, map[string]any{"rounds": out})
+	return c.JSON(http.StatusOK, wire.RoundList{Rounds: out})
 }

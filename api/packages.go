@@ -23,17 +23,8 @@ import (
 	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/blob"
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
-
-// PackageResponse is an uploaded package as the API shows it.
-type PackageResponse struct {
-	SHA256       string `json:"sha256"`
-	Name         string `json:"name"`
-	Version      string `json:"version"`
-	Architecture string `json:"architecture"`
-	Source       string `json:"source"`
-	Size         int64  `json:"size"`
-}
 
 func packageResponse(p store.Package) PackageResponse {
 	return PackageResponse{SHA256: p.SHA256, Name: p.Name, Version: p.Version,
@@ -172,7 +163,7 @@ func (s *Server) putPackage(c echo.Context) error {
 		return fmt.Errorf("store upload: %w", putErr)
 	case hexSum(hs.sha256) != sum:
 		cleanup()
-		e := store.Errorf(codeChecksumMismatch, "the body's SHA-256 is %s, not %s", hexSum(hs.sha256), sum)
+		e := store.Errorf(wire.CodeChecksumMismatch, "the body's SHA-256 is %s, not %s", hexSum(hs.sha256), sum)
 		e.Details = map[string]any{"expected": sum, "actual": hexSum(hs.sha256)}
 		return e
 	case res.err != nil:
@@ -190,7 +181,7 @@ func (s *Server) putPackage(c echo.Context) error {
 		Name: res.ctl.Package, Version: res.ctl.Version, Architecture: res.ctl.Architecture,
 		Source: res.ctl.Source, Control: res.ctl.Paragraph.String()})
 	if err != nil {
-		if store.ErrorCode(err) == store.CodeQuotaExceeded {
+		if store.ErrorCode(err) == wire.CodeQuotaExceeded {
 			_ = s.blob.Delete(context.WithoutCancel(ctx), key)
 		}
 		return err
@@ -208,7 +199,7 @@ type parseResult struct {
 }
 
 func tooLarge(limit int64) error {
-	e := store.Errorf(codeTooLarge, "package larger than the server's limit of %d bytes", limit)
+	e := store.Errorf(wire.CodeTooLarge, "package larger than the server's limit of %d bytes", limit)
 	e.Details = map[string]any{"limit": strconv.FormatInt(limit, 10)}
 	return e
 }

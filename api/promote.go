@@ -10,59 +10,8 @@ import (
 
 	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
-
-// PlanItem is one package a copy, removal or prune adds ("+") or removes
-// ("-").
-type PlanItem struct {
-	Op           string `json:"op"`
-	Name         string `json:"name"`
-	Version      string `json:"version"`
-	Architecture string `json:"architecture"`
-	Component    string `json:"component"`
-}
-
-// PlanResponse is what a copy, removal or prune changes. Without dry_run
-// and with something to change, JobID and ChangeID name the change
-// submitted (202); otherwise nothing was submitted (200).
-type PlanResponse struct {
-	DryRun   bool       `json:"dry_run"`
-	JobID    *int64     `json:"job_id"`
-	ChangeID *int64     `json:"change_id"`
-	Plan     []PlanItem `json:"plan"`
-	// Unchanged counts packages the specs select that are already as asked
-	// (a copy of what the target has).
-	Unchanged int `json:"unchanged"`
-}
-
-// CopyRequest copies packages of a release into the release of the path.
-type CopyRequest struct {
-	FromRelease string `json:"from_release"`
-	// FromComponent limits the source to one component (default: all).
-	FromComponent string `json:"from_component"`
-	// Component is the target component (default: each package's own).
-	Component     string   `json:"component"`
-	Specs         []string `json:"specs"`
-	All           bool     `json:"all"`
-	IgnoreMissing bool     `json:"ignore_missing"`
-	DryRun        bool     `json:"dry_run"`
-}
-
-// RemovalRequest removes the packages that specs select from a component.
-type RemovalRequest struct {
-	Component     string   `json:"component"`
-	Specs         []string `json:"specs"`
-	IgnoreMissing bool     `json:"ignore_missing"`
-	DryRun        bool     `json:"dry_run"`
-}
-
-// PruneRequest removes, once, all but the Keep newest versions of each
-// (name, architecture) of a component (all components when empty).
-type PruneRequest struct {
-	Keep      int    `json:"keep"`
-	Component string `json:"component"`
-	DryRun    bool   `json:"dry_run"`
-}
 
 // copyPackages copies packages already in one release of the repository
 // into another: the same uploaded content, no upload. Specs resolve against
@@ -133,7 +82,7 @@ func (s *Server) copyPackages(c echo.Context) error {
 	for _, m := range there {
 		seen[key{m.Component, m.Package.ID}] = true
 	}
-	out := PlanResponse{DryRun: req.DryRun, Plan: []PlanItem{}}
+	out := PlanResponse{DryRun: req.DryRun, Items: []PlanItem{}}
 	var adds []store.ChangeAdd
 	for _, m := range members {
 		p, comp := m.Package, target(m)
@@ -150,7 +99,7 @@ func (s *Server) copyPackages(c echo.Context) error {
 			return invalidField("specs", "package %.64s %.64s would be stored at a path S3 cannot hold", p.Name, p.Version)
 		}
 		adds = append(adds, store.ChangeAdd{PackageID: p.ID, Component: comp, Architecture: p.Architecture, Filename: filename})
-		out.Plan = append(out.Plan, PlanItem{Op: "+", Name: p.Name, Version: p.Version, Architecture: p.Architecture, Component: comp})
+		out.Items = append(out.Items, PlanItem{Op: "+", Name: p.Name, Version: p.Version, Architecture: p.Architecture, Component: comp})
 	}
 	return s.submitPlan(c, rel, adds, nil, out)
 }
@@ -238,14 +187,14 @@ const MaxPlanPackagesLimit = 1_000_000
 // submitPlan answers with the plan and, unless it is a dry run or changes
 // nothing, submits it as one change, claimed and enqueued as rollback's.
 func (s *Server) submitPlan(c echo.Context, rel store.Release, adds []store.ChangeAdd, removes []store.ChangeRemove, out PlanResponse) error {
-	if out.Plan == nil {
-		out.Plan = []PlanItem{}
+	if out.Items == nil {
+		out.Items = []PlanItem{}
 	}
 	for _, r := range removes {
-		out.Plan = append(out.Plan, PlanItem{Op: "-", Name: r.Name, Version: r.Version, Architecture: r.Architecture, Component: r.Component})
+		out.Items = append(out.Items, PlanItem{Op: "-", Name: r.Name, Version: r.Version, Architecture: r.Architecture, Component: r.Component})
 	}
 	if n, limit := len(adds)+len(removes), s.cfg.MaxPlanPackages; n > limit {
-		e := store.Errorf(store.CodeTooManyMatches, "this changes %d packages; a change the server plans holds at most %d "+
+		e := store.Errorf(wire.CodeTooManyMatches, "this changes %d packages; a change the server plans holds at most %d "+
 			"(max_plan_packages): select fewer (e.g. by component or by name) and run it in parts", n, limit)
 		e.Details = map[string]any{"matched": n, "limit": limit, "bound": "max_plan_packages"}
 		return e
@@ -286,7 +235,7 @@ func matchSpecs(members []store.Member, specs []store.Spec, ignoreMissing bool) 
 		for i, sp := range unmatched {
 			texts[i] = sp.Text
 		}
-		e := store.Errorf(store.CodeUnmatchedSpec, "%d spec(s) match no package: %.300s (--ignore-missing skips them)",
+		e := store.Errorf(wire.CodeUnmatchedSpec, "%d spec(s) match no package: %.300s (--ignore-missing skips them)",
 			len(texts), fmt.Sprint(texts))
 		e.Details = map[string]any{"specs": texts}
 		return nil, e

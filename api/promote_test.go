@@ -87,20 +87,20 @@ func TestCopy(t *testing.T) {
 
 	// Dry runs resolve against staging and change nothing.
 	got := f.plan("stable/copy", map[string]any{"from_release": "staging", "specs": []string{"hello=1.10"}, "dry_run": true}, 200)
-	require.Equal(t, []PlanItem{item("+", "hello", "1.10", "amd64", "main")}, got.Plan)
+	require.Equal(t, []PlanItem{item("+", "hello", "1.10", "amd64", "main")}, got.Items)
 	require.Nil(t, got.JobID)
 	got = f.plan("stable/copy", map[string]any{"from_release": "staging", "specs": []string{"hello"}, "dry_run": true}, 200)
 	require.ElementsMatch(t, []PlanItem{item("+", "hello", "1.9", "amd64", "main"), item("+", "hello", "1.10", "amd64", "main"),
-		item("+", "hello", "1.0", "arm64", "main")}, got.Plan)
+		item("+", "hello", "1.0", "arm64", "main")}, got.Items)
 	got = f.plan("stable/copy", map[string]any{"from_release": "staging", "all": true, "component": "extra", "dry_run": true}, 200)
-	require.Len(t, got.Plan, 4)
+	require.Len(t, got.Items, 4)
 	require.Equal(t, before, f.snapshot(), "a dry run changes nothing")
 
 	// Copying what stable already holds is a no-op: 200, no change.
 	f.member(f.stable, "main", f.upload(debtest.Options{Package: "hello", Version: "1.9"}))
 	before = f.snapshot()
 	got = f.plan("stable/copy", map[string]any{"from_release": "staging", "specs": []string{"hello=1.9:amd64"}}, 200)
-	require.Empty(t, got.Plan)
+	require.Empty(t, got.Items)
 	require.Equal(t, 1, got.Unchanged)
 	require.Nil(t, got.JobID)
 	require.Equal(t, before, f.snapshot())
@@ -109,7 +109,7 @@ func TestCopy(t *testing.T) {
 	got = f.plan("stable/copy", map[string]any{"from_release": "staging", "from_component": "main", "specs": []string{"hello"}}, 202)
 	require.NotNil(t, got.JobID)
 	require.Equal(t, 1, got.Unchanged)
-	require.Len(t, got.Plan, 2)
+	require.Len(t, got.Items, 2)
 	c, err := f.store.Change(context.Background(), *got.ChangeID)
 	require.NoError(t, err)
 	require.Len(t, c.Adds, 2)
@@ -159,7 +159,7 @@ func TestCopyRejections(t *testing.T) {
 
 	// --ignore-missing: the others go ahead.
 	got := f.plan("stable/copy", copyReq(map[string]any{"specs": []string{"nope", "tool"}, "ignore_missing": true}), 202)
-	require.Equal(t, []PlanItem{item("+", "tool", "1.0", "all", "main")}, got.Plan)
+	require.Equal(t, []PlanItem{item("+", "tool", "1.0", "all", "main")}, got.Items)
 }
 
 // bulk makes n packages (name, version from pattern's %d) committed
@@ -213,7 +213,7 @@ func TestPlanBound(t *testing.T) {
 	require.Equal(t, claimsBefore, f.claims())
 
 	got := f.plan("stable/copy", map[string]any{"from_release": "staging", "from_component": "extra", "all": true}, 202)
-	require.Len(t, got.Plan, 1500)
+	require.Len(t, got.Items, 1500)
 	c, err := f.store.Change(context.Background(), *got.ChangeID)
 	require.NoError(t, err)
 	require.Len(t, c.Adds, 1500)
@@ -223,12 +223,12 @@ func TestPlanBound(t *testing.T) {
 
 	f.bulk(f.staging, "main", "many", "2.%d", 1200)
 	got = f.plan("staging/removals", map[string]any{"component": "main", "specs": []string{"many"}}, 202)
-	require.Len(t, got.Plan, 1200)
+	require.Len(t, got.Items, 1200)
 	c, err = f.store.Change(context.Background(), *got.ChangeID)
 	require.NoError(t, err)
 	require.Len(t, c.Removes, 1200)
 	got = f.plan("staging/prune", map[string]any{"keep": 1, "component": "main", "dry_run": true}, 200)
-	require.Len(t, got.Plan, 1199+1, "1199 versions of many, and hello 1.9")
+	require.Len(t, got.Items, 1199+1, "1199 versions of many, and hello 1.9")
 }
 
 func TestRemoveByName(t *testing.T) {
@@ -244,12 +244,12 @@ func TestRemoveByName(t *testing.T) {
 	// hello is in main, not in extra.
 	f.expectError(http.MethodPost, path, map[string]any{"component": "extra", "specs": []string{"hello"}}, 422, store.CodeUnmatchedSpec)
 	got := f.plan("staging/removals", map[string]any{"component": "main", "specs": []string{"hello=1.10"}, "dry_run": true}, 200)
-	require.Equal(t, []PlanItem{item("-", "hello", "1.10", "amd64", "main")}, got.Plan)
+	require.Equal(t, []PlanItem{item("-", "hello", "1.10", "amd64", "main")}, got.Items)
 	require.Equal(t, before, f.snapshot())
 
 	got = f.plan("staging/removals", map[string]any{"component": "main", "specs": []string{"hello", "gone"}, "ignore_missing": true}, 202)
 	require.ElementsMatch(t, []PlanItem{item("-", "hello", "1.9", "amd64", "main"), item("-", "hello", "1.10", "amd64", "main"),
-		item("-", "hello", "1.0", "arm64", "main")}, got.Plan)
+		item("-", "hello", "1.0", "arm64", "main")}, got.Items)
 	c, err := f.store.Change(context.Background(), *got.ChangeID)
 	require.NoError(t, err)
 	require.Len(t, c.Removes, 3)
@@ -268,11 +268,11 @@ func TestPrune(t *testing.T) {
 	require.Equal(t, before, f.snapshot())
 	// By dpkg order 1:0.1 > 1.10 > 1.9: keep 2 drops 1.9 only.
 	got := f.plan("staging/prune", map[string]any{"keep": 2, "dry_run": true}, 200)
-	require.Equal(t, []PlanItem{item("-", "hello", "1.9", "amd64", "main")}, got.Plan)
+	require.Equal(t, []PlanItem{item("-", "hello", "1.9", "amd64", "main")}, got.Items)
 	require.Equal(t, before, f.snapshot())
 	got = f.plan("staging/prune", map[string]any{"keep": 1, "component": "main"}, 202)
-	require.Equal(t, []PlanItem{item("-", "hello", "1.10", "amd64", "main"), item("-", "hello", "1.9", "amd64", "main")}, got.Plan)
+	require.Equal(t, []PlanItem{item("-", "hello", "1.10", "amd64", "main"), item("-", "hello", "1.9", "amd64", "main")}, got.Items)
 	// Nothing left to prune in extra.
 	got = f.plan("staging/prune", map[string]any{"keep": 1, "component": "extra"}, 200)
-	require.Empty(t, got.Plan)
+	require.Empty(t, got.Items)
 }

@@ -6,23 +6,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/jobs"
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
-
-// ReconcileReportResponse is a reconcile report as operators see it.
-type ReconcileReportResponse struct {
-	ID         int64          `json:"id"`
-	JobID      *int64         `json:"job_id,omitempty"`
-	Generation int64          `json:"generation"`
-	Checked    int            `json:"checked"`
-	Repairs    []store.Repair `json:"repairs"`
-	Outcome    string         `json:"outcome"`
-	CreatedAt  time.Time      `json:"created_at"`
-}
 
 // requestReconcile enqueues a reconcile of the release now, audited.
 func (s *Server) requestReconcile(c echo.Context) error {
@@ -32,7 +21,7 @@ func (s *Server) requestReconcile(c echo.Context) error {
 		return err
 	}
 	var jobID int64
-	err = s.store.InTx(ctx, func(tx pgx.Tx) error {
+	err = s.store.InTx(ctx, func(tx store.Tx) error {
 		res, err := s.cfg.River.InsertTx(ctx, tx, jobs.ReconcileArgs{ReleaseID: rel.ID}, nil)
 		if err != nil {
 			return err
@@ -43,7 +32,7 @@ func (s *Server) requestReconcile(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, map[string]int64{"job_id": jobID})
+	return c.JSON(http.StatusAccepted, wire.JobID{JobID: jobID})
 }
 
 // reconcileReports lists the release's latest reports; with
@@ -75,19 +64,21 @@ func (s *Server) reconcileReports(c echo.Context) error {
 		if jobID == 0 || hasJob(reports, jobID) || wait == 0 {
 			out := make([]ReconcileReportResponse, 0, len(reports))
 			for _, r := range reports {
+				repairs := make([]wire.Repair, 0, len(r.Repairs))
+				for _, rp := range r.Repairs {
+					repairs = append(repairs, wire.Repair(rp))
+				}
 				out = append(out, ReconcileReportResponse{ID: r.ID, JobID: r.JobID, Generation: r.Generation,
-					Checked: r.Checked, Repairs: r.Repairs, Outcome: tenantOutcome(r.Outcome), CreatedAt: r.CreatedAt})
+					Checked: r.Checked, Repairs: repairs, Outcome: tenantOutcome(r.Outcome), CreatedAt: r.CreatedAt})
 			}
-			return c.JSON(http.StatusOK, map[string]any{"reports": out})
+			return c.JSON(http.StatusOK, wire.ReconcileReports{Reports: out})
 		}
-		select {
-		case <-wake:
-		case <-deadline.C:
+		more, err := s.awaitNews(ctx, wake, deadline.C)
+		if err != nil {
+			return err
+		}
+		if !more {
 			wait = 0
-		case <-s.draining:
-			wait = 0
-		case <-ctx.Done():
-			return ctx.Err()
 		}
 	}
 }
@@ -108,17 +99,4 @@ func hasJob(reports []store.ReconcileReport, jobID int64) bool {
 		}
 	}
 	return false
-}
-
-// waitParam reads ?wait=30s, capped by the server's MaxWait.
-func (s *Server) waitParam(c echo.Context) (time.Duration, error) {
-	w := c.QueryParam("wait")
-	if w == "" {
-		return 0, nil
-	}
-	wait, err := time.ParseDuration(w)
-	if err != nil || wait < 0 {
-		return 0, badRequest("wait %q is not a duration like 30s", w)
-	}
-	return min(wait, s.cfg.MaxWait), nil
 }

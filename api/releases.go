@@ -13,54 +13,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
-
-// ReleaseRequest creates a release; empty fields take defaults.
-type ReleaseRequest struct {
-	Name          string   `json:"name"`
-	Origin        string   `json:"origin"`
-	Label         string   `json:"label"`
-	Suite         string   `json:"suite"`
-	Codename      string   `json:"codename"`
-	Version       string   `json:"version"`
-	Description   string   `json:"description"`
-	Components    []string `json:"components"`
-	Architectures []string `json:"architectures"`
-	Compressions  []string `json:"compressions"`
-	ValidFor      string   `json:"valid_for"`
-	// KeepVersions is the retention: each round keeps at most this many
-	// versions of a (name, architecture) in a component; 0 keeps all.
-	KeepVersions int `json:"keep_versions"`
-	// NotAutomatic, ButAutomaticUpgrades and SignedBy are the release
-	// options (see releaseoptions.go).
-	NotAutomatic         bool   `json:"not_automatic"`
-	ButAutomaticUpgrades bool   `json:"but_automatic_upgrades"`
-	SignedBy             string `json:"signed_by"`
-}
-
-// ReleaseResponse is a release as the API shows it.
-type ReleaseResponse struct {
-	Name                 string   `json:"name"`
-	Origin               string   `json:"origin"`
-	Label                string   `json:"label"`
-	Suite                string   `json:"suite"`
-	Codename             string   `json:"codename"`
-	Version              string   `json:"version,omitempty"`
-	Description          string   `json:"description"`
-	Components           []string `json:"components"`
-	Architectures        []string `json:"architectures"`
-	Compressions         []string `json:"compressions"`
-	ValidFor             string   `json:"valid_for,omitempty"`
-	KeepVersions         int      `json:"keep_versions"`
-	NotAutomatic         bool     `json:"not_automatic"`
-	ButAutomaticUpgrades bool     `json:"but_automatic_upgrades"`
-	SignedBy             string   `json:"signed_by,omitempty"`
-	// Deleting is true once a delete was requested.
-	Deleting            bool      `json:"deleting,omitempty"`
-	Generation          int64     `json:"generation"`
-	PublishedGeneration int64     `json:"published_generation"`
-	CreatedAt           time.Time `json:"created_at"`
-}
 
 func releaseResponse(r store.Release) ReleaseResponse {
 	var validFor string
@@ -118,7 +72,7 @@ func truncateText(s string) string {
 }
 
 func invalidField(field, format string, args ...any) error {
-	e := store.Errorf(store.CodeInvalid, format, args...)
+	e := store.Errorf(wire.CodeInvalid, format, args...)
 	e.Details = map[string]any{"field": field}
 	return e
 }
@@ -249,7 +203,7 @@ func (s *Server) listReleases(c echo.Context) error {
 	for _, r := range rels {
 		out = append(out, releaseResponse(r))
 	}
-	return c.JSON(http.StatusOK, map[string]any{"releases": out})
+	return c.JSON(http.StatusOK, wire.ReleaseList{Releases: out})
 }
 
 func (s *Server) getRelease(c echo.Context) error {
@@ -270,4 +224,13 @@ func parseDays(s string) (time.Duration, error) {
 		return time.Duration(n) * 24 * time.Hour, nil
 	}
 	return time.ParseDuration(s)
+}
+
+func (s *Server) releaseFromPath(c echo.Context) (store.Repository, store.Release, error) {
+	repo, err := s.repoFromPath(c)
+	if err != nil {
+		return repo, store.Release{}, err
+	}
+	rel, err := s.store.Release(c.Request().Context(), repo.ID, c.Param("release"))
+	return repo, rel, err
 }

@@ -10,38 +10,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
-
-// ReleaseUpdateRequest changes a release; an absent field is unchanged.
-type ReleaseUpdateRequest struct {
-	Origin              *string  `json:"origin"`
-	Label               *string  `json:"label"`
-	Suite               *string  `json:"suite"`
-	Codename            *string  `json:"codename"`
-	Version             *string  `json:"version"`
-	Description         *string  `json:"description"`
-	AddComponents       []string `json:"add_components"`
-	RemoveComponents    []string `json:"remove_components"`
-	AddArchitectures    []string `json:"add_architectures"`
-	RemoveArchitectures []string `json:"remove_architectures"`
-	Compressions        []string `json:"compressions"`
-	// ValidFor is a duration like 7d, or "none" to drop Valid-Until.
-	ValidFor             *string `json:"valid_for"`
-	NotAutomatic         *bool   `json:"not_automatic"`
-	ButAutomaticUpgrades *bool   `json:"but_automatic_upgrades"`
-	// SignedBy is fingerprints, or "" to drop the field.
-	SignedBy *string `json:"signed_by"`
-	// KeepVersions is the retention (0 keeps all versions).
-	KeepVersions *int `json:"keep_versions"`
-}
-
-// ReleaseUpdateResponse says whether the update changes anything, and the
-// job that publishes it if so.
-type ReleaseUpdateResponse struct {
-	Changed  bool  `json:"changed"`
-	JobID    int64 `json:"job_id,omitempty"`
-	ChangeID int64 `json:"change_id,omitempty"`
-}
 
 // updateRelease records a release update as a change: the next round
 // publishes it, signed by the client like any other.
@@ -177,7 +147,7 @@ func (s *Server) checkRemovable(c echo.Context, rel store.Release, st store.Rele
 			}
 			names = append(names, m.Package.Name+"_"+m.Package.Version+"_"+m.Package.Architecture)
 		}
-		e := store.Errorf(store.CodeConflict, "%s %s holds %d packages (published or pending), e.g. %s; remove them first",
+		e := store.Errorf(wire.CodeConflict, "%s %s holds %d packages (published or pending), e.g. %s; remove them first",
 			kind, name, n, strings.Join(names, ", "))
 		e.Details = map[string]any{kind: name, "packages": n, "examples": names}
 		return e

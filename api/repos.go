@@ -3,42 +3,13 @@ package api
 import (
 	"errors"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/sign"
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
-
-// RepoResponse is a repository as the API shows it.
-type RepoResponse struct {
-	Name      string            `json:"name"`
-	URL       string            `json:"url"`
-	Keys      []KeyResponse     `json:"keys"`
-	Releases  []ReleaseResponse `json:"releases"`
-	CreatedAt time.Time         `json:"created_at"`
-	// Quota is only in GET /v1/repos/{repo}.
-	Quota *QuotaResponse `json:"quota,omitempty"`
-}
-
-// QuotaResponse is a repository's quota use: packages is per repository,
-// upload_bytes per tenant (every upload of the tenant counts once).
-type QuotaResponse struct {
-	Packages       int64 `json:"packages"`
-	MaxPackages    int64 `json:"max_packages"`
-	UploadBytes    int64 `json:"upload_bytes"`
-	MaxUploadBytes int64 `json:"max_upload_bytes"`
-}
-
-// KeyResponse is a registered public key; Armored only when asked for one key.
-type KeyResponse struct {
-	Fingerprint string    `json:"fingerprint"`
-	UserIDs     []string  `json:"user_ids"`
-	Armored     string    `json:"armored,omitempty"`
-	Revoked     bool      `json:"revoked,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-}
 
 // aptURL is where apt clients read the repository through this API: under
 // the configured external URL, never the request's Host, which a client
@@ -52,9 +23,7 @@ func (s *Server) repoFromPath(c echo.Context) (store.Repository, error) {
 }
 
 func (s *Server) createRepo(c echo.Context) error {
-	var req struct {
-		Name string `json:"name"`
-	}
+	var req wire.RepoRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
@@ -82,7 +51,7 @@ func (s *Server) listRepos(c echo.Context) error {
 		}
 		out = append(out, full)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"repos": out})
+	return c.JSON(http.StatusOK, wire.RepoList{Repos: out})
 }
 
 func (s *Server) getRepo(c echo.Context) error {
@@ -142,9 +111,7 @@ func (s *Server) addKey(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var req struct {
-		Armored string `json:"armored"`
-	}
+	var req wire.KeyRequest
 	if err := bind(c, &req); err != nil {
 		return err
 	}
@@ -160,7 +127,7 @@ func (s *Server) addKey(c echo.Context) error {
 	pk, err := sign.ParsePublicKey([]byte(req.Armored))
 	if errors.Is(err, sign.ErrExpiredKey) {
 		// Not a bad signature, which is what the sentinel maps to.
-		return store.Errorf(codeInvalidKey, "%v", err)
+		return store.Errorf(wire.CodeInvalidKey, "%v", err)
 	}
 	if err != nil {
 		return err
@@ -204,7 +171,7 @@ func (s *Server) listKeys(c echo.Context) error {
 	for _, k := range keys {
 		out = append(out, keyResponse(k, false))
 	}
-	return c.JSON(http.StatusOK, map[string]any{"keys": out})
+	return c.JSON(http.StatusOK, wire.KeyList{Keys: out})
 }
 
 func (s *Server) getKey(c echo.Context) error {
@@ -221,5 +188,16 @@ func (s *Server) getKey(c echo.Context) error {
 			return c.JSON(http.StatusOK, keyResponse(k, true))
 		}
 	}
-	return store.Errorf(store.CodeNotFound, "no key %s on repository %s", c.Param("fingerprint"), repo.Name)
+	return store.Errorf(wire.CodeNotFound, "no key %s on repository %s", c.Param("fingerprint"), repo.Name)
+}
+
+func (s *Server) removeKey(c echo.Context) error {
+	repo, err := s.repoFromPath(c)
+	if err != nil {
+		return err
+	}
+	if err := s.store.RemoveSigningKey(c.Request().Context(), repo.ID, c.Param("fingerprint")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }

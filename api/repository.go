@@ -16,6 +16,7 @@ import (
 
 	"github.com/aptq/aptq/blob"
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
 
 // serveAPT streams a repository object from S3 for apt clients: GET and
@@ -29,7 +30,7 @@ func (s *Server) serveAPT(c echo.Context) error {
 	ctx := c.Request().Context()
 	// apt escapes "+" and "~" in pool file names; keys hold them plain.
 	path, err := url.PathUnescape(c.Param("*"))
-	notFound := store.Errorf(store.CodeNotFound, "not found")
+	notFound := store.Errorf(wire.CodeNotFound, "not found")
 	if err != nil || strings.Contains(path, "..") || !(strings.HasPrefix(path, "dists/") || strings.HasPrefix(path, "pool/")) {
 		return notFound
 	}
@@ -168,7 +169,7 @@ func setObjectHeaders(h http.Header, info blob.Info) {
 
 func blobError(err error) error {
 	if errors.Is(err, blob.ErrNotFound) {
-		return store.Errorf(store.CodeNotFound, "not found")
+		return store.Errorf(wire.CodeNotFound, "not found")
 	}
 	return err
 }

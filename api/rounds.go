@@ -9,14 +9,8 @@ import (
 
 	"github.com/aptq/aptq/sign"
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
-
-// SignatureRequest carries a CLI's signatures of a round's Release.
-type SignatureRequest struct {
-	Generation int64  `json:"generation"`
-	InRelease  string `json:"inrelease"`
-	ReleaseGPG string `json:"release_gpg"`
-}
 
 // submitSignature verifies a signature pair against the repository's keys
 // and the round's exact Release bytes; the first valid one wins.
@@ -36,14 +30,14 @@ func (s *Server) submitSignature(c echo.Context) error {
 		return err
 	}
 	if owner != tenant.ID {
-		return store.Errorf(store.CodeNotFound, "round %d not found", id)
+		return store.Errorf(wire.CodeNotFound, "round %d not found", id)
 	}
 	round, err := s.store.RoundByID(ctx, id)
 	if err != nil {
 		return err
 	}
 	if req.Generation != round.Generation {
-		e := store.Errorf(store.CodeStaleGeneration, "round %d publishes generation %d, not %d", id, round.Generation, req.Generation)
+		e := store.Errorf(wire.CodeStaleGeneration, "round %d publishes generation %d, not %d", id, round.Generation, req.Generation)
 		e.Details = map[string]any{"generation": round.Generation}
 		return e
 	}
@@ -52,7 +46,7 @@ func (s *Server) submitSignature(c echo.Context) error {
 		return err
 	}
 	if len(keys) == 0 {
-		return store.Errorf(codeUnknownKey, "the repository has no registered signing key: add one with `aptq key add`")
+		return store.Errorf(wire.CodeUnknownKey, "the repository has no registered signing key: add one with `aptq key add`")
 	}
 	armored := make([][]byte, len(keys))
 	for i, k := range keys {
@@ -65,12 +59,12 @@ func (s *Server) submitSignature(c echo.Context) error {
 			errors.Is(err, sign.ErrRevokedKey) {
 			return err
 		}
-		return store.Errorf(codeBadSignature, "signature rejected: %v", err)
+		return store.Errorf(wire.CodeBadSignature, "signature rejected: %v", err)
 	}
 	signed, err := s.store.SignRound(ctx, id, req.Generation, []byte(req.InRelease), []byte(req.ReleaseGPG), signers)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"round_id": signed.ID, "generation": signed.Generation,
-		"state": signed.State, "signers": signers})
+	return c.JSON(http.StatusOK, wire.SignatureResult{RoundID: signed.ID, Generation: signed.Generation,
+		State: signed.State, Signers: signers})
 }

@@ -8,68 +8,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
-
-// RoundView is everything a signer needs to check a round before it signs
-// (DESIGN G9): the Release to sign, the previous generation as signed, and
-// every change the round carries with the token that submitted it.
-type RoundView struct {
-	ID         int64  `json:"id"`
-	Generation int64  `json:"generation"`
-	State      string `json:"state"`
-	Repo       string `json:"repo"`
-	Release    string `json:"release"`
-	// URL is where apt clients read the repository (GET URL/dists/...).
-	URL          string `json:"url"`
-	ReleaseBytes string `json:"release_bytes"`
-	// PreviousGeneration is Generation-1; PreviousInRelease is its InRelease
-	// as committed, empty for a round of generation 1.
-	PreviousGeneration int64             `json:"previous_generation"`
-	PreviousInRelease  string            `json:"previous_inrelease"`
-	Changes            []RoundChangeView `json:"changes"`
-	// KeepVersions is the release's retention the round applied; Retention
-	// what it removes after the changes (the signer checks each leaves
-	// KeepVersions newer versions).
-	KeepVersions int               `json:"keep_versions"`
-	Retention    []RoundRemoveView `json:"retention"`
-}
-
-// RoundChangeView is one change of a round.
-type RoundChangeView struct {
-	ID        int64             `json:"id"`
-	JobID     int64             `json:"job_id"`
-	TokenID   *int64            `json:"token_id"`
-	TokenName string            `json:"token_name"`
-	Adds      []RoundAddView    `json:"adds"`
-	Removes   []RoundRemoveView `json:"removes"`
-	// Update is what the change does to the release's fields (nil: none).
-	Update *RoundUpdateView `json:"update,omitempty"`
-}
-
-// RoundAddView is a package a change adds, with what its stanza is
-// rendered from.
-type RoundAddView struct {
-	SHA256       string `json:"sha256"`
-	Name         string `json:"name"`
-	Version      string `json:"version"`
-	Architecture string `json:"architecture"`
-	Component    string `json:"component"`
-	Filename     string `json:"filename"`
-	Size         int64  `json:"size"`
-	MD5          string `json:"md5"`
-	SHA1         string `json:"sha1"`
-	SHA512       string `json:"sha512"`
-	// Control is the control paragraph as uploaded.
-	Control string `json:"control"`
-}
-
-// RoundRemoveView is a package a change removes.
-type RoundRemoveView struct {
-	Name         string `json:"name"`
-	Version      string `json:"version"`
-	Architecture string `json:"architecture"`
-	Component    string `json:"component"`
-}
 
 // getRound shows a round of one of the tenant's repositories to a signer.
 func (s *Server) getRound(c echo.Context) error {
@@ -83,7 +23,7 @@ func (s *Server) getRound(c echo.Context) error {
 		return err
 	}
 	if owner != tenantOf(c).ID {
-		return store.Errorf(store.CodeNotFound, "round %d not found", id)
+		return store.Errorf(wire.CodeNotFound, "round %d not found", id)
 	}
 	round, err := s.store.RoundByID(ctx, id)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
 
 // Scopes as routes state them (store.Scope*): read < publish < admin.
@@ -36,7 +37,7 @@ func (s *Server) scope(need string, finders ...repoFinder) echo.MiddlewareFunc {
 				return next(c)
 			}
 			if !store.ScopeAllows(p.Scope, need) {
-				e := store.Errorf(codeForbidden, "this needs a token of scope %s; this one is %s", need, p.Scope)
+				e := store.Errorf(wire.CodeForbidden, "this needs a token of scope %s; this one is %s", need, p.Scope)
 				e.Details = map[string]any{"scope_needed": need, "scope": p.Scope}
 				return e
 			}
@@ -58,7 +59,7 @@ func (s *Server) scope(need string, finders ...repoFinder) echo.MiddlewareFunc {
 }
 
 func repoForbidden(p store.Principal, repo string) error {
-	e := store.Errorf(codeForbidden, "this token may act only on the repositories %s, not %s",
+	e := store.Errorf(wire.CodeForbidden, "this token may act only on the repositories %s, not %s",
 		strings.Join(p.Repos, ", "), repo)
 	e.Details = map[string]any{"repo": repo}
 	return e

@@ -115,6 +115,7 @@ func (f *scopeFixture) routes() []scopedRoute {
 	inRelease, releaseGPG, err := sign.Sign(f.round.ReleaseBytes, f.signer)
 	require.NoError(f.t, err)
 	return []scopedRoute{
+		{http.MethodGet, "/v1/openapi.json", "/v1/openapi.json", nil, read, false},
 		{http.MethodGet, "/v1/whoami", "/v1/whoami", nil, read, false},
 		{http.MethodGet, "/v1/jobs", "/v1/jobs?repo=mine", nil, read, true},
 		{http.MethodGet, "/v1/jobs/:id", job, nil, read, true},

@@ -10,13 +10,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/riverqueue/river"
 
 	"github.com/aptq/aptq/blob"
+	"github.com/aptq/aptq/jobs"
 	"github.com/aptq/aptq/metrics"
 	"github.com/aptq/aptq/store"
 )
@@ -25,8 +24,8 @@ import (
 type Config struct {
 	Store    *store.Store
 	Blob     blob.Blob
-	Listener *store.Listener       // wakes long polls
-	River    *river.Client[pgx.Tx] // insert-only client: enqueues jobs in the API's transactions
+	Listener *store.Listener // wakes long polls
+	River    jobs.Inserter   // an insert-only River client: enqueues jobs in the API's transactions
 	Logger   *slog.Logger
 	// MaxUploadBytes caps one .deb upload.
 	MaxUploadBytes int64
@@ -167,6 +166,7 @@ func (s *Server) routes() {
 	// Every route states the token scope it needs (scopes.go); routes that
 	// name a repository also check a token limited to some.
 	auth := e.Group("/v1", s.authenticate)
+	auth.GET("/openapi.json", s.serveOpenAPI, s.scope(read))
 	auth.GET("/whoami", s.whoami, s.scope(read))
 	auth.POST("/tenants", s.createTenant, adminOnly)
 	auth.GET("/tenants", s.listTenants, adminOnly)

@@ -12,13 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/aptq/aptq/store"
-)
-
-// Codes of the upload limits.
-const (
-	codeTooManyUploads = "too_many_uploads"
-	codeUploadTooSlow  = "upload_too_slow"
-	codeIncompleteBody = "incomplete_body"
+	"github.com/aptq/aptq/wire"
 )
 
 // uploadRetryAfter is what a refused upload is told to wait: about the time
@@ -66,7 +60,7 @@ func (u *uploadSlots) acquire(tenant int64) (release func(), err error) {
 }
 
 func tooManyUploads(scope string, limit int) error {
-	e := store.Errorf(codeTooManyUploads, "%d uploads in flight already, the %s's limit; retry later", limit, scope)
+	e := store.Errorf(wire.CodeTooManyUploads, "%d uploads in flight already, the %s's limit; retry later", limit, scope)
 	e.Details = map[string]any{"scope": scope, "limit": limit,
 		"retry_after_seconds": int(uploadRetryAfter / time.Second)}
 	return e
@@ -151,9 +145,9 @@ func (b *uploadBody) bodyError(maxBytes int64, bytesPerSecond int64) error {
 	case errors.As(b.err, &maxErr):
 		return tooLarge(maxBytes)
 	case errors.Is(b.err, errTooSlow):
-		e := store.Errorf(codeUploadTooSlow, "the upload arrived slower than %d bytes/s over %s", bytesPerSecond, b.window)
+		e := store.Errorf(wire.CodeUploadTooSlow, "the upload arrived slower than %d bytes/s over %s", bytesPerSecond, b.window)
 		e.Details = map[string]any{"min_bytes_per_second": bytesPerSecond, "window": b.window.String()}
 		return e
 	}
-	return store.Errorf(codeIncompleteBody, "the upload ended before the whole package arrived: %v", b.err)
+	return store.Errorf(wire.CodeIncompleteBody, "the upload ended before the whole package arrived: %v", b.err)
 }

@@ -18,6 +18,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/aptq/aptq/wire"
 )
 
 // Defaults for the options below.
@@ -319,23 +321,19 @@ func (c *Client) attempt(ctx context.Context, cl call, out any) error {
 // fallbackCodes names errors whose body carries no code: HEAD answers,
 // and proxies in front of the server that answer in HTML.
 var fallbackCodes = map[int]string{
-	http.StatusBadRequest:            "bad_request",
+	http.StatusBadRequest:            wire.CodeBadRequest,
 	http.StatusUnauthorized:          CodeUnauthorized,
 	http.StatusForbidden:             CodeForbidden,
 	http.StatusNotFound:              CodeNotFound,
 	http.StatusConflict:              CodeConflict,
-	http.StatusRequestEntityTooLarge: "too_large",
-	http.StatusUnprocessableEntity:   "invalid",
+	http.StatusRequestEntityTooLarge: wire.CodeTooLarge,
+	http.StatusUnprocessableEntity:   wire.CodeInvalid,
 }
 
 func decodeError(resp *http.Response) error {
 	e := &APIError{Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	var body struct {
-		Code    string         `json:"code"`
-		Message string         `json:"message"`
-		Details map[string]any `json:"details"`
-	}
+	var body wire.ErrorBody
 	if json.Unmarshal(data, &body) == nil {
 		e.Code, e.Message, e.Details = body.Code, body.Message, body.Details
 	}

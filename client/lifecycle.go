@@ -2,12 +2,10 @@ package client
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
+	"github.com/aptq/aptq/wire"
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 )
 
 // RemoveKey unregisters a public key from a repository. The server keeps at
@@ -37,58 +35,8 @@ func (c *Client) Resign(ctx context.Context, repo, release string) (JobRef, erro
 // which publishes the same content.
 func (c *Client) Rollback(ctx context.Context, repo, release string, generation int64) (JobRef, error) {
 	var ref JobRef
-	err := c.doJSON(ctx, http.MethodPost, releasePath(repo, release)+"/rollback", struct {
-		Generation int64 `json:"generation"`
-	}{generation}, &ref)
+	err := c.doJSON(ctx, http.MethodPost, releasePath(repo, release)+"/rollback", wire.RollbackRequest{Generation: generation}, &ref)
 	return ref, err
-}
-
-// Generation is one committed generation of a release.
-type Generation struct {
-	Generation int64 `json:"generation"`
-	// Date is the Date field of the generation's Release.
-	Date    time.Time `json:"date"`
-	RoundID int64     `json:"round_id"`
-	// Changes is how many changes the round published; Adds and Removes how
-	// many package edits they held. A resign has none of either.
-	Changes int `json:"changes"`
-	Adds    int `json:"adds"`
-	Removes int `json:"removes"`
-	// Signers are the fingerprints of the registered keys that signed it.
-	Signers []string `json:"signers"`
-	// PublishedAt is when InRelease reached S3; nil while committed only.
-	PublishedAt *time.Time `json:"published_at,omitempty"`
-	// Submitters are the tokens whose changes it published; SignedBy the
-	// token whose signature was accepted (nil when not recorded).
-	Submitters []TokenRef `json:"submitters,omitempty"`
-	SignedBy   *TokenRef  `json:"signed_by,omitempty"`
-	// Retention is what the release's retention removed in the generation.
-	Retention []Remove `json:"retention,omitempty"`
-}
-
-// UnmarshalJSON reads Date as RFC 3339 or, should the server pass the
-// Release's own field through, in its RFC 1123 form ("Sat, 01 Feb 2025
-// 10:00:00 UTC"), so that a history listing never fails on a date format.
-func (g *Generation) UnmarshalJSON(data []byte) error {
-	type plain Generation
-	var raw struct {
-		plain
-		Date string `json:"date"`
-	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return err
-	}
-	*g = Generation(raw.plain)
-	if raw.Date == "" {
-		return nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, time.RFC1123Z, time.RFC1123} {
-		if t, err := time.Parse(layout, raw.Date); err == nil {
-			g.Date = t
-			return nil
-		}
-	}
-	return fmt.Errorf("generation %d: unreadable date %q", g.Generation, raw.Date)
 }
 
 // History lists a release's committed generations, newest first; limit 0
@@ -98,9 +46,7 @@ func (c *Client) History(ctx context.Context, repo, release string, limit int) (
 	if limit > 0 {
 		cl.query = url.Values{"limit": {strconv.Itoa(limit)}}
 	}
-	var out struct {
-		Generations []Generation `json:"generations"`
-	}
+	var out wire.History
 	err := c.do(ctx, cl, &out)
 	return out.Generations, err
 }
@@ -110,20 +56,6 @@ type PackageFilter struct {
 	Component    string
 	Name         string
 	Architecture string
-}
-
-// ReleasePackage is a package in a release's last committed generation.
-type ReleasePackage struct {
-	Component    string `json:"component"`
-	Name         string `json:"name"`
-	Version      string `json:"version"`
-	Architecture string `json:"architecture"`
-	SHA256       string `json:"sha256"`
-	Size         int64  `json:"size"`
-	// Filename is the pool path, relative to the repository URL.
-	Filename string `json:"filename"`
-	// Control is the package's control stanza as the Packages index has it.
-	Control string `json:"control"`
 }
 
 // ListReleasePackages lists the membership of the release's last committed
@@ -139,9 +71,7 @@ func (c *Client) ListReleasePackages(ctx context.Context, repo, release string, 
 	if len(q) > 0 {
 		cl.query = q
 	}
-	var out struct {
-		Packages []ReleasePackage `json:"packages"`
-	}
+	var out wire.ReleasePackageList
 	err := c.do(ctx, cl, &out)
 	return out.Packages, err
 }

@@ -5,22 +5,9 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
+
+	"github.com/aptq/aptq/wire"
 )
-
-// Event is one step of a job's timeline.
-type Event struct {
-	Kind   string         `json:"kind"`
-	Detail map[string]any `json:"detail,omitempty"`
-	At     time.Time      `json:"at"`
-}
-
-// AttemptError is a failed attempt of a job's worker, as River recorded it.
-type AttemptError struct {
-	Attempt int       `json:"attempt"`
-	At      time.Time `json:"at"`
-	Error   string    `json:"error"`
-}
 
 // JobFilter selects jobs for ListJobs; zero fields match all.
 type JobFilter struct {
@@ -28,12 +15,6 @@ type JobFilter struct {
 	Since                string // RFC 3339 or a duration like 1h
 	Limit                int
 	Cursor               int64
-}
-
-// JobPage is one page of jobs, newest first; NextCursor is 0 on the last.
-type JobPage struct {
-	Jobs       []Job `json:"jobs"`
-	NextCursor int64 `json:"next_cursor,omitempty"`
 }
 
 // ListJobs lists jobs (every tenant's for an operator token).
@@ -62,65 +43,25 @@ func (c *Client) RetryJob(ctx context.Context, id int64) (JobRef, error) {
 	return ref, err
 }
 
-// RoundSummary is a round of a release.
-type RoundSummary struct {
-	ID           int64      `json:"id"`
-	Generation   int64      `json:"generation"`
-	State        string     `json:"state"`
-	Changes      int        `json:"changes"`
-	ErrorCode    string     `json:"error_code,omitempty"`
-	ErrorMessage string     `json:"error_message,omitempty"`
-	CreatedAt    time.Time  `json:"created_at"`
-	SignedAt     *time.Time `json:"signed_at,omitempty"`
-	CommittedAt  *time.Time `json:"committed_at,omitempty"`
-	PublishedAt  *time.Time `json:"published_at,omitempty"`
-}
-
 // ListRounds lists a release's latest rounds, newest first.
 func (c *Client) ListRounds(ctx context.Context, repo, release string) ([]RoundSummary, error) {
-	var out struct {
-		Rounds []RoundSummary `json:"rounds"`
-	}
+	var out wire.RoundList
 	err := c.doJSON(ctx, http.MethodGet, releasePath(repo, release)+"/rounds", nil, &out)
 	return out.Rounds, err
-}
-
-// Tenant is a tenant just created, with its first token.
-type Tenant struct {
-	ID    int64  `json:"id"`
-	Name  string `json:"name"`
-	Token string `json:"token"`
 }
 
 // CreateTenant (operator token) creates a tenant and returns its first token.
 func (c *Client) CreateTenant(ctx context.Context, name string) (Tenant, error) {
 	var t Tenant
-	err := c.doJSON(ctx, http.MethodPost, "/v1/tenants", map[string]string{"name": name}, &t)
+	err := c.doJSON(ctx, http.MethodPost, "/v1/tenants", wire.TenantRequest{Name: name}, &t)
 	return t, err
-}
-
-// TenantSummary is a tenant in an operator's list: what it holds.
-type TenantSummary struct {
-	ID           int64     `json:"id"`
-	Name         string    `json:"name"`
-	CreatedAt    time.Time `json:"created_at"`
-	Repositories int       `json:"repositories"`
-	Tokens       int       `json:"tokens"` // not revoked
 }
 
 // ListTenants (operator token) lists every tenant, oldest first.
 func (c *Client) ListTenants(ctx context.Context) ([]TenantSummary, error) {
-	var out struct {
-		Tenants []TenantSummary `json:"tenants"`
-	}
+	var out wire.TenantList
 	err := c.do(ctx, call{method: http.MethodGet, path: "/v1/tenants", timeout: c.requestTimeout}, &out)
 	return out.Tenants, err
-}
-
-// LoginLink is a one-time link that signs a browser in to the operator page.
-type LoginLink struct {
-	URL       string    `json:"url"`
-	ExpiresAt time.Time `json:"expires_at"`
 }
 
 // CreateLoginLink (operator token) makes a one-time login link for the
@@ -133,35 +74,14 @@ func (c *Client) CreateLoginLink(ctx context.Context) (LoginLink, error) {
 
 // Token scopes, from least to most power.
 const (
-	ScopeRead    = "read"    // list and show
-	ScopePublish = "publish" // also upload, change, sign, cancel, retry, resign, roll back, reconcile
-	ScopeAdmin   = "admin"   // also repositories, releases, keys, tokens and the audit log
+	ScopeRead    = wire.ScopeRead
+	ScopePublish = wire.ScopePublish
+	ScopeAdmin   = wire.ScopeAdmin
 )
-
-// Token is an API token; Token (the secret) only when just created. Repos
-// limits a read or publish token to those repositories; nil: all of them.
-type Token struct {
-	ID        int64      `json:"id"`
-	Name      string     `json:"name"`
-	Scope     string     `json:"scope"`
-	Repos     []string   `json:"repos"`
-	Token     string     `json:"token,omitempty"`
-	CreatedAt time.Time  `json:"created_at"`
-	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-}
-
-// TokenRef names the token that did something: submitted a change, signed
-// a round, made an audited action.
-type TokenRef struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name"`
-}
 
 // ListTokens lists the tenant's tokens, without secrets (admin scope).
 func (c *Client) ListTokens(ctx context.Context) ([]Token, error) {
-	var out struct {
-		Tokens []Token `json:"tokens"`
-	}
+	var out wire.TokenList
 	err := c.doJSON(ctx, http.MethodGet, "/v1/tokens", nil, &out)
 	return out.Tokens, err
 }
@@ -171,29 +91,8 @@ func (c *Client) ListTokens(ctx context.Context) ([]Token, error) {
 // (nil: all); its secret is shown once.
 func (c *Client) CreateToken(ctx context.Context, name, scope string, repos []string) (Token, error) {
 	var t Token
-	err := c.doJSON(ctx, http.MethodPost, "/v1/tokens", struct {
-		Name  string   `json:"name"`
-		Scope string   `json:"scope"`
-		Repos []string `json:"repos,omitempty"`
-	}{name, scope, repos}, &t)
+	err := c.doJSON(ctx, http.MethodPost, "/v1/tokens", wire.TokenRequest{Name: name, Scope: scope, Repos: repos}, &t)
 	return t, err
-}
-
-// AuditEntry is one administrative action of the tenant.
-type AuditEntry struct {
-	ID      int64          `json:"id"`
-	Token   *TokenRef      `json:"token"`
-	Action  string         `json:"action"`
-	Target  string         `json:"target"`
-	Details map[string]any `json:"details"`
-	At      time.Time      `json:"at"`
-}
-
-// AuditPage is one page of the audit log, newest first; NextCursor is 0 on
-// the last.
-type AuditPage struct {
-	Entries    []AuditEntry `json:"entries"`
-	NextCursor int64        `json:"next_cursor,omitempty"`
 }
 
 // ListAudit reads the tenant's audit log (admin scope); cursor 0 is the

@@ -6,29 +6,13 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/aptq/aptq/wire"
 )
-
-// Repair is one object a reconcile found wrong and what it did about it.
-type Repair struct {
-	Key     string `json:"key"`
-	Problem string `json:"problem"`
-	Action  string `json:"action"`
-}
-
-// ReconcileReport is what a reconcile of a release found.
-type ReconcileReport struct {
-	ID         int64     `json:"id"`
-	JobID      *int64    `json:"job_id,omitempty"`
-	Generation int64     `json:"generation"`
-	Checked    int       `json:"checked"`
-	Repairs    []Repair  `json:"repairs"`
-	Outcome    string    `json:"outcome"`
-	CreatedAt  time.Time `json:"created_at"`
-}
 
 // Reconcile enqueues a reconcile of a release and returns its job id.
 func (c *Client) Reconcile(ctx context.Context, repo, release string) (int64, error) {
-	var ref JobRef
+	var ref wire.JobID
 	err := c.doJSON(ctx, http.MethodPost, releasePath(repo, release)+"/reconcile", struct{}{}, &ref)
 	return ref.JobID, err
 }
@@ -41,9 +25,7 @@ func (c *Client) ReconcileReports(ctx context.Context, repo, release string, job
 		cl.query = url.Values{"job_id": {strconv.FormatInt(jobID, 10)}, "wait": {strconv.FormatInt(int64(wait/time.Second), 10) + "s"}}
 		cl.timeout = wait + longPollMargin
 	}
-	var out struct {
-		Reports []ReconcileReport `json:"reports"`
-	}
+	var out wire.ReconcileReports
 	err := c.do(ctx, cl, &out)
 	return out.Reports, err
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+
+	"github.com/aptq/aptq/wire"
 )
 
 func repoPath(repo string) string {
@@ -13,17 +15,13 @@ func repoPath(repo string) string {
 // CreateRepo creates a repository.
 func (c *Client) CreateRepo(ctx context.Context, name string) (Repo, error) {
 	var r Repo
-	err := c.doJSON(ctx, http.MethodPost, "/v1/repos", struct {
-		Name string `json:"name"`
-	}{name}, &r)
+	err := c.doJSON(ctx, http.MethodPost, "/v1/repos", wire.RepoRequest{Name: name}, &r)
 	return r, err
 }
 
 // ListRepos lists the tenant's repositories.
 func (c *Client) ListRepos(ctx context.Context) ([]Repo, error) {
-	var out struct {
-		Repos []Repo `json:"repos"`
-	}
+	var out wire.RepoList
 	err := c.doJSON(ctx, http.MethodGet, "/v1/repos", nil, &out)
 	return out.Repos, err
 }
@@ -39,17 +37,13 @@ func (c *Client) GetRepo(ctx context.Context, name string) (Repo, error) {
 // refuses private keys (code private_key).
 func (c *Client) AddKey(ctx context.Context, repo string, armored []byte) (Key, error) {
 	var k Key
-	err := c.doJSON(ctx, http.MethodPost, repoPath(repo)+"/keys", struct {
-		Armored string `json:"armored"`
-	}{string(armored)}, &k)
+	err := c.doJSON(ctx, http.MethodPost, repoPath(repo)+"/keys", wire.KeyRequest{Armored: string(armored)}, &k)
 	return k, err
 }
 
 // ListKeys lists the public keys registered on a repository.
 func (c *Client) ListKeys(ctx context.Context, repo string) ([]Key, error) {
-	var out struct {
-		Keys []Key `json:"keys"`
-	}
+	var out wire.KeyList
 	err := c.doJSON(ctx, http.MethodGet, repoPath(repo)+"/keys", nil, &out)
 	return out.Keys, err
 }
@@ -70,9 +64,7 @@ func (c *Client) CreateRelease(ctx context.Context, repo string, req ReleaseRequ
 
 // ListReleases lists a repository's releases.
 func (c *Client) ListReleases(ctx context.Context, repo string) ([]Release, error) {
-	var out struct {
-		Releases []Release `json:"releases"`
-	}
+	var out wire.ReleaseList
 	err := c.doJSON(ctx, http.MethodGet, repoPath(repo)+"/releases", nil, &out)
 	return out.Releases, err
 }

@@ -8,31 +8,31 @@ import (
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/aptq/aptq/wire"
 )
 
-// Error codes: the domain speaks these; the API maps each to an HTTP status.
+// Error codes: the domain speaks these (the one list is in package wire);
+// the API maps each to an HTTP status.
 const (
-	CodeNotFound         = "not_found"
-	CodeConflict         = "conflict"
-	CodeInvalid          = "invalid"
-	CodeUnauthorized     = "unauthorized"
-	CodePackageConflict  = "package_conflict"
-	CodeUnknownPackage   = "unknown_package"
-	CodeStaleGeneration  = "stale_generation"
-	CodeAlreadySigned    = "already_signed"
-	CodeRoundFailed      = "round_failed"
-	CodeLeaseLost        = "lease_lost"
-	CodeSignatureTimeout = "signature_timeout"
-	CodeClientGone       = "client_gone"
-	CodeRetry            = "retry"
-	CodeLastKey          = "last_key"
-	CodeQuotaExceeded    = "quota_exceeded"
-	// CodeUnmatchedSpec: a package spec (NAME[=VERSION[:ARCH]]) selects
-	// nothing; CodeTooManyMatches: the specs select more than one change holds.
-	CodeUnmatchedSpec  = "unmatched_spec"
-	CodeTooManyMatches = "too_many_matches"
-	// CodeDeleting refuses a write to a release or repository being deleted.
-	CodeDeleting = "deleting"
+	CodeNotFound         = wire.CodeNotFound
+	CodeConflict         = wire.CodeConflict
+	CodeInvalid          = wire.CodeInvalid
+	CodeUnauthorized     = wire.CodeUnauthorized
+	CodePackageConflict  = wire.CodePackageConflict
+	CodeUnknownPackage   = wire.CodeUnknownPackage
+	CodeStaleGeneration  = wire.CodeStaleGeneration
+	CodeAlreadySigned    = wire.CodeAlreadySigned
+	CodeRoundFailed      = wire.CodeRoundFailed
+	CodeLeaseLost        = wire.CodeLeaseLost
+	CodeSignatureTimeout = wire.CodeSignatureTimeout
+	CodeClientGone       = wire.CodeClientGone
+	CodeRetry            = wire.CodeRetry
+	CodeLastKey          = wire.CodeLastKey
+	CodeQuotaExceeded    = wire.CodeQuotaExceeded
+	CodeUnmatchedSpec    = wire.CodeUnmatchedSpec
+	CodeTooManyMatches   = wire.CodeTooManyMatches
+	CodeDeleting         = wire.CodeDeleting
 )
 
 // Error is a domain error with a machine-readable code.

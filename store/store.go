@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -65,9 +66,14 @@ func poolConfig(url string) (*pgxpool.Config, error) {
 	return cfg, nil
 }
 
+// Tx is a transaction InTx runs a function in; callers outside the store
+// pass it on to store methods (as a DBTX) and to a job inserter, without
+// importing the driver themselves.
+type Tx = pgx.Tx
+
 // InTx runs fn in a transaction, commits when it returns nil and rolls back
 // otherwise. Serialization failures and deadlocks are retried a few times.
-func (s *Store) InTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+func (s *Store) InTx(ctx context.Context, fn func(tx Tx) error) error {
 	const attempts = 5
 	var err error
 	for i := 0; i < attempts; i++ {
@@ -79,7 +85,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return err
 }
 
-func (s *Store) inTxOnce(ctx context.Context, fn func(tx pgx.Tx) error) error {
+func (s *Store) inTxOnce(ctx context.Context, fn func(tx Tx) error) error {
 	tx, err := s.Pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
@@ -96,5 +102,6 @@ func (s *Store) inTxOnce(ctx context.Context, fn func(tx pgx.Tx) error) error {
 
 func isRetryable(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
+	return errors.As(err, &pgErr) &&
+		(pgErr.Code == pgerrcode.SerializationFailure || pgErr.Code == pgerrcode.DeadlockDetected)
 }

@@ -308,7 +308,7 @@ func describeJob(j client.Job) string {
 	case client.JobAwaitingSignature:
 		if r := j.Round; r != nil {
 			until := ""
-			if r.SignatureDeadline != nil {
+			if !r.SignatureDeadline.IsZero() {
 				until = " until " + r.SignatureDeadline.Local().Format("15:04:05")
 			}
 			return fmt.Sprintf("round %d cut (generation %d), awaiting a signature%s", r.ID, r.Generation, until)

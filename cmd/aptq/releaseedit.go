@@ -78,7 +78,7 @@ check); 0 keeps all versions from then on.` + publishLong,
 				if err == nil && !res.Changed {
 					err = errNoChange
 				}
-				return res.JobRef, err
+				return res.JobRef(), err
 			})
 		}),
 	}
