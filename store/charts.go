@@ -1,0 +1,155 @@
+package store
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The operator page's charts: read-only queries over a window of time,
+// across every release or for one. Each reads through an index of
+// migration 0025 (TestChartQueriesUseIndexes checks the plans), so that
+// the page stays fast on a database with millions of jobs.
+
+// ChartBucket is one bucket of a window: the rounds that ended in it. The
+// durations are seconds; NaN where no round of the kind ended there.
+type ChartBucket struct {
+	At                 time.Time
+	Published, Failed  int
+	RoundP50, RoundP95 float64 // a published round: from its cut to its publication
+	SignP50, SignP95   float64 // a signed round: from its cut to its accepted signature
+}
+
+// query is one of the chart queries, for tests that explain and time them.
+type query struct {
+	Name string
+	SQL  string
+	Args []any
+}
+
+// releaseCond is a condition on a table's release_id when releaseID is set:
+// a separate text, not "$n = 0 OR …", so that a generic plan still uses
+// the release's index.
+func releaseCond(alias string, releaseID int64, n string) (string, []any) {
+	if releaseID == 0 {
+		return "", nil
+	}
+	return " AND " + alias + "release_id = " + n, []any{releaseID}
+}
+
+// variant names a query's release variant.
+func variant(releaseID int64) string {
+	if releaseID == 0 {
+		return ""
+	}
+	return " (release)"
+}
+
+func roundBucketsQuery(releaseID int64, start, end time.Time, step time.Duration) query {
+	cond, extra := releaseCond("", releaseID, "$4")
+	return query{Name: "round buckets" + variant(releaseID), Args: append([]any{start, end, step.Seconds()}, extra...), SQL: `
+		SELECT date_bin(make_interval(secs => $3), finished_at, $1) AS bucket,
+			count(*) FILTER (WHERE state = 'published'), count(*) FILTER (WHERE state = 'failed'),
+			percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at)) FILTER (WHERE state = 'published'),
+			percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at)) FILTER (WHERE state = 'published'),
+			percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM signed_at - created_at)) FILTER (WHERE signed_at IS NOT NULL),
+			percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM signed_at - created_at)) FILTER (WHERE signed_at IS NOT NULL)
+		FROM rounds
+		WHERE finished_at IS NOT NULL AND finished_at >= $1 AND finished_at < $2` + cond + `
+		GROUP BY 1 ORDER BY 1`}
+}
+
+// RoundBuckets returns every bucket of [start, end) in steps of step, from
+// start, with the rounds of the release (0: of every release) that ended
+// in it; a bucket without rounds has zero counts.
+func (s *Store) RoundBuckets(ctx context.Context, releaseID int64, start, end time.Time, step time.Duration) ([]ChartBucket, error) {
+	q := roundBucketsQuery(releaseID, start, end, step)
+	rows, err := s.Pool.Query(ctx, q.SQL, q.Args...)
+	if err != nil {
+		return nil, translate(q.Name, err)
+	}
+	got, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ChartBucket, error) {
+		var b ChartBucket
+		var p [4]*float64
+		err := row.Scan(&b.At, &b.Published, &b.Failed, &p[0], &p[1], &p[2], &p[3])
+		b.RoundP50, b.RoundP95, b.SignP50, b.SignP95 = orNaN(p[0]), orNaN(p[1]), orNaN(p[2]), orNaN(p[3])
+		return b, err
+	})
+	if err != nil {
+		return nil, translate(q.Name, err)
+	}
+	var out []ChartBucket
+	for at := start; at.Before(end); at = at.Add(step) {
+		b := ChartBucket{At: at, RoundP50: math.NaN(), RoundP95: math.NaN(), SignP50: math.NaN(), SignP95: math.NaN()}
+		if len(got) > 0 && got[0].At.Equal(at) {
+			b, got = got[0], got[1:]
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+func orNaN(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}
+
+// StateCount is how many jobs are in a state.
+type StateCount struct {
+	State string
+	Count int
+}
+
+func openJobsQuery(releaseID int64) query {
+	cond, extra := releaseCond("c.", releaseID, "$1")
+	return query{Name: "open jobs" + variant(releaseID), Args: extra, SQL: `
+		SELECT CASE WHEN c.state = 'pending' THEN 'queued'
+			ELSE coalesce((SELECT r.state FROM rounds r WHERE r.id = c.round_id), 'in_round') END, count(*)
+		FROM changes c
+		WHERE c.state IN ('pending', 'in_round')` + cond + `
+		GROUP BY 1 ORDER BY 1`}
+}
+
+// OpenJobs counts the jobs not yet ended of the release (0: of every
+// release) by their state as clients see it: queued, then their round's.
+func (s *Store) OpenJobs(ctx context.Context, releaseID int64) ([]StateCount, error) {
+	q := openJobsQuery(releaseID)
+	rows, err := s.Pool.Query(ctx, q.SQL, q.Args...)
+	if err != nil {
+		return nil, translate(q.Name, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[StateCount])
+	return out, translate(q.Name, err)
+}
+
+// ReleasePending is a release and its count of queued changes.
+type ReleasePending struct {
+	Tenant, Repo, Release string
+	Pending               int
+}
+
+func busiestQuery(limit int) query {
+	return query{Name: "busiest releases", Args: []any{limit}, SQL: `
+		SELECT t.name, repo.name, rel.name, p.n
+		FROM (SELECT release_id, count(*) AS n FROM changes WHERE state = 'pending'
+			GROUP BY release_id ORDER BY n DESC, release_id LIMIT $1) p
+		JOIN releases rel ON rel.id = p.release_id
+		JOIN repositories repo ON repo.id = rel.repository_id
+		JOIN tenants t ON t.id = repo.tenant_id
+		ORDER BY p.n DESC, rel.id`}
+}
+
+// BusiestReleases lists the releases with the most queued changes, most first.
+func (s *Store) BusiestReleases(ctx context.Context, limit int) ([]ReleasePending, error) {
+	q := busiestQuery(limit)
+	rows, err := s.Pool.Query(ctx, q.SQL, q.Args...)
+	if err != nil {
+		return nil, translate(q.Name, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[ReleasePending])
+	return out, translate(q.Name, err)
+}

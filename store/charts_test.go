@@ -1,0 +1,246 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/store/storetest"
+)
+
+// chartSeed is what seedCharts wrote: jobs changes, a tenth as many rounds
+// evenly over the days before end, spread over the releases, and a
+// two-hundredth of the jobs still queued, on few releases.
+type chartSeed struct {
+	end              time.Time
+	releases         []int64
+	rounds, failed   int
+	queued           int
+	busiest          int // queued changes of the busiest release
+	roundsOfFirst    int // rounds of releases[0]
+	publishedOfFirst int
+}
+
+// seedCharts fills a fresh database with jobs (changes with job ids),
+// rounds and events in one statement of generate_series.
+func seedCharts(t testing.TB, s *store.Store, jobs, days int) chartSeed {
+	t.Helper()
+	ctx := context.Background()
+	seed := chartSeed{end: time.Now().UTC().Truncate(time.Minute)}
+	tenant, _, err := s.CreateTenant(ctx, "charts")
+	require.NoError(t, err)
+	for r := range 5 {
+		repo, err := s.CreateRepository(ctx, tenant, fmt.Sprintf("repo%d", r))
+		require.NoError(t, err)
+		for d := range 10 {
+			rel, err := s.CreateRelease(ctx, store.Release{RepositoryID: repo.ID, Name: fmt.Sprintf("rel%d", d),
+				Components: []string{"main"}, Architectures: []string{"amd64"}, Compressions: []string{"gz"}})
+			require.NoError(t, err)
+			seed.releases = append(seed.releases, rel.ID)
+		}
+	}
+	seed.queued = jobs / 200
+	seed.rounds = (jobs - seed.queued + 9) / 10
+	seed.failed = seed.rounds / 50
+	r := len(seed.releases)
+	for i := 1; i <= seed.rounds; i++ {
+		if (i-1)%r == 0 {
+			seed.roundsOfFirst++
+			if i%50 != 0 {
+				seed.publishedOfFirst++
+			}
+		}
+	}
+	// Queued change k goes to release floor(sqrt(k)) mod r: a few busy ones.
+	perRelease := map[int]int{}
+	for k := range seed.queued {
+		perRelease[int(math.Sqrt(float64(k)))%r]++
+	}
+	for _, n := range perRelease {
+		seed.busiest = max(seed.busiest, n)
+	}
+
+	// A Release of a small repository: its bytes make a round's row what
+	// it is in life, wider than the chart's covering indexes.
+	releaseBytes := []byte(strings.Repeat("SHA256:\n 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef 1234 main/binary-amd64/Packages\n", 12))
+	start := time.Now()
+	_, err = s.Pool.Exec(ctx, `
+		WITH r AS (
+			SELECT i, ($1::bigint[])[1 + (i - 1) % cardinality($1::bigint[])] AS release_id,
+				(i - 1) / cardinality($1::bigint[]) + 1 AS generation,
+				CASE WHEN i % 50 = 0 THEN 'failed' ELSE 'published' END AS state,
+				$2::timestamptz - ($3 - i) * (make_interval(days => $7) / $3) - interval '1 second' AS finished,
+				make_interval(secs => 2 + i % 30) AS took, make_interval(secs => 1 + i % 7) AS sign
+			FROM generate_series(1, $3::int) i
+		), rounds_in AS (
+			INSERT INTO rounds (id, release_id, generation, state, release_date, release_bytes, files,
+				signature_deadline, created_at, signed_at, published_at, finished_at, signers)
+			OVERRIDING SYSTEM VALUE
+			SELECT i, release_id, generation, state, finished - took, $6::bytea, '[]', finished - took + interval '2 minutes',
+				finished - took, CASE WHEN state = 'published' THEN finished - took + sign END,
+				CASE WHEN state = 'published' THEN finished END, finished, '{ABCDEF0123456789}'
+			FROM r
+		), c AS (
+			SELECT j, r.release_id, r.state, r.i AS round_id, r.finished - r.took - make_interval(secs => j % 60) AS created,
+				r.finished AS updated
+			FROM generate_series(1, $4::int) j JOIN r ON r.i = (j - 1) / 10 + 1
+			UNION ALL
+			SELECT $4 + k + 1, ($1::bigint[])[1 + floor(sqrt(k))::int % cardinality($1::bigint[])], 'pending', NULL,
+				$2::timestamptz - make_interval(secs => k), $2::timestamptz - make_interval(secs => k)
+			FROM generate_series(0, $5::int - 1) k
+		), changes_in AS (
+			INSERT INTO changes (id, release_id, job_id, state, round_id, created_at, updated_at)
+			OVERRIDING SYSTEM VALUE
+			SELECT j, release_id, j, state, round_id, created, updated FROM c
+		)
+		INSERT INTO job_events (change_id, kind, detail, at)
+		SELECT j, 'enqueued', '{}', created FROM c
+		UNION ALL
+		SELECT j, 'round_cut', jsonb_build_object('round_id', round_id, 'changes', 10), created + interval '1 second'
+		FROM c WHERE round_id IS NOT NULL`,
+		seed.releases, seed.end, seed.rounds, jobs-seed.queued, seed.queued, releaseBytes, days)
+	require.NoError(t, err)
+	for _, q := range []string{
+		`SELECT setval(pg_get_serial_sequence('rounds', 'id'), (SELECT max(id) FROM rounds))`,
+		`SELECT setval(pg_get_serial_sequence('changes', 'id'), (SELECT max(id) FROM changes))`,
+		`VACUUM ANALYZE rounds, changes, job_events`,
+	} {
+		_, err := s.Pool.Exec(ctx, q)
+		require.NoError(t, err, q)
+	}
+	t.Logf("seeded %d jobs, %d rounds, %d events in %s", jobs, seed.rounds, 2*jobs-seed.queued,
+		time.Since(start).Round(time.Millisecond))
+	return seed
+}
+
+// chartWindows are the page's windows and their buckets (api/ui_charts.go).
+var chartWindows = []struct {
+	name       string
+	span, step time.Duration
+}{{"1h", time.Hour, time.Minute}, {"24h", 24 * time.Hour, 15 * time.Minute}, {"7d", 7 * 24 * time.Hour, 2 * time.Hour}}
+
+// seqScanOnBigTable finds a sequential scan of the tables that grow with
+// the jobs in a plan.
+var seqScanOnBigTable = regexp.MustCompile(`Seq Scan on (rounds|changes|job_events)\b`)
+
+func envInt(t *testing.T, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	require.NoError(t, err, name)
+	return n
+}
+
+// TestChartQueriesUseIndexes seeds jobs (20 000, or APTQ_UI_SEED_JOBS) over
+// 30 days (or APTQ_UI_SEED_DAYS),
+// checks what the chart queries answer and that no plan of the page's
+// queries scans a big table whole (the check that fails when an index of
+// migration 0025 is dropped), then times each query over 20 runs.
+func TestChartQueriesUseIndexes(t *testing.T) {
+	t.Parallel()
+	jobs := envInt(t, "APTQ_UI_SEED_JOBS", 20000)
+	s := storetest.NewStore(t)
+	ctx := context.Background()
+	days := envInt(t, "APTQ_UI_SEED_DAYS", 30)
+	seed := seedCharts(t, s, jobs, days)
+	first := seed.releases[0]
+
+	// The answers: the buckets hold the rounds that ended in the window.
+	week := chartWindows[2]
+	sum := func(releaseID int64) (published, failed int) {
+		buckets, err := s.RoundBuckets(ctx, releaseID, seed.end.Add(-week.span), seed.end, week.step)
+		require.NoError(t, err)
+		require.Len(t, buckets, int(week.span/week.step))
+		for _, b := range buckets {
+			published += b.Published
+			failed += b.Failed
+			if b.Published > 0 {
+				require.GreaterOrEqual(t, b.RoundP95, b.RoundP50)
+				require.True(t, b.RoundP50 >= 2 && b.RoundP95 <= 31, "round durations are 2…31 s: %v", b)
+				require.True(t, b.SignP50 >= 1 && b.SignP95 <= 7, "signature waits are 1…7 s: %v", b)
+			}
+		}
+		return published, failed
+	}
+	var wantPublished, wantFailed, wantFirst int
+	require.NoError(t, s.Pool.QueryRow(ctx, `
+		SELECT count(*) FILTER (WHERE state = 'published'), count(*) FILTER (WHERE state = 'failed'),
+			count(*) FILTER (WHERE state = 'published' AND release_id = $3)
+		FROM rounds WHERE published_at >= $1 AND published_at < $2 OR state = 'failed' AND finished_at >= $1 AND finished_at < $2`,
+		seed.end.Add(-week.span), seed.end, first).Scan(&wantPublished, &wantFailed, &wantFirst))
+	require.Positive(t, wantFailed)
+	published, failed := sum(0)
+	require.Equal(t, wantPublished, published)
+	require.Equal(t, wantFailed, failed)
+	published, _ = sum(first)
+	require.Equal(t, wantFirst, published)
+	open, err := s.OpenJobs(ctx, 0)
+	require.NoError(t, err)
+	require.Equal(t, []store.StateCount{{State: store.JobQueued, Count: seed.queued}}, open)
+	busiest, err := s.BusiestReleases(ctx, 10)
+	require.NoError(t, err)
+	require.Len(t, busiest, 10)
+	require.Equal(t, seed.busiest, busiest[0].Pending)
+	require.True(t, slices.IsSortedFunc(busiest, func(a, b store.ReleasePending) int { return b.Pending - a.Pending }))
+	gens, err := s.ReleaseGenerations(ctx, first, 20)
+	require.NoError(t, err)
+	require.Len(t, gens, min(20, seed.publishedOfFirst))
+	require.Equal(t, 10, gens[0].Changes)
+	rounds, err := s.ReleaseRounds(ctx, first, 20)
+	require.NoError(t, err)
+	require.Len(t, rounds, min(20, seed.roundsOfFirst))
+	require.Equal(t, 10, rounds[0].Changes)
+	jobViews, err := s.ReleaseJobs(ctx, first, 20)
+	require.NoError(t, err)
+	require.Len(t, jobViews, 20)
+	for _, v := range jobViews {
+		require.Equal(t, first, v.ReleaseID)
+	}
+
+	// The plans, and the times, of every query in every window.
+	var table strings.Builder
+	fmt.Fprintf(&table, "%d jobs, %d rounds: query times over 20 runs\n%-6s %-24s %9s %9s\n",
+		jobs, seed.rounds, "window", "query", "p50", "max")
+	for _, w := range chartWindows {
+		for _, q := range store.PageQueries(first, seed.end.Add(-w.span), seed.end, w.step) {
+			rows, err := s.Pool.Query(ctx, "EXPLAIN "+q.SQL, q.Args...)
+			require.NoError(t, err, q.Name)
+			var plan strings.Builder
+			for rows.Next() {
+				var line string
+				require.NoError(t, rows.Scan(&line))
+				plan.WriteString(line + "\n")
+			}
+			require.NoError(t, rows.Err())
+			require.NotRegexp(t, seqScanOnBigTable, plan.String(), "%s (%s window) scans a big table:\n%s", q.Name, w.name, plan.String())
+
+			times := make([]time.Duration, 20)
+			for i := range times {
+				start := time.Now()
+				rows, err := s.Pool.Query(ctx, q.SQL, q.Args...)
+				require.NoError(t, err)
+				for rows.Next() {
+				}
+				require.NoError(t, rows.Err())
+				times[i] = time.Since(start)
+			}
+			slices.Sort(times)
+			fmt.Fprintf(&table, "%-6s %-24s %9s %9s\n", w.name, q.Name, ms(times[len(times)/2]), ms(times[len(times)-1]))
+		}
+	}
+	t.Log("\n" + table.String())
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
