@@ -52,10 +52,10 @@ func roundBucketsQuery(releaseID int64, start, end time.Time, step time.Duration
 	return query{Name: "round buckets" + variant(releaseID), Args: append([]any{start, end, step.Seconds()}, extra...), SQL: `
 		SELECT date_bin(make_interval(secs => $3), finished_at, $1) AS bucket,
 			count(*) FILTER (WHERE state = 'published'), count(*) FILTER (WHERE state = 'failed'),
-			percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at)) FILTER (WHERE state = 'published'),
-			percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - created_at)) FILTER (WHERE state = 'published'),
-			percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM signed_at - created_at)) FILTER (WHERE signed_at IS NOT NULL),
-			percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM signed_at - created_at)) FILTER (WHERE signed_at IS NOT NULL)
+			percentile_cont('{0.5,0.95}'::float8[]) WITHIN GROUP (ORDER BY date_part('epoch', finished_at - created_at))
+				FILTER (WHERE state = 'published'),
+			percentile_cont('{0.5,0.95}'::float8[]) WITHIN GROUP (ORDER BY date_part('epoch', signed_at - created_at))
+				FILTER (WHERE signed_at IS NOT NULL)
 		FROM rounds
 		WHERE finished_at IS NOT NULL AND finished_at >= $1 AND finished_at < $2` + cond + `
 		GROUP BY 1 ORDER BY 1`}
@@ -72,9 +72,10 @@ func (s *Store) RoundBuckets(ctx context.Context, releaseID int64, start, end ti
 	}
 	got, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ChartBucket, error) {
 		var b ChartBucket
-		var p [4]*float64
-		err := row.Scan(&b.At, &b.Published, &b.Failed, &p[0], &p[1], &p[2], &p[3])
-		b.RoundP50, b.RoundP95, b.SignP50, b.SignP95 = orNaN(p[0]), orNaN(p[1]), orNaN(p[2]), orNaN(p[3])
+		var round, sign []float64 // p50 and p95; nil when no round of the kind
+		err := row.Scan(&b.At, &b.Published, &b.Failed, &round, &sign)
+		b.RoundP50, b.RoundP95 = quantiles(round)
+		b.SignP50, b.SignP95 = quantiles(sign)
 		return b, err
 	})
 	if err != nil {
@@ -91,11 +92,12 @@ func (s *Store) RoundBuckets(ctx context.Context, releaseID int64, start, end ti
 	return out, nil
 }
 
-func orNaN(p *float64) float64 {
-	if p == nil {
-		return math.NaN()
+// quantiles reads percentile_cont's p50 and p95; NaN without any.
+func quantiles(q []float64) (p50, p95 float64) {
+	if len(q) != 2 {
+		return math.NaN(), math.NaN()
 	}
-	return *p
+	return q[0], q[1]
 }
 
 // StateCount is how many jobs are in a state.

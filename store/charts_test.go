@@ -241,6 +241,19 @@ func TestChartQueriesUseIndexes(t *testing.T) {
 		}
 	}
 	t.Log("\n" + table.String())
+	if jobs > 100000 {
+		q := store.PageQueries(first, seed.end.Add(-week.span), seed.end, week.step)[0]
+		rows, err := s.Pool.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS) "+q.SQL, q.Args...)
+		require.NoError(t, err)
+		var plan strings.Builder
+		for rows.Next() {
+			var line string
+			require.NoError(t, rows.Scan(&line))
+			plan.WriteString(line + "\n")
+		}
+		require.NoError(t, rows.Err())
+		t.Logf("%s, 7d window:\n%s", q.Name, plan.String())
+	}
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }

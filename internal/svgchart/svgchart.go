@@ -69,7 +69,7 @@ func (s *svg) valueAxis(top, step float64, unit string) {
 		fmt.Fprintf(&s.b, `<line class="grid" x1="%d" y1="%.1f" x2="%d" y2="%.1f"/>`, padLeft, y, Width-padRight, y)
 		fmt.Fprintf(&s.b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`, padLeft-6, y+4, esc(formatValue(v, step)))
 	}
-	fmt.Fprintf(&s.b, `<text class="unit" x="%d" y="%d" text-anchor="end">%s</text>`, padLeft-6, padTop-6, esc(unit))
+	fmt.Fprintf(&s.b, `<text class="unit" x="0" y="%d">%s</text>`, padTop-6, esc(unit))
 	fmt.Fprintf(&s.b, `<line x1="%d" y1="%d" x2="%d" y2="%d"/>`, padLeft, padTop, padLeft, padTop+plotHeight)
 	s.b.WriteString(`</g>`)
 }
