@@ -257,3 +257,60 @@ func TestChartQueriesUseIndexes(t *testing.T) {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
+
+// TestRoundFinishedAt: a round that fails or is published records when,
+// through migration 0025's trigger, and the charts count it in that
+// minute; while it is open, its change counts as awaiting its signature.
+func TestRoundFinishedAt(t *testing.T) {
+	t.Parallel()
+	b := setupOverview(t)
+	cut := func(rel store.Release, generation int64) store.Round {
+		t.Helper()
+		change := b.addChange(t, rel, "pkg-"+randHex(4))
+		lease, ok, err := b.store.AcquireLease(b.ctx, rel.ID, "worker", time.Minute)
+		require.NoError(t, err)
+		require.True(t, ok)
+		round, err := b.store.CutRound(b.ctx, store.Cut{Lease: lease, Generation: generation, ReleaseDate: time.Now().UTC(),
+			ReleaseBytes: []byte("Origin: x\n"), Files: []store.IndexFile{}, ChangeIDs: []int64{change.ID},
+			SignatureTimeout: time.Minute})
+		require.NoError(t, err)
+		return round
+	}
+	round := cut(b.release, 1)
+	b.addChange(t, b.release, "queued")
+	open, err := b.store.OpenJobs(b.ctx, b.release.ID)
+	require.NoError(t, err)
+	require.Equal(t, []store.StateCount{{State: store.RoundAwaitingSignature, Count: 1}, {State: store.JobQueued, Count: 1}}, open)
+
+	require.NoError(t, b.store.FailRound(b.ctx, round, "no_signature", "no signature"))
+	other := b.newRelease(t, "other")
+	published := cut(other, 1)
+	_, err = b.store.Pool.Exec(b.ctx, `UPDATE rounds SET state = 'published', published_at = now() - interval '3 seconds' WHERE id = $1`, published.ID)
+	require.NoError(t, err)
+
+	var failedAt, publishedAt, finishedAt time.Time
+	require.NoError(t, b.store.Pool.QueryRow(b.ctx, `SELECT finished_at FROM rounds WHERE id = $1`, round.ID).Scan(&failedAt))
+	require.WithinDuration(t, time.Now(), failedAt, time.Minute)
+	require.NoError(t, b.store.Pool.QueryRow(b.ctx, `SELECT published_at, finished_at FROM rounds WHERE id = $1`,
+		published.ID).Scan(&publishedAt, &finishedAt))
+	require.Equal(t, publishedAt, finishedAt, "a published round ended when it was published")
+
+	end := time.Now().Truncate(time.Minute).Add(time.Minute)
+	total := func(releaseID int64) (published, failed int) {
+		buckets, err := b.store.RoundBuckets(b.ctx, releaseID, end.Add(-time.Hour), end, time.Minute)
+		require.NoError(t, err)
+		require.Len(t, buckets, 60)
+		for _, bk := range buckets {
+			published += bk.Published
+			failed += bk.Failed
+		}
+		return published, failed
+	}
+	p, f := total(0)
+	require.Equal(t, [2]int{1, 1}, [2]int{p, f})
+	p, f = total(b.release.ID)
+	require.Equal(t, [2]int{0, 1}, [2]int{p, f})
+	open, err = b.store.OpenJobs(b.ctx, b.release.ID)
+	require.NoError(t, err)
+	require.Equal(t, []store.StateCount{{State: store.JobQueued, Count: 1}}, open, "the failed round's change failed with it; the other is still queued")
+}
