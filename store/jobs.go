@@ -165,7 +165,7 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]JobView, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
-	rows, err := s.Pool.Query(ctx, jobListSQL+`
+	rows, err := s.Pool.Query(ctx, jobListSQL("changes")+`
 		WHERE c.job_id IS NOT NULL AND ($8::text[] IS NULL OR repo.name = ANY($8))
 		  AND ($1 = 0 OR t.id = $1) AND ($2 = '' OR repo.name = $2) AND ($3 = '' OR rel.name = $3)
 		  AND ($4::timestamptz IS NULL OR c.created_at >= $4) AND ($5 = 0 OR c.job_id < $5)
@@ -181,8 +181,10 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]JobView, error) {
 }
 
 // jobListSQL selects what scanListedJob reads: a change as a JobView, with
-// its release, tenant, round and submitter.
-const jobListSQL = `
+// its release, tenant, round and submitter; changes is the table, or a
+// subquery of it.
+func jobListSQL(changes string) string {
+	return `
 		SELECT c.job_id, c.id, t.id, t.name, repo.name, rel.name, rel.id,
 			CASE WHEN c.state = 'pending' THEN 'queued'
 			     WHEN c.state = 'in_round' THEN coalesce(r.state, 'in_round')
@@ -190,12 +192,13 @@ const jobListSQL = `
 			r.id, r.generation, r.state,
 			coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.created_at, c.updated_at,
 			c.token_id, coalesce(k.name, ''), ` + jobKindSQL + `
-		FROM changes c
+		FROM ` + changes + ` c
 		JOIN releases rel ON rel.id = c.release_id
 		JOIN repositories repo ON repo.id = rel.repository_id
 		JOIN tenants t ON t.id = repo.tenant_id
 		LEFT JOIN rounds r ON r.id = c.round_id
 		LEFT JOIN api_tokens k ON k.id = c.token_id`
+}
 
 func scanListedJob(row pgx.CollectableRow) (JobView, error) {
 	var v JobView

@@ -75,9 +75,12 @@ func (s *Store) ReleaseRounds(ctx context.Context, releaseID int64, limit int) (
 }
 
 func releaseJobsQuery(releaseID int64, limit int) query {
-	return query{Name: "release jobs", Args: []any{releaseID, limit}, SQL: jobListSQL + `
-		WHERE c.release_id = $1 AND c.job_id IS NOT NULL
-		ORDER BY c.job_id DESC LIMIT $2`}
+	// The limit applies to the release's changes first, so that they are
+	// read newest first from the release's index, whatever the planner
+	// guesses of the joins.
+	return query{Name: "release jobs", Args: []any{releaseID, limit}, SQL: jobListSQL(`(
+		SELECT * FROM changes WHERE release_id = $1 AND job_id IS NOT NULL ORDER BY job_id DESC LIMIT $2)`) + `
+		ORDER BY c.job_id DESC`}
 }
 
 // ReleaseJobs lists a release's latest jobs, newest first.
