@@ -47,7 +47,16 @@ func variant(releaseID int64) string {
 	return " (release)"
 }
 
+// rollupStep says whether buckets of step are read from the hourly rollup
+// (round_hours): whole hours are; shorter buckets read the rounds.
+func rollupStep(step time.Duration) bool { return step >= time.Hour && step%time.Hour == 0 }
+
 func roundBucketsQuery(releaseID int64, start, end time.Time, step time.Duration) query {
+	if rollupStep(step) {
+		return query{Name: "round hours" + variant(releaseID), Args: []any{releaseID, start, end}, SQL: `
+		SELECT hour, published, failed, round_hist, sign_hist FROM round_hours
+		WHERE release_id = $1 AND hour >= $2 AND hour < $3 ORDER BY hour`}
+	}
 	cond, extra := releaseCond("", releaseID, "$4")
 	return query{Name: "round buckets" + variant(releaseID), Args: append([]any{start, end, step.Seconds()}, extra...), SQL: `
 		SELECT date_bin(make_interval(secs => $3), finished_at, $1) AS bucket,
@@ -65,6 +74,9 @@ func roundBucketsQuery(releaseID int64, start, end time.Time, step time.Duration
 // start, with the rounds of the release (0: of every release) that ended
 // in it; a bucket without rounds has zero counts.
 func (s *Store) RoundBuckets(ctx context.Context, releaseID int64, start, end time.Time, step time.Duration) ([]ChartBucket, error) {
+	if rollupStep(step) {
+		return s.roundHours(ctx, releaseID, start, end, step)
+	}
 	q := roundBucketsQuery(releaseID, start, end, step)
 	rows, err := s.Pool.Query(ctx, q.SQL, q.Args...)
 	if err != nil {
@@ -81,15 +93,87 @@ func (s *Store) RoundBuckets(ctx context.Context, releaseID int64, start, end ti
 	if err != nil {
 		return nil, translate(q.Name, err)
 	}
-	var out []ChartBucket
-	for at := start; at.Before(end); at = at.Add(step) {
-		b := ChartBucket{At: at, RoundP50: math.NaN(), RoundP95: math.NaN(), SignP50: math.NaN(), SignP95: math.NaN()}
-		if len(got) > 0 && got[0].At.Equal(at) {
-			b, got = got[0], got[1:]
+	out := emptyBuckets(start, end, step)
+	for _, b := range got {
+		if i := int(b.At.Sub(start) / step); i >= 0 && i < len(out) {
+			out[i] = b
 		}
-		out = append(out, b)
 	}
 	return out, nil
+}
+
+func emptyBuckets(start, end time.Time, step time.Duration) []ChartBucket {
+	var out []ChartBucket
+	for at := start; at.Before(end); at = at.Add(step) {
+		out = append(out, ChartBucket{At: at, RoundP50: math.NaN(), RoundP95: math.NaN(), SignP50: math.NaN(), SignP95: math.NaN()})
+	}
+	return out
+}
+
+// histBuckets is the size of round_hours' histograms; the last element
+// counts the rounds without the duration, and no quantile reads it.
+const histBuckets = 97
+
+// roundHours is RoundBuckets from the hourly rollup: each bucket sums its
+// hours, and its quantiles are read from the summed histograms, to within
+// the histogram's resolution (a bucket is 19% wide; the value reported is
+// its geometric middle).
+func (s *Store) roundHours(ctx context.Context, releaseID int64, start, end time.Time, step time.Duration) ([]ChartBucket, error) {
+	q := roundBucketsQuery(releaseID, start, end, step)
+	rows, err := s.Pool.Query(ctx, q.SQL, q.Args...)
+	if err != nil {
+		return nil, translate(q.Name, err)
+	}
+	defer rows.Close()
+	out := emptyBuckets(start, end, step)
+	hists := make([][2][histBuckets]int, len(out))
+	for rows.Next() {
+		var hour time.Time
+		var published, failed int
+		var round, sign []int32
+		if err := rows.Scan(&hour, &published, &failed, &round, &sign); err != nil {
+			return nil, translate(q.Name, err)
+		}
+		i := int(hour.Sub(start) / step)
+		if i < 0 || i >= len(out) {
+			continue
+		}
+		out[i].Published += published
+		out[i].Failed += failed
+		for k := 0; k < histBuckets && k < len(round) && k < len(sign); k++ {
+			hists[i][0][k] += int(round[k])
+			hists[i][1][k] += int(sign[k])
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(q.Name, err)
+	}
+	for i := range out {
+		out[i].RoundP50, out[i].RoundP95 = histQuantile(hists[i][0][:histBuckets-1], 0.5), histQuantile(hists[i][0][:histBuckets-1], 0.95)
+		out[i].SignP50, out[i].SignP95 = histQuantile(hists[i][1][:histBuckets-1], 0.5), histQuantile(hists[i][1][:histBuckets-1], 0.95)
+	}
+	return out, nil
+}
+
+// histQuantile reads the q-quantile, in seconds, of a histogram whose
+// element k counts durations in [2^(k/4), 2^((k+1)/4)) ms; NaN when empty.
+func histQuantile(hist []int, q float64) float64 {
+	total := 0
+	for _, n := range hist {
+		total += n
+	}
+	if total == 0 {
+		return math.NaN()
+	}
+	rank := int(math.Ceil(q * float64(total)))
+	cum := 0
+	for k, n := range hist {
+		cum += n
+		if cum >= max(rank, 1) {
+			return math.Pow(2, (float64(k)+0.5)/4) / 1000
+		}
+	}
+	return math.NaN()
 }
 
 // quantiles reads percentile_cont's p50 and p95; NaN without any.
