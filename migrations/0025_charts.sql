@@ -27,7 +27,8 @@ CREATE TRIGGER rounds_finished_at BEFORE UPDATE OF state ON rounds FOR EACH ROW
 -- histograms of their durations and signature waits, in milliseconds, in
 -- buckets a quarter of a power of two wide: element i (1-based) counts
 -- [2^((i-1)/4), 2^(i/4)) ms, 96 holds the longer ones, 97 the rounds
--- without that duration (failed, or never signed).
+-- without that duration (failed, or never signed). No foreign key: release 0
+-- is no release, and a deleted release's hours stay counted in it.
 CREATE TABLE round_hours (
     release_id bigint NOT NULL,
     hour       timestamptz NOT NULL,

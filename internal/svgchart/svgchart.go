@@ -132,5 +132,14 @@ func class(i int) string { return "s" + strconv.Itoa(i%maxSeries) }
 // chart font; it only spaces the legend.
 func textWidth(s string) int { return 7 * len([]rune(s)) }
 
-// esc escapes text for SVG's text and attribute values.
-func esc(s string) string { return template.HTMLEscapeString(s) }
+// esc escapes text for SVG's text and attribute values; invalid UTF-8 and
+// control characters, which XML forbids, become U+FFFD.
+func esc(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 && r != '\t' && r != '\n' || r == 0x7f || r == 0xfffe || r == 0xffff {
+			return '\ufffd'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\ufffd"))
+	return template.HTMLEscapeString(s)
+}
