@@ -371,3 +371,44 @@ func TestRoundFinishedAt(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []store.StateCount{{State: store.JobQueued, Count: 1}}, open, "the failed round's change failed with it; the other is still queued")
 }
+
+// TestRoundHoursConcurrent: rounds of many releases end at once, each in
+// its own transaction; the hourly rollup counts every one, in the
+// all-releases row and in its release's, and no writer deadlocks.
+func TestRoundHoursConcurrent(t *testing.T) {
+	t.Parallel()
+	b := setupOverview(t)
+	const n = 40
+	ids := make([]int64, n)
+	for i := range ids {
+		rel := b.newRelease(t, fmt.Sprintf("r%02d", i))
+		require.NoError(t, b.store.Pool.QueryRow(b.ctx, `
+			INSERT INTO rounds (release_id, generation, state, release_date, release_bytes, files, signature_deadline,
+				created_at, signed_at)
+			VALUES ($1, 1, 'signed', now(), '', '[]', now() + interval '1 minute', now() - interval '3 seconds',
+				now() - interval '1 second') RETURNING id`, rel.ID).Scan(&ids[i]))
+	}
+	errs := make(chan error, n)
+	for i, id := range ids {
+		go func() {
+			state, published := "published", "now()"
+			if i%4 == 0 {
+				state, published = "failed", "NULL"
+			}
+			_, err := b.store.Pool.Exec(b.ctx, `UPDATE rounds SET state = $2, published_at = `+published+` WHERE id = $1`, id, state)
+			errs <- err
+		}()
+	}
+	for range ids {
+		require.NoError(t, <-errs)
+	}
+	var rows, published, failed, hist, releaseRows int
+	require.NoError(t, b.store.Pool.QueryRow(b.ctx, `
+		SELECT count(*), sum(published), sum(failed),
+			sum((SELECT sum(x) FROM unnest(round_hist[1:96]) x)) FROM round_hours WHERE release_id = 0`).
+		Scan(&rows, &published, &failed, &hist))
+	require.NoError(t, b.store.Pool.QueryRow(b.ctx, `
+		SELECT count(*) FROM round_hours WHERE release_id <> 0 AND published + failed = 1`).Scan(&releaseRows))
+	require.LessOrEqual(t, rows, 2, "one hour, or two across its turn")
+	require.Equal(t, [4]int{n * 3 / 4, n / 4, n * 3 / 4, n}, [4]int{published, failed, hist, releaseRows})
+}
