@@ -115,11 +115,22 @@ func TestUIReleasePage(t *testing.T) {
 	require.Contains(t, res.body, `<strong class="window">1h</strong>`)
 	require.Contains(t, res.body, `href="?window=7d"`)
 
-	// The other windows hold the same rounds, in coarser buckets.
-	for _, w := range []string{"24h", "7d"} {
+	// Every window holds the same 7 rounds, in its buckets (the 7-day one
+	// from the hourly rollup): the bars' rates per minute times the
+	// bucket's minutes add up to them.
+	for w, minutes := range map[string]float64{"1h": 1, "24h": 15, "7d": 120} {
 		res := b.uiDo(http.MethodGet, path+"?window="+w, nil, map[string]string{"Authorization": "Bearer " + b.token}, "")
 		require.Equal(t, http.StatusOK, res.status)
-		require.Positive(t, chartShapes(t, res.body)["chart-rounds"][0], w)
+		rounds := chartSVG.FindString(res.body) // the first chart
+		require.Contains(t, rounds, `id="chart-rounds"`)
+		sum := 0.0
+		for _, m := range regexp.MustCompile(`<rect class="bar s\d"[^>]* data-value="([\d.]+)"`).FindAllStringSubmatch(rounds, -1) {
+			v, err := strconv.ParseFloat(m[1], 64)
+			require.NoError(t, err)
+			sum += v
+		}
+		require.InDelta(t, 7, sum*minutes, 0.1, "window %s", w)
+		require.Positive(t, chartShapes(t, res.body)["chart-round-duration"][1], w)
 	}
 }
 
