@@ -104,6 +104,7 @@ func TestCrossTenantIsolation(t *testing.T) {
 		r(http.MethodDelete, "/v1/tokens/:id", fmt.Sprintf("/v1/tokens/%d", tokens[0].ID)),
 		r(http.MethodPost, "/v1/tenants", "/v1/tenants"),
 		r(http.MethodGet, "/v1/tenants", "/v1/tenants"),
+		r(http.MethodGet, "/ui/releases/:tenant/:repo/:release", "/ui/releases/"+b.tenant.Name+"/mine/stable"),
 	}
 	bodies := map[string]any{
 		"/v1/repos/mine/keys":                            map[string]string{"armored": string(pub)},

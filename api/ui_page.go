@@ -37,6 +37,7 @@ var uiTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"rel":    relTime,
 	"detail": eventDetail,
 	"deref":  func(t *time.Time) time.Time { return *t },
+	"relURL": releaseURL,
 }).ParseFS(templateFS, "templates/*.html"))
 
 // uiRoutes registers the page, its sign-in and the login-link endpoint.
@@ -44,6 +45,7 @@ var uiTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 func (s *Server) uiRoutes(e *echo.Echo) {
 	e.GET("/ui", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/ui/") })
 	e.GET("/ui/", s.uiOverview)
+	e.GET("/ui/releases/:tenant/:repo/:release", s.uiRelease)
 	e.GET("/ui/login", s.uiLoginForm)
 	e.POST("/ui/login", s.uiLogin, s.sameOrigin)
 	e.GET("/ui/login/:code", s.uiLoginLinkForm)
@@ -76,6 +78,7 @@ type uiOverviewData struct {
 	Totals            uiQueue
 	Rounds            []store.RoundOverview
 	Jobs              []uiJob
+	Charts            *uiCharts
 }
 
 // uiOverview renders the page for an operator; without a credential it
@@ -92,16 +95,18 @@ func (s *Server) uiOverview(c echo.Context) error {
 	} else if !ok {
 		return c.Redirect(http.StatusSeeOther, "/ui/login")
 	}
-	refresh := defaultRefresh
-	if v := c.QueryParam("refresh"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 3600 {
-			return badRequest("refresh must be seconds from 0 (off) to 3600")
-		}
-		refresh = n
+	refresh, err := refreshParam(c)
+	if err != nil {
+		return err
+	}
+	window, err := windowParam(c)
+	if err != nil {
+		return err
 	}
 	d := uiOverviewData{Now: time.Now(), Refresh: refresh, ReleaseLimit: uiReleaseLimit}
-	var err error
+	if d.Charts, err = s.charts(ctx, window, 0, d.Now); err != nil {
+		return err
+	}
 	if d.Releases, err = s.store.ReleaseOverviews(ctx, uiReleaseLimit+1); err != nil {
 		return err
 	}
@@ -132,6 +137,19 @@ func (s *Server) uiOverview(c echo.Context) error {
 		d.Jobs = append(d.Jobs, uiJob{JobView: v, Timeline: timelines[v.ChangeID]})
 	}
 	return s.renderUI(c, http.StatusOK, "overview.html", d)
+}
+
+// refreshParam reads ?refresh=, the seconds between the page's reloads.
+func refreshParam(c echo.Context) (int, error) {
+	v := c.QueryParam("refresh")
+	if v == "" {
+		return defaultRefresh, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 3600 {
+		return 0, badRequest("refresh must be seconds from 0 (off) to 3600")
+	}
+	return n, nil
 }
 
 // riverStates are River's job states in lifecycle order: the queue table's columns.

@@ -18,3 +18,9 @@ var Stmt = stmt
 func (s *Store) Atomic(ctx context.Context, stmts ...Statement) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error { return atomic(ctx, tx, stmts) })
 }
+
+// Query is a chart or page query, for tests that explain and time them.
+type Query = query
+
+// PageQueries are the page's queries (pageQueries).
+var PageQueries = pageQueries

@@ -76,13 +76,15 @@ const (
 // and release, the first columns of JobView and ListJobs.
 const jobPlaceColumns = `c.job_id, c.id, t.id, t.name, repo.name, rel.name, rel.id`
 
-// jobFrom joins a change (c) to its release (rel), repository (repo),
-// tenant (t) and submitting token (k).
-const jobFrom = `FROM changes c
+// jobFrom joins a change (c) of changes, the table or a subquery of it, to
+// its release (rel), repository (repo), tenant (t) and submitting token (k).
+func jobFrom(changes string) string {
+	return `FROM ` + changes + ` c
 		JOIN releases rel ON rel.id = c.release_id
 		JOIN repositories repo ON repo.id = rel.repository_id
 		JOIN tenants t ON t.id = repo.tenant_id
 		LEFT JOIN api_tokens k ON k.id = c.token_id`
+}
 
 // JobView returns the tenant's job; another tenant's is ErrNotFound. A
 // tenantID of 0 (an operator) sees every tenant's.
@@ -96,7 +98,7 @@ func (s *Store) JobView(ctx context.Context, tenantID, jobID int64) (JobView, er
 		SELECT `+jobPlaceColumns+`, c.state, c.round_id,
 			coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.created_at, c.updated_at,
 			c.token_id, coalesce(k.name, ''), `+jobKindSQL+`
-		`+jobFrom+`
+		`+jobFrom("changes")+`
 		WHERE c.job_id = $1 AND ($2 = 0 OR t.id = $2)`, jobID, tenantID).
 		Scan(&v.JobID, &v.ChangeID, &v.TenantID, &v.TenantName, &v.Repo, &v.Release, &v.ReleaseID,
 			&changeState, &roundID, &v.ErrorCode, &v.ErrorMessage, &v.CreatedAt, &v.UpdatedAt,
@@ -173,16 +175,7 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]JobView, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 100
 	}
-	rows, err := s.Pool.Query(ctx, `
-		SELECT `+jobPlaceColumns+`,
-			CASE WHEN c.state = 'pending' THEN 'queued'
-			     WHEN c.state = 'in_round' THEN coalesce(r.state, 'in_round')
-			     ELSE c.state END AS view_state,
-			r.id, r.generation, r.state,
-			coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.created_at, c.updated_at,
-			c.token_id, coalesce(k.name, ''), `+jobKindSQL+`
-		`+jobFrom+`
-		LEFT JOIN rounds r ON r.id = c.round_id
+	rows, err := s.Pool.Query(ctx, jobListSQL("changes")+`
 		WHERE c.job_id IS NOT NULL AND ($8::text[] IS NULL OR repo.name = ANY($8))
 		  AND ($1 = 0 OR t.id = $1) AND ($2 = '' OR repo.name = $2) AND ($3 = '' OR rel.name = $3)
 		  AND ($4::timestamptz IS NULL OR c.created_at >= $4) AND ($5 = 0 OR c.job_id < $5)
@@ -193,24 +186,42 @@ func (s *Store) ListJobs(ctx context.Context, f JobFilter) ([]JobView, error) {
 	if err != nil {
 		return nil, translate("list jobs", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (JobView, error) {
-		var v JobView
-		var roundID, gen, tokenID *int64
-		var roundState *string
-		var tokenName string
-		var adds, removes int
-		var update, rollback bool
-		err := row.Scan(&v.JobID, &v.ChangeID, &v.TenantID, &v.TenantName, &v.Repo, &v.Release, &v.ReleaseID,
-			&v.State, &roundID, &gen, &roundState, &v.ErrorCode, &v.ErrorMessage, &v.CreatedAt, &v.UpdatedAt,
-			&tokenID, &tokenName, &adds, &removes, &update, &rollback)
-		v.Submitter = tokenRef(tokenID, tokenName)
-		v.Kind = jobKind(adds, removes, update, rollback)
-		if roundID != nil {
-			v.Round = &Round{ID: *roundID, Generation: *gen, State: *roundState}
-		}
-		return v, err
-	})
+	out, err := pgx.CollectRows(rows, scanListedJob)
 	return out, translate("list jobs", err)
+}
+
+// jobListSQL selects what scanListedJob reads: a change as a JobView, with
+// its release, tenant, round and submitter; changes is the table, or a
+// subquery of it.
+func jobListSQL(changes string) string {
+	return `
+		SELECT ` + jobPlaceColumns + `,
+			CASE WHEN c.state = 'pending' THEN 'queued'
+			     WHEN c.state = 'in_round' THEN coalesce(r.state, 'in_round')
+			     ELSE c.state END AS view_state,
+			r.id, r.generation, r.state,
+			coalesce(c.error_code, ''), coalesce(c.error_message, ''), c.created_at, c.updated_at,
+			c.token_id, coalesce(k.name, ''), ` + jobKindSQL + `
+		` + jobFrom(changes) + `
+		LEFT JOIN rounds r ON r.id = c.round_id`
+}
+
+func scanListedJob(row pgx.CollectableRow) (JobView, error) {
+	var v JobView
+	var roundID, gen, tokenID *int64
+	var roundState *string
+	var tokenName string
+	var adds, removes int
+	var update, rollback bool
+	err := row.Scan(&v.JobID, &v.ChangeID, &v.TenantID, &v.TenantName, &v.Repo, &v.Release, &v.ReleaseID,
+		&v.State, &roundID, &gen, &roundState, &v.ErrorCode, &v.ErrorMessage, &v.CreatedAt, &v.UpdatedAt,
+		&tokenID, &tokenName, &adds, &removes, &update, &rollback)
+	v.Submitter = tokenRef(tokenID, tokenName)
+	v.Kind = jobKind(adds, removes, update, rollback)
+	if roundID != nil {
+		v.Round = &Round{ID: *roundID, Generation: *gen, State: *roundState}
+	}
+	return v, err
 }
 
 func nullTime(t time.Time) *time.Time {

@@ -99,11 +99,17 @@ type RoundOverview struct {
 
 // RecentRounds lists the latest rounds of every release, newest first.
 func (s *Store) RecentRounds(ctx context.Context, limit int) ([]RoundOverview, error) {
+	return s.recentRounds(ctx, query{Name: "recent rounds", SQL: recentRoundsSQL(""), Args: []any{limit}})
+}
+
+// recentRoundsSQL lists the latest rounds, $1 of them, that where (a
+// condition on r, the round, whose arguments follow the limit) admits.
+func recentRoundsSQL(where string) string {
 	// Changes: every change cut into a round carries a round_cut event whose
 	// detail holds the round's change count; changes still linked to the
 	// round find it through indexes. A round whose changes all left it (an
 	// aborted round's are requeued) falls back to counting the linked ones.
-	rows, err := s.Pool.Query(ctx, `
+	return `
 		SELECT t.name, repo.name, rel.name, r.id, r.generation, r.state,
 			coalesce((SELECT (e.detail->>'changes')::int FROM changes c
 				JOIN job_events e ON e.change_id = c.id AND e.kind = 'round_cut'
@@ -115,9 +121,14 @@ func (s *Store) RecentRounds(ctx context.Context, limit int) ([]RoundOverview, e
 		JOIN releases rel ON rel.id = r.release_id
 		JOIN repositories repo ON repo.id = rel.repository_id
 		JOIN tenants t ON t.id = repo.tenant_id
-		ORDER BY r.id DESC LIMIT $1`, limit)
+		` + where + `
+		ORDER BY r.id DESC LIMIT $1`
+}
+
+func (s *Store) recentRounds(ctx context.Context, q query) ([]RoundOverview, error) {
+	rows, err := s.Pool.Query(ctx, q.SQL, q.Args...)
 	if err != nil {
-		return nil, translate("recent rounds", err)
+		return nil, translate(q.Name, err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (RoundOverview, error) {
 		var o RoundOverview
@@ -126,7 +137,7 @@ func (s *Store) RecentRounds(ctx context.Context, limit int) ([]RoundOverview, e
 			&r.ErrorCode, &r.ErrorMessage, &r.CreatedAt, &r.SignedAt, &r.CommittedAt, &r.PublishedAt)
 		return o, err
 	})
-	return out, translate("recent rounds", err)
+	return out, translate(q.Name, err)
 }
 
 // Timelines returns the events of several changes in one query, each
