@@ -111,6 +111,7 @@ func operations() []openapi.Operation {
 		{Method: "GET", Path: "/ui/login/{code}", Summary: "the form that uses a one-time login link", Status: 200, ResponseType: html},
 		{Method: "POST", Path: "/ui/login/{code}", Summary: "sign in with a one-time login link", Status: 303},
 		{Method: "POST", Path: "/ui/logout", Summary: "sign out", Status: 303},
+		{Method: "GET", Path: "/ui/releases/{tenant}/{repo}/{release}", Summary: "a release's page: generations, rounds, recent changes and charts (a session cookie or a bearer token of the tenant)", Status: 200, ResponseType: html},
 		{Method: "POST", Path: "/v1/ui/codes", Summary: "make a one-time login link for the operator page", Security: "operator", Status: 201, Response: wire.LoginLink{}},
 	}
 }

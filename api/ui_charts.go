@@ -10,6 +10,7 @@ import (
 
 	"github.com/aptq/aptq/internal/svgchart"
 	"github.com/aptq/aptq/store"
+	"github.com/aptq/aptq/wire"
 )
 
 // The charts of the operator page and of a release's page: rounds per
@@ -45,7 +46,7 @@ func windowParam(c echo.Context) (uiWindow, error) {
 		}
 		names[i] = w.Name
 	}
-	e := store.Errorf(codeBadRequest, "window must be one of 1h, 24h, 7d")
+	e := store.Errorf(wire.CodeBadRequest, "window must be one of 1h, 24h, 7d")
 	e.Details = map[string]any{"windows": names}
 	return uiWindow{}, e
 }
