@@ -51,6 +51,8 @@ type config struct {
 
 	shutdownTimeout time.Duration
 	dbPoolSize      int
+
+	webhooks webhookConfig
 }
 
 // envErrors collects malformed APTQ_* values, reported at start-up.

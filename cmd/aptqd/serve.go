@@ -97,6 +97,9 @@ func serve(ctx context.Context, cfg config, role string, withAPI, withWorker boo
 	if err != nil {
 		return err
 	}
+	// Set before any part starts: the rounds this process publishes or
+	// fails enqueue their webhook deliveries in the same transaction.
+	st.EnqueueWebhooks = worker.WebhookEnqueuer(riverClient)
 	if withWorker {
 		if err := riverClient.Start(run); err != nil {
 			return fmt.Errorf("start workers: %w", err)
@@ -132,7 +135,8 @@ func serve(ctx context.Context, cfg config, role string, withAPI, withWorker boo
 			MaxPlanPackages: cfg.maxPlanPackages,
 			ExternalURL:     externalURL, MaxUploads: cfg.maxUploads, MaxTenantUploads: cfg.maxTenantUploads,
 			MinUploadRate: int64(cfg.uploadMinRate), UploadRateWindow: cfg.uploadRateWindow,
-			MetricsElsewhere: cfg.metricsListen != "", ShutdownTimeout: cfg.shutdownTimeout})
+			MetricsElsewhere: cfg.metricsListen != "", ShutdownTimeout: cfg.shutdownTimeout,
+			WebhookAllowPrivate: cfg.webhooks.allowPrivate})
 		part(func() error { return srv.Serve(stop, cfg.listen) })
 		log.Info("api listening", slog.String("addr", cfg.listen), slog.Int("db_pool_size", cfg.dbPoolSize))
 	}
