@@ -1,0 +1,190 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aptq/aptq/jobs"
+	"github.com/aptq/aptq/store"
+)
+
+// cutRound cuts a round of one new change, awaiting its signature.
+func (b *bundle) cutRound(t *testing.T) store.Round {
+	t.Helper()
+	c := b.addChange(t, "hook-"+randomHex(4))
+	lease, ok, err := b.store.AcquireLease(b.ctx, b.release.ID, "w", time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	r, err := b.store.CutRound(b.ctx, store.Cut{Lease: lease, Generation: 1, ReleaseDate: time.Now().UTC().Truncate(time.Second),
+		ReleaseBytes: []byte("Origin: o\n"), Files: []store.IndexFile{}, ChangeIDs: []int64{c.ID}, SignatureTimeout: time.Minute})
+	require.NoError(t, err)
+	return r
+}
+
+// TestWebhookEnqueuedInTransaction: a failed round records its delivery and
+// inserts its River job in the transaction that fails it; when the insert
+// fails, the round does not fail either (no event is lost), and when the
+// round cannot fail, nothing is sent (no event for what did not happen).
+func TestWebhookEnqueuedInTransaction(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	hook, _, err := b.store.CreateWebhook(b.ctx, b.repo.ID, "https://hooks.example.com/x", []string{store.WebhookFailed})
+	require.NoError(t, err)
+	round := b.cutRound(t)
+
+	b.store.EnqueueWebhooks = func(context.Context, pgx.Tx, []int64) error { return errors.New("queue down") }
+	require.ErrorContains(t, b.store.FailRound(b.ctx, round, store.CodeSignatureTimeout, "late"), "queue down")
+	var state string
+	require.NoError(t, b.store.Pool.QueryRow(b.ctx, `SELECT state FROM rounds WHERE id = $1`, round.ID).Scan(&state))
+	require.Equal(t, store.RoundAwaitingSignature, state, "the failure rolled back with its event")
+	ds, err := b.store.WebhookDeliveries(b.ctx, b.repo.ID, hook.ID, 10)
+	require.NoError(t, err)
+	require.Empty(t, ds)
+
+	rc, err := river.NewClient(riverpgxv5.New(b.store.Pool), &river.Config{})
+	require.NoError(t, err)
+	b.store.EnqueueWebhooks = WebhookEnqueuer(rc)
+	require.NoError(t, b.store.FailRound(b.ctx, round, store.CodeSignatureTimeout, "late"))
+	ds, err = b.store.WebhookDeliveries(b.ctx, b.repo.ID, hook.ID, 10)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	require.Equal(t, store.DeliveryPending, ds[0].State)
+	var deliveryID int64
+	var queue string
+	require.NoError(t, b.store.Pool.QueryRow(b.ctx, `SELECT (args->>'delivery_id')::bigint, queue FROM river_job WHERE kind = $1`,
+		jobs.WebhookArgs{}.Kind()).Scan(&deliveryID, &queue))
+	require.Equal(t, ds[0].ID, deliveryID)
+	require.Equal(t, jobs.WebhookQueue, queue)
+
+	target, err := b.store.DeliveryTarget(b.ctx, ds[0].ID)
+	require.NoError(t, err)
+	var event struct {
+		ID, Event, Repo string
+		Error           struct{ Code, Message string }
+		Changes         []struct{ ID int64 }
+	}
+	require.NoError(t, json.Unmarshal(target.Payload, &event))
+	require.Equal(t, ds[0].EventID, event.ID)
+	require.Equal(t, []string{"failed", "repo", store.CodeSignatureTimeout, "late"},
+		[]string{event.Event, event.Repo, event.Error.Code, event.Error.Message})
+	require.Len(t, event.Changes, 1)
+
+	// Failing it again is refused, and sends nothing more.
+	require.Error(t, b.store.FailRound(b.ctx, round, store.CodeSignatureTimeout, "late"))
+	ds, err = b.store.WebhookDeliveries(b.ctx, b.repo.ID, hook.ID, 10)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+}
+
+// webhookJob is the job River would hand the worker for a delivery.
+func webhookJob(id int64, attempt int) *river.Job[jobs.WebhookArgs] {
+	return &river.Job[jobs.WebhookArgs]{JobRow: &rivertype.JobRow{Attempt: attempt, MaxAttempts: jobs.WebhookMaxAttempts},
+		Args: jobs.WebhookArgs{DeliveryID: id}}
+}
+
+// delivery records one delivery of a failed round to url.
+func (b *bundle) delivery(t *testing.T, url string) (store.Webhook, int64) {
+	t.Helper()
+	hook, _, err := b.store.CreateWebhook(b.ctx, b.repo.ID, url, []string{store.WebhookFailed})
+	require.NoError(t, err)
+	var ids []int64
+	b.store.EnqueueWebhooks = func(_ context.Context, _ pgx.Tx, got []int64) error { ids = got; return nil }
+	require.NoError(t, b.store.FailRound(b.ctx, b.cutRound(t), store.CodeSignatureTimeout, "late"))
+	require.Len(t, ids, 1)
+	return hook, ids[0]
+}
+
+// lastDelivery is the recorded state of a webhook's newest delivery.
+func (b *bundle) lastDelivery(t *testing.T, hook store.Webhook) store.WebhookDelivery {
+	t.Helper()
+	ds, err := b.store.WebhookDeliveries(b.ctx, b.repo.ID, hook.ID, 1)
+	require.NoError(t, err)
+	require.Len(t, ds, 1)
+	return ds[0]
+}
+
+// TestWebhookSendGuards replays what a hostile or broken receiver does: a
+// loopback address without the operator's consent is never connected to;
+// a redirect (to the cloud metadata address or anywhere) is not followed; a
+// receiver that never answers is cut off at the timeout; a huge answer is
+// kept truncated; the last attempt marks the delivery failed.
+func TestWebhookSendGuards(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { hits.Add(1) }))
+	t.Cleanup(target.Close)
+	// Cleanups run after the parallel subtests.
+	t.Cleanup(func() { require.Zero(t, hits.Load(), "nothing reached the private target") })
+	stall := make(chan struct{})
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/redirect":
+			http.Redirect(w, r, target.URL+"/metadata", http.StatusFound)
+		case "/stall":
+			<-stall
+		case "/huge":
+			w.WriteHeader(http.StatusBadGateway)
+			_, _ = io.WriteString(w, strings.Repeat("x", 10<<10))
+		}
+	}))
+	t.Cleanup(func() { close(stall); recv.Close() })
+
+	t.Run("private address refused", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		hook, id := b.delivery(t, target.URL+"/hook")
+		err := NewWebhookWorker(b.store, false, time.Second).Work(b.ctx, webhookJob(id, 1))
+		require.ErrorContains(t, err, "refused")
+		d := b.lastDelivery(t, hook)
+		require.Equal(t, store.DeliveryPending, d.State)
+		require.Contains(t, d.Error, "loopback")
+	})
+	t.Run("redirect not followed", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		hook, id := b.delivery(t, recv.URL+"/redirect")
+		require.Error(t, NewWebhookWorker(b.store, true, time.Second).Work(b.ctx, webhookJob(id, 1)))
+		require.Equal(t, http.StatusFound, b.lastDelivery(t, hook).ResponseStatus)
+	})
+	t.Run("timeout", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		hook, id := b.delivery(t, recv.URL+"/stall")
+		start := time.Now()
+		require.Error(t, NewWebhookWorker(b.store, true, 300*time.Millisecond).Work(b.ctx, webhookJob(id, 1)))
+		require.Less(t, time.Since(start), 5*time.Second)
+		require.Contains(t, b.lastDelivery(t, hook).Error, "Timeout")
+	})
+	t.Run("huge answer truncated, last attempt failed", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		hook, id := b.delivery(t, recv.URL+"/huge")
+		require.Error(t, NewWebhookWorker(b.store, true, time.Second).Work(b.ctx, webhookJob(id, jobs.WebhookMaxAttempts)))
+		d := b.lastDelivery(t, hook)
+		require.Equal(t, store.DeliveryFailed, d.State)
+		require.Equal(t, http.StatusBadGateway, d.ResponseStatus)
+		require.Len(t, d.ResponseBody, store.MaxResponseBody)
+		require.Equal(t, 1, d.Attempts)
+	})
+	t.Run("removed webhook ends its job", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		hook, id := b.delivery(t, recv.URL+"/huge")
+		require.NoError(t, b.store.DeleteWebhook(b.ctx, b.repo.ID, hook.ID))
+		require.NoError(t, NewWebhookWorker(b.store, true, time.Second).Work(b.ctx, webhookJob(id, 1)))
+	})
+}
