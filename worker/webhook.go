@@ -2,6 +2,7 @@ package worker
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -20,6 +21,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/aptq/aptq/jobs"
+	"github.com/aptq/aptq/metrics"
 	"github.com/aptq/aptq/store"
 )
 
@@ -51,25 +53,35 @@ func WebhookEnqueuer(client *river.Client[pgx.Tx]) store.WebhookEnqueuer {
 // error, and River retries it with backoff up to jobs.WebhookMaxAttempts.
 type WebhookWorker struct {
 	river.WorkerDefaults[jobs.WebhookArgs]
-	store  *store.Store
-	client *http.Client
+	store   *store.Store
+	metrics *metrics.Metrics
+	client  *http.Client
 }
 
-// NewWebhookWorker returns the delivery worker. Unless allowPrivate, it
-// connects only to public addresses (checked on the address dialled, so a
-// name that resolves to 169.254.169.254 or 10.x is refused too); it never
-// follows redirects.
-func NewWebhookWorker(st *store.Store, allowPrivate bool, timeout time.Duration) *WebhookWorker {
-	if timeout == 0 {
-		timeout = DefaultWebhookTimeout
-	}
+// WebhookConfig wires the delivery worker.
+type WebhookConfig struct {
+	Store *store.Store
+	// AllowPrivate lets deliveries reach loopback, private and link-local
+	// addresses; off, such addresses are refused on every address dialled,
+	// so a name that resolves to 169.254.169.254 or 10.x is refused too.
+	AllowPrivate bool
+	// Timeout bounds an attempt, answer included (DefaultWebhookTimeout).
+	Timeout time.Duration
+	// Metrics counts attempts; nil counts nothing.
+	Metrics *metrics.Metrics
+}
+
+// NewWebhookWorker returns the delivery worker. It never follows a
+// redirect: the answer is recorded as the receiver's.
+func NewWebhookWorker(cfg WebhookConfig) *WebhookWorker {
+	timeout := cmp.Or(cfg.Timeout, DefaultWebhookTimeout)
 	dialer := &net.Dialer{Timeout: timeout}
-	if !allowPrivate {
+	if !cfg.AllowPrivate {
 		dialer.Control = refusePrivate
 	}
 	transport := &http.Transport{DialContext: dialer.DialContext, Proxy: nil, MaxIdleConnsPerHost: 2,
 		IdleConnTimeout: 30 * time.Second, TLSHandshakeTimeout: timeout, ResponseHeaderTimeout: timeout}
-	return &WebhookWorker{store: st, client: &http.Client{Transport: transport, Timeout: timeout,
+	return &WebhookWorker{store: cfg.Store, metrics: cfg.Metrics, client: &http.Client{Transport: transport, Timeout: timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -98,6 +110,7 @@ func (w *WebhookWorker) Work(ctx context.Context, job *river.Job[jobs.WebhookArg
 		return err
 	}
 	status, body, sendErr := w.send(ctx, target, time.Now())
+	w.metrics.WebhookAttempt(sendErr == nil)
 	state := store.DeliveryDelivered
 	if sendErr != nil {
 		state = store.DeliveryPending

@@ -24,5 +24,6 @@ func (c *config) bindWebhooks(fs *pflag.FlagSet) {
 
 // webhookWorker is the delivery worker the configuration asks for.
 func (c *config) webhookWorker(wcfg worker.Config) *worker.WebhookWorker {
-	return worker.NewWebhookWorker(wcfg.Store, c.webhooks.allowPrivate, worker.DefaultWebhookTimeout)
+	return worker.NewWebhookWorker(worker.WebhookConfig{Store: wcfg.Store, AllowPrivate: c.webhooks.allowPrivate,
+		Metrics: wcfg.Metrics})
 }
