@@ -7,7 +7,7 @@ import "github.com/riverqueue/river"
 const WebhookQueue = "webhooks"
 
 // WebhookMaxAttempts bounds the tries of one delivery: with River's
-// backoff (attempt⁴ seconds) the last comes about a day after the first.
+// backoff (attempt⁴ seconds) the last comes about half a day after the first.
 const WebhookMaxAttempts = 12
 
 // WebhookArgs sends one recorded delivery (store.WebhookDelivery).
