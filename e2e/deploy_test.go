@@ -102,8 +102,10 @@ func TestDeployFilesParse(t *testing.T) {
 	for _, name := range []string{"humanize", "humanizeDuration", "humanizePercentage"} {
 		funcs[name] = func(any) string { return "" }
 	}
+	// Prometheus defines these before every annotation template.
+	const defs = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}"
 	for where, a := range annotations {
-		_, err := template.New(where).Funcs(funcs).Parse(a)
+		_, err := template.New(where).Funcs(funcs).Parse(defs + a)
 		require.NoError(t, err, "%s: %s", where, a)
 	}
 }

@@ -123,7 +123,7 @@ func (s *Store) PublishRound(ctx context.Context, r Round, inReleaseETag string)
 			return translate("mark changes published", err)
 		}
 		if tag.RowsAffected() == 1 {
-			if err := s.roundWebhooks(ctx, tx, WebhookPublished, r.ID); err != nil {
+			if err := s.roundWebhooks(ctx, tx, WebhookPublished, r); err != nil {
 				return err
 			}
 		}

@@ -198,21 +198,30 @@ func (s *Store) RecordDeliveryAttempt(ctx context.Context, deliveryID int64, sta
 	return translate("record delivery attempt", err)
 }
 
-// roundWebhooks records, inside the transaction that publishes or fails a
-// round, one delivery of the event per subscribed webhook of the round's
-// repository, and enqueues their jobs. Without an enqueuer (a store that
-// sends no webhooks) it records nothing.
-func (s *Store) roundWebhooks(ctx context.Context, tx pgx.Tx, event string, roundID int64) error {
+// roundWebhooks records the webhook deliveries of a round's event: its
+// changes are those the round holds.
+func (s *Store) roundWebhooks(ctx context.Context, tx pgx.Tx, event string, r Round) error {
+	return s.webhookEvent(ctx, tx, event, r.ReleaseID, &r.ID, nil)
+}
+
+// webhookEvent records, inside the transaction that makes the event happen,
+// one delivery of it per subscribed webhook of the release's repository,
+// and enqueues their jobs. The event's changes are the round's (roundID) or,
+// for changes that failed outside a round, changeIDs. Without an enqueuer
+// (a store that sends no webhooks) it records nothing.
+func (s *Store) webhookEvent(ctx context.Context, tx pgx.Tx, event string, releaseID int64, roundID *int64, changeIDs []int64) error {
 	if s.EnqueueWebhooks == nil {
 		return nil
 	}
 	rows, err := tx.Query(ctx, `
-		WITH ev AS (
+		WITH ch AS (
+			SELECT * FROM changes WHERE CASE WHEN $3::bigint IS NULL THEN id = ANY ($4) ELSE round_id = $3 END),
+		ev AS (
 			SELECT gen_random_uuid() AS id, rl.repository_id, jsonb_build_object(
 				'event', $2::text, 'tenant', t.name, 'repo', rp.name, 'release', rl.name,
 				'round_id', r.id, 'generation', r.generation,
-				'error', CASE WHEN r.error_code IS NOT NULL
-					THEN jsonb_build_object('code', r.error_code, 'message', r.error_message) END,
+				'error', CASE WHEN $2 = 'failed' THEN jsonb_build_object(
+					'code', coalesce(r.error_code, e.error_code), 'message', coalesce(r.error_message, e.error_message)) END,
 				'changes', coalesce((SELECT jsonb_agg(jsonb_build_object(
 					'id', c.id, 'job_id', c.job_id,
 					'submitter', (SELECT k.name FROM api_tokens k WHERE k.id = c.token_id),
@@ -220,16 +229,17 @@ func (s *Store) roundWebhooks(ctx context.Context, tx pgx.Tx, event string, roun
 							'architecture', p.architecture, 'component', a.component) ORDER BY p.name, p.version), '[]')
 						FROM jsonb_to_recordset(c.adds) AS a(package_id bigint, component text)
 						JOIN packages p ON p.id = a.package_id),
-					'removes', c.removes) ORDER BY c.id)
-					FROM changes c WHERE c.round_id = r.id), '[]')) AS body
-			FROM rounds r JOIN releases rl ON rl.id = r.release_id
-			JOIN repositories rp ON rp.id = rl.repository_id JOIN tenants t ON t.id = rp.tenant_id
-			WHERE r.id = $1)
+					'removes', c.removes) ORDER BY c.id) FROM ch c), '[]')) AS body
+			FROM releases rl JOIN repositories rp ON rp.id = rl.repository_id JOIN tenants t ON t.id = rp.tenant_id
+			LEFT JOIN rounds r ON r.id = $3
+			LEFT JOIN LATERAL (SELECT error_code, error_message FROM ch
+				WHERE error_code IS NOT NULL ORDER BY id LIMIT 1) e ON true
+			WHERE rl.id = $1)
 		INSERT INTO webhook_deliveries (webhook_id, event_id, event, payload)
 		SELECT w.id, ev.id, $2, ev.body || jsonb_build_object('id', ev.id, 'occurred_at', now())
 		FROM ev JOIN webhooks w ON w.repository_id = ev.repository_id AND $2 = ANY (w.events)
 		ORDER BY w.id
-		RETURNING id`, roundID, event)
+		RETURNING id`, releaseID, event, roundID, changeIDs)
 	if err != nil {
 		return translate("record webhook deliveries", err)
 	}

@@ -188,3 +188,55 @@ func TestWebhookSendGuards(t *testing.T) {
 		require.NoError(t, NewWebhookWorker(WebhookConfig{Store: b.store, AllowPrivate: true, Timeout: time.Second}).Work(b.ctx, webhookJob(id, 1)))
 	})
 }
+
+// TestWebhookClientGone: changes that fail because their client vanished
+// send a "failed" event too, before a round (no round, no generation) and
+// out of an aborted round (the gone changes only).
+func TestWebhookClientGone(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	hook, _, err := b.store.CreateWebhook(b.ctx, b.repo.ID, "https://hooks.example.com/x", []string{store.WebhookFailed})
+	require.NoError(t, err)
+	var sent [][]int64
+	b.store.EnqueueWebhooks = func(_ context.Context, _ pgx.Tx, ids []int64) error { sent = append(sent, ids); return nil }
+	type event struct {
+		Event   string
+		RoundID *int64 `json:"round_id"`
+		Error   struct{ Code string }
+		Changes []struct{ ID int64 }
+	}
+	last := func() event {
+		t.Helper()
+		require.NotEmpty(t, sent)
+		target, err := b.store.DeliveryTarget(b.ctx, sent[len(sent)-1][0])
+		require.NoError(t, err)
+		var e event
+		require.NoError(t, json.Unmarshal(target.Payload, &e))
+		return e
+	}
+
+	pending := b.addChange(t, "gone-pending")
+	require.NoError(t, b.store.TouchClient(b.ctx, b.store.Pool, pending.ID, -time.Minute))
+	require.NoError(t, b.store.DropGonePending(b.ctx, b.release.ID))
+	e := last()
+	require.Equal(t, "failed", e.Event)
+	require.Nil(t, e.RoundID)
+	require.Equal(t, store.CodeClientGone, e.Error.Code)
+	require.Equal(t, []struct{ ID int64 }{{pending.ID}}, e.Changes)
+
+	round := b.cutRound(t)
+	var inRound int64
+	require.NoError(t, b.store.Pool.QueryRow(b.ctx, `SELECT id FROM changes WHERE round_id = $1`, round.ID).Scan(&inRound))
+	require.NoError(t, b.store.TouchClient(b.ctx, b.store.Pool, inRound, -time.Minute))
+	aborted, _, err := b.store.DropGoneClients(b.ctx, round)
+	require.NoError(t, err)
+	require.True(t, aborted)
+	e = last()
+	require.Equal(t, round.ID, *e.RoundID)
+	require.Equal(t, store.CodeClientGone, e.Error.Code)
+	require.Equal(t, []struct{ ID int64 }{{inRound}}, e.Changes)
+	require.Len(t, sent, 2)
+	ds, err := b.store.WebhookDeliveries(b.ctx, b.repo.ID, hook.ID, 10)
+	require.NoError(t, err)
+	require.Len(t, ds, 2)
+}
