@@ -30,6 +30,10 @@ const MaxWebhooks = 10
 // MaxResponseBody is how much of a receiver's answer a delivery keeps.
 const MaxResponseBody = 4 << 10
 
+// KeptDeliveries is how many of a webhook's newest deliveries are kept once
+// finished: the history "aptq webhook deliveries" shows.
+const KeptDeliveries = 500
+
 // WebhookEnqueuer enqueues the jobs that send deliveries, inside the
 // transaction that records them (River's InsertTx): an event is sent if and
 // only if the transaction that makes it happen commits.
@@ -182,7 +186,9 @@ func (s *Store) DeliveryTarget(ctx context.Context, deliveryID int64) (DeliveryT
 }
 
 // RecordDeliveryAttempt records an attempt's outcome: the receiver's status
-// and body (cut to MaxResponseBody bytes), or the error that stopped it.
+// and body (cut to MaxResponseBody bytes), or the error that stopped it. It
+// also forgets the webhook's finished deliveries beyond the newest
+// KeptDeliveries, so that the table does not grow with every publish.
 func (s *Store) RecordDeliveryAttempt(ctx context.Context, deliveryID int64, state string, status int, body, errMsg string) error {
 	if len(body) > MaxResponseBody {
 		body = body[:MaxResponseBody]
@@ -191,11 +197,15 @@ func (s *Store) RecordDeliveryAttempt(ctx context.Context, deliveryID int64, sta
 	if status != 0 {
 		st = &status
 	}
-	_, err := s.Pool.Exec(ctx, `
+	return s.Atomic(ctx, Stmt("record delivery attempt", `
 		UPDATE webhook_deliveries SET state = $2, attempts = attempts + 1, response_status = $3,
 			response_body = $4, error = nullif($5, ''), attempted_at = now()
-		WHERE id = $1`, deliveryID, state, st, body, errMsg)
-	return translate("record delivery attempt", err)
+		WHERE id = $1`, deliveryID, state, st, body, errMsg),
+		Stmt("forget old deliveries", `
+		DELETE FROM webhook_deliveries d USING webhook_deliveries this
+		WHERE this.id = $1 AND d.webhook_id = this.webhook_id AND d.state <> 'pending' AND d.id < (
+			SELECT id FROM webhook_deliveries WHERE webhook_id = this.webhook_id
+			ORDER BY id DESC OFFSET $2 - 1 LIMIT 1)`, deliveryID, KeptDeliveries))
 }
 
 // roundWebhooks records the webhook deliveries of a round's event: its

@@ -240,3 +240,28 @@ func TestWebhookClientGone(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ds, 2)
 }
+
+// TestWebhookDeliveriesForgotten: once a webhook has more than
+// store.KeptDeliveries finished deliveries, an attempt forgets the oldest,
+// never one still pending (its job would find nothing to send).
+func TestWebhookDeliveriesForgotten(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	recv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(recv.Close)
+	hook, id := b.delivery(t, recv.URL)
+	_, err := b.store.Pool.Exec(b.ctx, `
+		INSERT INTO webhook_deliveries (id, webhook_id, event_id, event, payload, state) OVERRIDING SYSTEM VALUE
+		SELECT -i, $1, gen_random_uuid(), 'failed', '{}', CASE WHEN i = 600 THEN 'pending' ELSE 'delivered' END
+		FROM generate_series(1, 600) AS i`, hook.ID) // older than the delivery, the oldest pending
+	require.NoError(t, err)
+	require.NoError(t, NewWebhookWorker(WebhookConfig{Store: b.store, AllowPrivate: true}).Work(b.ctx, webhookJob(id, 1)))
+	var finished, pending int
+	require.NoError(t, b.store.Pool.QueryRow(b.ctx, `SELECT count(*) FILTER (WHERE state <> 'pending'),
+		count(*) FILTER (WHERE state = 'pending') FROM webhook_deliveries WHERE webhook_id = $1`, hook.ID).Scan(&finished, &pending))
+	require.Equal(t, store.KeptDeliveries, finished)
+	require.Equal(t, 1, pending, "the old pending delivery stays")
+	last := b.lastDelivery(t, hook)
+	require.Equal(t, id, last.ID)
+	require.Equal(t, store.DeliveryDelivered, last.State)
+}
