@@ -190,4 +190,9 @@ func TestWebhookDelivery(t *testing.T) {
 	_, stderr, code := b.cli(ctx, "webhook", "remove", "--repo", "main", strconv.FormatInt(otherHooks.Webhooks[0].ID, 10))
 	require.NotEqual(t, 0, code)
 	require.Contains(t, stderr, "not_found")
+
+	require.Contains(t, b.mustCLI("webhook", "remove", "--repo", "main", flakyID), "removed webhook "+flakyID)
+	require.NoError(t, json.Unmarshal([]byte(b.mustCLI("webhook", "list", "--repo", "main", "--json")), &hooks))
+	require.Len(t, hooks.Webhooks, 1)
+	require.NotEqual(t, flakyID, strconv.FormatInt(hooks.Webhooks[0].ID, 10))
 }
