@@ -244,7 +244,10 @@ func (s *Store) webhookEvent(ctx context.Context, tx pgx.Tx, event string, relea
 			LEFT JOIN rounds r ON r.id = $3
 			LEFT JOIN LATERAL (SELECT error_code, error_message FROM ch
 				WHERE error_code IS NOT NULL ORDER BY id LIMIT 1) e ON true
-			WHERE rl.id = $1)
+			-- Filtered before the payload is built: a publish to a repository
+			-- without webhooks pays for this one index lookup only.
+			WHERE rl.id = $1 AND EXISTS (SELECT 1 FROM webhooks w
+				WHERE w.repository_id = rl.repository_id AND $2 = ANY (w.events)))
 		INSERT INTO webhook_deliveries (webhook_id, event_id, event, payload)
 		SELECT w.id, ev.id, $2, ev.body || jsonb_build_object('id', ev.id, 'occurred_at', now())
 		FROM ev JOIN webhooks w ON w.repository_id = ev.repository_id AND $2 = ANY (w.events)
