@@ -98,7 +98,9 @@ func verifySignature(t *testing.T, secret string, req hookRequest) {
 // tenant's webhook gets nothing of this tenant's events.
 func TestWebhookDelivery(t *testing.T) {
 	t.Parallel()
-	b := setup(t, serverOpts{extraEnv: []string{"APTQ_WEBHOOK_ALLOW_PRIVATE=1"}})
+	// A long attempt timeout: the /hang delivery must still be in flight
+	// when the next publish ends, however slow the machine.
+	b := setup(t, serverOpts{extraEnv: []string{"APTQ_WEBHOOK_ALLOW_PRIVATE=1", "APTQ_WEBHOOK_TIMEOUT=2m"}})
 	recv := newReceiver(t)
 	key := b.repoWithKey("main", "stable")
 	secret := strings.TrimSpace(b.mustCLI("webhook", "add", "--repo", "main", recv.URL+"/flaky"))

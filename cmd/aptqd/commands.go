@@ -172,7 +172,7 @@ func newRiverClient(pool *pgxpool.Pool, cfg config, log *slog.Logger, withWorker
 		worker.Register(workers, wcfg)
 		river.AddWorker(workers, cfg.webhookWorker(wcfg))
 		queues := map[string]river.QueueConfig{jobs.MaintenanceQueue: {MaxWorkers: 2},
-			jobs.WebhookQueue: {MaxWorkers: max(1, cfg.webhooks.workers)}}
+			jobs.WebhookQueue: {MaxWorkers: cfg.webhooks.workers}}
 		for _, q := range jobs.PublishQueues(cfg.partitions) {
 			queues[q] = river.QueueConfig{MaxWorkers: cfg.workersPerQueue}
 		}
