@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -190,9 +192,8 @@ func (s *Store) DeliveryTarget(ctx context.Context, deliveryID int64) (DeliveryT
 // also forgets the webhook's finished deliveries beyond the newest
 // KeptDeliveries, so that the table does not grow with every publish.
 func (s *Store) RecordDeliveryAttempt(ctx context.Context, deliveryID int64, state string, status int, body, errMsg string) error {
-	if len(body) > MaxResponseBody {
-		body = body[:MaxResponseBody]
-	}
+	body = storableText(body, MaxResponseBody)
+	errMsg = storableText(errMsg, MaxResponseBody)
 	var st *int
 	if status != 0 {
 		st = &status
@@ -206,6 +207,22 @@ func (s *Store) RecordDeliveryAttempt(ctx context.Context, deliveryID int64, sta
 		WHERE this.id = $1 AND d.webhook_id = this.webhook_id AND d.state <> 'pending' AND d.id < (
 			SELECT id FROM webhook_deliveries WHERE webhook_id = this.webhook_id
 			ORDER BY id DESC OFFSET $2 - 1 LIMIT 1)`, deliveryID, KeptDeliveries))
+}
+
+// storableText makes a receiver's answer fit a text column: at most max
+// bytes, cut on a rune boundary, valid UTF-8 and without NUL, which
+// Postgres refuses (a binary or hostile answer would otherwise never be
+// recorded).
+func storableText(s string, max int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
 }
 
 // roundWebhooks records the webhook deliveries of a round's event: its

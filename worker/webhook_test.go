@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -137,8 +138,9 @@ func TestWebhookSendGuards(t *testing.T) {
 		case "/stall":
 			<-stall
 		case "/huge":
+			// Binary, invalid UTF-8 and a rune across the cut: stored all the same.
 			w.WriteHeader(http.StatusBadGateway)
-			_, _ = io.WriteString(w, strings.Repeat("x", 10<<10))
+			_, _ = io.WriteString(w, "\x00\xff"+strings.Repeat("x", store.MaxResponseBody-3)+"€"+strings.Repeat("x", 10<<10))
 		}
 	}))
 	t.Cleanup(func() { close(stall); recv.Close() })
@@ -177,7 +179,10 @@ func TestWebhookSendGuards(t *testing.T) {
 		d := b.lastDelivery(t, hook)
 		require.Equal(t, store.DeliveryFailed, d.State)
 		require.Equal(t, http.StatusBadGateway, d.ResponseStatus)
-		require.Len(t, d.ResponseBody, store.MaxResponseBody)
+		require.LessOrEqual(t, len(d.ResponseBody), store.MaxResponseBody)
+		require.Greater(t, len(d.ResponseBody), store.MaxResponseBody-8)
+		require.True(t, utf8.ValidString(d.ResponseBody))
+		require.True(t, strings.HasPrefix(d.ResponseBody, "\uFFFD\uFFFDx"), "%q", d.ResponseBody[:8])
 		require.Equal(t, 1, d.Attempts)
 	})
 	t.Run("removed webhook ends its job", func(t *testing.T) {
