@@ -270,3 +270,32 @@ func TestWebhookDeliveriesForgotten(t *testing.T) {
 	require.Equal(t, id, last.ID)
 	require.Equal(t, store.DeliveryDelivered, last.State)
 }
+
+// TestWebhookPublishedOnce: a published round sends one "published" event
+// with its generation; recording the publication again (an upload retried
+// after the round was marked) sends nothing more.
+func TestWebhookPublishedOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	_, _, err := b.store.CreateWebhook(b.ctx, b.repo.ID, "https://hooks.example.com/x", []string{store.WebhookPublished})
+	require.NoError(t, err)
+	var sent []int64
+	b.store.EnqueueWebhooks = func(_ context.Context, _ pgx.Tx, ids []int64) error { sent = append(sent, ids...); return nil }
+	round := b.publish(t, b.worker("w"), "first")
+	require.Len(t, sent, 1)
+	require.NoError(t, b.store.PublishRound(b.ctx, round, "\"etag\""))
+	require.Len(t, sent, 1)
+	target, err := b.store.DeliveryTarget(b.ctx, sent[0])
+	require.NoError(t, err)
+	var event struct {
+		Event      string
+		Generation int64
+		Changes    []struct{ Adds []struct{ Name string } }
+	}
+	require.NoError(t, json.Unmarshal(target.Payload, &event))
+	require.Equal(t, "published", event.Event)
+	require.Equal(t, round.Generation, event.Generation)
+	require.Len(t, event.Changes, 1)
+	require.Len(t, event.Changes[0].Adds, 1)
+	require.True(t, strings.HasPrefix(event.Changes[0].Adds[0].Name, "first"))
+}
