@@ -38,6 +38,7 @@ fuzz-short:
 	go test ./apt -run '^$$' -fuzz '^FuzzParseRelease$$' -fuzztime $(FUZZTIME)
 	go test ./api -run '^$$' -fuzz '^FuzzBind$$' -fuzztime $(FUZZTIME)
 	go test ./api -run '^$$' -fuzz '^FuzzReleaseUpdate$$' -fuzztime $(FUZZTIME)
+	go test ./api -run '^$$' -fuzz '^FuzzWebhookURL$$' -fuzztime $(FUZZTIME)
 	go test ./sign -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME)
 	go test ./verify -run '^$$' -fuzz '^FuzzSameGzip$$' -fuzztime $(FUZZTIME)
 	go test ./verify -run '^$$' -fuzz '^FuzzTraceGzip$$' -fuzztime $(FUZZTIME)

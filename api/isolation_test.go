@@ -51,9 +51,12 @@ func TestCrossTenantIsolation(t *testing.T) {
 	require.NoError(t, err)
 	tokens, err := b.store.Tokens(ctx, b.tenant.ID)
 	require.NoError(t, err)
+	hook, _, err := b.store.CreateWebhook(ctx, repo.ID, "https://hooks.example.com/a", []string{store.WebhookFailed})
+	require.NoError(t, err)
+	hookPath := fmt.Sprintf("/v1/repos/mine/webhooks/%d", hook.ID)
 
 	tables := []string{"repositories", "signing_keys", "releases", "packages", "repository_packages", "changes",
-		"rounds", "api_tokens", "river_job", "release_packages", "job_events", "tenants"}
+		"rounds", "api_tokens", "river_job", "release_packages", "job_events", "tenants", "webhooks", "webhook_deliveries"}
 	before := map[string]int{}
 	for _, tbl := range tables {
 		before[tbl] = b.count(tbl)
@@ -84,6 +87,10 @@ func TestCrossTenantIsolation(t *testing.T) {
 		r(http.MethodPatch, "/v1/repos/:repo/releases/:release", rel),
 		r(http.MethodDelete, "/v1/repos/:repo/releases/:release", rel),
 		r(http.MethodDelete, "/v1/repos/:repo", "/v1/repos/mine"),
+		r(http.MethodPost, "/v1/repos/:repo/webhooks", "/v1/repos/mine/webhooks"),
+		r(http.MethodGet, "/v1/repos/:repo/webhooks", "/v1/repos/mine/webhooks"),
+		r(http.MethodDelete, "/v1/repos/:repo/webhooks/:id", hookPath),
+		r(http.MethodGet, "/v1/repos/:repo/webhooks/:id/deliveries", hookPath+"/deliveries"),
 		r(http.MethodPost, "/v1/repos/:repo/releases/:release/changes", rel+"/changes"),
 		r(http.MethodPost, "/v1/repos/:repo/releases/:release/resign", rel+"/resign"),
 		r(http.MethodPost, "/v1/repos/:repo/releases/:release/copy", rel+"/copy"),
@@ -108,6 +115,7 @@ func TestCrossTenantIsolation(t *testing.T) {
 	}
 	bodies := map[string]any{
 		"/v1/repos/mine/keys":                            map[string]string{"armored": string(pub)},
+		"/v1/repos/mine/webhooks":                        map[string]any{"url": "https://hooks.example.com/b"},
 		"/v1/repos/mine/releases":                        map[string]any{"name": "evil"},
 		"/v1/repos/mine/releases/stable/changes":         map[string]any{"adds": []map[string]string{{"sha256": sum, "component": "main"}}},
 		"/v1/repos/mine/releases/stable/rollback":        map[string]any{"generation": 1},

@@ -30,6 +30,7 @@ type scopeFixture struct {
 	round    store.Round
 	key      string
 	disposal int64 // a token the admin routes may revoke
+	webhook  int64 // a webhook of "mine" the admin routes may remove
 }
 
 func newScopeFixture(t *testing.T) *scopeFixture {
@@ -68,6 +69,9 @@ func newScopeFixture(t *testing.T) *scopeFixture {
 	require.NoError(t, err)
 	disposal, _ := f.token(store.TokenSpec{Name: "disposable", Scope: read})
 	f.disposal = disposal.ID
+	hook, _, err := b.store.CreateWebhook(ctx, repo.ID, "https://hooks.example.com/aptq", []string{store.WebhookPublished})
+	require.NoError(t, err)
+	f.webhook = hook.ID
 	return f
 }
 
@@ -85,7 +89,8 @@ func (b *bundle) snapshot() map[string]string {
 	b.t.Helper()
 	out := map[string]string{}
 	for _, tbl := range []string{"tenants", "api_tokens", "repositories", "signing_keys", "releases", "packages",
-		"repository_packages", "changes", "rounds", "release_packages", "job_events", "river_job", "audit_log"} {
+		"repository_packages", "changes", "rounds", "release_packages", "job_events", "river_job", "audit_log",
+		"webhooks", "webhook_deliveries"} {
 		var digest string
 		require.NoError(b.t, b.store.Pool.QueryRow(context.Background(),
 			`SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM `+pgx.Identifier{tbl}.Sanitize()+` t`).
@@ -112,6 +117,7 @@ func (f *scopeFixture) routes() []scopedRoute {
 	rel := "/v1/repos/mine/releases/stable"
 	job := fmt.Sprintf("/v1/jobs/%d", f.job)
 	key := "/v1/repos/mine/keys/" + f.key
+	hook := fmt.Sprintf("/v1/repos/mine/webhooks/%d", f.webhook)
 	inRelease, releaseGPG, err := sign.Sign(f.round.ReleaseBytes, f.signer)
 	require.NoError(f.t, err)
 	return []scopedRoute{
@@ -130,6 +136,8 @@ func (f *scopeFixture) routes() []scopedRoute {
 		{http.MethodGet, "/v1/repos/:repo/releases/:release/packages", rel + "/packages", nil, read, true},
 		{http.MethodGet, "/v1/repos/:repo/releases/:release/reconcile", rel + "/reconcile", nil, read, true},
 		{http.MethodGet, "/v1/rounds/:id", fmt.Sprintf("/v1/rounds/%d", f.round.ID), nil, read, true},
+		{http.MethodGet, "/v1/repos/:repo/webhooks", "/v1/repos/mine/webhooks", nil, read, true},
+		{http.MethodGet, "/v1/repos/:repo/webhooks/:id/deliveries", hook + "/deliveries", nil, read, true},
 
 		{http.MethodHead, "/v1/packages/:sha256", "/v1/packages/" + f.sum, nil, publish, false},
 		{http.MethodPut, "/v1/packages/:sha256", "/v1/packages/" + f.sum, f.deb, publish, false},
@@ -155,6 +163,9 @@ func (f *scopeFixture) routes() []scopedRoute {
 		{http.MethodPatch, "/v1/repos/:repo/releases/:release", rel, map[string]any{"label": "new"}, admin, true},
 		{http.MethodDelete, "/v1/repos/:repo/releases/:release", rel, nil, admin, true},
 		{http.MethodDelete, "/v1/repos/:repo", "/v1/repos/mine", nil, admin, true},
+		{http.MethodPost, "/v1/repos/:repo/webhooks", "/v1/repos/mine/webhooks",
+			map[string]any{"url": "https://hooks.example.com/evil"}, admin, true},
+		{http.MethodDelete, "/v1/repos/:repo/webhooks/:id", hook, nil, admin, true},
 		{http.MethodGet, "/v1/tokens", "/v1/tokens", nil, admin, false},
 		{http.MethodPost, "/v1/tokens", "/v1/tokens", map[string]any{"name": "evil", "scope": "admin"}, admin, false},
 		{http.MethodDelete, "/v1/tokens/:id", fmt.Sprintf("/v1/tokens/%d", f.disposal), nil, admin, false},

@@ -59,6 +59,9 @@ type Config struct {
 	// ShutdownTimeout bounds how long Serve lets requests in flight finish
 	// once its context ends (default 30 s).
 	ShutdownTimeout time.Duration
+	// WebhookAllowPrivate accepts webhook URLs naming loopback, private and
+	// link-local addresses (off: a tenant could reach the internal network).
+	WebhookAllowPrivate bool
 }
 
 // DefaultClientGrace leaves a client that is between two long polls (it
@@ -191,6 +194,10 @@ func (s *Server) routes() {
 	v1.PATCH("/repos/:repo/releases/:release", s.updateRelease, s.scope(admin))
 	v1.DELETE("/repos/:repo/releases/:release", s.deleteRelease, s.scope(admin))
 	v1.DELETE("/repos/:repo", s.deleteRepo, s.scope(admin))
+	v1.POST("/repos/:repo/webhooks", s.createWebhook, s.scope(admin))
+	v1.GET("/repos/:repo/webhooks", s.listWebhooks, s.scope(read))
+	v1.DELETE("/repos/:repo/webhooks/:id", s.removeWebhook, s.scope(admin))
+	v1.GET("/repos/:repo/webhooks/:id/deliveries", s.listWebhookDeliveries, s.scope(read))
 	v1.POST("/repos/:repo/releases/:release/changes", s.submitChange, s.scope(publish))
 	v1.POST("/repos/:repo/releases/:release/copy", s.copyPackages, s.scope(publish))
 	v1.POST("/repos/:repo/releases/:release/removals", s.removePackages, s.scope(publish))

@@ -25,6 +25,8 @@ type Metrics struct {
 	reconcileRepairs prometheus.Counter
 	indexLookups     *prometheus.CounterVec
 	roundBytes       prometheus.Histogram
+	s3Errors         *prometheus.CounterVec
+	webhookAttempts  *prometheus.CounterVec
 }
 
 // New registers aptq's metrics, and Go's and the process's, in a new registry.
@@ -63,8 +65,10 @@ func New() *Metrics {
 		// 4 KiB … 4 GiB
 		Buckets: prometheus.ExponentialBuckets(4096, 4, 11),
 	})
+	m.s3Errors = newS3Errors()
+	m.webhookAttempts = newWebhookAttempts()
 	m.Registry.MustRegister(m.httpRequests, m.httpDuration, m.roundDuration, m.signatureWait,
-		m.uploadSeconds, m.leaseTakeovers, m.reconcileRepairs, m.indexLookups, m.roundBytes,
+		m.uploadSeconds, m.leaseTakeovers, m.reconcileRepairs, m.indexLookups, m.roundBytes, m.s3Errors, m.webhookAttempts,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -122,6 +122,11 @@ func (s *Store) PublishRound(ctx context.Context, r Round, inReleaseETag string)
 			UPDATE changes SET state = 'published', updated_at = now() WHERE round_id = $1 AND state = 'in_round'`, r.ID); err != nil {
 			return translate("mark changes published", err)
 		}
+		if tag.RowsAffected() == 1 {
+			if err := s.roundWebhooks(ctx, tx, WebhookPublished, r); err != nil {
+				return err
+			}
+		}
 		return notifyRelease(ctx, tx, r.ReleaseID)
 	})
 }

@@ -30,18 +30,29 @@ const goneMessage = "its client stopped following the job (no long poll within t
 // DropGonePending fails the release's pending changes whose client is gone,
 // so that no round is cut for a change nobody will sign.
 func (s *Store) DropGonePending(ctx context.Context, releaseID int64) error {
-	tag, err := s.Pool.Exec(ctx, `
-		WITH gone AS (
-			UPDATE changes SET state = 'failed', error_code = $2, error_message = $3, updated_at = now()
-			WHERE release_id = $1 AND state = 'pending' AND client_seen_until < now()
-			RETURNING id)
-		INSERT INTO job_events (change_id, kind, detail)
-		SELECT id, $4, jsonb_build_object('code', $2::text, 'message', $3::text) FROM gone ORDER BY id`,
-		releaseID, CodeClientGone, goneMessage, EventFailed)
-	if err != nil || tag.RowsAffected() == 0 {
-		return translate("fail changes of gone clients", err)
-	}
-	return notifyRelease(ctx, s.Pool, releaseID)
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `
+			WITH gone AS (
+				UPDATE changes SET state = 'failed', error_code = $2, error_message = $3, updated_at = now()
+				WHERE release_id = $1 AND state = 'pending' AND client_seen_until < now()
+				RETURNING id),
+			logged AS (
+				INSERT INTO job_events (change_id, kind, detail)
+				SELECT id, $4, jsonb_build_object('code', $2::text, 'message', $3::text) FROM gone ORDER BY id)
+			SELECT id FROM gone ORDER BY id`,
+			releaseID, CodeClientGone, goneMessage, EventFailed)
+		if err != nil {
+			return translate("fail changes of gone clients", err)
+		}
+		gone, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil || len(gone) == 0 {
+			return translate("fail changes of gone clients", err)
+		}
+		if err := s.webhookEvent(ctx, tx, WebhookFailed, releaseID, nil, gone); err != nil {
+			return err
+		}
+		return notifyRelease(ctx, tx, releaseID)
+	})
 }
 
 // DropGoneClients checks the clients of a round awaiting its signature. When
@@ -87,6 +98,10 @@ func (s *Store) DropGoneClients(ctx context.Context, r Round) (aborted bool, nex
 		}
 		msg := fmt.Sprintf("the clients of %d of its changes are gone; its other changes go to the next round", len(gone))
 		if err := abortRound(ctx, tx, r.ID, gone, CodeClientGone, msg); err != nil {
+			return err
+		}
+		// The round now holds only the changes that failed.
+		if err := s.roundWebhooks(ctx, tx, WebhookFailed, r); err != nil {
 			return err
 		}
 		aborted = true

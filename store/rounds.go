@@ -252,6 +252,9 @@ func (s *Store) FailRound(ctx context.Context, r Round, code, message string) er
 			WHERE round_id = $1 AND state = 'in_round'`, r.ID, code, message); err != nil {
 			return translate("fail round changes", err)
 		}
+		if err := s.roundWebhooks(ctx, tx, WebhookFailed, r); err != nil {
+			return err
+		}
 		return notifyRelease(ctx, tx, r.ReleaseID)
 	})
 }
@@ -281,6 +284,9 @@ func (s *Store) ExpireRound(ctx context.Context, r Round) (expired bool, err err
 				error_message = 'no signature arrived before the deadline', updated_at = now()
 			WHERE round_id = $1 AND state = 'in_round'`, r.ID, CodeSignatureTimeout); err != nil {
 			return translate("fail round changes", err)
+		}
+		if err := s.roundWebhooks(ctx, tx, WebhookFailed, r); err != nil {
+			return err
 		}
 		return notifyRelease(ctx, tx, r.ReleaseID)
 	})

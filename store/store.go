@@ -27,6 +27,9 @@ type DBTX interface {
 // Store is the entry point: a connection pool and the queries on it.
 type Store struct {
 	Pool *pgxpool.Pool
+	// EnqueueWebhooks, when set, sends the webhook deliveries of the rounds
+	// this store publishes or fails (webhooks.go); nil sends none.
+	EnqueueWebhooks WebhookEnqueuer
 }
 
 // New wraps a pool.

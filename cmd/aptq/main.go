@@ -118,6 +118,7 @@ func newRoot(a *app) *cobra.Command {
 	pf.DurationVar(&a.timeout, "timeout", 0, "give up after this long, exit 3 (default 10m for commands that publish, 1m otherwise)")
 	root.AddCommand(a.loginCommand(), a.keyCommand(), a.repoCommand(), a.releaseCommand(), a.pkgCommand(),
 		a.importCommand(), a.jobCommand(), a.roundCommand(), a.tenantCommand(), a.tokenCommand(), a.auditCommand(), a.uiCommand(),
+		a.webhookCommand(),
 		a.completionCommand(root))
 	return root
 }

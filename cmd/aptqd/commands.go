@@ -136,6 +136,7 @@ func serveCommand(role string, withAPI, withWorker bool) *cobra.Command {
 	cfg.bindQueues(cmd.Flags())
 	cfg.bindMetrics(cmd.Flags())
 	cfg.bindServe(cmd.Flags(), role)
+	cfg.bindWebhooks(cmd.Flags())
 	if withAPI {
 		cfg.bindAPI(cmd.Flags())
 	}
@@ -171,7 +172,9 @@ func newRiverClient(pool *pgxpool.Pool, cfg config, log *slog.Logger, withWorker
 	if withWorker {
 		workers := river.NewWorkers()
 		worker.Register(workers, wcfg)
-		queues := map[string]river.QueueConfig{jobs.MaintenanceQueue: {MaxWorkers: 2}}
+		river.AddWorker(workers, cfg.webhookWorker(wcfg))
+		queues := map[string]river.QueueConfig{jobs.MaintenanceQueue: {MaxWorkers: 2},
+			jobs.WebhookQueue: {MaxWorkers: cfg.webhooks.workers}}
 		for _, q := range jobs.PublishQueues(cfg.partitions) {
 			queues[q] = river.QueueConfig{MaxWorkers: cfg.workersPerQueue}
 		}

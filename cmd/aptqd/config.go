@@ -52,6 +52,8 @@ type config struct {
 
 	shutdownTimeout time.Duration
 	dbPoolSize      int
+
+	webhooks webhookConfig
 }
 
 // envErrors collects malformed APTQ_* values, reported at start-up.
@@ -257,6 +259,9 @@ func (c *config) validate(needS3, needAPI, needWorker bool) error {
 		}
 		if c.indexMaxAge < time.Second {
 			return fmt.Errorf("index max age must be at least 1s")
+		}
+		if err := c.webhooks.validate(); err != nil {
+			return err
 		}
 	}
 	return nil

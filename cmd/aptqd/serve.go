@@ -84,10 +84,12 @@ func serve(ctx context.Context, cfg config, role string, withAPI, withWorker boo
 	listener := store.NewListener(pool, log)
 	background.Go(func() error { listener.Run(bgctx); return nil })
 	mets := metrics.New()
-	mets.CountFromDatabase(st, log)
+	exportFromDatabase(mets, st, log)
+	// Every S3 request of this process counts its failures (aptq_s3_errors_total).
+	objects := mets.Blob(bucket)
 	stopping := make(chan struct{})
 	wcfg := worker.Config{
-		Store: st, Blob: bucket, Listener: listener, Logger: log, Holder: holderName(),
+		Store: st, Blob: objects, Listener: listener, Logger: log, Holder: holderName(),
 		LeaseTTL: cfg.leaseTTL, SignatureTimeout: cfg.signatureTimeout, RoundBudget: cfg.roundBudget,
 		Partitions: cfg.partitions, Metrics: mets, MaintenanceInterval: cfg.maintenanceInterval,
 		KeepGenerations: cfg.keepGenerations, GCGrace: cfg.gcGrace, IndexCacheBytes: indexCacheBytes(cfg.indexCacheMiB),
@@ -97,6 +99,9 @@ func serve(ctx context.Context, cfg config, role string, withAPI, withWorker boo
 	if err != nil {
 		return err
 	}
+	// Set before any part starts: the rounds this process publishes or
+	// fails enqueue their webhook deliveries in the same transaction.
+	st.EnqueueWebhooks = worker.WebhookEnqueuer(riverClient)
 	if withWorker {
 		if err := riverClient.Start(run); err != nil {
 			return fmt.Errorf("start workers: %w", err)
@@ -127,12 +132,13 @@ func serve(ctx context.Context, cfg config, role string, withAPI, withWorker boo
 			log.Warn("no --external-url (APTQ_EXTERNAL_URL): login links and repository URLs use the listen address",
 				slog.String("external_url", externalURL))
 		}
-		srv := api.New(api.Config{Store: st, Blob: bucket, Listener: listener, River: riverClient, Logger: log,
+		srv := api.New(api.Config{Store: st, Blob: objects, Listener: listener, River: riverClient, Logger: log,
 			MaxUploadBytes: cfg.maxUploadBytes, Partitions: cfg.partitions, Metrics: mets, ClientGrace: cfg.clientGrace,
 			MaxPlanPackages: cfg.maxPlanPackages,
 			ExternalURL:     externalURL, MaxUploads: cfg.maxUploads, MaxTenantUploads: cfg.maxTenantUploads,
 			MinUploadRate: int64(cfg.uploadMinRate), UploadRateWindow: cfg.uploadRateWindow,
-			MetricsElsewhere: cfg.metricsListen != "", ShutdownTimeout: cfg.shutdownTimeout})
+			MetricsElsewhere: cfg.metricsListen != "", ShutdownTimeout: cfg.shutdownTimeout,
+			WebhookAllowPrivate: cfg.webhooks.allowPrivate})
 		part(func() error { return srv.Serve(stop, cfg.listen) })
 		log.Info("api listening", slog.String("addr", cfg.listen), slog.Int("db_pool_size", cfg.dbPoolSize))
 	}
