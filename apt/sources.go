@@ -11,6 +11,11 @@ import (
 	"github.com/ulikunitz/xz"
 )
 
+// ArchSource is the architecture under which aptq records a source
+// package (a .dsc and its files): it is listed in <component>/source/Sources,
+// never in a binary-<arch> index.
+const ArchSource = "source"
+
 // SourcesDir is the directory of a component's Sources index, relative to
 // dists/<release>/.
 func SourcesDir(component string) string { return component + "/source" }

@@ -31,6 +31,9 @@ func foldEdits(changes []Change) (map[string]*edits, error) {
 	}
 	for _, c := range changes {
 		for _, a := range c.Adds {
+			if a.Architecture == apt.ArchSource {
+				continue // Sources: foldSources
+			}
 			control, err := apt.ParseParagraph([]byte(a.Control))
 			if err != nil {
 				return nil, fmt.Errorf("change %d adds %s: its control paragraph: %w", c.ID, a.SHA256, err)
@@ -45,6 +48,9 @@ func foldEdits(changes []Change) (map[string]*edits, error) {
 			set(key{a.Component, k}, p)
 		}
 		for _, r := range c.Removes {
+			if r.Architecture == apt.ArchSource {
+				continue
+			}
 			set(key{r.Component, apt.PackageKey{Name: r.Name, Version: r.Version, Arch: r.Architecture}}, nil)
 		}
 	}

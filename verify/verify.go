@@ -155,6 +155,9 @@ func Check(ctx context.Context, cfg Config, r Round, f Fetcher) error {
 	if err != nil {
 		return err
 	}
+	if err := checkSources(ctx, prev, next, changes, f); err != nil {
+		return err
+	}
 	return checkIndexes(ctx, prev, next, edits, ret, f)
 }
 
