@@ -120,7 +120,7 @@ func checkComponent(rel store.Release, component, field string) error {
 }
 
 func checkArch(rel store.Release, arch, field string) error {
-	if arch != "all" && !slices.Contains(rel.Architectures, arch) {
+	if arch != apt.ArchAll && arch != apt.ArchSource && !slices.Contains(rel.Architectures, arch) {
 		return invalidField(field, "release %s has no architecture %q (it has %v)", rel.Name, truncateText(arch), rel.Architectures)
 	}
 	return nil

@@ -56,6 +56,7 @@ var statusByCode = map[string]int{
 	codeTooManyUploads:        http.StatusTooManyRequests,
 	codeUploadTooSlow:         http.StatusRequestTimeout,
 	codeIncompleteBody:        http.StatusBadRequest,
+	codeMissingFile:           http.StatusUnprocessableEntity,
 }
 
 // Codes the API itself raises, beside the store's.
@@ -83,6 +84,7 @@ var domainSentinels = []struct {
 	code string
 }{
 	{apt.ErrInvalidPackage, codeInvalidPackage},
+	{apt.ErrInvalidSource, codeInvalidPackage},
 	{sign.ErrPrivateKey, codePrivateKey},
 	{sign.ErrInvalidKey, codeInvalidKey},
 	{sign.ErrContentMismatch, codeContentMismatch},

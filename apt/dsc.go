@@ -155,14 +155,6 @@ func DSCName(source, version string) string {
 	return source + "_" + version + ".dsc"
 }
 
-// SourceDir returns the pool directory of a source package, relative to
-// the repository root: "pool/<component>/<prefix>/<source>", the directory
-// PoolPath puts the source's binaries in.
-func SourceDir(component, source string) string {
-	p := PoolPath(component, source, source, "0", "x")
-	return p[:strings.LastIndexByte(p, '/')]
-}
-
 // checkSourceFileName returns the check of the names a .dsc of source may
 // list.
 func checkSourceFileName(source string) func(string) error {
