@@ -3,7 +3,6 @@ package api
 import (
 	"fmt"
 	"net/http"
-	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -128,7 +127,7 @@ func (s *Server) rollback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	current, err := s.store.Members(ctx, rel.ID, rel.Components, append(slices.Clone(rel.Architectures), "all"))
+	current, err := s.store.Members(ctx, rel.ID, rel.Components, memberArchs(rel.Architectures))
 	if err != nil {
 		return err
 	}
@@ -232,7 +231,7 @@ func (s *Server) listPackages(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	comps, archs := rel.Components, append(slices.Clone(rel.Architectures), "all")
+	comps, archs := rel.Components, memberArchs(rel.Architectures)
 	if v := c.QueryParam("component"); v != "" {
 		comps = []string{v}
 	}

@@ -41,6 +41,9 @@ type bulkItem struct {
 	// Open returns its content from the start; it is called once to check
 	// and hash the item, and again for each upload attempt.
 	Open func() (io.ReadCloser, error)
+	// SourceDir, for a .dsc, is the directory that holds the files it
+	// lists ("" for a .deb).
+	SourceDir string
 	// Known, with SHA256 and Size, is the package an index that was checked
 	// already vouches for (import): check then takes it as is instead of
 	// downloading the item an extra time, and Open's reader must fail,
@@ -70,6 +73,7 @@ type bulkFile struct {
 	name, version, arch string // from its control file
 	onServer            bool   // the server had its content already
 	dup                 *bulkFile
+	files               []sourceFile // of a .dsc
 
 	// Set once it stops short of being published.
 	stage string
@@ -194,7 +198,13 @@ func (r *bulkRun) check(ctx context.Context, rel client.Release) error {
 			checkArch(f, rel)
 			return ctx.Err()
 		}
-		ctl, err := readItem(f)
+		var ctl *apt.Control
+		var err error
+		if f.SourceDir != "" {
+			err = readSource(f)
+		} else {
+			ctl, err = readItem(f)
+		}
 		var bad *invalidPackage
 		switch {
 		case errors.As(err, &bad):
@@ -203,7 +213,9 @@ func (r *bulkRun) check(ctx context.Context, rel client.Release) error {
 		case err != nil:
 			f.refuse(fmt.Sprintf("%s: %v", f.Label, err))
 		default:
-			f.name, f.version, f.arch = ctl.Package, ctl.Version, ctl.Architecture
+			if ctl != nil {
+				f.name, f.version, f.arch = ctl.Package, ctl.Version, ctl.Architecture
+			}
 			checkArch(f, rel)
 		}
 		return ctx.Err()
@@ -236,7 +248,7 @@ func (r *bulkRun) check(ctx context.Context, rel client.Release) error {
 
 // checkArch refuses a file whose architecture the release does not have.
 func checkArch(f *bulkFile, rel client.Release) {
-	if f.arch != "all" && !slices.Contains(rel.Architectures, f.arch) {
+	if f.arch != apt.ArchAll && f.arch != apt.ArchSource && !slices.Contains(rel.Architectures, f.arch) {
 		f.refuse(fmt.Sprintf("%s is %s %s for %s, but release %s has no architecture %s (it has %s)",
 			f.Label, f.name, f.version, f.arch, rel.Name, f.arch, strings.Join(rel.Architectures, ", ")))
 	}
@@ -393,7 +405,7 @@ func (r *bulkRun) uploadSingle(ctx context.Context, f *bulkFile) error {
 	}
 	defer rc.Close()
 	t := r.a.ui.Upload(rc, filepath.Base(f.Label), f.Size)
-	pkg, err := r.c.UploadPackage(ctx, f.SHA256, t, f.Size)
+	pkg, err := r.send(ctx, f, t)
 	if err != nil {
 		t.Fail()
 		f.fail(stageUpload, err)
@@ -409,5 +421,5 @@ func (r *bulkRun) uploadOne(ctx context.Context, f *bulkFile, p *bulkProgress) (
 		return client.Package{}, err
 	}
 	defer rc.Close()
-	return r.c.UploadPackage(ctx, f.SHA256, p.reader(rc), f.Size)
+	return r.send(ctx, f, p.reader(rc))
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -47,7 +48,7 @@ func (a *app) pkgAddCommand() *cobra.Command {
 	var p publishFlags
 	var parallel int
 	cmd := &cobra.Command{
-		Use:   "add --repo REPO --release NAME [--component main] [--parallel 4] [--key FILE.asc…|--gpg KEYID…] FILE.deb…",
+		Use:   "add --repo REPO --release NAME [--component main] [--parallel 4] [--key FILE.asc…|--gpg KEYID…] FILE.deb|FILE.dsc…",
 		Short: "Upload packages and publish them in a release",
 		Long: `Upload .deb files (skipping those the server already has, by SHA-256) and add
 them to a component of a release. Any number of files may be given, e.g.
@@ -58,6 +59,13 @@ named at once (exit 1), and a quota the files would exceed (the tenant's
 upload bytes, the repository's packages) is refused, naming it. --parallel
 files are read and uploaded at once. Uploads show one progress line on a
 terminal (files, bytes, rate) and one line per file elsewhere.
+
+A source package is given by its .dsc: the files it lists (orig and debian
+tarballs or diff, upstream signatures) are read from the .dsc's directory and
+checked against its sizes and checksums before anything is uploaded, then
+uploaded (those the server lacks) with the .dsc, which is kept byte for byte
+(a clearsigned .dsc keeps its signature). It lands in the component's
+Sources index, its files in pool/<component>/<prefix>/<source>/.
 
 A change holds at most 1000 packages (the server's limit): more files are
 submitted as several changes, which coalesce into the release's next round
@@ -90,7 +98,11 @@ is already published changes nothing.` + publishLong,
 // localItem is a local file to publish. It must be a regular file: a FIFO
 // or a device could not be read twice, to check and then to send.
 func localItem(path, component string) bulkItem {
-	return bulkItem{Label: path, Size: -1, Component: component, Open: func() (io.ReadCloser, error) {
+	var sourceDir string
+	if strings.HasSuffix(path, ".dsc") {
+		sourceDir = filepath.Dir(path)
+	}
+	return bulkItem{Label: path, Size: -1, Component: component, SourceDir: sourceDir, Open: func() (io.ReadCloser, error) {
 		f, err := os.Open(path)
 		if err != nil {
 			return nil, err
