@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
@@ -39,7 +40,12 @@ type SourceFile struct {
 // Check reports whether data is the file f describes; the error names the
 // file and what differs, for the uploader.
 func (f SourceFile) Check(data []byte) error {
-	got := DescribeFile(f.Name, data)
+	return f.Compare(DescribeFile(f.Name, data))
+}
+
+// Compare reports whether got (DescribeFile or DescribeReader of a file)
+// is the file f describes, checking every digest f has.
+func (f SourceFile) Compare(got SourceFile) error {
 	switch {
 	case got.Size != f.Size:
 		return fmt.Errorf("%s is %d bytes, the listing says %d", f.Name, got.Size, f.Size)
@@ -57,9 +63,17 @@ func (f SourceFile) Check(data []byte) error {
 
 // DescribeFile returns the size and every digest of data.
 func DescribeFile(name string, data []byte) SourceFile {
-	m, s1, s256, s512 := md5.Sum(data), sha1.Sum(data), sha256.Sum256(data), sha512.Sum512(data)
-	return SourceFile{Name: name, Size: int64(len(data)), MD5: hex.EncodeToString(m[:]),
-		SHA1: hex.EncodeToString(s1[:]), SHA256: hex.EncodeToString(s256[:]), SHA512: hex.EncodeToString(s512[:])}
+	f, _ := DescribeReader(name, bytes.NewReader(data))
+	return f
+}
+
+// DescribeReader returns the size and every digest of what r holds,
+// reading it as a stream.
+func DescribeReader(name string, r io.Reader) (SourceFile, error) {
+	m, s1, s256, s512 := md5.New(), sha1.New(), sha256.New(), sha512.New()
+	n, err := io.Copy(io.MultiWriter(m, s1, s256, s512), r)
+	return SourceFile{Name: name, Size: n, MD5: hex.EncodeToString(m.Sum(nil)), SHA1: hex.EncodeToString(s1.Sum(nil)),
+		SHA256: hex.EncodeToString(s256.Sum(nil)), SHA512: hex.EncodeToString(s512.Sum(nil))}, err
 }
 
 // DSC is a parsed Debian source control file.

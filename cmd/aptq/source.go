@@ -98,4 +98,3 @@ func (r *bulkRun) send(ctx context.Context, f *bulkFile, body io.Reader) (client
 	}
 	return r.c.UploadPackage(ctx, f.SHA256, body, f.Size)
 }
-
