@@ -268,3 +268,16 @@ func decompressSources(name string, data []byte) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// checkOwnSources refuses a change that adds one of the signer's own .dsc
+// files with a stanza other than the one the signer computed from it.
+func checkOwnSources(cfg Config, c Change) error {
+	for _, a := range c.Adds {
+		want, ok := cfg.OwnSources[a.SHA256]
+		if ok && a.Architecture == apt.ArchSource && a.Control != want {
+			return fmt.Errorf("change %d (job %d) adds this CLI's source %s %s with a Sources stanza that is not its .dsc's",
+				c.ID, c.JobID, a.Name, a.Version)
+		}
+	}
+	return nil
+}

@@ -134,3 +134,19 @@ func TestCheckSourcesCompressed(t *testing.T) {
 func withControl(a Add, s apt.Source) Add { a.Control = s.Control.String(); return a }
 func withSHA(a Add, sum string) Add       { a.SHA256 = sum; return a }
 func withFilename(a Add, f string) Add    { a.Filename = f; return a }
+
+// TestCheckOwnSources: the signer's own .dsc listed with another stanza
+// (a swapped orig tarball) is refused, though Sources matches the round.
+func TestCheckOwnSources(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t)
+	hello, add := source(t, "hello", "1.0-1", 'a')
+	tampered, _ := source(t, "hello", "1.0-1", 'f')
+	forged := withControl(add, tampered)
+	cfg := Config{PublicKeys: [][]byte{fx.pub}, Now: testNow, OwnSources: map[string]string{add.SHA256: hello.Control.String()}}
+	check := func(s apt.Source, a Add) error {
+		return Check(context.Background(), cfg, fx.sourcesRound(t, 2, fx.prev, []apt.Source{s}, Change{ID: 11, JobID: 3, Adds: []Add{a}}), fx.repo)
+	}
+	require.NoError(t, check(hello, add))
+	require.ErrorContains(t, check(tampered, forged), "change 11 (job 3) adds this CLI's source hello 1.0-1 with a Sources stanza that is not its .dsc's")
+}

@@ -74,6 +74,7 @@ type bulkFile struct {
 	onServer            bool   // the server had its content already
 	dup                 *bulkFile
 	files               []sourceFile // of a .dsc
+	stanza              string       // of a .dsc: its Sources stanza
 
 	// Set once it stops short of being published.
 	stage string
@@ -201,7 +202,9 @@ func (r *bulkRun) check(ctx context.Context, rel client.Release) error {
 		var ctl *apt.Control
 		var err error
 		if f.SourceDir != "" {
-			err = readSource(f)
+			if err = readSource(f); err == nil {
+				r.sess.addOwnSource(f.SHA256, f.stanza)
+			}
 		} else {
 			ctl, err = readItem(f)
 		}

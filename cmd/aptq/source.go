@@ -48,6 +48,7 @@ func readSource(f *bulkFile) error {
 		f.files = append(f.files, sourceFile{path: path, SourceFile: sf})
 	}
 	f.name, f.version, f.arch = d.Source, d.Version, apt.ArchSource
+	f.stanza = apt.SourceControl(d).String()
 	f.SHA256, f.Size = d.Self.SHA256, d.Self.Size
 	return nil
 }
