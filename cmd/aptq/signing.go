@@ -22,7 +22,7 @@ type signing struct {
 	tried map[roundKey]bool // rounds signed (or being signed) already
 	// own maps each change this command submitted to the packages it
 	// uploaded for it; a change that adds nothing it uploaded is absent.
-	own     map[int64][]string
+	own map[int64][]string
 	// sources maps each .dsc this command read (by SHA-256) to the Sources
 	// stanza it makes, which the round's add of it must carry.
 	sources map[string]string
