@@ -136,7 +136,7 @@ func claimSourceFiles(ctx context.Context, db DBTX, repoID int64, adds []ChangeA
 // need besides their .dsc (see RoundPoolFiles), each as the package whose
 // bytes go there: the uploaded file's tenant, SHA-256, MD5 and size.
 func (s *Store) RoundSourceFiles(ctx context.Context, roundID int64) ([]PoolFile, error) {
-	rows, err := s.Pool.Query(ctx, `
+	return s.sourceFiles(ctx, `
 		SELECT DISTINCT ON (1) regexp_replace(rp.filename, '[^/]*$', '') || sf.name, p.tenant_id, sf.sha256, sf.md5, sf.size
 		FROM changes c CROSS JOIN jsonb_to_recordset(c.adds) AS a(package_id bigint, component text)
 		JOIN release_packages rp ON rp.release_id = c.release_id AND rp.package_id = a.package_id AND rp.component = a.component
@@ -144,6 +144,21 @@ func (s *Store) RoundSourceFiles(ctx context.Context, roundID int64) ([]PoolFile
 		JOIN source_files sf ON sf.package_id = p.id
 		WHERE c.round_id = $1
 		ORDER BY 1`, roundID)
+}
+
+// ReleaseSourceFiles lists the pool files of the sources the release's
+// last committed generation holds, besides their .dsc (ReleasePoolFiles).
+func (s *Store) ReleaseSourceFiles(ctx context.Context, releaseID int64) ([]PoolFile, error) {
+	return s.sourceFiles(ctx, `
+		SELECT DISTINCT ON (1) regexp_replace(rp.filename, '[^/]*$', '') || sf.name, p.tenant_id, sf.sha256, sf.md5, sf.size
+		FROM release_packages rp JOIN packages p ON p.id = rp.package_id
+		JOIN source_files sf ON sf.package_id = p.id
+		WHERE rp.release_id = $1
+		ORDER BY 1`, releaseID)
+}
+
+func (s *Store) sourceFiles(ctx context.Context, sql string, args ...any) ([]PoolFile, error) {
+	rows, err := s.Pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, translate("source pool files", err)
 	}

@@ -143,3 +143,29 @@ func appendSources(g *generated, rel store.Release, built []*builtSources, prev 
 		}
 	}
 }
+
+// regenerateSources rebuilds the Sources index of each component in dirs
+// from the committed membership and restores its by-hash objects (see
+// regenerate).
+func (r *reconciler) regenerateSources(ctx context.Context, dirs map[string]bool, want map[string]store.IndexFile) error {
+	kinds, _ := fileKinds(r.rel)
+	for _, comp := range r.rel.Components {
+		if !dirs[apt.SourcesDir(comp)] {
+			continue
+		}
+		plain, err := r.w.sourcesAfter(ctx, r.rel, comp, nil, nil)
+		if err != nil {
+			return err
+		}
+		files, err := apt.SourcesFiles(comp, plain, kinds[1:])
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if err := r.restoreByHash(ctx, f, want); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

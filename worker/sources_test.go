@@ -3,7 +3,9 @@ package worker
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -12,22 +14,44 @@ import (
 	"github.com/aptq/aptq/store"
 )
 
-// uploadSource records a source package as the API does from its .dsc,
-// whose orig tarball has SHA-256 origSum.
-func (b *bundle) uploadSource(t *testing.T, name, version, origSum string) store.Package {
+// uploadSource records a source package as the API does: its files
+// (name → content) uploaded, then its .dsc.
+func (b *bundle) uploadSource(t *testing.T, name, version string, files ...[2]string) store.Package {
 	t.Helper()
-	dsc := []byte(fmt.Sprintf("Format: 3.0 (quilt)\nSource: %s\nVersion: %s\nArchitecture: all\n"+
-		"Files:\n %s 10 %s_1.0.orig.tar.gz\nChecksums-Sha256:\n %s 10 %s_1.0.orig.tar.gz\n",
-		name, version, origSum[:32], name, origSum, name))
+	var md5s, sha256s strings.Builder
+	var listed []store.SourceFile
+	for _, f := range files {
+		d := apt.DescribeFile(f[0], []byte(f[1]))
+		fmt.Fprintf(&md5s, " %s %d %s\n", d.MD5, d.Size, d.Name)
+		fmt.Fprintf(&sha256s, " %s %d %s\n", d.SHA256, d.Size, d.Name)
+		_, err := b.store.InsertUploadedFile(b.ctx, store.UploadedFile{TenantID: b.tenant.ID, SHA256: d.SHA256,
+			SHA512: d.SHA512, SHA1: d.SHA1, MD5: d.MD5, Size: d.Size})
+		require.NoError(t, err)
+		_, err = b.blob.Put(b.ctx, store.PackageBlobKey(b.tenant.ID, d.SHA256), bytesReader([]byte(f[1])), d.Size, blob.PutOptions{})
+		require.NoError(t, err)
+		listed = append(listed, store.SourceFile{Name: d.Name, SHA256: d.SHA256, MD5: d.MD5, Size: d.Size})
+	}
+	dsc := []byte("Format: 3.0 (quilt)\nSource: " + name + "\nVersion: " + version + "\nArchitecture: all\n" +
+		"Files:\n" + md5s.String() + "Checksums-Sha256:\n" + sha256s.String())
 	d, err := apt.ParseDSC(dsc)
 	require.NoError(t, err)
-	p, _, err := b.store.InsertPackage(b.ctx, store.Package{TenantID: b.tenant.ID, SHA256: d.Self.SHA256,
+	p, _, err := b.store.InsertSource(b.ctx, store.Package{TenantID: b.tenant.ID, SHA256: d.Self.SHA256,
 		SHA512: d.Self.SHA512, SHA1: d.Self.SHA1, MD5: d.Self.MD5, Size: d.Self.Size, Name: d.Source,
-		Version: d.Version, Architecture: apt.ArchSource, Source: d.Source, Control: apt.SourceControl(d).String()})
+		Version: d.Version, Architecture: apt.ArchSource, Source: d.Source, Control: apt.SourceControl(d).String()}, listed)
 	require.NoError(t, err)
 	_, err = b.blob.Put(b.ctx, store.PackageBlobKey(p.TenantID, p.SHA256), bytesReader(dsc), int64(len(dsc)), blob.PutOptions{})
 	require.NoError(t, err)
 	return p
+}
+
+// sourceChange records a change adding src to main.
+func (b *bundle) sourceChange(t *testing.T, src store.Package) store.Change {
+	t.Helper()
+	c, err := b.store.InsertChange(b.ctx, b.store.Pool, b.release.ID, nil, []store.ChangeAdd{{PackageID: src.ID,
+		Component: "main", Architecture: apt.ArchSource,
+		Filename: apt.PoolPath("main", src.Name, src.Name, src.Version, apt.ArchSource)}}, nil)
+	require.NoError(t, err)
+	return c
 }
 
 // roundOf cuts, signs and publishes one round of the given changes.
@@ -58,11 +82,8 @@ func TestSourcesIndex(t *testing.T) {
 	first := b.publish(t, w, "one")
 	require.NotContains(t, string(first.ReleaseBytes), "source/Sources")
 
-	src := b.uploadSource(t, "hello", "1.0-1", randomHex(32))
-	add, err := b.store.InsertChange(b.ctx, b.store.Pool, b.release.ID, nil, []store.ChangeAdd{{PackageID: src.ID,
-		Component: "main", Architecture: apt.ArchSource, Filename: apt.SourceDir("main", "hello") + "/hello_1.0-1.dsc"}}, nil)
-	require.NoError(t, err)
-	round := b.roundOf(t, w, add)
+	src := b.uploadSource(t, "hello", "1.0-1", [2]string{"hello_1.0.orig.tar.gz", randomHex(32)})
+	round := b.roundOf(t, w, b.sourceChange(t, src))
 
 	listed := listedFiles(t, round)
 	require.Contains(t, listed, "main/source/Sources")
@@ -108,4 +129,66 @@ func readFlat(t *testing.T, b *bundle, w *PublishWorker, path string) []byte {
 	data, err := w.read(b.ctx, distsKey(b.repo.Prefix, "stable", path))
 	require.NoError(t, err)
 	return data
+}
+
+// TestSourcesPoolGCReconcile: a source's files land in its pool directory
+// with its .dsc, two revisions sharing one orig tarball; once the first is
+// removed, GC deletes its .dsc and debian tarball but keeps the orig
+// tarball the second still names; reconcile puts back a deleted source
+// file and a deleted Sources (flat and by-hash).
+func TestSourcesPoolGCReconcile(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	w := b.worker("w")
+	orig := [2]string{"hello_1.0.orig.tar.gz", "upstream " + randomHex(8)}
+	first := b.uploadSource(t, "hello", "1.0-1", orig, [2]string{"hello_1.0-1.debian.tar.xz", "debian 1"})
+	second := b.uploadSource(t, "hello", "1.0-2", orig, [2]string{"hello_1.0-2.debian.tar.xz", "debian 2"})
+	round := b.roundOf(t, w, b.sourceChange(t, first), b.sourceChange(t, second))
+
+	dir := b.repo.Prefix + "pool/main/h/hello/"
+	names := []string{"hello_1.0-1.dsc", "hello_1.0-2.dsc", orig[0], "hello_1.0-1.debian.tar.xz", "hello_1.0-2.debian.tar.xz"}
+	exists := func(name string) bool {
+		_, err := b.blob.Head(b.ctx, dir+name)
+		return err == nil
+	}
+	for _, n := range names {
+		require.True(t, exists(n), "%s placed", n)
+	}
+	data, err := w.read(b.ctx, dir+orig[0])
+	require.NoError(t, err)
+	require.Equal(t, orig[1], string(data))
+
+	remove, err := b.store.InsertChange(b.ctx, b.store.Pool, b.release.ID, nil, nil, []store.ChangeRemove{{Name: "hello",
+		Version: "1.0-1", Architecture: apt.ArchSource, Component: "main"}})
+	require.NoError(t, err)
+	b.roundOf(t, w, remove)
+	w.cfg.GCGrace = time.Hour
+	_, err = w.collect(b.ctx, b.repo.ID)
+	require.NoError(t, err)
+	require.True(t, exists("hello_1.0-1.debian.tar.xz"), "removed within the grace period: kept")
+	w.cfg.GCGrace = time.Nanosecond
+	_, err = w.collect(b.ctx, b.repo.ID)
+	require.NoError(t, err)
+	require.False(t, exists("hello_1.0-1.dsc"))
+	require.False(t, exists("hello_1.0-1.debian.tar.xz"))
+	for _, n := range []string{orig[0], "hello_1.0-2.dsc", "hello_1.0-2.debian.tar.xz"} {
+		require.True(t, exists(n), "%s is named by hello 1.0-2: kept", n)
+	}
+
+	// Reconcile repairs a lost source file and a lost Sources.
+	last, err := b.store.RoundOfGeneration(b.ctx, b.release.ID, round.Generation+1)
+	require.NoError(t, err)
+	gz := listedFiles(t, last)["main/source/Sources.gz"]
+	lost := []string{dir + orig[0], distsKey(b.repo.Prefix, "stable", "main/source/Sources.gz"),
+		distsKey(b.repo.Prefix, "stable", apt.ByHashPath(gz.Path, "SHA256", gz.SHA256))}
+	for _, key := range lost {
+		require.NoError(t, b.blob.Delete(b.ctx, key))
+	}
+	report, err := w.reconcile(b.ctx, b.release.ID)
+	require.NoError(t, err)
+	require.Equal(t, "repaired 3 objects", report.Outcome, "%+v", report.Repairs)
+	for _, key := range lost {
+		_, err := b.blob.Head(b.ctx, key)
+		require.NoError(t, err, "%s put back", key)
+	}
 }
