@@ -189,3 +189,25 @@ func FuzzParseDSC(f *testing.F) {
 		require.Equal(t, []Source{src}, back)
 	})
 }
+
+// FuzzParseChanges checks that ParseChanges never panics, blames every
+// failure on the .changes, and that what it accepts names only plain file
+// names with a SHA-256 each. Seeds (dpkg-genchanges output, clearsigned or
+// not, and broken ones): testdata/fuzz/FuzzParseChanges.
+func FuzzParseChanges(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ParseChanges(data)
+		if err != nil {
+			require.ErrorIs(t, err, ErrInvalidSource)
+			require.Nil(t, c)
+			return
+		}
+		require.NoError(t, checkPackageName(c.Source))
+		require.NoError(t, CheckVersion(c.Version))
+		require.NotContains(t, c.Distribution, "/")
+		for _, file := range c.Files {
+			require.NoError(t, CheckFileName(file.Name))
+			require.Len(t, file.SHA256, 64)
+		}
+	})
+}
