@@ -19,6 +19,10 @@ type ChangeRequest struct {
 		Component string `json:"component"`
 	} `json:"adds"`
 	Removes []store.ChangeRemove `json:"removes"`
+	// ChangesFile, if set, is the SHA-256 of a .changes this tenant
+	// uploaded (PUT /v1/files) that the change publishes: the audit log
+	// records it, so operators can find the maintainer's signed upload.
+	ChangesFile string `json:"changes_file"`
 }
 
 // maxChangeItems keeps one change to a size a round can carry.
@@ -105,7 +109,17 @@ func (s *Server) submitChange(c echo.Context) error {
 		}
 	}
 
-	change, jobID, err := s.enqueueChange(c, rel, adds, req.Removes)
+	var change store.Change
+	var jobID int64
+	if req.ChangesFile != "" {
+		if err := s.checkChangesFile(c, req.ChangesFile); err != nil {
+			return err
+		}
+		change, jobID, err = s.enqueueAudited(c, rel, adds, req.Removes, nil, "change.upload",
+			map[string]any{"changes_file": req.ChangesFile})
+	} else {
+		change, jobID, err = s.enqueueChange(c, rel, adds, req.Removes)
+	}
 	if err != nil {
 		return err
 	}

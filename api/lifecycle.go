@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"sort"
 	"strconv"
@@ -45,10 +46,10 @@ func (s *Server) enqueueChange(c echo.Context, rel store.Release, adds []store.C
 }
 
 // enqueueAudited is enqueueChange that also carries a release update
-// (unless nil) and records action (unless "") in the audit log, in the
-// same transaction.
+// (unless nil) and records action (unless "") in the audit log, with the
+// extra details, in the same transaction.
 func (s *Server) enqueueAudited(c echo.Context, rel store.Release, adds []store.ChangeAdd, removes []store.ChangeRemove,
-	settings *store.ReleaseSettings, action string) (store.Change, int64, error) {
+	settings *store.ReleaseSettings, action string, extra ...map[string]any) (store.Change, int64, error) {
 	ctx := c.Request().Context()
 	tokenID := principalOf(c).TokenID
 	var change store.Change
@@ -87,6 +88,9 @@ func (s *Server) enqueueAudited(c echo.Context, rel store.Release, adds []store.
 		details := map[string]any{"job_id": jobID, "change_id": change.ID, "adds": len(adds), "removes": len(removes)}
 		if settings != nil {
 			details["settings"] = settings
+		}
+		for _, e := range extra {
+			maps.Copy(details, e)
 		}
 		return s.store.Audit(ctx, tx, action, c.Param("repo")+"/"+rel.Name, details)
 	})

@@ -189,3 +189,18 @@ func (s *Server) checkSourceFile(ctx context.Context, tenantID int64, f apt.Sour
 	}
 	return nil
 }
+
+// checkChangesFile checks the changes_file of a change request: the
+// SHA-256 of a file this tenant uploaded.
+func (s *Server) checkChangesFile(c echo.Context, sum string) error {
+	if !sha256Re.MatchString(sum) {
+		return invalidField("changes_file", "%q is not a lowercase hex SHA-256", truncateText(sum))
+	}
+	_, err := s.store.UploadedFileBySHA256(c.Request().Context(), tenantOf(c).ID, sum)
+	if errors.Is(err, store.ErrNotFound) {
+		e := store.Errorf(codeMissingFile, "the .changes %s was not uploaded", sum)
+		e.Details = map[string]any{"field": "changes_file", "sha256": sum}
+		return e
+	}
+	return err
+}

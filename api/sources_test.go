@@ -163,3 +163,32 @@ func TestSourceChanges(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, b.do(http.MethodPost, rel, map[string]any{"removes": []map[string]string{
 		{"name": "hello", "version": "1.0-1", "architecture": "source", "component": "main"}}}, nil))
 }
+
+// TestChangesFileRecorded: a change that names the .changes it publishes
+// records it in the audit log; a .changes the tenant never uploaded is a
+// 422 and submits nothing.
+func TestChangesFileRecorded(t *testing.T) {
+	t.Parallel()
+	b := setup(t, 1<<20)
+	require.Equal(t, http.StatusCreated, b.do(http.MethodPost, "/v1/repos", map[string]string{"name": "r"}, nil))
+	require.Equal(t, http.StatusCreated, b.do(http.MethodPost, "/v1/repos/r/releases", map[string]any{"name": "stable"}, nil))
+	deb := debtest.Build(t, debtest.Options{Package: "hello", Version: "1.0", Architecture: "amd64"})
+	require.Equal(t, http.StatusCreated, b.do(http.MethodPut, "/v1/packages/"+sha256Hex(deb), deb, nil))
+	changes := []byte("-----BEGIN PGP SIGNED MESSAGE-----\n…the maintainer's upload…\n")
+	require.Equal(t, http.StatusCreated, b.do(http.MethodPut, "/v1/files/"+sha256Hex(changes), changes, nil))
+	req := func(file string) map[string]any {
+		return map[string]any{"adds": []map[string]string{{"sha256": sha256Hex(deb), "component": "main"}}, "changes_file": file}
+	}
+	rel := "/v1/repos/r/releases/stable/changes"
+	before := b.counts([]string{"changes", "audit_log"})
+	e := b.expectError(http.MethodPost, rel, req(strings.Repeat("c", 64)), 422, codeMissingFile)
+	require.Equal(t, "changes_file", e.Details["field"])
+	b.expectError(http.MethodPost, rel, req("../x"), 422, store.CodeInvalid)
+	require.Equal(t, before, b.counts([]string{"changes", "audit_log"}))
+
+	require.Equal(t, http.StatusAccepted, b.do(http.MethodPost, rel, req(sha256Hex(changes)), nil))
+	var recorded string
+	require.NoError(t, b.store.Pool.QueryRow(context.Background(),
+		`SELECT details->>'changes_file' FROM audit_log WHERE action = 'change.upload'`).Scan(&recorded))
+	require.Equal(t, sha256Hex(changes), recorded)
+}

@@ -129,6 +129,9 @@ type Package struct {
 type ChangeRequest struct {
 	Adds    []Add    `json:"adds,omitempty"`
 	Removes []Remove `json:"removes,omitempty"`
+	// ChangesFile is the SHA-256 of the .changes (uploaded with
+	// UploadFile) this change publishes, recorded for operators.
+	ChangesFile string `json:"changes_file,omitempty"`
 }
 
 // Add puts an uploaded package into a component.

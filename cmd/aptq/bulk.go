@@ -57,6 +57,9 @@ type bulkTarget struct {
 	Sign          signFlags
 	// Parallel bounds the uploads (and reads) running at once.
 	Parallel int
+	// ChangesFile is the SHA-256 of the uploaded .changes the items come
+	// from ("" when none), recorded with each change.
+	ChangesFile string
 }
 
 // Stages at which a file of a bulk publish can stop short of being published.
