@@ -94,3 +94,37 @@ func runIn(tb testing.TB, dir string, env []string, name string, args ...string)
 		tb.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
 }
+
+// BuildChanges builds the source package of o (BuildSource) and its one
+// binary package (Architecture: all), then a .changes for both with
+// dpkg-genbuildinfo and dpkg-genchanges -sa, as a maintainer's upload is
+// made; it returns the path of the .changes, beside every file it lists.
+func BuildChanges(tb testing.TB, dir string, o SourceOptions) string {
+	tb.Helper()
+	dsc := BuildSource(tb, dir, o)
+	if o.Source == "" {
+		o.Source = "hello"
+	}
+	if o.Revision == "" {
+		o.Revision = "1"
+	}
+	if o.Binary == "" {
+		o.Binary = o.Source
+	}
+	version := o.Upstream + "-" + o.Revision
+	tree := filepath.Join(dir, "tree-"+version)
+	runIn(tb, dir, nil, "dpkg-source", "-x", dsc, tree)
+	deb := o.Binary + "_" + version + "_all.deb"
+	writeFiles(tb, filepath.Join(tree, "debian", o.Binary, "DEBIAN"), map[string]string{"control": "Package: " + o.Binary +
+		"\nVersion: " + version + "\nArchitecture: all\nMaintainer: Test <test@example.org>\nDescription: test package\n test\n"})
+	runIn(tb, dir, nil, "dpkg-deb", "--root-owner-group", "-b", filepath.Join(tree, "debian", o.Binary), filepath.Join(dir, deb))
+	writeFiles(tb, filepath.Join(tree, "debian"), map[string]string{"files": deb + " misc optional\n"})
+	env := []string{"SOURCE_DATE_EPOCH=1577836800"}
+	runIn(tb, tree, env, "dpkg-genbuildinfo", "-O../"+o.Source+"_"+version+"_amd64.buildinfo")
+	changes := filepath.Join(dir, o.Source+"_"+version+"_amd64.changes")
+	runIn(tb, tree, env, "dpkg-genchanges", "-sa", "-O"+changes)
+	if err := os.RemoveAll(tree); err != nil {
+		tb.Fatal(err)
+	}
+	return changes
+}

@@ -57,9 +57,9 @@ type bulkTarget struct {
 	Sign          signFlags
 	// Parallel bounds the uploads (and reads) running at once.
 	Parallel int
-	// ChangesFile is the SHA-256 of the uploaded .changes the items come
-	// from ("" when none), recorded with each change.
-	ChangesFile string
+	// Changes is the .changes the items come from (nil when none),
+	// uploaded with them and recorded with each change.
+	Changes *changesUpload
 }
 
 // Stages at which a file of a bulk publish can stop short of being published.
@@ -368,6 +368,11 @@ func (r *bulkRun) unique() []*bulkFile {
 // upload fails its file and the others go on; a giving up (timeout,
 // interrupt) stops them all and is returned.
 func (r *bulkRun) upload(ctx context.Context) error {
+	if r.t.Changes != nil {
+		if err := r.t.Changes.upload(ctx, r.c); err != nil {
+			return err
+		}
+	}
 	var todo []*bulkFile
 	var total int64
 	for _, f := range r.unique() {

@@ -35,6 +35,9 @@ func readSource(f *bulkFile) error {
 	if err != nil {
 		return &invalidPackage{err: err}
 	}
+	if f.SHA256 != "" && f.SHA256 != d.Self.SHA256 {
+		return fmt.Errorf("its SHA-256 is %s, not %s as announced", d.Self.SHA256, f.SHA256)
+	}
 	f.files = f.files[:0]
 	for _, sf := range d.Files {
 		path := filepath.Join(f.SourceDir, sf.Name)
