@@ -97,21 +97,22 @@ func RenderSources(srcs []Source) ([]byte, error) {
 	return b, nil
 }
 
-// ParseSources reads a Sources index as RenderSources writes it.
+// ParseSources reads a Sources index as RenderSources writes it; errors
+// name the stanza by its position.
 func ParseSources(plain []byte) ([]Source, error) {
 	var out []Source
 	for len(plain) > 0 {
 		end := bytes.Index(plain, []byte("\n\n"))
 		if end < 0 {
-			return nil, fmt.Errorf("Sources: stanza %d does not end in a blank line", len(out)+1)
+			return nil, fmt.Errorf("stanza %d does not end in a blank line", len(out)+1)
 		}
 		p, err := ParseParagraph(plain[:end+1])
 		if err != nil {
-			return nil, fmt.Errorf("Sources: stanza %d: %w", len(out)+1, err)
+			return nil, fmt.Errorf("stanza %d: %w", len(out)+1, err)
 		}
 		n := len(p) - 1
 		if n < 1 || p[n].Name != "Directory" || p[0].Name != "Package" {
-			return nil, fmt.Errorf("Sources: stanza %d does not start with Package and end with Directory", len(out)+1)
+			return nil, fmt.Errorf("stanza %d does not start with Package and end with Directory", len(out)+1)
 		}
 		out = append(out, Source{Control: p[:n], Directory: p[n].Value})
 		plain = plain[end+2:]
