@@ -36,6 +36,8 @@ fuzz-short:
 	go test ./apt -run '^$$' -fuzz '^FuzzParseIndex$$' -fuzztime $(FUZZTIME)
 	go test ./apt -run '^$$' -fuzz '^FuzzXZBlocks$$' -fuzztime $(FUZZTIME)
 	go test ./apt -run '^$$' -fuzz '^FuzzParseRelease$$' -fuzztime $(FUZZTIME)
+	go test ./apt -run '^$$' -fuzz '^FuzzParseDSC$$' -fuzztime $(FUZZTIME)
+	go test ./apt -run '^$$' -fuzz '^FuzzParseChanges$$' -fuzztime $(FUZZTIME)
 	go test ./api -run '^$$' -fuzz '^FuzzBind$$' -fuzztime $(FUZZTIME)
 	go test ./api -run '^$$' -fuzz '^FuzzReleaseUpdate$$' -fuzztime $(FUZZTIME)
 	go test ./api -run '^$$' -fuzz '^FuzzWebhookURL$$' -fuzztime $(FUZZTIME)

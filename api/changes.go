@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 
@@ -102,7 +103,17 @@ func (s *Server) submitChange(c echo.Context) error {
 	for _, r := range req.Removes {
 		removes = append(removes, store.ChangeRemove(r))
 	}
-	change, jobID, err := s.enqueueChange(c, rel, adds, removes)
+	var change store.Change
+	var jobID int64
+	if req.ChangesFile != "" {
+		if err := s.checkChangesFile(c, req.ChangesFile); err != nil {
+			return err
+		}
+		change, jobID, err = s.enqueueAudited(c, rel, adds, removes, nil, "change.upload",
+			map[string]any{"changes_file": req.ChangesFile})
+	} else {
+		change, jobID, err = s.enqueueChange(c, rel, adds, removes)
+	}
 	if err != nil {
 		return err
 	}
@@ -117,7 +128,7 @@ func checkComponent(rel store.Release, component, field string) error {
 }
 
 func checkArch(rel store.Release, arch, field string) error {
-	if arch != "all" && !slices.Contains(rel.Architectures, arch) {
+	if arch != apt.ArchAll && arch != apt.ArchSource && !slices.Contains(rel.Architectures, arch) {
 		return invalidField(field, "release %s has no architecture %q (it has %v)", rel.Name, truncateText(arch), rel.Architectures)
 	}
 	return nil
@@ -133,10 +144,10 @@ func (s *Server) enqueueChange(c echo.Context, rel store.Release, adds []store.C
 }
 
 // enqueueAudited is enqueueChange that also carries a release update
-// (unless nil) and records action (unless "") in the audit log, in the
-// same transaction.
+// (unless nil) and records action (unless "") in the audit log, with the
+// extra details, in the same transaction.
 func (s *Server) enqueueAudited(c echo.Context, rel store.Release, adds []store.ChangeAdd, removes []store.ChangeRemove,
-	settings *store.ReleaseSettings, action string) (store.Change, int64, error) {
+	settings *store.ReleaseSettings, action string, extra ...map[string]any) (store.Change, int64, error) {
 	ctx := c.Request().Context()
 	tokenID := principalOf(c).TokenID
 	var change store.Change
@@ -175,6 +186,9 @@ func (s *Server) enqueueAudited(c echo.Context, rel store.Release, adds []store.
 		details := map[string]any{"job_id": jobID, "change_id": change.ID, "adds": len(adds), "removes": len(removes)}
 		if settings != nil {
 			details["settings"] = settings
+		}
+		for _, e := range extra {
+			maps.Copy(details, e)
 		}
 		return s.store.Audit(ctx, tx, action, c.Param("repo")+"/"+rel.Name, details)
 	})

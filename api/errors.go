@@ -49,6 +49,7 @@ var statusByCode = map[string]int{
 	wire.CodeTooManyUploads:   http.StatusTooManyRequests,
 	wire.CodeUploadTooSlow:    http.StatusRequestTimeout,
 	wire.CodeIncompleteBody:   http.StatusBadRequest,
+	wire.CodeMissingFile:      http.StatusUnprocessableEntity,
 }
 
 // domainSentinels maps the domain packages' sentinel errors to codes.
@@ -57,6 +58,7 @@ var domainSentinels = []struct {
 	code string
 }{
 	{apt.ErrInvalidPackage, wire.CodeInvalidPackage},
+	{apt.ErrInvalidSource, wire.CodeInvalidPackage},
 	{sign.ErrPrivateKey, wire.CodePrivateKey},
 	{sign.ErrInvalidKey, wire.CodeInvalidKey},
 	{sign.ErrContentMismatch, wire.CodeContentMismatch},

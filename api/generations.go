@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"slices"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -43,7 +42,7 @@ func (s *Server) rollback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	current, err := s.store.Members(ctx, rel.ID, rel.Components, append(slices.Clone(rel.Architectures), "all"))
+	current, err := s.store.Members(ctx, rel.ID, rel.Components, memberArchs(rel.Architectures))
 	if err != nil {
 		return err
 	}

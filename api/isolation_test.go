@@ -34,6 +34,7 @@ func TestCrossTenantIsolation(t *testing.T) {
 	deb := debtest.Build(t, debtest.Options{Package: "secret", Version: "1.0", Architecture: "amd64"})
 	sum := sha256Hex(deb)
 	require.Equal(t, http.StatusCreated, b.do(http.MethodPut, "/v1/packages/"+sum, deb, nil))
+	require.Equal(t, http.StatusCreated, b.do(http.MethodPut, "/v1/files/"+sha256Hex(scopedOrig), scopedOrig, nil))
 	var ref map[string]int64
 	require.Equal(t, http.StatusAccepted, b.do(http.MethodPost, "/v1/repos/mine/releases/stable/changes",
 		map[string]any{"adds": []map[string]string{{"sha256": sum, "component": "main"}}}, &ref))
@@ -103,6 +104,7 @@ func TestCrossTenantIsolation(t *testing.T) {
 		r(http.MethodPost, "/v1/repos/:repo/releases/:release/reconcile", rel+"/reconcile"),
 		r(http.MethodGet, "/v1/repos/:repo/releases/:release/reconcile", rel+"/reconcile"),
 		r(http.MethodHead, "/v1/packages/:sha256", "/v1/packages/"+sum),
+		r(http.MethodHead, "/v1/files/:sha256", "/v1/files/"+sha256Hex(scopedOrig)),
 		r(http.MethodGet, "/v1/jobs/:id", jobPath),
 		r(http.MethodDelete, "/v1/jobs/:id", jobPath),
 		r(http.MethodPost, "/v1/jobs/:id/retry", jobPath+"/retry"),
@@ -153,6 +155,7 @@ func TestCrossTenantIsolation(t *testing.T) {
 	// Every /v1 route is accounted for: scoped above, or a listing/creation of one's own.
 	own := map[string]bool{"GET /v1/repos": true, "POST /v1/repos": true, "GET /v1/jobs": true,
 		"GET /v1/tokens": true, "POST /v1/tokens": true, "GET /v1/whoami": true, "PUT /v1/packages/:sha256": true, "GET /v1/audit": true,
+		"PUT /v1/files/:sha256": true, "PUT /v1/sources/:sha256": true,
 		"POST /v1/ui/codes":    true,
 		"GET /v1/openapi.json": true} // the same document for everyone: no tenant's data
 	covered := map[string]bool{}

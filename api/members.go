@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"slices"
 	"sort"
 
 	"github.com/labstack/echo/v4"
@@ -18,7 +17,7 @@ func (s *Server) listPackages(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	comps, archs := rel.Components, append(slices.Clone(rel.Architectures), "all")
+	comps, archs := rel.Components, memberArchs(rel.Architectures)
 	if v := c.QueryParam("component"); v != "" {
 		comps = []string{v}
 	}

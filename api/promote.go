@@ -53,7 +53,7 @@ func (s *Server) copyPackages(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	members, err := s.store.Members(ctx, src.ID, comps, withAll(src.Architectures))
+	members, err := s.store.Members(ctx, src.ID, comps, memberArchs(src.Architectures))
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func (s *Server) copyPackages(c echo.Context) error {
 		}
 		targetComps = append(targetComps, target(m))
 	}
-	there, err := s.store.Members(ctx, rel.ID, targetComps, withAll(rel.Architectures))
+	there, err := s.store.Members(ctx, rel.ID, targetComps, memberArchs(rel.Architectures))
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func (s *Server) removePackages(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	members, err := s.store.Members(ctx, rel.ID, []string{req.Component}, withAll(rel.Architectures))
+	members, err := s.store.Members(ctx, rel.ID, []string{req.Component}, memberArchs(rel.Architectures))
 	if err != nil {
 		return err
 	}
@@ -243,7 +243,8 @@ func matchSpecs(members []store.Member, specs []store.Spec, ignoreMissing bool) 
 	return matched, nil
 }
 
-// withAll is archs and "all", for listing a release's members.
-func withAll(archs []string) []string {
-	return append(slices.Clone(archs), apt.ArchAll)
+// memberArchs are the architectures of the packages a release with archs
+// may hold: its own, "all", and "source" (source packages).
+func memberArchs(archs []string) []string {
+	return append(slices.Clone(archs), apt.ArchAll, apt.ArchSource)
 }

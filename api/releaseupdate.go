@@ -154,7 +154,7 @@ func (s *Server) checkRemovable(c echo.Context, rel store.Release, st store.Rele
 	}
 	for _, comp := range st.RemoveComponents {
 		if n := comps[comp]; n > 0 {
-			return refuse("component", comp, n, []string{comp}, append(slices.Clone(rel.Architectures), "all"))
+			return refuse("component", comp, n, []string{comp}, memberArchs(rel.Architectures))
 		}
 	}
 	for _, arch := range st.RemoveArchitectures {

@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"crypto/md5"
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"strings"
@@ -90,7 +92,7 @@ func (b *bundle) snapshot() map[string]string {
 	out := map[string]string{}
 	for _, tbl := range []string{"tenants", "api_tokens", "repositories", "signing_keys", "releases", "packages",
 		"repository_packages", "changes", "rounds", "release_packages", "job_events", "river_job", "audit_log",
-		"webhooks", "webhook_deliveries"} {
+		"webhooks", "webhook_deliveries", "uploaded_files", "source_files"} {
 		var digest string
 		require.NoError(b.t, b.store.Pool.QueryRow(context.Background(),
 			`SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM `+pgx.Identifier{tbl}.Sanitize()+` t`).
@@ -141,6 +143,9 @@ func (f *scopeFixture) routes() []scopedRoute {
 
 		{http.MethodHead, "/v1/packages/:sha256", "/v1/packages/" + f.sum, nil, publish, false},
 		{http.MethodPut, "/v1/packages/:sha256", "/v1/packages/" + f.sum, f.deb, publish, false},
+		{http.MethodHead, "/v1/files/:sha256", "/v1/files/" + sha256Hex(scopedOrig), nil, publish, false},
+		{http.MethodPut, "/v1/files/:sha256", "/v1/files/" + sha256Hex(scopedOrig), scopedOrig, publish, false},
+		{http.MethodPut, "/v1/sources/:sha256", "/v1/sources/" + sha256Hex(scopedDSC), scopedDSC, publish, false},
 		{http.MethodPost, "/v1/repos/:repo/releases/:release/changes", rel + "/changes",
 			map[string]any{"adds": []map[string]string{{"sha256": f.sum, "component": "main"}}}, publish, true},
 		{http.MethodPost, "/v1/repos/:repo/releases/:release/copy", rel + "/copy",
@@ -174,6 +179,13 @@ func (f *scopeFixture) routes() []scopedRoute {
 		{http.MethodGet, "/v1/tenants", "/v1/tenants", nil, operator, false},
 	}
 }
+
+// scopedOrig and scopedDSC are a source package's file and its .dsc.
+var (
+	scopedOrig = []byte("orig tarball")
+	scopedDSC  = []byte(fmt.Sprintf("Format: 1.0\nSource: scoped\nVersion: 1.0\nFiles:\n %x 12 scoped_1.0.tar.gz\n"+
+		"Checksums-Sha256:\n %x 12 scoped_1.0.tar.gz\n", md5.Sum(scopedOrig), sha256.Sum256(scopedOrig)))
+)
 
 // TestRouteScopes: every /v1 route × every kind of tenant token. A token
 // whose scope is too low, or which is limited to another repository, gets

@@ -160,3 +160,54 @@ func FuzzParseRelease(f *testing.F) {
 		require.Equal(t, files, again.Files)
 	})
 }
+
+// FuzzParseDSC checks that ParseDSC never panics, blames every failure on
+// the .dsc, and that what it accepts names only files of its own source
+// that are safe pool names, and renders to a Sources stanza that parses
+// back unchanged. Seeds (real dpkg-source output, clearsigned or not, and
+// broken ones): testdata/fuzz/FuzzParseDSC.
+func FuzzParseDSC(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := ParseDSC(data)
+		if err != nil {
+			require.ErrorIs(t, err, ErrInvalidSource)
+			require.Nil(t, d)
+			return
+		}
+		require.NoError(t, checkPackageName(d.Source))
+		require.NoError(t, CheckVersion(d.Version))
+		require.NotEmpty(t, d.Files)
+		for _, file := range d.Files {
+			require.NoError(t, checkSourceFileName(d.Source)(file.Name))
+			require.Len(t, file.SHA256, 64)
+		}
+		src := Source{Control: SourceControl(d), Directory: SourceDir("main", d.Source)}
+		plain, err := RenderSources([]Source{src})
+		require.NoError(t, err)
+		back, err := ParseSources(plain)
+		require.NoError(t, err)
+		require.Equal(t, []Source{src}, back)
+	})
+}
+
+// FuzzParseChanges checks that ParseChanges never panics, blames every
+// failure on the .changes, and that what it accepts names only plain file
+// names with a SHA-256 each. Seeds (dpkg-genchanges output, clearsigned or
+// not, and broken ones): testdata/fuzz/FuzzParseChanges.
+func FuzzParseChanges(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ParseChanges(data)
+		if err != nil {
+			require.ErrorIs(t, err, ErrInvalidSource)
+			require.Nil(t, c)
+			return
+		}
+		require.NoError(t, checkPackageName(c.Source))
+		require.NoError(t, CheckVersion(c.Version))
+		require.NotContains(t, c.Distribution, "/")
+		for _, file := range c.Files {
+			require.NoError(t, CheckFileName(file.Name))
+			require.Len(t, file.SHA256, 64)
+		}
+	})
+}

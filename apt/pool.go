@@ -18,18 +18,30 @@ import (
 //
 // The arguments must be validated names (ReadDeb guarantees it); PoolPath
 // does not escape them.
+//
+// A source package (arch ArchSource) is at its .dsc: SourceDir/DSCName.
 func PoolPath(component, source, name, version, arch string) string {
 	if source == "" {
 		source = name
 	}
-	prefix := source[:min(1, len(source))]
-	if strings.HasPrefix(source, "lib") && len(source) > 3 {
-		prefix = source[:4]
+	if arch == ArchSource {
+		return SourceDir(component, source) + "/" + DSCName(name, version)
 	}
 	if _, rest, ok := strings.Cut(version, ":"); ok {
 		version = rest
 	}
-	return "pool/" + component + "/" + prefix + "/" + source + "/" + name + "_" + version + "_" + arch + ".deb"
+	return SourceDir(component, source) + "/" + name + "_" + version + "_" + arch + ".deb"
+}
+
+// SourceDir returns the pool directory of a source package and of the
+// binaries built from it, relative to the repository root:
+// "pool/<component>/<prefix>/<source>".
+func SourceDir(component, source string) string {
+	prefix := source[:min(1, len(source))]
+	if strings.HasPrefix(source, "lib") && len(source) > 3 {
+		prefix = source[:4]
+	}
+	return "pool/" + component + "/" + prefix + "/" + source
 }
 
 // ByHashPath returns the by-hash name of an index file listed in Release,

@@ -33,11 +33,19 @@ func (c *Client) HasPackage(ctx context.Context, sha256 string) (bool, error) {
 // by seeking back to the offset body had when UploadPackage was called;
 // otherwise the upload is tried once. UploadPackage does not close body.
 func (c *Client) UploadPackage(ctx context.Context, sha256 string, body io.Reader, size int64) (Package, error) {
+	var p Package
+	err := c.upload(ctx, packagePath(sha256), "application/vnd.debian.binary-package", body, size, &p)
+	return p, err
+}
+
+// upload PUTs body to path as UploadPackage does and decodes the answer
+// into out.
+func (c *Client) upload(ctx context.Context, path, contentType string, body io.Reader, size int64, out any) error {
 	cl := call{
 		method:      http.MethodPut,
-		path:        packagePath(sha256),
+		path:        path,
 		size:        size,
-		contentType: "application/vnd.debian.binary-package",
+		contentType: contentType,
 		once:        true,
 	}
 	var start int64
@@ -59,12 +67,11 @@ func (c *Client) UploadPackage(ctx context.Context, sha256 string, body io.Reade
 		prev = &detachable{r: body}
 		return prev, nil
 	}
-	var p Package
-	err := c.do(ctx, cl, &p)
+	err := c.do(ctx, cl, out)
 	if prev != nil {
 		prev.detach()
 	}
-	return p, err
+	return err
 }
 
 var errDetached = errors.New("upload body was detached from its request")

@@ -32,6 +32,7 @@ ensure_packages() {
 	command -v apt-ftparchive >/dev/null || missing+=(apt-utils)
 	command -v reprepro >/dev/null || missing+=(reprepro)
 	command -v dpkg-deb >/dev/null || missing+=(dpkg)
+	command -v dpkg-source >/dev/null || missing+=(dpkg-dev)
 	command -v gpg >/dev/null || missing+=(gnupg)
 	command -v runuser >/dev/null || missing+=(util-linux)
 	command -v chromium >/dev/null || missing+=(chromium)

@@ -56,7 +56,10 @@ func (s *Store) ClaimAdds(ctx context.Context, db DBTX, repoID int64, adds []Cha
 		ON CONFLICT DO NOTHING`, repoID, files, ids); err != nil {
 		return translate("claim pool paths", err)
 	}
-	return poolConflict(ctx, db, repoID, files, ids)
+	if err := poolConflict(ctx, db, repoID, files, ids); err != nil {
+		return err
+	}
+	return claimSourceFiles(ctx, db, repoID, adds)
 }
 
 // versionConflict is the first add whose (name, version, architecture)

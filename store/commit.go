@@ -91,10 +91,13 @@ func removeStmt(name string, releaseID int64, removes []ChangeRemove) statement 
 		), gone AS (
 			DELETE FROM release_packages rp USING x
 			WHERE rp.release_id = $1 AND rp.component = x.component AND rp.package_id = x.package_id
-			RETURNING rp.filename
+			RETURNING rp.filename, rp.package_id
 		)
 		INSERT INTO pool_removals (repository_id, filename)
 		SELECT (SELECT repository_id FROM releases WHERE id = $1), filename FROM gone
+		UNION
+		SELECT (SELECT repository_id FROM releases WHERE id = $1), regexp_replace(g.filename, '[^/]*$', '') || sf.name
+		FROM gone g JOIN source_files sf ON sf.package_id = g.package_id
 		ON CONFLICT (repository_id, filename) DO UPDATE SET removed_at = now()`, releaseID, names, versions, archs, comps)
 }
 

@@ -98,7 +98,10 @@ func (s *Store) FinishReleaseDelete(ctx context.Context, releaseID int64) error 
 		err = atomic(ctx, tx, []statement{
 			stmt("keep its pool files for the grace period", `
 				INSERT INTO pool_removals (repository_id, filename)
-				SELECT $2, filename FROM release_packages WHERE release_id = $1
+				SELECT $2::bigint, filename FROM release_packages WHERE release_id = $1
+				UNION
+				SELECT $2, regexp_replace(rp.filename, '[^/]*$', '') || sf.name
+				FROM release_packages rp JOIN source_files sf ON sf.package_id = rp.package_id WHERE rp.release_id = $1
 				ON CONFLICT (repository_id, filename) DO UPDATE SET removed_at = now()`, rel.ID, rel.RepositoryID),
 			{Name: "delete release", Rows: 1, SQL: `DELETE FROM releases WHERE id = $1`, Args: []any{rel.ID}},
 		})

@@ -126,7 +126,8 @@ func (s *Store) ByHashInUse(ctx context.Context, releaseID int64, keep int) (map
 
 // PoolInUse returns the pool files of a repository that must stay: named by
 // a release's membership, by an unfinished change, or removed less than
-// grace ago.
+// grace ago; with a source package, every file it lists (an orig tarball
+// stays while any source names it).
 func (s *Store) PoolInUse(ctx context.Context, repoID int64, grace time.Duration) (inUse map[string]bool, err error) {
 	rows, err := s.Pool.Query(ctx, `
 		SELECT rp.filename FROM release_packages rp JOIN releases r ON r.id = rp.release_id
@@ -136,7 +137,15 @@ func (s *Store) PoolInUse(ctx context.Context, repoID int64, grace time.Duration
 			jsonb_to_recordset(c.adds) AS a(filename text)
 		WHERE r.repository_id = $1 AND c.state IN ('pending', 'in_round')
 		UNION
-		SELECT filename FROM pool_removals WHERE repository_id = $1 AND removed_at > now() - $2::interval`,
+		SELECT filename FROM pool_removals WHERE repository_id = $1 AND removed_at > now() - $2::interval
+		UNION
+		SELECT regexp_replace(rp.filename, '[^/]*$', '') || sf.name
+		FROM release_packages rp JOIN releases r ON r.id = rp.release_id JOIN source_files sf ON sf.package_id = rp.package_id
+		WHERE r.repository_id = $1
+		UNION
+		SELECT regexp_replace(a.filename, '[^/]*$', '') || sf.name FROM changes c JOIN releases r ON r.id = c.release_id,
+			jsonb_to_recordset(c.adds) AS a(filename text, package_id bigint) JOIN source_files sf ON sf.package_id = a.package_id
+		WHERE r.repository_id = $1 AND c.state IN ('pending', 'in_round')`,
 		repoID, grace)
 	if err != nil {
 		return nil, translate("pool in use", err)

@@ -11,7 +11,8 @@ type PoolFile struct {
 }
 
 // PoolFilePublished says whether a committed generation of a release of
-// the repository names the pool file: the current membership of one, or a
+// the repository names the pool file: the current membership of one (a
+// package's file, or a file of a source package), or a
 // removal from one (its pool file stays, for readers of the generation
 // before, until garbage collection deletes it).
 func (s *Store) PoolFilePublished(ctx context.Context, repoID int64, filename string) (bool, error) {
@@ -19,6 +20,10 @@ func (s *Store) PoolFilePublished(ctx context.Context, repoID int64, filename st
 	err := s.Pool.QueryRow(ctx, `
 		SELECT EXISTS (SELECT 1 FROM release_packages rp JOIN releases r ON r.id = rp.release_id
 			WHERE rp.filename = $2 AND r.repository_id = $1)
+		OR EXISTS (SELECT 1 FROM release_packages rp JOIN releases r ON r.id = rp.release_id
+			JOIN source_files sf ON sf.package_id = rp.package_id
+			WHERE sf.name = substring($2 from '[^/]*$') AND r.repository_id = $1
+			  AND regexp_replace(rp.filename, '[^/]*$', '') || sf.name = $2)
 		OR EXISTS (SELECT 1 FROM pool_removals WHERE repository_id = $1 AND filename = $2)`,
 		repoID, filename).Scan(&ok)
 	return ok, translate("pool file published", err)

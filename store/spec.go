@@ -21,7 +21,8 @@ type Spec struct {
 const MaxSpecLen = 512
 
 // ParseSpec reads NAME[=VERSION[:ARCH]]. ARCH is split off only when what
-// follows the last colon is one of archs or "all", so that a version's epoch
+// follows the last colon is one of archs, "all" or "source" (a source
+// package), so that a version's epoch
 // colon ("1:2.0-1") is not taken for one; each part is checked as an
 // upload's control field is.
 func ParseSpec(s string, archs []string) (Spec, error) {
@@ -38,7 +39,7 @@ func ParseSpec(s string, archs []string) (Spec, error) {
 		return sp, nil
 	}
 	sp.Version = rest
-	if i := strings.LastIndexByte(rest, ':'); i >= 0 && (rest[i+1:] == apt.ArchAll || slices.Contains(archs, rest[i+1:])) {
+	if i := strings.LastIndexByte(rest, ':'); i >= 0 && (rest[i+1:] == apt.ArchAll || rest[i+1:] == apt.ArchSource || slices.Contains(archs, rest[i+1:])) {
 		sp.Version, sp.Arch = rest[:i], rest[i+1:]
 	}
 	if err := apt.CheckVersion(sp.Version); err != nil {

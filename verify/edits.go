@@ -13,6 +13,9 @@ func foldEdits(changes []Change) (map[string]apt.Edits, error) {
 	var fold apt.EditFold
 	for _, c := range changes {
 		for _, a := range c.Adds {
+			if a.Architecture == apt.ArchSource {
+				continue // Sources: foldSources
+			}
 			control, err := apt.ParseParagraph([]byte(a.Control))
 			if err != nil {
 				return nil, fmt.Errorf("change %d adds %s: its control paragraph: %w", c.ID, a.SHA256, err)
@@ -27,6 +30,9 @@ func foldEdits(changes []Change) (map[string]apt.Edits, error) {
 			fold.Add(a.Component, p)
 		}
 		for _, r := range c.Removes {
+			if r.Architecture == apt.ArchSource {
+				continue
+			}
 			fold.Remove(r.Component, apt.PackageKey{Name: r.Name, Version: r.Version, Arch: r.Architecture})
 		}
 	}

@@ -142,7 +142,7 @@ func checkPlaces(next *apt.Release, changes []Change) error {
 	for _, c := range changes {
 		for _, a := range c.Adds {
 			if !slices.Contains(next.Meta.Components, a.Component) ||
-				(a.Architecture != apt.ArchAll && !slices.Contains(next.Meta.Architectures, a.Architecture)) {
+				(a.Architecture != apt.ArchAll && a.Architecture != apt.ArchSource && !slices.Contains(next.Meta.Architectures, a.Architecture)) {
 				return fmt.Errorf("change %d (job %d) adds %s %s %s to %s, which the Release to sign has no index for",
 					c.ID, c.JobID, a.Name, a.Version, a.Architecture, a.Component)
 			}

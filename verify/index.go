@@ -49,6 +49,9 @@ func splitDirs(r *apt.Release) (map[string]*indexDir, error) {
 	for _, f := range r.Files {
 		slash := strings.LastIndexByte(f.Path, '/')
 		dir, name := f.Path[:max(slash, 0)], f.Path[slash+1:]
+		if isSourcesDir(dir) {
+			continue // checked by checkSources
+		}
 		comp, arch, ok := strings.Cut(dir, "/binary-")
 		if slash < 0 || !ok || (name != plainName && name != gzName && name != xzName) ||
 			!slices.Contains(r.Meta.Components, comp) || !slices.Contains(r.Meta.Architectures, arch) {
@@ -244,18 +247,23 @@ func sameEntry(a, b *indexDir, name string) bool {
 
 // get fetches a listed file by hash and checks its size and SHA256.
 func (c *indexCheck) get(ctx context.Context, d *indexDir, name string) ([]byte, error) {
-	f := d.files[name]
+	return fetchListed(ctx, c.fetch, d.path(), d.files[name])
+}
+
+// fetchListed fetches file f of directory dir by hash and checks its size
+// and SHA256 against what the Release lists.
+func fetchListed(ctx context.Context, fetch Fetcher, dir string, f apt.IndexFile) ([]byte, error) {
 	if f.Size > maxIndexSize {
-		return nil, fmt.Errorf("%s/%s is listed with %d bytes, more than the %d a signer reads", d.path(), name, f.Size, int64(maxIndexSize))
+		return nil, fmt.Errorf("%s is listed with %d bytes, more than the %d a signer reads", f.Path, f.Size, int64(maxIndexSize))
 	}
-	data, err := c.fetch.ByHash(ctx, d.path(), f.SHA256, f.Size)
+	data, err := fetch.ByHash(ctx, dir, f.SHA256, f.Size)
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s/%s by hash: %w", d.path(), name, err)
+		return nil, fmt.Errorf("fetch %s by hash: %w", f.Path, err)
 	}
 	sum := sha256.Sum256(data)
 	if int64(len(data)) != f.Size || hex.EncodeToString(sum[:]) != f.SHA256 {
-		return nil, fmt.Errorf("%s/%s fetched by hash %s is not what the Release lists (%d bytes, SHA256 %x)",
-			d.path(), name, f.SHA256, len(data), sum)
+		return nil, fmt.Errorf("%s fetched by hash %s is not what the Release lists (%d bytes, SHA256 %x)",
+			f.Path, f.SHA256, len(data), sum)
 	}
 	return data, nil
 }

@@ -105,6 +105,12 @@ type Config struct {
 	// round. A CLI that publishes many files submits several changes, and
 	// any of them may share the round it signs.
 	OwnAdds map[int64][]string
+	// OwnSources maps the SHA-256 of each .dsc the signer uploaded to the
+	// Sources stanza it computed from it (apt.SourceControl): a round that
+	// adds that .dsc must carry exactly that stanza, so that a server
+	// cannot list other files (another orig tarball) under the signer's
+	// source.
+	OwnSources map[string]string
 	// Now is the signer's clock, which the Release's Date must be close to
 	// (see MaxDateAhead and MaxDateAge); it must be set.
 	Now time.Time
@@ -155,6 +161,9 @@ func Check(ctx context.Context, cfg Config, r Round, f Fetcher) error {
 	if err != nil {
 		return err
 	}
+	if err := checkSources(ctx, prev, next, changes, f); err != nil {
+		return err
+	}
 	return checkIndexes(ctx, prev, next, edits, ret, f)
 }
 
@@ -172,6 +181,9 @@ func checkChanges(cfg Config, r Round) error {
 		}
 		if c.ID == cfg.OwnChange {
 			own = true
+		}
+		if err := checkOwnSources(cfg, c); err != nil {
+			return err
 		}
 		uploaded, ok := cfg.OwnAdds[c.ID]
 		if !ok {

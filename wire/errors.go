@@ -43,7 +43,10 @@ const (
 	CodeTooManyUploads   = "too_many_uploads"
 	CodeUploadTooSlow    = "upload_too_slow"
 	CodeIncompleteBody   = "incomplete_body"
-	CodeInternal         = "internal"
+	// CodeMissingFile: a .dsc or .changes lists a file the tenant has not
+	// uploaded.
+	CodeMissingFile = "missing_file"
+	CodeInternal    = "internal"
 	// CodeUnavailable: the database is unreachable for a moment (a
 	// restart); the request may be retried.
 	CodeUnavailable = "unavailable"

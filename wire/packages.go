@@ -20,6 +20,10 @@ type Package struct {
 type ChangeRequest struct {
 	Adds    []Add    `json:"adds,omitempty"`
 	Removes []Remove `json:"removes,omitempty"`
+	// ChangesFile, if set, is the SHA-256 of a .changes this tenant
+	// uploaded (PUT /v1/files) that the change publishes: the audit log
+	// records it, so operators can find the maintainer's signed upload.
+	ChangesFile string `json:"changes_file,omitempty"`
 }
 
 // Add puts an uploaded package into a component.

@@ -139,6 +139,11 @@ func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes
 			}
 		}
 	}
+	srcBuilt, err := w.buildSources(ctx, rel, changes, added, prevByPath, up)
+	if err != nil {
+		up.abandon()
+		return g, err
+	}
 	if g.bytes, err = up.wait(); err != nil {
 		return g, fmt.Errorf("generate: %w", err)
 	}
@@ -171,6 +176,7 @@ func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes
 			}
 		}
 	}
+	appendSources(&g, rel, srcBuilt, prev)
 	return g, nil
 }
 
@@ -198,7 +204,7 @@ func changedIndexes(rel store.Release, changes []store.Change, prevByPath map[st
 	for _, comp := range rel.Components {
 		for _, arch := range rel.Architectures {
 			k := indexKey{comp, arch}
-			if !sameFileKinds(k, kinds, stored, prevByPath) {
+			if !sameFileKinds(k.dir(), apt.IndexFileName, kinds, stored, prevByPath) {
 				changed[k] = true
 			}
 		}
@@ -206,15 +212,17 @@ func changedIndexes(rel store.Release, changes []store.Change, prevByPath map[st
 	return changed
 }
 
-// sameFileKinds says whether the last generation has index k with exactly
+// sameFileKinds says whether the last generation has the index in dir
+// (files named by fileName) with exactly
 // the files the release's compressions make, stored where they say so: a
 // new index, or one whose compressions an update changed, is regenerated.
 // A stored uncompressed Packages the release no longer asks for (the
 // layout before 0019, or "none" dropped) may stay until the index changes.
-func sameFileKinds(k indexKey, kinds []apt.Compression, stored []bool, prevByPath map[string]store.IndexFile) bool {
+func sameFileKinds(dir string, fileName func(apt.Compression) string, kinds []apt.Compression, stored []bool,
+	prevByPath map[string]store.IndexFile) bool {
 	n := 0
 	for path := range prevByPath {
-		if indexDir(path) == k.dir() {
+		if indexDir(path) == dir {
 			n++
 		}
 	}
@@ -222,7 +230,7 @@ func sameFileKinds(k indexKey, kinds []apt.Compression, stored []bool, prevByPat
 		return false
 	}
 	for i, c := range kinds {
-		f, ok := prevByPath[k.dir()+"/"+apt.IndexFileName(c)]
+		f, ok := prevByPath[dir+"/"+fileName(c)]
 		if !ok || (stored[i] && f.ListedOnly) {
 			return false
 		}
@@ -236,6 +244,9 @@ func netEdits(changes []store.Change, added map[int64]store.Package) (map[string
 	var fold apt.EditFold
 	for _, c := range changes {
 		for _, a := range c.Adds {
+			if a.Architecture == apt.ArchSource {
+				continue // Sources: buildSources
+			}
 			sp, ok := added[a.PackageID]
 			if !ok {
 				return nil, fmt.Errorf("change %d adds unknown package %d", c.ID, a.PackageID)
@@ -247,6 +258,9 @@ func netEdits(changes []store.Change, added map[int64]store.Package) (map[string
 			fold.Add(a.Component, p)
 		}
 		for _, r := range c.Removes {
+			if r.Architecture == apt.ArchSource {
+				continue
+			}
 			fold.Remove(r.Component, apt.PackageKey{Name: r.Name, Version: r.Version, Arch: r.Architecture})
 		}
 	}

@@ -39,6 +39,13 @@ func (w *PublishWorker) placePool(ctx context.Context, prefix string, round stor
 	if err != nil {
 		return nil, 0, err
 	}
+	// A source's other files: ensurePoolFile finds those already there
+	// (an orig tarball another revision placed).
+	sourceFiles, err := w.cfg.Store.RoundSourceFiles(ctx, round.ID)
+	if err != nil {
+		return nil, 0, err
+	}
+	files = append(files, sourceFiles...)
 	placed := make([]bool, len(files))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(poolConcurrency)

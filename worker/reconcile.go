@@ -250,6 +250,11 @@ func (r *reconciler) pool(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	sourceFiles, err := r.w.cfg.Store.ReleaseSourceFiles(ctx, r.rel.ID)
+	if err != nil {
+		return err
+	}
+	files = append(files, sourceFiles...)
 	stored := map[string]blob.Info{}
 	if err := r.w.cfg.Blob.List(ctx, r.prefix+"pool/", func(info blob.Info) error {
 		stored[info.Key] = info
@@ -308,25 +313,35 @@ func (r *reconciler) regenerate(ctx context.Context, dirs map[string]bool) error
 			if err != nil {
 				return err
 			}
-			w, ok := want[f.Path]
-			if !ok || w.SHA256 != f.SHA256 {
-				return fmt.Errorf("regenerated %s does not match generation %d's; not repairing", f.Path, r.rel.Generation)
-			}
-			for _, key := range r.byHashKeys(w) {
-				problem, err := r.state(ctx, key, f.Size, w.MD5)
-				if err != nil {
-					return err
-				}
-				if problem == "" {
-					continue
-				}
-				if _, err := r.w.cfg.Blob.Put(ctx, key, bytes.NewReader(f.Data), int64(len(f.Data)),
-					blob.PutOptions{SHA256: f.SHA256, CacheControl: immutableCacheControl}); err != nil {
-					return fmt.Errorf("repair %s: %w", key, err)
-				}
-				r.repaired(key, problem, "regenerated from the database")
+			if err := r.restoreByHash(ctx, f, want); err != nil {
+				return err
 			}
 		}
+	}
+	return r.regenerateSources(ctx, dirs, want)
+}
+
+// restoreByHash puts back the by-hash objects of f, regenerated, where S3
+// lacks them or holds other bytes, once f is found to be exactly the
+// committed generation's file (want, by path).
+func (r *reconciler) restoreByHash(ctx context.Context, f apt.IndexFile, want map[string]store.IndexFile) error {
+	w, ok := want[f.Path]
+	if !ok || w.SHA256 != f.SHA256 {
+		return fmt.Errorf("regenerated %s does not match generation %d's; not repairing", f.Path, r.rel.Generation)
+	}
+	for _, key := range r.byHashKeys(w) {
+		problem, err := r.state(ctx, key, f.Size, w.MD5)
+		if err != nil {
+			return err
+		}
+		if problem == "" {
+			continue
+		}
+		if _, err := r.w.cfg.Blob.Put(ctx, key, bytes.NewReader(f.Data), int64(len(f.Data)),
+			blob.PutOptions{SHA256: f.SHA256, CacheControl: immutableCacheControl}); err != nil {
+			return fmt.Errorf("repair %s: %w", key, err)
+		}
+		r.repaired(key, problem, "regenerated from the database")
 	}
 	return nil
 }

@@ -41,6 +41,9 @@ type bulkItem struct {
 	// Open returns its content from the start; it is called once to check
 	// and hash the item, and again for each upload attempt.
 	Open func() (io.ReadCloser, error)
+	// SourceDir, for a .dsc, is the directory that holds the files it
+	// lists ("" for a .deb).
+	SourceDir string
 	// Known, with SHA256 and Size, is the package an index that was checked
 	// already vouches for (import): check then takes it as is instead of
 	// downloading the item an extra time, and Open's reader must fail,
@@ -54,6 +57,9 @@ type bulkTarget struct {
 	Sign          signFlags
 	// Parallel bounds the uploads (and reads) running at once.
 	Parallel int
+	// Changes is the .changes the items come from (nil when none),
+	// uploaded with them and recorded with each change.
+	Changes *changesUpload
 }
 
 // Stages at which a file of a bulk publish can stop short of being published.
@@ -70,6 +76,8 @@ type bulkFile struct {
 	name, version, arch string // from its control file
 	onServer            bool   // the server had its content already
 	dup                 *bulkFile
+	files               []sourceFile // of a .dsc
+	stanza              string       // of a .dsc: its Sources stanza
 
 	// Set once it stops short of being published.
 	stage string
@@ -194,7 +202,15 @@ func (r *bulkRun) check(ctx context.Context, rel client.Release) error {
 			checkArch(f, rel)
 			return ctx.Err()
 		}
-		ctl, err := readItem(f)
+		var ctl *apt.Control
+		var err error
+		if f.SourceDir != "" {
+			if err = readSource(f); err == nil {
+				r.sess.addOwnSource(f.SHA256, f.stanza)
+			}
+		} else {
+			ctl, err = readItem(f)
+		}
 		var bad *invalidPackage
 		switch {
 		case errors.As(err, &bad):
@@ -203,7 +219,9 @@ func (r *bulkRun) check(ctx context.Context, rel client.Release) error {
 		case err != nil:
 			f.refuse(fmt.Sprintf("%s: %v", f.Label, err))
 		default:
-			f.name, f.version, f.arch = ctl.Package, ctl.Version, ctl.Architecture
+			if ctl != nil {
+				f.name, f.version, f.arch = ctl.Package, ctl.Version, ctl.Architecture
+			}
 			checkArch(f, rel)
 		}
 		return ctx.Err()
@@ -236,7 +254,7 @@ func (r *bulkRun) check(ctx context.Context, rel client.Release) error {
 
 // checkArch refuses a file whose architecture the release does not have.
 func checkArch(f *bulkFile, rel client.Release) {
-	if f.arch != "all" && !slices.Contains(rel.Architectures, f.arch) {
+	if f.arch != apt.ArchAll && f.arch != apt.ArchSource && !slices.Contains(rel.Architectures, f.arch) {
 		f.refuse(fmt.Sprintf("%s is %s %s for %s, but release %s has no architecture %s (it has %s)",
 			f.Label, f.name, f.version, f.arch, rel.Name, f.arch, strings.Join(rel.Architectures, ", ")))
 	}
@@ -350,6 +368,11 @@ func (r *bulkRun) unique() []*bulkFile {
 // upload fails its file and the others go on; a giving up (timeout,
 // interrupt) stops them all and is returned.
 func (r *bulkRun) upload(ctx context.Context) error {
+	if r.t.Changes != nil {
+		if err := r.t.Changes.upload(ctx, r.c); err != nil {
+			return err
+		}
+	}
 	var todo []*bulkFile
 	var total int64
 	for _, f := range r.unique() {
@@ -393,7 +416,7 @@ func (r *bulkRun) uploadSingle(ctx context.Context, f *bulkFile) error {
 	}
 	defer rc.Close()
 	t := r.a.ui.Upload(rc, filepath.Base(f.Label), f.Size)
-	pkg, err := r.c.UploadPackage(ctx, f.SHA256, t, f.Size)
+	pkg, err := r.send(ctx, f, t)
 	if err != nil {
 		t.Fail()
 		f.fail(stageUpload, err)
@@ -409,5 +432,5 @@ func (r *bulkRun) uploadOne(ctx context.Context, f *bulkFile, p *bulkProgress) (
 		return client.Package{}, err
 	}
 	defer rc.Close()
-	return r.c.UploadPackage(ctx, f.SHA256, p.reader(rc), f.Size)
+	return r.send(ctx, f, p.reader(rc))
 }

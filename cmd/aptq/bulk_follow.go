@@ -105,7 +105,7 @@ func (r *bulkRun) submitAndFollow(ctx context.Context) {
 func (r *bulkRun) submit(ctx context.Context, batch []*bulkFile) ([]*bulkFile, client.JobRef, error) {
 	batch = slices.Clone(batch)
 	for len(batch) > 0 {
-		req := client.ChangeRequest{Adds: make([]client.Add, len(batch))}
+		req := client.ChangeRequest{Adds: make([]client.Add, len(batch)), ChangesFile: r.t.Changes.sha256()}
 		for k, f := range batch {
 			req.Adds[k] = client.Add{SHA256: f.SHA256, Component: f.Component}
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -44,7 +45,7 @@ func (a *app) pkgAddCommand() *cobra.Command {
 	var p publishFlags
 	var parallel int
 	cmd := &cobra.Command{
-		Use:   "add --repo REPO --release NAME [--component main] [--parallel 4] [--key FILE.asc…|--gpg KEYID…] FILE.deb…",
+		Use:   "add --repo REPO --release NAME [--component main] [--parallel 4] [--key FILE.asc…|--gpg KEYID…] FILE.deb|FILE.dsc|FILE.changes…",
 		Short: "Upload packages and publish them in a release",
 		Long: `Upload .deb files (skipping those the server already has, by SHA-256) and add
 them to a component of a release. Any number of files may be given, e.g.
@@ -55,6 +56,22 @@ named at once (exit 1), and a quota the files would exceed (the tenant's
 upload bytes, the repository's packages) is refused, naming it. --parallel
 files are read and uploaded at once. Uploads show one progress line on a
 terminal (files, bytes, rate) and one line per file elsewhere.
+
+A source package is given by its .dsc: the files it lists (orig and debian
+tarballs or diff, upstream signatures) are read from the .dsc's directory and
+checked against its sizes and checksums before anything is uploaded, then
+uploaded (those the server lacks) with the .dsc, which is kept byte for byte
+(a clearsigned .dsc keeps its signature). It lands in the component's
+Sources index, its files in pool/<component>/<prefix>/<source>/.
+
+A .changes (dpkg-genchanges, as dput and dupload take it) publishes everything
+it lists, read from its directory and checked against its sizes and checksums
+first: its .deb files and its source package (.dsc with its files), in one
+change; its .buildinfo is not published. Its Distribution does not choose the
+release (--release does); a different one is printed as a warning. The .changes
+itself, signature included, is uploaded and recorded with the change in the
+audit log (action change.upload, details.changes_file = its SHA-256), so
+operators can find the maintainer's signed upload. One .changes per command.
 
 A change holds at most 1000 packages (the server's limit): more files are
 submitted as several changes, which coalesce into the release's next round
@@ -71,11 +88,11 @@ rest: files the server has are not uploaded again, and adding a package that
 is already published changes nothing.` + publishLong,
 		Args: cobra.MinimumNArgs(1),
 		RunE: a.action(publishTimeout, func(cmd *cobra.Command, files []string) error {
-			items := make([]bulkItem, len(files))
-			for i, path := range files {
-				items[i] = localItem(path, p.component)
+			items, changes, err := a.expandChanges(files, p.component, p.release)
+			if err != nil {
+				return err
 			}
-			t := bulkTarget{Repo: p.repo, Release: p.release, Sign: p.sign, Parallel: parallel}
+			t := bulkTarget{Repo: p.repo, Release: p.release, Sign: p.sign, Parallel: parallel, Changes: changes}
 			return a.publishBulk(cmd.Context(), a.client(), t, items)
 		}),
 	}
@@ -87,7 +104,11 @@ is already published changes nothing.` + publishLong,
 // localItem is a local file to publish. It must be a regular file: a FIFO
 // or a device could not be read twice, to check and then to send.
 func localItem(path, component string) bulkItem {
-	return bulkItem{Label: path, Size: -1, Component: component, Open: func() (io.ReadCloser, error) {
+	var sourceDir string
+	if strings.HasSuffix(path, ".dsc") {
+		sourceDir = filepath.Dir(path)
+	}
+	return bulkItem{Label: path, Size: -1, Component: component, SourceDir: sourceDir, Open: func() (io.ReadCloser, error) {
 		f, err := os.Open(path)
 		if err != nil {
 			return nil, err

@@ -13,7 +13,8 @@ const specHelp = `
 
 Each SPEC is NAME (every version), NAME=VERSION (every architecture of it) or
 NAME=VERSION:ARCH, e.g. hello=1:2.0-1:arm64; an epoch's colon is not taken for
-ARCH. Specs resolve on the server against the committed packages. A spec that
+ARCH. A source package's ARCH is "source" (hello=1.0-1:source); NAME and
+NAME=VERSION select sources of that name as well as binaries. Specs resolve on the server against the committed packages. A spec that
 matches nothing fails the command (exit 1, nothing submitted) unless
 --ignore-missing. The whole selection is one change, published in one
 generation (apt clients never see half of it), up to the server's bound of

@@ -22,7 +22,10 @@ type signing struct {
 	tried map[roundKey]bool // rounds signed (or being signed) already
 	// own maps each change this command submitted to the packages it
 	// uploaded for it; a change that adds nothing it uploaded is absent.
-	own     map[int64][]string
+	own map[int64][]string
+	// sources maps each .dsc this command read (by SHA-256) to the Sources
+	// stanza it makes, which the round's add of it must carry.
+	sources map[string]string
 	signers []string // what the server accepted from this CLI's signatures
 	// ready is closed once every change of the command is submitted; rounds
 	// are signed only then (see hold).
@@ -43,7 +46,7 @@ func (a *app) newSigning(ctx context.Context, c *client.Client, s signFlags, rep
 			return nil, err
 		}
 	}
-	sess := &signing{signer: signer, tried: map[roundKey]bool{}, own: map[int64][]string{}, ready: make(chan struct{})}
+	sess := &signing{signer: signer, tried: map[roundKey]bool{}, own: map[int64][]string{}, sources: map[string]string{}, ready: make(chan struct{})}
 	close(sess.ready)
 	if !s.verify.noVerify && !noVerifyFromEnv(a.getenv("APTQ_NO_VERIFY")) {
 		keys, err := publicKeys(ctx, signer)
@@ -102,6 +105,19 @@ func (s *signing) addOwn(changeID int64, sha256s []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.own[changeID] = slices.Clone(sha256s)
+}
+
+// addOwnSource records the Sources stanza of a .dsc this command read.
+func (s *signing) addOwnSource(sha256, stanza string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sources[sha256] = stanza
+}
+
+func (s *signing) ownSources() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.sources)
 }
 
 func (s *signing) ownAdds() map[int64][]string {

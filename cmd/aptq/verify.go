@@ -128,7 +128,7 @@ func (a *app) checkRound(ctx context.Context, c *client.Client, sess *signing, r
 		a.progress("  … and %d more", lines-maxChangeLines)
 	}
 	cfg := verify.Config{PublicKeys: rc.keys, AcceptFrom: rc.flags.acceptFrom, OwnChange: changeID, OwnAdds: sess.ownAdds(),
-		Now: time.Now()}
+		OwnSources: sess.ownSources(), Now: time.Now()}
 	fetcher := &repoFetcher{c: c, url: view.URL, release: view.Release}
 	start := time.Now()
 	if err := verify.Check(ctx, cfg, round, fetcher); err != nil {

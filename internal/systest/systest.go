@@ -103,7 +103,15 @@ func NewApt(dir, url, release, component, pubKeyArmored string) (*Apt, error) {
 // error, and so is any warning or error line: a hash mismatch or a bad
 // signature is only a "W:" to apt, which may still exit 0.
 func (a *Apt) Run(ctx context.Context, args ...string) (string, error) {
-	out, err := exec.CommandContext(ctx, "apt-get", append(a.opts, args...)...).CombinedOutput()
+	return a.RunIn(ctx, "", args...)
+}
+
+// RunIn is Run in directory dir ("" for the current one), where apt-get
+// source downloads.
+func (a *Apt) RunIn(ctx context.Context, dir string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "apt-get", append(a.opts, args...)...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("apt-get %s: %w\n%s", strings.Join(args, " "), err, out)
 	}
