@@ -36,6 +36,9 @@ type ReleaseRequest struct {
 	NotAutomatic         bool   `json:"not_automatic"`
 	ButAutomaticUpgrades bool   `json:"but_automatic_upgrades"`
 	SignedBy             string `json:"signed_by"`
+	// Contents, if not false, publishes <component>/Contents-<arch>.gz
+	// (default on).
+	Contents *bool `json:"contents"`
 }
 
 // ReleaseResponse is a release as the API shows it.
@@ -55,6 +58,7 @@ type ReleaseResponse struct {
 	NotAutomatic         bool     `json:"not_automatic"`
 	ButAutomaticUpgrades bool     `json:"but_automatic_upgrades"`
 	SignedBy             string   `json:"signed_by,omitempty"`
+	Contents             bool     `json:"contents"`
 	// Deleting is true once a delete was requested.
 	Deleting            bool      `json:"deleting,omitempty"`
 	Generation          int64     `json:"generation"`
@@ -71,7 +75,7 @@ func releaseResponse(r store.Release) ReleaseResponse {
 		Codename: r.Codename, Version: r.Version, Description: r.Description, Components: r.Components,
 		Architectures: r.Architectures, Compressions: r.Compressions, Generation: r.Generation,
 		PublishedGeneration: r.PublishedGeneration, CreatedAt: r.CreatedAt, KeepVersions: r.KeepVersions, NotAutomatic: r.NotAutomatic,
-		ButAutomaticUpgrades: r.ButAutomaticUpgrades, SignedBy: r.SignedBy, Deleting: r.DeletingAt != nil}
+		ButAutomaticUpgrades: r.ButAutomaticUpgrades, SignedBy: r.SignedBy, Deleting: r.DeletingAt != nil, Contents: r.Contents}
 }
 
 var (
@@ -229,7 +233,8 @@ func (s *Server) createRelease(c echo.Context) error {
 		Name: req.Name, Origin: req.Origin, Label: req.Label, Suite: req.Suite, Codename: req.Codename,
 		Version: req.Version, Description: req.Description, Components: req.Components,
 		Architectures: req.Architectures, Compressions: req.Compressions, KeepVersions: req.KeepVersions,
-		NotAutomatic: req.NotAutomatic, ButAutomaticUpgrades: req.ButAutomaticUpgrades, SignedBy: req.SignedBy})
+		NotAutomatic: req.NotAutomatic, ButAutomaticUpgrades: req.ButAutomaticUpgrades, SignedBy: req.SignedBy,
+		Contents: req.Contents == nil || *req.Contents})
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,7 @@ import (
 	"hash/fnv"
 	"maps"
 	"slices"
-	"strings"
-)
+	)
 
 // ContentsFileName is the name of a component's Contents index of arch,
 // which aptq stores gzip-compressed only, as Debian does (apt-file reads
@@ -33,7 +32,7 @@ func QualifiedName(section, name string) string {
 		return name
 	}
 	for _, ch := range []byte(section) {
-		if !isAlnum(ch) && !strings.ContainsRune("/-+._", rune(ch)) {
+		if !isAlnum(ch) && ch != '/' && ch != '-' && ch != '+' && ch != '.' && ch != '_' {
 			return name
 		}
 	}
@@ -60,17 +59,32 @@ type Contents struct {
 
 // contentsLine is one line: a path and, per qualified name, how many of
 // the index's packages list the path under it (versions of one package
-// share a name).
+// share a name). A slice, not a map: an index holds hundreds of thousands
+// of lines, most with one name.
 type contentsLine struct {
 	path  string
-	names map[string]int
+	names []nameCount // sorted by name
 	text  []byte
 	hash  uint64 // of path: the chunk boundaries
 }
 
-func newContentsLine(path string, names map[string]int) *contentsLine {
-	l := &contentsLine{path: path, names: names}
-	l.text = append(append([]byte(path), '\t'), strings.Join(slices.Sorted(maps.Keys(names)), ",")...)
+type nameCount struct {
+	name string
+	n    int32
+}
+
+func newContentsLine(path string, counts map[string]int) *contentsLine {
+	l := &contentsLine{path: path}
+	for _, q := range slices.Sorted(maps.Keys(counts)) {
+		l.names = append(l.names, nameCount{q, int32(counts[q])})
+	}
+	l.text = append(append(make([]byte, 0, len(path)+32), path...), '\t')
+	for i, nc := range l.names {
+		if i > 0 {
+			l.text = append(l.text, ',')
+		}
+		l.text = append(l.text, nc.name...)
+	}
 	l.text = append(l.text, '\n')
 	h := fnv.New64a()
 	h.Write([]byte(path))
@@ -149,12 +163,12 @@ func mergeLines(lines []*contentsLine, delta map[string]map[string]int) []*conte
 			out = append(out, lines[i])
 			i++
 		}
-		var names map[string]int
+		names := map[string]int{}
 		if i < len(lines) && lines[i].path == p {
-			names = maps.Clone(lines[i].names)
+			for _, nc := range lines[i].names {
+				names[nc.name] = int(nc.n)
+			}
 			i++
-		} else {
-			names = map[string]int{}
 		}
 		changed := false
 		for q, n := range delta[p] {

@@ -308,25 +308,35 @@ func (r *reconciler) regenerate(ctx context.Context, dirs map[string]bool) error
 			if err != nil {
 				return err
 			}
-			w, ok := want[f.Path]
-			if !ok || w.SHA256 != f.SHA256 {
-				return fmt.Errorf("regenerated %s does not match generation %d's; not repairing", f.Path, r.rel.Generation)
-			}
-			for _, key := range r.byHashKeys(w) {
-				problem, err := r.state(ctx, key, f.Size, w.MD5)
-				if err != nil {
-					return err
-				}
-				if problem == "" {
-					continue
-				}
-				if _, err := r.w.cfg.Blob.Put(ctx, key, bytes.NewReader(f.Data), int64(len(f.Data)),
-					blob.PutOptions{SHA256: f.SHA256, CacheControl: immutableCacheControl}); err != nil {
-					return fmt.Errorf("repair %s: %w", key, err)
-				}
-				r.repaired(key, problem, "regenerated from the database")
+			if err := r.repairByHash(ctx, want, f); err != nil {
+				return err
 			}
 		}
+	}
+	return r.regenerateContents(ctx, dirs)
+}
+
+// repairByHash puts back the by-hash objects of f, regenerated, that S3
+// lacks or holds with other content, if f is what the committed
+// generation lists (want, by path).
+func (r *reconciler) repairByHash(ctx context.Context, want map[string]store.IndexFile, f apt.IndexFile) error {
+	w, ok := want[f.Path]
+	if !ok || w.SHA256 != f.SHA256 {
+		return fmt.Errorf("regenerated %s does not match generation %d's; not repairing", f.Path, r.rel.Generation)
+	}
+	for _, key := range r.byHashKeys(w) {
+		problem, err := r.state(ctx, key, f.Size, w.MD5)
+		if err != nil {
+			return err
+		}
+		if problem == "" {
+			continue
+		}
+		if _, err := r.w.cfg.Blob.Put(ctx, key, bytes.NewReader(f.Data), int64(len(f.Data)),
+			blob.PutOptions{SHA256: f.SHA256, CacheControl: immutableCacheControl}); err != nil {
+			return fmt.Errorf("repair %s: %w", key, err)
+		}
+		r.repaired(key, problem, "regenerated from the database")
 	}
 	return nil
 }

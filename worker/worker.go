@@ -99,14 +99,15 @@ func (c *Config) setDefaults() {
 // publishes every pending change of the release; the others wait for it.
 type PublishWorker struct {
 	river.WorkerDefaults[jobs.PublishArgs]
-	cfg     Config
-	indexes *indexCache
+	cfg      Config
+	indexes  *indexCache
+	contents *contentsCache
 }
 
 // NewPublishWorker returns the publish worker.
 func NewPublishWorker(cfg Config) *PublishWorker {
 	cfg.setDefaults()
-	return &PublishWorker{cfg: cfg, indexes: newIndexCache(cfg.IndexCacheBytes)}
+	return &PublishWorker{cfg: cfg, indexes: newIndexCache(cfg.IndexCacheBytes), contents: newContentsCache()}
 }
 
 // Register adds aptq's workers to a River worker set.
