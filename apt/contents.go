@@ -5,7 +5,7 @@ import (
 	"hash/fnv"
 	"maps"
 	"slices"
-	)
+)
 
 // ContentsFileName is the name of a component's Contents index of arch,
 // which aptq stores gzip-compressed only, as Debian does (apt-file reads

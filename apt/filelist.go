@@ -59,7 +59,8 @@ func ReadDebFiles(r io.Reader) (*Control, []string, error) {
 		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidPackage, err)
 	}
 	slices.Sort(files)
-	return c, slices.Compact(files), nil
+	// Never nil: an empty list (a package of directories only) is a list.
+	return c, append([]string{}, slices.Compact(files)...), nil
 }
 
 // contentsPath is a data.tar member name as Contents lists it.
@@ -103,11 +104,11 @@ func EncodeFileList(files []string) []byte {
 	return buf.Bytes()
 }
 
-// DecodeFileList reads what EncodeFileList wrote, with the bounds and
+// DecodeFileList reads what EncodeFileList wrote (never nil), with the bounds and
 // checks of ReadDebFiles: the stored list is trusted no more than an upload.
 func DecodeFileList(data []byte) ([]string, error) {
 	if len(data) == 0 {
-		return nil, nil
+		return []string{}, nil
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
@@ -121,7 +122,7 @@ func DecodeFileList(data []byte) ([]string, error) {
 		return nil, fmt.Errorf("file list: larger than %d bytes", maxFileListSize)
 	}
 	if len(plain) == 0 {
-		return nil, nil
+		return []string{}, nil
 	}
 	files := strings.Split(strings.TrimSuffix(string(plain), "\n"), "\n")
 	if len(files) > MaxPackageFiles {

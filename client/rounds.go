@@ -73,6 +73,8 @@ type RoundAdd struct {
 	SHA1         string `json:"sha1"`
 	SHA512       string `json:"sha512"`
 	Control      string `json:"control"`
+	// Files is the package's file list, given for a release with Contents on.
+	Files []string `json:"files"`
 }
 
 // RoundRemove is a package a change removes.

@@ -74,6 +74,9 @@ type Add struct {
 	Size                                                     int64
 	MD5, SHA1, SHA512                                        string
 	Control                                                  string // as uploaded
+	// Files is the package's file list as the server gives it (nil: none
+	// given), which Contents indices must list.
+	Files []string
 }
 
 // Remove is a package a change removes.
@@ -105,6 +108,10 @@ type Config struct {
 	// round. A CLI that publishes many files submits several changes, and
 	// any of them may share the round it signs.
 	OwnAdds map[int64][]string
+	// OwnFiles maps the SHA-256 of each package the signer uploaded to the
+	// file list it read from the .deb: where the round adds it, the file
+	// list the server gives must be this one.
+	OwnFiles map[string][]string
 	// Now is the signer's clock, which the Release's Date must be close to
 	// (see MaxDateAhead and MaxDateAge); it must be set.
 	Now time.Time
@@ -147,7 +154,7 @@ func Check(ctx context.Context, cfg Config, r Round, f Fetcher) error {
 	if err != nil {
 		return err
 	}
-	changes := r.Changes
+	changes := withOwnFiles(r.Changes, cfg.OwnFiles)
 	if len(r.Retention) > 0 {
 		changes = append(slices.Clone(changes), Change{Removes: r.Retention})
 	}
@@ -155,7 +162,18 @@ func Check(ctx context.Context, cfg Config, r Round, f Fetcher) error {
 	if err != nil {
 		return err
 	}
-	return checkIndexes(ctx, prev, next, edits, ret, f)
+	prevRest, prevContents, err := splitContents(prev)
+	if err != nil {
+		return fmt.Errorf("generation %d: %w", prev.Meta.Generation, err)
+	}
+	nextRest, nextContents, err := splitContents(next)
+	if err != nil {
+		return fmt.Errorf("the Release to sign: %w", err)
+	}
+	if err := checkIndexes(ctx, prevRest, nextRest, edits, ret, f); err != nil {
+		return err
+	}
+	return checkContents(ctx, prevContents, nextContents, changes, f)
 }
 
 // checkChanges applies --accept-from and checks the signer's own change.
@@ -172,6 +190,12 @@ func checkChanges(cfg Config, r Round) error {
 		}
 		if c.ID == cfg.OwnChange {
 			own = true
+		}
+		for _, a := range c.Adds {
+			if files, ok := cfg.OwnFiles[a.SHA256]; ok && a.Files != nil && !slices.Equal(a.Files, files) {
+				return fmt.Errorf("change %d adds %s %s %s with a file list other than the one its .deb holds",
+					c.ID, a.Name, a.Version, a.Architecture)
+			}
 		}
 		uploaded, ok := cfg.OwnAdds[c.ID]
 		if !ok {

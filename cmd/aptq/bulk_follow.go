@@ -59,6 +59,7 @@ func (r *bulkRun) submitAndFollow(ctx context.Context) {
 		sums := make([]string, len(batch))
 		for k, f := range batch {
 			sums[k] = f.SHA256
+			r.sess.addOwnFiles(f.SHA256, f.files)
 		}
 		if len(batches) == 1 {
 			r.a.progress("change %d accepted: job %d", ref.ChangeID, ref.JobID)

@@ -1,0 +1,151 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/aptq/aptq/apt"
+	"github.com/aptq/aptq/sign"
+)
+
+// filesOf is the file list of a test package.
+func filesOf(p apt.Package) []string {
+	return []string{"usr/bin/" + p.Name(), "usr/share/doc/" + p.Name() + "/copyright"}
+}
+
+func contentsPkg(p apt.Package, files []string) apt.ContentsPackage {
+	return apt.ContentsPackage{Key: apt.PackageKey{Name: p.Name(), Version: p.Version(), Arch: p.Arch()}, Files: files}
+}
+
+// contentsFiles renders the Contents indexes of pkgs (filesOf each, or
+// files[name] where given) and stores them under by-hash.
+func (r *fakeRepo) contentsFiles(t *testing.T, pkgs []apt.Package, files map[string][]string) []apt.IndexFile {
+	var out []apt.IndexFile
+	for _, arch := range archs {
+		var cps []apt.ContentsPackage
+		for _, p := range apt.SplitByArch(pkgs, archs)[arch] {
+			f, ok := files[p.Name()]
+			if !ok {
+				f = filesOf(p)
+			}
+			cps = append(cps, contentsPkg(p, slices.Sorted(slices.Values(f))))
+		}
+		ct, err := apt.NewContents("main", arch, cps)
+		require.NoError(t, err)
+		f := ct.File()
+		r.store(f)
+		out = append(out, f)
+	}
+	return out
+}
+
+// contentsRound builds generation 2 with Contents from generation 1 with
+// Contents; files overrides the file lists the new Contents are built from.
+func contentsRound(t *testing.T, fx *fixture, indexed []apt.Package, files map[string][]string, changes ...Change) Round {
+	inRelease, _, err := sign.Sign(release(baseMeta, 1, append(fx.repo.indexFiles(t, fx.base), fx.repo.contentsFiles(t, fx.base, nil)...)), fx.key)
+	require.NoError(t, err)
+	next := append(fx.repo.indexFiles(t, indexed), fx.repo.contentsFiles(t, indexed, files)...)
+	return Round{ID: 7, Generation: 2, Release: release(baseMeta, 2, next), PreviousInRelease: inRelease, Changes: changes}
+}
+
+func addWithFiles(p apt.Package, files []string) Add {
+	a := addOf(p)
+	a.Files = files
+	return a
+}
+
+// TestCheckContents: the signer refuses a Contents index with a path no
+// added package holds, a package's path dropped without a change of it,
+// an added file missing, a file list of its own package other than its
+// .deb's, and accepts honest rounds.
+func TestCheckContents(t *testing.T) {
+	t.Parallel()
+	alice := func(adds []Add, removes ...Remove) Change {
+		return Change{ID: 11, JobID: 21, TokenName: "alice", Adds: adds, Removes: removes}
+	}
+	cases := []struct {
+		name  string
+		build func(t *testing.T, fx *fixture) (Config, Round)
+		err   string
+	}{
+		{"honest add and remove", func(t *testing.T, fx *fixture) (Config, Round) {
+			np := fx.others[0]
+			return Config{OwnFiles: map[string][]string{np.SHA256: filesOf(np)}},
+				contentsRound(t, fx, append(without(fx.base, 3), np), nil, alice([]Add{addWithFiles(np, filesOf(np))}, removeOf(fx.base[3])))
+		}, ""},
+		{"own file list taken from the .deb when the server gives none", func(t *testing.T, fx *fixture) (Config, Round) {
+			np := fx.others[0]
+			return Config{OwnFiles: map[string][]string{np.SHA256: filesOf(np)}},
+				contentsRound(t, fx, append(slices.Clone(fx.base), np), nil, alice([]Add{addOf(np)}))
+		}, ""},
+		{"extra path for an added package", func(t *testing.T, fx *fixture) (Config, Round) {
+			np := fx.others[0]
+			return Config{}, contentsRound(t, fx, append(slices.Clone(fx.base), np),
+				map[string][]string{np.Name(): append(filesOf(np), "usr/bin/sudo")}, alice([]Add{addWithFiles(np, filesOf(np))}))
+		}, "main/Contents-amd64.gz lists usr/bin/sudo under newpkg, which no package the round adds holds"},
+		{"extra path for a package of no change", func(t *testing.T, fx *fixture) (Config, Round) {
+			np := fx.others[0]
+			return Config{}, contentsRound(t, fx, append(slices.Clone(fx.base), np),
+				map[string][]string{"base01": append(filesOf(fx.base[1]), "etc/sudoers.d/evil")}, alice([]Add{addWithFiles(np, filesOf(np))}))
+		}, "lists etc/sudoers.d/evil under base01, which no package the round adds holds"},
+		{"added file missing", func(t *testing.T, fx *fixture) (Config, Round) {
+			np := fx.others[0]
+			return Config{}, contentsRound(t, fx, append(slices.Clone(fx.base), np),
+				map[string][]string{np.Name(): filesOf(np)[:1]}, alice([]Add{addWithFiles(np, filesOf(np))}))
+		}, "main/Contents-amd64.gz does not list usr/share/doc/newpkg/copyright under newpkg, which the round adds"},
+		{"path of an unchanged package dropped", func(t *testing.T, fx *fixture) (Config, Round) {
+			np := fx.others[0]
+			return Config{}, contentsRound(t, fx, append(slices.Clone(fx.base), np),
+				map[string][]string{"base01": nil}, alice([]Add{addWithFiles(np, filesOf(np))}))
+		}, "drops usr/bin/base01 from base01, of which the round neither adds nor removes a version"},
+		{"file list of its own package changed by the server", func(t *testing.T, fx *fixture) (Config, Round) {
+			np := fx.others[0]
+			evil := append(filesOf(np), "usr/bin/sudo")
+			return Config{OwnFiles: map[string][]string{np.SHA256: filesOf(np)}}, contentsRound(t, fx, append(slices.Clone(fx.base), np),
+				map[string][]string{np.Name(): evil}, alice([]Add{addWithFiles(np, evil)}))
+		}, "change 11 adds newpkg 2.0 amd64 with a file list other than the one its .deb holds"},
+		{"no file list for another client's package", func(t *testing.T, fx *fixture) (Config, Round) {
+			np := fx.others[0]
+			return Config{}, contentsRound(t, fx, append(slices.Clone(fx.base), np), nil, alice([]Add{addOf(np)}))
+		}, "main/Contents-amd64.gz: the round gives no file list for newpkg 2.0 amd64"},
+		{"Contents dropped", func(t *testing.T, fx *fixture) (Config, Round) {
+			r := contentsRound(t, fx, fx.base, nil, Change{ID: 12, TokenName: "alice"})
+			r.Release = release(baseMeta, 2, fx.repo.indexFiles(t, fx.base))
+			return Config{}, r
+		}, "the Release to sign drops main/Contents-amd64.gz"},
+		{"Contents of an unknown architecture", func(t *testing.T, fx *fixture) (Config, Round) {
+			r := contentsRound(t, fx, fx.base, nil, Change{ID: 12, TokenName: "alice"})
+			ct, err := apt.NewContents("main", "riscv64", nil)
+			require.NoError(t, err)
+			r.Release = release(baseMeta, 2, append(append(fx.repo.indexFiles(t, fx.base), fx.repo.contentsFiles(t, fx.base, nil)...), ct.File()))
+			return Config{}, r
+		}, "main/Contents-riscv64.gz is not a Contents index of the release's components and architectures"},
+		{"non-canonical Contents (a path twice)", func(t *testing.T, fx *fixture) (Config, Round) {
+			r := contentsRound(t, fx, fx.base, nil, Change{ID: 12, TokenName: "alice"})
+			files := append(fx.repo.indexFiles(t, fx.base), fx.repo.contentsFiles(t, fx.base, nil)...)
+			files = fx.replaceFile(files, "main/Contents-amd64.gz", gzipOf(t, []byte("usr/bin/a\tx\nusr/bin/a\ty\n")))
+			r.Release = release(baseMeta, 2, files)
+			return Config{}, r
+		}, "is not after"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fx := newFixture(t)
+			cfg, r := tc.build(t, fx)
+			cfg.PublicKeys = append(cfg.PublicKeys, fx.pub)
+			cfg.Now = testNow
+			err := Check(context.Background(), cfg, r, fx.repo)
+			if tc.err == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tc.err, fmt.Sprintf("%v", err))
+		})
+	}
+}
