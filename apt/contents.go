@@ -8,9 +8,14 @@ import (
 )
 
 // ContentsFileName is the name of a component's Contents index of arch,
-// which aptq stores gzip-compressed only, as Debian does (apt-file reads
-// it through apt's Acquire::IndexTargets, "$(COMPONENT)/Contents-$(ARCH)").
-func ContentsFileName(arch string) string { return "Contents-" + arch + ".gz" }
+// which aptq stores gzip-compressed only, as Debian does. apt-file reads it
+// through apt's Acquire::IndexTargets ("$(COMPONENT)/Contents-$(ARCH)"),
+// and apt skips that optional target unless the Release lists the
+// uncompressed name too: it is listed (ContentsPlainName), not stored.
+func ContentsFileName(arch string) string { return ContentsPlainName(arch) + ".gz" }
+
+// ContentsPlainName is the name of the uncompressed Contents index of arch.
+func ContentsPlainName(arch string) string { return "Contents-" + arch }
 
 // ContentsPackage is a package as a Contents index lists it: by its
 // qualified name ([section/]name) under each of its files.
@@ -202,9 +207,19 @@ func (ct *Contents) File() IndexFile {
 	return describe(ct.component+"/"+ContentsFileName(ct.arch), ct.gzip())
 }
 
+// Plain returns <component>/Contents-<arch>, the uncompressed index, with
+// its digests.
+func (ct *Contents) Plain() IndexFile {
+	return describe(ct.component+"/"+ContentsPlainName(ct.arch), ct.Text())
+}
+
 // Text is the uncompressed index.
 func (ct *Contents) Text() []byte {
-	var out []byte
+	n := 0
+	for _, l := range ct.lines {
+		n += len(l.text)
+	}
+	out := make([]byte, 0, n)
 	for _, l := range ct.lines {
 		out = append(out, l.text...)
 	}

@@ -50,13 +50,13 @@ func withOwnFiles(changes []Change, own map[string][]string) []Change {
 
 // splitContents returns the Release's Contents files by component and
 // architecture, and the Release with its other files only.
-func splitContents(r *apt.Release) (*apt.Release, map[indexPair]apt.IndexFile, error) {
+func splitContents(r *apt.Release) (*apt.Release, map[indexPair]*contentsFiles, error) {
+	contents := map[indexPair]*contentsFiles{}
 	if r == nil {
-		return nil, map[indexPair]apt.IndexFile{}, nil
+		return nil, contents, nil
 	}
 	rest := *r
 	rest.Files = nil
-	contents := map[indexPair]apt.IndexFile{}
 	for _, f := range r.Files {
 		comp, name := path.Split(f.Path)
 		arch, ok := strings.CutPrefix(name, "Contents-")
@@ -64,27 +64,48 @@ func splitContents(r *apt.Release) (*apt.Release, map[indexPair]apt.IndexFile, e
 			rest.Files = append(rest.Files, f)
 			continue
 		}
-		arch, ok = strings.CutSuffix(arch, ".gz")
+		arch, gz := strings.CutSuffix(arch, ".gz")
 		comp = strings.TrimSuffix(comp, "/")
-		if !ok || !slices.Contains(r.Meta.Components, comp) || !slices.Contains(r.Meta.Architectures, arch) {
+		if !slices.Contains(r.Meta.Components, comp) || !slices.Contains(r.Meta.Architectures, arch) {
 			return nil, nil, fmt.Errorf("%s is not a Contents index of the release's components and architectures", f.Path)
 		}
 		if f.SHA256 == "" {
 			return nil, nil, fmt.Errorf("%s has no SHA256", f.Path)
 		}
-		contents[indexPair{comp, arch}] = f
+		k := indexPair{comp, arch}
+		if contents[k] == nil {
+			contents[k] = &contentsFiles{}
+		}
+		if gz {
+			contents[k].gz = f
+		} else {
+			contents[k].plain = f
+		}
+	}
+	for k, c := range contents {
+		if c.gz.Path == "" {
+			return nil, nil, fmt.Errorf("%s/Contents-%s is listed without its .gz", k.component, k.arch)
+		}
 	}
 	return &rest, contents, nil
+}
+
+// contentsFiles are the Contents-<arch>.gz a Release lists and, if listed,
+// the uncompressed Contents-<arch> it decompresses to.
+type contentsFiles struct{ plain, gz apt.IndexFile }
+
+func (c *contentsFiles) same(o *contentsFiles) bool {
+	return c.gz.SHA256 == o.gz.SHA256 && c.gz.Size == o.gz.Size && c.plain.SHA256 == o.plain.SHA256 && c.plain.Size == o.plain.Size
 }
 
 // indexPair is a component × architecture.
 type indexPair struct{ component, arch string }
 
 // checkContents checks every Contents index the new Release lists.
-func checkContents(ctx context.Context, prev, next map[indexPair]apt.IndexFile, changes []Change, f Fetcher) error {
+func checkContents(ctx context.Context, prev, next map[indexPair]*contentsFiles, changes []Change, f Fetcher) error {
 	for _, k := range slices.SortedFunc(maps.Keys(prev), comparePairs) {
 		if _, ok := next[k]; !ok {
-			return fmt.Errorf("the Release to sign drops %s", prev[k].Path)
+			return fmt.Errorf("the Release to sign drops %s", prev[k].gz.Path)
 		}
 	}
 	for _, k := range slices.SortedFunc(maps.Keys(next), comparePairs) {
@@ -100,7 +121,7 @@ func comparePairs(a, b indexPair) int {
 }
 
 // checkContentsIndex checks one Contents index (see the rules above).
-func checkContentsIndex(ctx context.Context, k indexPair, prev, next map[indexPair]apt.IndexFile, changes []Change, f Fetcher) error {
+func checkContentsIndex(ctx context.Context, k indexPair, prev, next map[indexPair]*contentsFiles, changes []Change, f Fetcher) error {
 	added := map[string][]string{} // path → qualified names added there
 	touched := map[string]bool{}   // names of which the round adds or removes a version
 	for _, c := range changes {
@@ -109,7 +130,7 @@ func checkContentsIndex(ctx context.Context, k indexPair, prev, next map[indexPa
 				continue
 			}
 			if a.Files == nil {
-				return fmt.Errorf("%s: the round gives no file list for %s %s %s", next[k].Path, a.Name, a.Version, a.Architecture)
+				return fmt.Errorf("%s: the round gives no file list for %s %s %s", next[k].gz.Path, a.Name, a.Version, a.Architecture)
 			}
 			control, err := apt.ParseParagraph([]byte(a.Control))
 			if err != nil {
@@ -129,21 +150,24 @@ func checkContentsIndex(ctx context.Context, k indexPair, prev, next map[indexPa
 	}
 	old, had := prev[k]
 	cur := next[k]
-	if had && old.SHA256 == cur.SHA256 && old.Size == cur.Size && len(added) == 0 && len(touched) == 0 {
+	if had && old.same(cur) && len(added) == 0 && len(touched) == 0 {
 		return nil
 	}
 	var before []apt.ContentsLine
 	if had {
 		var err error
-		if before, err = fetchContents(ctx, f, k, old); err != nil {
-			return fmt.Errorf("the previous %s: %w", old.Path, err)
+		if before, _, err = fetchContents(ctx, f, k, old.gz); err != nil {
+			return fmt.Errorf("the previous %s: %w", old.gz.Path, err)
 		}
 	}
-	after, err := fetchContents(ctx, f, k, cur)
+	after, text, err := fetchContents(ctx, f, k, cur.gz)
 	if err != nil {
-		return fmt.Errorf("%s: %w", cur.Path, err)
+		return fmt.Errorf("%s: %w", cur.gz.Path, err)
 	}
-	return diffContents(cur.Path, before, after, added, touched)
+	if sum := sha256.Sum256(text); cur.plain.Path != "" && (cur.plain.Size != int64(len(text)) || cur.plain.SHA256 != hex.EncodeToString(sum[:])) {
+		return fmt.Errorf("%s is not what %s decompresses to", cur.plain.Path, cur.gz.Path)
+	}
+	return diffContents(cur.gz.Path, before, after, added, touched)
 }
 
 // diffContents walks both indexes in path order and checks each pair that
@@ -187,23 +211,24 @@ func diffContents(name string, before, after []apt.ContentsLine, added map[strin
 	return nil
 }
 
-// fetchContents reads a listed Contents index by hash, checks it and
-// parses it.
-func fetchContents(ctx context.Context, f Fetcher, k indexPair, file apt.IndexFile) ([]apt.ContentsLine, error) {
+// fetchContents reads a listed Contents-<arch>.gz by hash, checks it and
+// returns it parsed and as text.
+func fetchContents(ctx context.Context, f Fetcher, k indexPair, file apt.IndexFile) ([]apt.ContentsLine, []byte, error) {
 	if file.Size > maxIndexSize {
-		return nil, fmt.Errorf("listed with %d bytes, more than the %d a signer reads", file.Size, int64(maxIndexSize))
+		return nil, nil, fmt.Errorf("listed with %d bytes, more than the %d a signer reads", file.Size, int64(maxIndexSize))
 	}
 	data, err := f.ByHash(ctx, k.component, file.SHA256, file.Size)
 	if err != nil {
-		return nil, fmt.Errorf("fetch by hash: %w", err)
+		return nil, nil, fmt.Errorf("fetch by hash: %w", err)
 	}
 	sum := sha256.Sum256(data)
 	if int64(len(data)) != file.Size || hex.EncodeToString(sum[:]) != file.SHA256 {
-		return nil, fmt.Errorf("fetched by hash %s, it is not what the Release lists (%d bytes, SHA256 %x)", file.SHA256, len(data), sum)
+		return nil, nil, fmt.Errorf("fetched by hash %s, it is not what the Release lists (%d bytes, SHA256 %x)", file.SHA256, len(data), sum)
 	}
 	text, err := decompress(gzName, data, maxContentsSize, 0)
 	if err != nil {
-		return nil, fmt.Errorf("decompress: %w", err)
+		return nil, nil, fmt.Errorf("decompress: %w", err)
 	}
-	return apt.ParseContents(text)
+	lines, err := apt.ParseContents(text)
+	return lines, text, err
 }

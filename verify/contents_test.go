@@ -38,7 +38,7 @@ func (r *fakeRepo) contentsFiles(t *testing.T, pkgs []apt.Package, files map[str
 		require.NoError(t, err)
 		f := ct.File()
 		r.store(f)
-		out = append(out, f)
+		out = append(out, ct.Plain(), f)
 	}
 	return out
 }
@@ -121,9 +121,16 @@ func TestCheckContents(t *testing.T) {
 			r := contentsRound(t, fx, fx.base, nil, Change{ID: 12, TokenName: "alice"})
 			ct, err := apt.NewContents("main", "riscv64", nil)
 			require.NoError(t, err)
-			r.Release = release(baseMeta, 2, append(append(fx.repo.indexFiles(t, fx.base), fx.repo.contentsFiles(t, fx.base, nil)...), ct.File()))
+			r.Release = release(baseMeta, 2, append(append(fx.repo.indexFiles(t, fx.base), fx.repo.contentsFiles(t, fx.base, nil)...), ct.Plain(), ct.File()))
 			return Config{}, r
-		}, "main/Contents-riscv64.gz is not a Contents index of the release's components and architectures"},
+		}, "main/Contents-riscv64 is not a Contents index of the release's components and architectures"},
+		{"uncompressed Contents listed with other digests", func(t *testing.T, fx *fixture) (Config, Round) {
+			r := contentsRound(t, fx, fx.base, nil, Change{ID: 12, TokenName: "alice"})
+			files := append(fx.repo.indexFiles(t, fx.base), fx.repo.contentsFiles(t, fx.base, nil)...)
+			files = fx.replaceFile(files, "main/Contents-amd64", []byte("usr/bin/sudo\tevil\n"))
+			r.Release = release(baseMeta, 2, files)
+			return Config{}, r
+		}, "main/Contents-amd64 is not what main/Contents-amd64.gz decompresses to"},
 		{"non-canonical Contents (a path twice)", func(t *testing.T, fx *fixture) (Config, Round) {
 			r := contentsRound(t, fx, fx.base, nil, Change{ID: 12, TokenName: "alice"})
 			files := append(fx.repo.indexFiles(t, fx.base), fx.repo.contentsFiles(t, fx.base, nil)...)

@@ -3,20 +3,25 @@ package worker
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/store"
 )
 
-// contentsPath is the Release path of the Contents index of k.
+// contentsPath is the Release path of the Contents index of k (gzip).
 func contentsPath(k indexKey) string { return k.component + "/" + apt.ContentsFileName(k.arch) }
+
+// contentsPlainPath is the Release path of the uncompressed Contents of k,
+// which the Release lists and S3 does not hold.
+func contentsPlainPath(k indexKey) string { return k.component + "/" + apt.ContentsPlainName(k.arch) }
 
 // builtContents is one Contents index a round regenerated.
 type builtContents struct {
-	key  indexKey
-	ct   *apt.Contents
-	file apt.IndexFile
+	key         indexKey
+	ct          *apt.Contents
+	plain, file apt.IndexFile
 }
 
 // contentsRound is what generate needs to build a round's Contents
@@ -38,7 +43,8 @@ func (cr *contentsRound) contentsChanged() []indexKey {
 	for _, comp := range cr.rel.Components {
 		for _, arch := range cr.rel.Architectures {
 			k := indexKey{comp, arch}
-			if _, had := cr.prev[contentsPath(k)]; cr.changed[k] || !had {
+			_, had := cr.prev[contentsPath(k)]
+			if _, hadPlain := cr.prev[contentsPlainPath(k)]; cr.changed[k] || !had || !hadPlain {
 				out = append(out, k)
 			}
 		}
@@ -71,6 +77,7 @@ func (w *PublishWorker) generateContents(ctx context.Context, cr *contentsRound,
 		}
 		b := &builtContents{key: k, ct: ct}
 		built = append(built, b)
+		up.produce(func() (apt.IndexFile, error) { return ct.Plain(), nil }, &b.plain, false)
 		up.produce(func() (apt.IndexFile, error) { return ct.File(), nil }, &b.file, true)
 	}
 	return built, nil
@@ -89,11 +96,12 @@ func (w *PublishWorker) listContents(cr *contentsRound, built []*builtContents) 
 			k := indexKey{comp, arch}
 			b := byKey[k]
 			if b == nil {
-				all = append(all, cr.prev[contentsPath(k)])
+				all = append(all, cr.prev[contentsPlainPath(k)], cr.prev[contentsPath(k)])
 				continue
 			}
 			newFiles = append(newFiles, b.file.Path)
-			all = append(all, store.IndexFile{Path: b.file.Path, Size: b.file.Size, MD5: b.file.MD5, SHA256: b.file.SHA256})
+			all = append(all, store.IndexFile{Path: b.plain.Path, Size: b.plain.Size, MD5: b.plain.MD5, SHA256: b.plain.SHA256, ListedOnly: true},
+				store.IndexFile{Path: b.file.Path, Size: b.file.Size, MD5: b.file.MD5, SHA256: b.file.SHA256})
 		}
 	}
 	return all, newFiles
@@ -289,15 +297,18 @@ func (c *contentsCache) put(k cacheKey, ct *apt.Contents, file apt.IndexFile) {
 }
 
 // contentsKeyOf is the index a Contents path belongs to:
-// "main/Contents-amd64.gz" → {main, amd64}; ok is false for other paths.
+// "main/Contents-amd64.gz" and "main/Contents-amd64" → {main, amd64}; ok
+// is false for other paths.
 func contentsKeyOf(path string) (indexKey, bool) {
 	dir := indexDir(path)
-	name := path[len(dir)+1:]
-	const prefix, suffix = "Contents-", ".gz"
-	if dir == "" || len(name) <= len(prefix)+len(suffix) || name[:len(prefix)] != prefix || name[len(name)-len(suffix):] != suffix {
+	if dir == "" {
 		return indexKey{}, false
 	}
-	return indexKey{dir, name[len(prefix) : len(name)-len(suffix)]}, true
+	arch, ok := strings.CutPrefix(strings.TrimSuffix(path[len(dir)+1:], ".gz"), "Contents-")
+	if !ok || arch == "" {
+		return indexKey{}, false
+	}
+	return indexKey{dir, arch}, true
 }
 
 // cachedData returns the content of a file of release rel at path with
@@ -319,7 +330,7 @@ func (r *reconciler) regenerateContents(ctx context.Context, dirs map[string]boo
 	}
 	for _, f := range r.round.Files {
 		k, ok := contentsKeyOf(f.Path)
-		if !ok || !dirs[k.component] {
+		if !ok || f.ListedOnly || !dirs[k.component] {
 			continue
 		}
 		ct, err := r.w.rebuildContents(ctx, r.rel, k, nil, nil)
