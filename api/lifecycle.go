@@ -225,6 +225,10 @@ type MemberResponse struct {
 	Size         int64  `json:"size"`
 	Filename     string `json:"filename"`
 	Control      string `json:"control"`
+	// FileCount is the number of files the package's data.tar holds, which
+	// Contents indices list (absent for a package uploaded before aptq
+	// read file lists, until a Contents round reads it).
+	FileCount *int `json:"file_count,omitempty"`
 }
 
 func (s *Server) listPackages(c echo.Context) error {
@@ -251,7 +255,8 @@ func (s *Server) listPackages(c echo.Context) error {
 			continue
 		}
 		out = append(out, MemberResponse{Component: m.Component, Name: p.Name, Version: p.Version,
-			Architecture: p.Architecture, SHA256: p.SHA256, Size: p.Size, Filename: m.Filename, Control: p.Control})
+			Architecture: p.Architecture, SHA256: p.SHA256, Size: p.Size, Filename: m.Filename, Control: p.Control,
+			FileCount: p.FileCount})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]

@@ -1,10 +1,16 @@
 package apt
 
 import (
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"hash"
 	"hash/fnv"
 	"maps"
 	"slices"
+	"strings"
+	"sync"
 )
 
 // ContentsFileName is the name of a component's Contents index of arch,
@@ -78,11 +84,9 @@ type nameCount struct {
 	n    int32
 }
 
-func newContentsLine(path string, counts map[string]int) *contentsLine {
-	l := &contentsLine{path: path}
-	for _, q := range slices.Sorted(maps.Keys(counts)) {
-		l.names = append(l.names, nameCount{q, int32(counts[q])})
-	}
+// newContentsLine returns the line of path listing names, sorted.
+func newContentsLine(path string, names []nameCount) *contentsLine {
+	l := &contentsLine{path: path, names: names}
 	l.text = append(append(make([]byte, 0, len(path)+32), path...), '\t')
 	for i, nc := range l.names {
 		if i > 0 {
@@ -98,21 +102,89 @@ func newContentsLine(path string, counts map[string]int) *contentsLine {
 }
 
 // NewContents renders the Contents-<arch> of component from pkgs, which
-// must be its packages of arch and "all", with their file lists.
+// must be its packages of arch and "all", with their file lists. It sorts
+// the (path, name) pairs of all packages at once: a rebuild of a large
+// release is one sort, not an insertion per file.
 func NewContents(component, arch string, pkgs []ContentsPackage) (*Contents, error) {
-	empty := &Contents{component: component, arch: arch, pkgs: map[PackageKey]*ContentsPackage{}}
-	return empty.Apply(pkgs, nil)
+	ct := &Contents{component: component, arch: arch, pkgs: make(map[PackageKey]*ContentsPackage, len(pkgs))}
+	if err := ct.check(); err != nil {
+		return nil, err
+	}
+	type pair struct{ path, name string }
+	n := 0
+	for i := range pkgs {
+		if err := ct.checkPackage(&pkgs[i]); err != nil {
+			return nil, err
+		}
+		ct.pkgs[pkgs[i].Key] = &pkgs[i] // the last of a key wins, as in Apply
+	}
+	for _, p := range ct.pkgs {
+		n += len(p.Files)
+	}
+	pairs := make([]pair, 0, n)
+	for _, p := range ct.pkgs {
+		q := p.Qualified()
+		for _, f := range p.Files {
+			pairs = append(pairs, pair{f, q})
+		}
+	}
+	slices.SortFunc(pairs, func(a, b pair) int {
+		if c := strings.Compare(a.path, b.path); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	for i := 0; i < len(pairs); {
+		var names []nameCount
+		j := i
+		for ; j < len(pairs) && pairs[j].path == pairs[i].path; j++ {
+			if k := len(names); k > 0 && names[k-1].name == pairs[j].name {
+				names[k-1].n++
+			} else {
+				names = append(names, nameCount{pairs[j].name, 1})
+			}
+		}
+		ct.lines = append(ct.lines, newContentsLine(pairs[i].path, names))
+		i = j
+	}
+	ct.chunks = chunkLines(ct.lines, nil)
+	return ct, nil
+}
+
+// check checks the index's component and architecture.
+func (ct *Contents) check() error {
+	if err := checkComponent(ct.component); err != nil {
+		return err
+	}
+	if err := checkArchitecture(ct.arch); err != nil {
+		return fmt.Errorf("architecture: %w", err)
+	}
+	return nil
+}
+
+// checkPackage checks that p belongs in the index and that its file list
+// is sorted, unique paths that a Contents line can hold.
+func (ct *Contents) checkPackage(p *ContentsPackage) error {
+	if p.Key.Arch != ct.arch && p.Key.Arch != ArchAll {
+		return fmt.Errorf("%s/Contents-%s: package %s is of architecture %s", ct.component, ct.arch, p.Key.Name, p.Key.Arch)
+	}
+	for j, f := range p.Files {
+		if err := checkContentsPath(f); err != nil {
+			return fmt.Errorf("%s/Contents-%s: package %s: %q: %w", ct.component, ct.arch, p.Key.Name, truncate(f), err)
+		}
+		if j > 0 && p.Files[j-1] >= f {
+			return fmt.Errorf("%s/Contents-%s: package %s: file list not sorted and unique", ct.component, ct.arch, p.Key.Name)
+		}
+	}
+	return nil
 }
 
 // Apply returns the index with removes taken out, then adds put in; a
 // removal the index does not hold is ignored, and an addition of a package
 // it holds replaces it.
 func (ct *Contents) Apply(adds []ContentsPackage, removes []PackageKey) (*Contents, error) {
-	if err := checkComponent(ct.component); err != nil {
+	if err := ct.check(); err != nil {
 		return nil, err
-	}
-	if err := checkArchitecture(ct.arch); err != nil {
-		return nil, fmt.Errorf("architecture: %w", err)
 	}
 	pkgs := maps.Clone(ct.pkgs)
 	delta := map[string]map[string]int{}
@@ -135,16 +207,8 @@ func (ct *Contents) Apply(adds []ContentsPackage, removes []PackageKey) (*Conten
 	}
 	for i := range adds {
 		p := &adds[i]
-		if p.Key.Arch != ct.arch && p.Key.Arch != ArchAll {
-			return nil, fmt.Errorf("%s/Contents-%s: package %s is of architecture %s", ct.component, ct.arch, p.Key.Name, p.Key.Arch)
-		}
-		for j, f := range p.Files {
-			if err := checkContentsPath(f); err != nil {
-				return nil, fmt.Errorf("%s/Contents-%s: package %s: %q: %w", ct.component, ct.arch, p.Key.Name, truncate(f), err)
-			}
-			if j > 0 && p.Files[j-1] >= f {
-				return nil, fmt.Errorf("%s/Contents-%s: package %s: file list not sorted and unique", ct.component, ct.arch, p.Key.Name)
-			}
+		if err := ct.checkPackage(p); err != nil {
+			return nil, err
 		}
 		if old := pkgs[p.Key]; old != nil {
 			count(old, -1)
@@ -190,7 +254,11 @@ func mergeLines(lines []*contentsLine, delta map[string]map[string]int) []*conte
 		case !changed:
 			out = append(out, lines[i-1])
 		default:
-			out = append(out, newContentsLine(p, names))
+			counts := make([]nameCount, 0, len(names))
+			for _, q := range slices.Sorted(maps.Keys(names)) {
+				counts = append(counts, nameCount{q, int32(names[q])})
+			}
+			out = append(out, newContentsLine(p, counts))
 		}
 	}
 	return append(out, lines[i:]...)
@@ -208,9 +276,31 @@ func (ct *Contents) File() IndexFile {
 }
 
 // Plain returns <component>/Contents-<arch>, the uncompressed index, with
-// its digests.
+// its digests but not its bytes: the Release lists it, S3 does not hold
+// it, and it is ten times the size of the .gz.
 func (ct *Contents) Plain() IndexFile {
-	return describe(ct.component+"/"+ContentsPlainName(ct.arch), ct.Text())
+	f := IndexFile{Path: ct.component + "/" + ContentsPlainName(ct.arch)}
+	hashes := []hash.Hash{md5.New(), sha256.New()}
+	var wg sync.WaitGroup
+	for _, h := range hashes {
+		wg.Go(func() {
+			buf := make([]byte, 0, 64<<10)
+			for _, l := range ct.lines {
+				if len(buf)+len(l.text) > cap(buf) {
+					h.Write(buf)
+					buf = buf[:0]
+				}
+				buf = append(buf, l.text...)
+			}
+			h.Write(buf)
+		})
+	}
+	for _, l := range ct.lines {
+		f.Size += int64(len(l.text))
+	}
+	wg.Wait()
+	f.MD5, f.SHA256 = hex.EncodeToString(hashes[0].Sum(nil)), hex.EncodeToString(hashes[1].Sum(nil))
+	return f
 }
 
 // Text is the uncompressed index.

@@ -150,6 +150,9 @@ func TestContentsApplyIsNew(t *testing.T) {
 		plain, err := io.ReadAll(zr) // checks the CRC and size
 		require.NoError(t, err)
 		require.Equal(t, ct.Text(), plain)
+		listed := describe("main/Contents-amd64", plain)
+		listed.Data = nil
+		require.Equal(t, listed, ct.Plain())
 		lines, err := ParseContents(plain)
 		require.NoError(t, err)
 		require.Len(t, lines, ct.Len())

@@ -89,38 +89,36 @@ func (ct *Contents) gzip() []byte {
 }
 
 // crc32Combine is the CRC-32 (IEEE) of A followed by B, from crcA, crcB
-// and B's length: zlib's crc32_combine, which Go's hash/crc32 lacks.
+// and B's length: zlib's crc32_combine, which Go's hash/crc32 lacks, with
+// the operators for 2^k zero bytes computed once.
 func crc32Combine(crcA, crcB uint32, lenB int64) uint32 {
-	if lenB <= 0 {
-		return crcA
-	}
-	var even, odd [32]uint32
-	odd[0] = crc32.IEEE // the operator for one zero bit
-	row := uint32(1)
-	for n := 1; n < 32; n++ {
-		odd[n] = row
-		row <<= 1
-	}
-	gf2Square(&even, &odd) // two zero bits
-	gf2Square(&odd, &even) // four
-	for {
-		gf2Square(&even, &odd)
+	ops := crcZeroOps()
+	for k := 0; lenB > 0; k, lenB = k+1, lenB>>1 {
 		if lenB&1 != 0 {
-			crcA = gf2Times(&even, crcA)
-		}
-		if lenB >>= 1; lenB == 0 {
-			break
-		}
-		gf2Square(&odd, &even)
-		if lenB&1 != 0 {
-			crcA = gf2Times(&odd, crcA)
-		}
-		if lenB >>= 1; lenB == 0 {
-			break
+			crcA = gf2Times(&ops[k], crcA)
 		}
 	}
 	return crcA ^ crcB
 }
+
+// crcZeroOps returns, for each k, the GF(2) matrix that appends 2^k zero
+// bytes to a CRC-32.
+var crcZeroOps = sync.OnceValue(func() *[63][32]uint32 {
+	var ops [63][32]uint32
+	var one [32]uint32 // one zero bit
+	one[0] = crc32.IEEE
+	for n := 1; n < 32; n++ {
+		one[n] = 1 << (n - 1)
+	}
+	var two, four [32]uint32
+	gf2Square(&two, &one)
+	gf2Square(&four, &two)
+	gf2Square(&ops[0], &four) // eight zero bits: one byte
+	for k := 1; k < len(ops); k++ {
+		gf2Square(&ops[k], &ops[k-1])
+	}
+	return &ops
+})
 
 func gf2Times(mat *[32]uint32, vec uint32) uint32 {
 	var sum uint32

@@ -124,6 +124,8 @@ type ReleasePackage struct {
 	Filename string `json:"filename"`
 	// Control is the package's control stanza as the Packages index has it.
 	Control string `json:"control"`
+	// FileCount is the number of files of its data.tar (nil: not known).
+	FileCount *int `json:"file_count,omitempty"`
 }
 
 // ListReleasePackages lists the membership of the release's last committed

@@ -85,6 +85,9 @@ type ReleaseRequest struct {
 	NotAutomatic         bool   `json:"not_automatic,omitempty"`
 	ButAutomaticUpgrades bool   `json:"but_automatic_upgrades,omitempty"`
 	SignedBy             string `json:"signed_by,omitempty"`
+	// Contents, if set, says whether the release publishes Contents-<arch>
+	// indices (nil: the server's default, on).
+	Contents *bool `json:"contents,omitempty"`
 }
 
 // Release is a distribution (dists/<name>) of a repository.
@@ -106,6 +109,8 @@ type Release struct {
 	NotAutomatic         bool   `json:"not_automatic"`
 	ButAutomaticUpgrades bool   `json:"but_automatic_upgrades"`
 	SignedBy             string `json:"signed_by,omitempty"`
+	// Contents says whether it publishes <component>/Contents-<arch>.gz.
+	Contents bool `json:"contents"`
 	// Deleting is true once a delete was requested.
 	Deleting bool `json:"deleting,omitempty"`
 	// Generation is the newest committed index; PublishedGeneration the

@@ -38,6 +38,8 @@ func TestAptFileFindsPackages(t *testing.T) {
 	out, err = apt.AptFile(ctx, "list", "hello-data")
 	require.NoError(t, err, out)
 	require.Contains(t, out, "hello-data: /usr/share/hello/greeting.txt\n")
+	require.Contains(t, b.mustCLI("pkg", "show", "--repo", "cts", "--release", "stable", "hello"), "\nAptq-File-Count: 3\n")
+	require.Contains(t, b.mustCLI("release", "show", "--repo", "cts", "--release", "stable"), "contents:      Contents-<arch>.gz")
 
 	b.mustCLI("pkg", "remove", "--repo", "cts", "--release", "stable", "--key", key, "hello=2.10-3:amd64")
 	out, err = apt.AptFile(ctx, "update")
