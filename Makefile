@@ -26,7 +26,7 @@ test: services lint
 
 # Each parser of hostile input is fuzzed briefly on every test run, beyond
 # its committed corpus (go test alone only replays the corpus); 12 s each
-# for the eleven targets, so that the whole suite stays well under 15
+# for the twelve targets, so that the whole suite stays well under 15
 # minutes on two cores (a much shorter run can end before a large cached
 # corpus is replayed). Longer: make fuzz-short FUZZTIME=10m.
 FUZZTIME ?= 12s
