@@ -33,6 +33,8 @@ type ReleaseUpdateRequest struct {
 	SignedBy *string `json:"signed_by"`
 	// KeepVersions is the retention (0 keeps all versions).
 	KeepVersions *int `json:"keep_versions"`
+	// Contents turns the Contents-<arch>.gz indices on or off.
+	Contents *bool `json:"contents"`
 }
 
 // ReleaseUpdateResponse says whether the update changes anything, and the
@@ -119,7 +121,7 @@ func updateSettings(req *ReleaseUpdateRequest, before store.Release, repoName st
 		RemoveComponents: req.RemoveComponents, AddArchitectures: req.AddArchitectures,
 		RemoveArchitectures: req.RemoveArchitectures, Compressions: req.Compressions,
 		NotAutomatic: req.NotAutomatic, ButAutomaticUpgrades: req.ButAutomaticUpgrades, SignedBy: req.SignedBy,
-		KeepVersions: req.KeepVersions}
+		KeepVersions: req.KeepVersions, Contents: req.Contents}
 	if req.ValidFor != nil {
 		var secs int64
 		if *req.ValidFor != "none" {

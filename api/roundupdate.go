@@ -23,6 +23,8 @@ type RoundUpdateView struct {
 	Compressions        []string          `json:"compressions,omitempty"`
 	ValidFor            string            `json:"valid_for,omitempty"`
 	KeepVersions        *int              `json:"keep_versions,omitempty"`
+	// Contents, if set, turns the Contents indices on or off.
+	Contents *bool `json:"contents,omitempty"`
 }
 
 // roundUpdateView renders a change's settings as Release fields, the way
@@ -33,7 +35,8 @@ func roundUpdateView(st *store.ReleaseSettings) *RoundUpdateView {
 	}
 	v := &RoundUpdateView{Fields: map[string]string{}, AddComponents: st.AddComponents,
 		RemoveComponents: st.RemoveComponents, AddArchitectures: st.AddArchitectures,
-		RemoveArchitectures: st.RemoveArchitectures, Compressions: st.Compressions, KeepVersions: st.KeepVersions}
+		RemoveArchitectures: st.RemoveArchitectures, Compressions: st.Compressions, KeepVersions: st.KeepVersions,
+		Contents: st.Contents}
 	for _, f := range []struct {
 		name string
 		v    *string

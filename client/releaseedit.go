@@ -25,6 +25,8 @@ type ReleaseUpdate struct {
 	SignedBy *string `json:"signed_by,omitempty"`
 	// KeepVersions is the retention (0 keeps all versions).
 	KeepVersions *int `json:"keep_versions,omitempty"`
+	// Contents turns the Contents-<arch>.gz indices on or off.
+	Contents *bool `json:"contents,omitempty"`
 }
 
 // ReleaseUpdateResult says whether an update changes anything; if so, its

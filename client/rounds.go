@@ -57,6 +57,7 @@ type RoundUpdate struct {
 	Compressions        []string          `json:"compressions,omitempty"`
 	ValidFor            string            `json:"valid_for,omitempty"`
 	KeepVersions        *int              `json:"keep_versions,omitempty"`
+	Contents            *bool             `json:"contents,omitempty"`
 }
 
 // RoundAdd is a package a change adds, with what its index stanza is

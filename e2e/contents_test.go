@@ -89,3 +89,35 @@ func TestAttackSignerContentsFileList(t *testing.T) {
 	require.Equal(t, "usr/share/doc/base/README\tmisc/base\n",
 		gunzipURL(t, a.URL+"/apt/"+a.Tenant+"/atk/dists/stable/main/Contents-amd64.gz"))
 }
+
+// TestContentsTurnedOn: a release created with --contents=false publishes
+// no Contents; "aptq release update --contents" turns them on in a signed
+// round (the signer accepts the new indices as the listed update says),
+// after which apt-file finds the packages published before.
+func TestContentsTurnedOn(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	key := b.repoWithKey("late")
+	b.mustCLI("release", "create", "--repo", "late", "--release", "stable", "--contents=false")
+	hello := writeDeb(t, b.dir, debtest.Options{Package: "hello", Version: "1.0", Architecture: "amd64",
+		Files: []string{"./usr/bin/hello"}})
+	b.mustCLI("pkg", "add", "--repo", "late", "--release", "stable", "--key", key, hello)
+	base := b.URL + "/apt/" + b.Tenant + "/late/dists/stable/"
+	inRelease, _, err := get(context.Background(), base+"InRelease")
+	require.NoError(t, err)
+	require.NotContains(t, string(inRelease), "Contents-")
+
+	out := b.mustCLI("release", "update", "--repo", "late", "--release", "stable", "--key", key, "--contents")
+	require.Contains(t, out, "generation 2")
+	require.Equal(t, "usr/bin/hello\tmisc/hello\nusr/share/doc/hello/README\tmisc/hello\n",
+		gunzipURL(t, base+"main/Contents-amd64.gz"))
+	pub, err := os.ReadFile(pubKeyFile(key))
+	require.NoError(t, err)
+	apt := newAptClient(t, b.URL+"/apt/"+b.Tenant+"/late", "stable", "main", string(pub))
+	ctx := context.Background()
+	out, err = apt.AptFile(ctx, "update")
+	require.NoError(t, err, out)
+	out, err = apt.AptFile(ctx, "search", "/usr/bin/hello")
+	require.NoError(t, err, out)
+	require.Equal(t, "hello: /usr/bin/hello\n", out)
+}

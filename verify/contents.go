@@ -102,14 +102,25 @@ func (c *contentsFiles) same(o *contentsFiles) bool {
 type indexPair struct{ component, arch string }
 
 // checkContents checks every Contents index the new Release lists.
+// A listed update that turns Contents off lets the indices go; one that
+// turns them on lets new ones list what the signer cannot check (the files
+// of the packages already published), and only the round's additions are
+// checked in them.
 func checkContents(ctx context.Context, prev, next map[indexPair]*contentsFiles, changes []Change, f Fetcher) error {
+	var turned *bool // the last listed update's Contents
+	for _, c := range changes {
+		if c.Update != nil && c.Update.Contents != nil {
+			turned = c.Update.Contents
+		}
+	}
 	for _, k := range slices.SortedFunc(maps.Keys(prev), comparePairs) {
-		if _, ok := next[k]; !ok {
+		if _, ok := next[k]; !ok && (turned == nil || *turned) {
 			return fmt.Errorf("the Release to sign drops %s", prev[k].gz.Path)
 		}
 	}
 	for _, k := range slices.SortedFunc(maps.Keys(next), comparePairs) {
-		if err := checkContentsIndex(ctx, k, prev, next, changes, f); err != nil {
+		fresh := prev[k] == nil && turned != nil && *turned
+		if err := checkContentsIndex(ctx, k, prev, next, changes, fresh, f); err != nil {
 			return err
 		}
 	}
@@ -121,7 +132,8 @@ func comparePairs(a, b indexPair) int {
 }
 
 // checkContentsIndex checks one Contents index (see the rules above).
-func checkContentsIndex(ctx context.Context, k indexPair, prev, next map[indexPair]*contentsFiles, changes []Change, f Fetcher) error {
+func checkContentsIndex(ctx context.Context, k indexPair, prev, next map[indexPair]*contentsFiles, changes []Change,
+	fresh bool, f Fetcher) error {
 	added := map[string][]string{} // path → qualified names added there
 	touched := map[string]bool{}   // names of which the round adds or removes a version
 	for _, c := range changes {
@@ -167,12 +179,13 @@ func checkContentsIndex(ctx context.Context, k indexPair, prev, next map[indexPa
 	if sum := sha256.Sum256(text); cur.plain.Path != "" && (cur.plain.Size != int64(len(text)) || cur.plain.SHA256 != hex.EncodeToString(sum[:])) {
 		return fmt.Errorf("%s is not what %s decompresses to", cur.plain.Path, cur.gz.Path)
 	}
-	return diffContents(cur.gz.Path, before, after, added, touched)
+	return diffContents(cur.gz.Path, before, after, added, touched, fresh)
 }
 
 // diffContents walks both indexes in path order and checks each pair that
-// differs.
-func diffContents(name string, before, after []apt.ContentsLine, added map[string][]string, touched map[string]bool) error {
+// differs; in a fresh index (Contents just turned on) only that the
+// additions are listed.
+func diffContents(name string, before, after []apt.ContentsLine, added map[string][]string, touched map[string]bool, fresh bool) error {
 	isAdded := func(p, q string) bool { return slices.Contains(added[p], q) }
 	i, j := 0, 0
 	for i < len(before) || j < len(after) {
@@ -190,7 +203,7 @@ func diffContents(name string, before, after []apt.ContentsLine, added map[strin
 			i, j = i+1, j+1
 		}
 		for _, q := range is {
-			if !slices.Contains(was, q) && !isAdded(p, q) {
+			if !fresh && !slices.Contains(was, q) && !isAdded(p, q) {
 				return fmt.Errorf("%s lists %s under %s, which no package the round adds holds", name, p, q)
 			}
 		}

@@ -112,6 +112,32 @@ func TestCheckContents(t *testing.T) {
 			np := fx.others[0]
 			return Config{}, contentsRound(t, fx, append(slices.Clone(fx.base), np), nil, alice([]Add{addOf(np)}))
 		}, "main/Contents-amd64.gz: the round gives no file list for newpkg 2.0 amd64"},
+		{"Contents turned on by a listed update", func(t *testing.T, fx *fixture) (Config, Round) {
+			np := fx.others[0]
+			on := true
+			next := append(fx.repo.indexFiles(t, append(slices.Clone(fx.base), np)), fx.repo.contentsFiles(t, append(slices.Clone(fx.base), np), nil)...)
+			return Config{}, Round{ID: 7, Generation: 2, Release: release(baseMeta, 2, next), PreviousInRelease: fx.prev,
+				Changes: []Change{{ID: 12, TokenName: "alice", Update: &Update{Contents: &on}}, alice([]Add{addWithFiles(np, filesOf(np))})}}
+		}, ""},
+		{"new Contents without a listed update", func(t *testing.T, fx *fixture) (Config, Round) {
+			next := append(fx.repo.indexFiles(t, fx.base), fx.repo.contentsFiles(t, fx.base, nil)...)
+			return Config{}, Round{ID: 7, Generation: 2, Release: release(baseMeta, 2, next), PreviousInRelease: fx.prev,
+				Changes: []Change{{ID: 12, TokenName: "alice"}}}
+		}, "which no package the round adds holds"},
+		{"Contents turned on, an added file missing", func(t *testing.T, fx *fixture) (Config, Round) {
+			np := fx.others[0]
+			on := true
+			pkgs := append(slices.Clone(fx.base), np)
+			next := append(fx.repo.indexFiles(t, pkgs), fx.repo.contentsFiles(t, pkgs, map[string][]string{np.Name(): nil})...)
+			return Config{}, Round{ID: 7, Generation: 2, Release: release(baseMeta, 2, next), PreviousInRelease: fx.prev,
+				Changes: []Change{{ID: 12, TokenName: "alice", Update: &Update{Contents: &on}}, alice([]Add{addWithFiles(np, filesOf(np))})}}
+		}, "does not list usr/bin/newpkg under newpkg, which the round adds"},
+		{"Contents turned off by a listed update", func(t *testing.T, fx *fixture) (Config, Round) {
+			off := false
+			r := contentsRound(t, fx, fx.base, nil, Change{ID: 12, TokenName: "alice", Update: &Update{Contents: &off}})
+			r.Release = release(baseMeta, 2, fx.repo.indexFiles(t, fx.base))
+			return Config{}, r
+		}, ""},
 		{"Contents dropped", func(t *testing.T, fx *fixture) (Config, Round) {
 			r := contentsRound(t, fx, fx.base, nil, Change{ID: 12, TokenName: "alice"})
 			r.Release = release(baseMeta, 2, fx.repo.indexFiles(t, fx.base))

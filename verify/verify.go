@@ -66,6 +66,11 @@ type Update struct {
 	// KeepVersions, if set, is the retention from this round on
 	// (Aptq-Keep-Versions; 0 keeps all versions and drops the field).
 	KeepVersions *int
+	// Contents, if set, turns the Contents indices on or off: on, a new
+	// Contents index lists the release's existing packages, whose file
+	// lists the signer cannot know (it checks the round's additions only);
+	// off, the Contents indices may go.
+	Contents *bool
 }
 
 // Add is a package a change adds: what its stanza is rendered from.
