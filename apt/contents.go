@@ -1,16 +1,11 @@
 package apt
 
 import (
-	"crypto/md5"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"hash"
 	"hash/fnv"
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 )
 
 // ContentsFileName is the name of a component's Contents index of arch,
@@ -66,6 +61,7 @@ type Contents struct {
 	lines           []*contentsLine // sorted by path
 	pkgs            map[PackageKey]*ContentsPackage
 	chunks          []*contentsChunk
+	sums            contentsSums
 }
 
 // contentsLine is one line: a path and, per qualified name, how many of
@@ -218,7 +214,7 @@ func (ct *Contents) Apply(adds []ContentsPackage, removes []PackageKey) (*Conten
 	}
 	lines := mergeLines(ct.lines, delta)
 	return &Contents{component: ct.component, arch: ct.arch, lines: lines, pkgs: pkgs,
-		chunks: chunkLines(lines, ct.chunks)}, nil
+		chunks: chunkLines(lines, ct.chunks), sums: contentsSums{parent: ct}}, nil
 }
 
 // mergeLines returns lines with the counts of delta applied: lines whose
@@ -273,34 +269,6 @@ func (ct *Contents) Packages() int { return len(ct.pkgs) }
 // File returns <component>/Contents-<arch>.gz with its digests.
 func (ct *Contents) File() IndexFile {
 	return describe(ct.component+"/"+ContentsFileName(ct.arch), ct.gzip())
-}
-
-// Plain returns <component>/Contents-<arch>, the uncompressed index, with
-// its digests but not its bytes: the Release lists it, S3 does not hold
-// it, and it is ten times the size of the .gz.
-func (ct *Contents) Plain() IndexFile {
-	f := IndexFile{Path: ct.component + "/" + ContentsPlainName(ct.arch)}
-	hashes := []hash.Hash{md5.New(), sha256.New()}
-	var wg sync.WaitGroup
-	for _, h := range hashes {
-		wg.Go(func() {
-			buf := make([]byte, 0, 64<<10)
-			for _, l := range ct.lines {
-				if len(buf)+len(l.text) > cap(buf) {
-					h.Write(buf)
-					buf = buf[:0]
-				}
-				buf = append(buf, l.text...)
-			}
-			h.Write(buf)
-		})
-	}
-	for _, l := range ct.lines {
-		f.Size += int64(len(l.text))
-	}
-	wg.Wait()
-	f.MD5, f.SHA256 = hex.EncodeToString(hashes[0].Sum(nil)), hex.EncodeToString(hashes[1].Sum(nil))
-	return f
 }
 
 // Text is the uncompressed index.
