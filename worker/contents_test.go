@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -143,4 +144,45 @@ func TestContentsReconcile(t *testing.T) {
 	report, err = w.reconcile(b.ctx, b.release.ID)
 	require.NoError(t, err)
 	require.Equal(t, "ok", report.Outcome, "%+v", report.Repairs)
+}
+
+// TestContentsGC: garbage collection keeps the Contents by-hash objects of
+// the last KeepGenerations generations and deletes the older ones.
+func TestContentsGC(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.enableContents(t)
+	w := b.worker("w")
+	var rounds []store.Round
+	for i := range 4 {
+		rounds = append(rounds, b.publishChanges(t, w, b.addFilesChange(t, "p"+string(rune('a'+i)), "amd64", true, "./usr/bin/p")))
+	}
+	exists := func(f store.IndexFile) bool {
+		_, err := b.blob.Head(b.ctx, distsKey(b.repo.Prefix, "stable", apt.ByHashPath(f.Path, "SHA256", f.SHA256)))
+		return err == nil
+	}
+	w.cfg.KeepGenerations, w.cfg.GCGrace = 2, time.Nanosecond
+	_, err := w.collect(b.ctx, b.repo.ID)
+	require.NoError(t, err)
+	kept := map[string]bool{}
+	for _, r := range rounds[2:] {
+		for _, f := range r.Files {
+			kept[f.SHA256] = true
+		}
+	}
+	checked, deleted := 0, 0
+	for _, r := range rounds {
+		for _, f := range r.Files {
+			if _, ok := contentsKeyOf(f.Path); !ok || f.ListedOnly {
+				continue
+			}
+			checked++
+			if !kept[f.SHA256] {
+				deleted++
+			}
+			require.Equal(t, kept[f.SHA256], exists(f), "generation %d's %s", r.Generation, f.Path)
+		}
+	}
+	require.Equal(t, 8, checked)
+	require.Equal(t, 2, deleted, "generations 1 and 2's Contents-amd64.gz went")
 }
