@@ -14,9 +14,8 @@ type ContentsLine struct {
 }
 
 // ParseContents reads a Contents index as Contents renders it, and refuses
-// anything else: lines sorted by path with no path twice, each a path
-// (checked as file lists are), a tab and sorted, unique, comma-separated
-// names without space or comma. A reader that accepts only the canonical
+// anything else: lines sorted by path with no path twice, each one that
+// ParseContentsLine accepts. A reader that accepts only the canonical
 // form sees the same (path, package) pairs as apt-file, however it splits
 // a line.
 func ParseContents(text []byte) ([]ContentsLine, error) {
@@ -26,25 +25,35 @@ func ParseContents(text []byte) ([]ContentsLine, error) {
 		if end < 0 {
 			return nil, fmt.Errorf("line %d: no newline at the end", n)
 		}
-		line := string(text[:end])
-		text = text[end+1:]
-		path, names, ok := strings.Cut(line, "\t")
-		if !ok {
-			return nil, fmt.Errorf("line %d: no tab", n)
-		}
-		if err := checkContentsPath(path); err != nil {
+		l, err := ParseContentsLine(text[:end])
+		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", n, err)
 		}
-		if k := len(out); k > 0 && out[k-1].Path >= path {
-			return nil, fmt.Errorf("line %d: %q is not after %q", n, truncate(path), truncate(out[k-1].Path))
-		}
-		l := ContentsLine{Path: path, Names: strings.Split(names, ",")}
-		for i, q := range l.Names {
-			if q == "" || strings.ContainsAny(q, " \t") || (i > 0 && l.Names[i-1] >= q) {
-				return nil, fmt.Errorf("line %d: names %q are not sorted, unique and without space", n, truncate(names))
-			}
+		text = text[end+1:]
+		if k := len(out); k > 0 && out[k-1].Path >= l.Path {
+			return nil, fmt.Errorf("line %d: %q is not after %q", n, truncate(l.Path), truncate(out[k-1].Path))
 		}
 		out = append(out, l)
 	}
 	return out, nil
+}
+
+// ParseContentsLine reads one line (without its newline): a path (checked
+// as file lists are), a tab and sorted, unique, comma-separated names
+// without space or comma.
+func ParseContentsLine(line []byte) (ContentsLine, error) {
+	path, names, ok := strings.Cut(string(line), "\t")
+	if !ok {
+		return ContentsLine{}, fmt.Errorf("no tab")
+	}
+	if err := checkContentsPath(path); err != nil {
+		return ContentsLine{}, err
+	}
+	l := ContentsLine{Path: path, Names: strings.Split(names, ",")}
+	for i, q := range l.Names {
+		if q == "" || strings.ContainsAny(q, " \t") || (i > 0 && l.Names[i-1] >= q) {
+			return ContentsLine{}, fmt.Errorf("names %q are not sorted, unique and without space", truncate(names))
+		}
+	}
+	return l, nil
 }

@@ -1,6 +1,8 @@
 package verify
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -165,59 +167,136 @@ func checkContentsIndex(ctx context.Context, k indexPair, prev, next map[indexPa
 	if had && old.same(cur) && len(added) == 0 && len(touched) == 0 {
 		return nil
 	}
-	var before []apt.ContentsLine
+	var before []byte
 	if had {
 		var err error
-		if before, _, err = fetchContents(ctx, f, k, old.gz); err != nil {
+		if before, err = fetchContents(ctx, f, k, old); err != nil {
 			return fmt.Errorf("the previous %s: %w", old.gz.Path, err)
 		}
 	}
-	after, text, err := fetchContents(ctx, f, k, cur.gz)
+	after, err := fetchContents(ctx, f, k, cur)
 	if err != nil {
 		return fmt.Errorf("%s: %w", cur.gz.Path, err)
 	}
-	if sum := sha256.Sum256(text); cur.plain.Path != "" && (cur.plain.Size != int64(len(text)) || cur.plain.SHA256 != hex.EncodeToString(sum[:])) {
+	if sum := sha256.Sum256(after); cur.plain.Path != "" && (cur.plain.Size != int64(len(after)) || cur.plain.SHA256 != hex.EncodeToString(sum[:])) {
 		return fmt.Errorf("%s is not what %s decompresses to", cur.plain.Path, cur.gz.Path)
 	}
-	return diffContents(cur.gz.Path, before, after, added, touched, fresh)
+	if err := diffContents(before, after, added, touched, fresh); err != nil {
+		return fmt.Errorf("%s %w", cur.gz.Path, err)
+	}
+	return nil
 }
 
-// diffContents walks both indexes in path order and checks each pair that
-// differs; in a fresh index (Contents just turned on) only that the
-// additions are listed.
-func diffContents(name string, before, after []apt.ContentsLine, added map[string][]string, touched map[string]bool, fresh bool) error {
+// lines walks a Contents text line by line.
+type lines struct {
+	text []byte
+	n    int // the line number of line
+	line []byte
+	path []byte // nil at the end
+}
+
+// next moves to the next line.
+func (l *lines) next() error {
+	l.line, l.path = nil, nil
+	if len(l.text) == 0 {
+		return nil
+	}
+	l.n++
+	end := bytes.IndexByte(l.text, '\n')
+	if end < 0 {
+		return fmt.Errorf("line %d: no newline at the end", l.n)
+	}
+	l.line, l.text = l.text[:end], l.text[end+1:]
+	tab := bytes.IndexByte(l.line, '\t')
+	if tab < 0 {
+		return fmt.Errorf("line %d: no tab", l.n)
+	}
+	l.path = l.line[:tab]
+	return nil
+}
+
+// diffContents walks both texts in path order and checks each (path,
+// name) pair that differs; a line byte-identical to one of the previous
+// generation (signed, checked when it was signed) is not parsed again. In a
+// fresh index (Contents just turned on) it checks only that the additions
+// are listed. The new text must be in canonical order.
+func diffContents(before, after []byte, added map[string][]string, touched map[string]bool, fresh bool) error {
 	isAdded := func(p, q string) bool { return slices.Contains(added[p], q) }
-	i, j := 0, 0
-	for i < len(before) || j < len(after) {
-		var was, is []string
-		var p string
+	listed := map[string][]string{} // the new names of the paths the round adds files at
+	b, a := &lines{text: before}, &lines{text: after}
+	if err := cmp.Or(b.next(), a.next()); err != nil {
+		return err
+	}
+	var last []byte
+	for b.path != nil || a.path != nil {
+		order := 0 // < 0: the path is only before, > 0: only after
 		switch {
-		case j == len(after) || (i < len(before) && before[i].Path < after[j].Path):
-			p, was = before[i].Path, before[i].Names
-			i++
-		case i == len(before) || after[j].Path < before[i].Path:
-			p, is = after[j].Path, after[j].Names
-			j++
+		case a.path == nil:
+			order = -1
+		case b.path == nil:
+			order = 1
 		default:
-			p, was, is = before[i].Path, before[i].Names, after[j].Names
-			i, j = i+1, j+1
+			order = bytes.Compare(b.path, a.path)
 		}
-		for _, q := range is {
-			if !fresh && !slices.Contains(was, q) && !isAdded(p, q) {
-				return fmt.Errorf("%s lists %s under %s, which no package the round adds holds", name, p, q)
+		if order >= 0 {
+			if last != nil && bytes.Compare(last, a.path) >= 0 {
+				return fmt.Errorf("line %d: %q is not after %q", a.n, a.path, last)
+			}
+			last = a.path
+		}
+		if order == 0 && bytes.Equal(b.line, a.line) {
+			if _, ok := added[string(a.path)]; ok {
+				is, err := apt.ParseContentsLine(a.line)
+				if err != nil {
+					return fmt.Errorf("line %d: %w", a.n, err)
+				}
+				listed[is.Path] = is.Names
+			}
+			if err := cmp.Or(b.next(), a.next()); err != nil {
+				return err
+			}
+			continue
+		}
+		var was, is apt.ContentsLine
+		var err error
+		if order <= 0 {
+			if was, err = apt.ParseContentsLine(b.line); err != nil {
+				return fmt.Errorf("the previous index, line %d: %w", b.n, err)
 			}
 		}
-		for _, q := range was {
-			if !slices.Contains(is, q) && !touched[q[strings.LastIndexByte(q, '/')+1:]] {
-				return fmt.Errorf("%s drops %s from %s, of which the round neither adds nor removes a version", name, p, q)
+		if order >= 0 {
+			if is, err = apt.ParseContentsLine(a.line); err != nil {
+				return fmt.Errorf("line %d: %w", a.n, err)
 			}
+			if _, ok := added[is.Path]; ok {
+				listed[is.Path] = is.Names
+			}
+		}
+		p := cmp.Or(is.Path, was.Path)
+		for _, q := range is.Names {
+			if !fresh && !slices.Contains(was.Names, q) && !isAdded(p, q) {
+				return fmt.Errorf("lists %s under %s, which no package the round adds holds", p, q)
+			}
+		}
+		for _, q := range was.Names {
+			if !slices.Contains(is.Names, q) && !touched[q[strings.LastIndexByte(q, '/')+1:]] {
+				return fmt.Errorf("drops %s from %s, of which the round neither adds nor removes a version", p, q)
+			}
+		}
+		if order <= 0 {
+			err = b.next()
+		}
+		if order >= 0 {
+			err = cmp.Or(err, a.next())
+		}
+		if err != nil {
+			return err
 		}
 	}
 	for _, p := range slices.Sorted(maps.Keys(added)) {
-		k, found := slices.BinarySearchFunc(after, p, func(l apt.ContentsLine, p string) int { return strings.Compare(l.Path, p) })
 		for _, q := range added[p] {
-			if !found || !slices.Contains(after[k].Names, q) {
-				return fmt.Errorf("%s does not list %s under %s, which the round adds", name, p, q)
+			if !slices.Contains(listed[p], q) {
+				return fmt.Errorf("does not list %s under %s, which the round adds", p, q)
 			}
 		}
 	}
@@ -225,23 +304,23 @@ func diffContents(name string, before, after []apt.ContentsLine, added map[strin
 }
 
 // fetchContents reads a listed Contents-<arch>.gz by hash, checks it and
-// returns it parsed and as text.
-func fetchContents(ctx context.Context, f Fetcher, k indexPair, file apt.IndexFile) ([]apt.ContentsLine, []byte, error) {
+// returns it decompressed.
+func fetchContents(ctx context.Context, f Fetcher, k indexPair, files *contentsFiles) ([]byte, error) {
+	file := files.gz
 	if file.Size > maxIndexSize {
-		return nil, nil, fmt.Errorf("listed with %d bytes, more than the %d a signer reads", file.Size, int64(maxIndexSize))
+		return nil, fmt.Errorf("listed with %d bytes, more than the %d a signer reads", file.Size, int64(maxIndexSize))
 	}
 	data, err := f.ByHash(ctx, k.component, file.SHA256, file.Size)
 	if err != nil {
-		return nil, nil, fmt.Errorf("fetch by hash: %w", err)
+		return nil, fmt.Errorf("fetch by hash: %w", err)
 	}
 	sum := sha256.Sum256(data)
 	if int64(len(data)) != file.Size || hex.EncodeToString(sum[:]) != file.SHA256 {
-		return nil, nil, fmt.Errorf("fetched by hash %s, it is not what the Release lists (%d bytes, SHA256 %x)", file.SHA256, len(data), sum)
+		return nil, fmt.Errorf("fetched by hash %s, it is not what the Release lists (%d bytes, SHA256 %x)", file.SHA256, len(data), sum)
 	}
-	text, err := decompress(gzName, data, maxContentsSize, 0)
+	text, err := decompress(gzName, data, maxContentsSize, files.plain.Size)
 	if err != nil {
-		return nil, nil, fmt.Errorf("decompress: %w", err)
+		return nil, fmt.Errorf("decompress: %w", err)
 	}
-	lines, err := apt.ParseContents(text)
-	return lines, text, err
+	return text, nil
 }
