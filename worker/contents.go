@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/store"
 )
@@ -193,20 +195,28 @@ func (w *PublishWorker) contentsPackages(ctx context.Context, refs []contentsRef
 		return nil, err
 	}
 	out := make([]apt.ContentsPackage, len(refs))
+	// Reading old packages' .debs from S3 is the slow part: uploadConcurrency
+	// at a time.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(uploadConcurrency)
 	for i, r := range refs {
 		list, ok := lists[r.id]
-		var files []string
-		if ok {
-			files, err = apt.DecodeFileList(list)
-		} else {
-			files, err = w.backfillFileList(ctx, r.id)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("package %s %s %s: %w", r.key.Name, r.key.Version, r.key.Arch, err)
-		}
-		out[i] = apt.ContentsPackage{Key: r.key, Section: r.section, Files: files}
+		g.Go(func() error {
+			var files []string
+			var err error
+			if ok {
+				files, err = apt.DecodeFileList(list)
+			} else {
+				files, err = w.backfillFileList(gctx, r.id)
+			}
+			if err != nil {
+				return fmt.Errorf("package %s %s %s: %w", r.key.Name, r.key.Version, r.key.Arch, err)
+			}
+			out[i] = apt.ContentsPackage{Key: r.key, Section: r.section, Files: files}
+			return nil
+		})
 	}
-	return out, nil
+	return out, g.Wait()
 }
 
 // backfillFileList reads the file list of package id from its uploaded
