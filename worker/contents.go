@@ -91,7 +91,7 @@ func (w *PublishWorker) listContents(cr *contentsRound, built []*builtContents) 
 	byKey := map[indexKey]*builtContents{}
 	for _, b := range built {
 		byKey[b.key] = b
-		w.contents.put(cacheKey{cr.rel.ID, b.key}, b.ct, b.file)
+		w.contents.put(cacheKey{cr.rel.ID, b.key}, b.ct, b.file, b.plain.Size)
 	}
 	for _, comp := range cr.rel.Components {
 		for _, arch := range cr.rel.Architectures {
@@ -244,26 +244,25 @@ func (w *PublishWorker) backfillFileList(ctx context.Context, id int64) ([]strin
 
 // contentsCache keeps the Contents indexes this process generated last,
 // as indexCache keeps Packages indexes (used only when its file is the one
-// the last committed generation lists), at most maxContentsCached of
-// them, least recently used first out.
+// the last committed generation lists), within a byte limit of its own
+// (Config.IndexCacheBytes), least recently used first out.
 type contentsCache struct {
 	mu    sync.Mutex
+	limit int64
+	size  int64
 	tick  uint64
 	byKey map[cacheKey]*contentsEntry
 }
 
-// maxContentsCached bounds the cache by count: a Contents index of a
-// 20 000-package release holds a few hundred thousand lines (~60 MB).
-const maxContentsCached = 16
-
 type contentsEntry struct {
 	ct   *apt.Contents
 	file apt.IndexFile
+	size int64
 	used uint64
 }
 
-func newContentsCache() *contentsCache {
-	return &contentsCache{byKey: map[cacheKey]*contentsEntry{}}
+func newContentsCache(limit int64) *contentsCache {
+	return &contentsCache{limit: limit, byKey: map[cacheKey]*contentsEntry{}}
 }
 
 // get returns the cached index of k whose file has this SHA-256.
@@ -289,10 +288,22 @@ func (c *contentsCache) data(k cacheKey, path, sha256 string) []byte {
 	return nil
 }
 
-func (c *contentsCache) put(k cacheKey, ct *apt.Contents, file apt.IndexFile) {
+// put caches ct, whose uncompressed text is plainSize bytes, and its file.
+func (c *contentsCache) put(k cacheKey, ct *apt.Contents, file apt.IndexFile, plainSize int64) {
+	// The lines' texts, their paths and names, and the index's per-line
+	// and per-package records come to about twice the text; the .gz is
+	// held whole and as its chunks.
+	size := 2*plainSize + 2*file.Size
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for len(c.byKey) >= maxContentsCached && c.byKey[k] == nil {
+	if old := c.byKey[k]; old != nil {
+		c.size -= old.size
+		delete(c.byKey, k)
+	}
+	if size > c.limit {
+		return
+	}
+	for c.size+size > c.limit {
 		var oldest cacheKey
 		oldestUse := ^uint64(0)
 		for key, e := range c.byKey {
@@ -300,10 +311,12 @@ func (c *contentsCache) put(k cacheKey, ct *apt.Contents, file apt.IndexFile) {
 				oldest, oldestUse = key, e.used
 			}
 		}
+		c.size -= c.byKey[oldest].size
 		delete(c.byKey, oldest)
 	}
 	c.tick++
-	c.byKey[k] = &contentsEntry{ct: ct, file: file, used: c.tick}
+	c.byKey[k] = &contentsEntry{ct: ct, file: file, size: size, used: c.tick}
+	c.size += size
 }
 
 // contentsKeyOf is the index a Contents path belongs to:
