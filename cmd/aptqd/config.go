@@ -159,7 +159,7 @@ func (c *config) bindWorker(fs *pflag.FlagSet) {
 	fs.IntVar(&c.keepGenerations, "keep-generations", envInt("APTQ_KEEP_GENERATIONS", 3), "generations whose by-hash objects are kept ($APTQ_KEEP_GENERATIONS)")
 	fs.DurationVar(&c.gcGrace, "gc-grace", envDuration("APTQ_GC_GRACE", time.Hour), "minimum age of an object before it is collected ($APTQ_GC_GRACE)")
 	fs.IntVar(&c.indexCacheMiB, "index-cache-mib", envInt("APTQ_INDEX_CACHE_MIB", 256),
-		"memory for the indexes of recent rounds, which the next round of the same release edits instead of rebuilding; 0 disables ($APTQ_INDEX_CACHE_MIB)")
+		"memory for the indexes of recent rounds, which the next round of the same release edits instead of rebuilding (as much again for Contents indexes); 0 disables ($APTQ_INDEX_CACHE_MIB)")
 	fs.DurationVar(&c.indexMaxAge, "index-max-age", envDuration("APTQ_INDEX_MAX_AGE", time.Minute),
 		"Cache-Control max-age of InRelease, Release, Release.gpg and flat indexes, which every round replaces; pool and by-hash objects are immutable ($APTQ_INDEX_MAX_AGE)")
 	fs.DurationVar(&c.roundBudget, "round-budget", envDuration("APTQ_ROUND_BUDGET", 2*time.Minute), "how long one job keeps cutting rounds before handing the lease on ($APTQ_ROUND_BUDGET)")
