@@ -181,10 +181,58 @@ func checkContentsIndex(ctx context.Context, k indexPair, prev, next map[indexPa
 	if sum := sha256.Sum256(after); cur.plain.Path != "" && (cur.plain.Size != int64(len(after)) || cur.plain.SHA256 != hex.EncodeToString(sum[:])) {
 		return fmt.Errorf("%s is not what %s decompresses to", cur.plain.Path, cur.gz.Path)
 	}
-	if err := diffContents(before, after, added, touched, fresh); err != nil {
+	allowed := added
+	if !had && !fresh {
+		// A new architecture's index lists the component's Architecture:
+		// all packages, whose files a previous index of it lists.
+		if sib := siblingContents(prev, k); sib != nil {
+			text, err := fetchContents(ctx, f, indexPair{k.component, sib.arch}, prev[*sib])
+			if err != nil {
+				return fmt.Errorf("the previous %s: %w", prev[*sib].gz.Path, err)
+			}
+			if allowed, err = withSiblingPairs(added, text); err != nil {
+				return fmt.Errorf("the previous %s: %w", prev[*sib].gz.Path, err)
+			}
+		}
+	}
+	if err := diffContents(before, after, added, allowed, touched, fresh); err != nil {
 		return fmt.Errorf("%s %w", cur.gz.Path, err)
 	}
 	return nil
+}
+
+// siblingContents is, for an index new in this generation, the previous
+// index of its component whose architecture sorts first; nil if none.
+func siblingContents(prev map[indexPair]*contentsFiles, k indexPair) *indexPair {
+	var out *indexPair
+	for p := range prev {
+		if p.component == k.component && (out == nil || p.arch < out.arch) {
+			out = &p
+		}
+	}
+	return out
+}
+
+// withSiblingPairs returns allowed with every (path, name) pair of a
+// previous index of the component: a new index may list them as if the
+// round added them (the signer cannot tell which are Architecture: all,
+// but none is new to the repository).
+func withSiblingPairs(allowed map[string][]string, text []byte) (map[string][]string, error) {
+	out := maps.Clone(allowed)
+	l := &lines{text: text}
+	for {
+		if err := l.next(); err != nil {
+			return nil, err
+		}
+		if l.path == nil {
+			return out, nil
+		}
+		line, err := apt.ParseContentsLine(l.line)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", l.n, err)
+		}
+		out[line.Path] = append(slices.Clone(out[line.Path]), line.Names...)
+	}
 }
 
 // lines walks a Contents text line by line.
@@ -216,12 +264,13 @@ func (l *lines) next() error {
 }
 
 // diffContents walks both texts in path order and checks each (path,
-// name) pair that differs; a line byte-identical to one of the previous
+// name) pair that differs: a new one must be allowed (added, or listed by
+// the component's previous index for a new index); a line byte-identical to one of the previous
 // generation (signed, checked when it was signed) is not parsed again. In a
 // fresh index (Contents just turned on) it checks only that the additions
 // are listed. The new text must be in canonical order.
-func diffContents(before, after []byte, added map[string][]string, touched map[string]bool, fresh bool) error {
-	isAdded := func(p, q string) bool { return slices.Contains(added[p], q) }
+func diffContents(before, after []byte, added, allowed map[string][]string, touched map[string]bool, fresh bool) error {
+	isAdded := func(p, q string) bool { return slices.Contains(allowed[p], q) }
 	listed := map[string][]string{} // the new names of the paths the round adds files at
 	b, a := &lines{text: before}, &lines{text: after}
 	if err := cmp.Or(b.next(), a.next()); err != nil {

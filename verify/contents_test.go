@@ -138,6 +138,12 @@ func TestCheckContents(t *testing.T) {
 			r.Release = release(baseMeta, 2, fx.repo.indexFiles(t, fx.base))
 			return Config{}, r
 		}, ""},
+		{"new architecture: its Contents lists the Architecture: all packages", func(t *testing.T, fx *fixture) (Config, Round) {
+			return newArchRound(t, fx, nil)
+		}, ""},
+		{"new architecture: its Contents lists a path of no package", func(t *testing.T, fx *fixture) (Config, Round) {
+			return newArchRound(t, fx, []string{"usr/bin/sudo"})
+		}, "main/Contents-riscv64.gz lists usr/bin/sudo under base00, which no package the round adds holds"},
 		{"Contents dropped", func(t *testing.T, fx *fixture) (Config, Round) {
 			r := contentsRound(t, fx, fx.base, nil, Change{ID: 12, TokenName: "alice"})
 			r.Release = release(baseMeta, 2, fx.repo.indexFiles(t, fx.base))
@@ -222,4 +228,34 @@ func BenchmarkCheckContents(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// newArchRound adds architecture riscv64 by a listed update: its indexes
+// hold the Architecture: all packages, base00 with extra files.
+func newArchRound(t *testing.T, fx *fixture, extra []string) (Config, Round) {
+	prevFiles := append(fx.repo.indexFiles(t, fx.base), fx.repo.contentsFiles(t, fx.base, nil)...)
+	inRelease, _, err := sign.Sign(release(baseMeta, 1, prevFiles), fx.key)
+	require.NoError(t, err)
+	meta := baseMeta
+	meta.Architectures = []string{"amd64", "arm64", "riscv64"}
+	allPkgs := apt.SplitByArch(fx.base, []string{"riscv64"})["riscv64"]
+	files, err := apt.GenerateIndexes("main", "riscv64", allPkgs, []apt.Compression{apt.Gzip, apt.XZ})
+	require.NoError(t, err)
+	var cps []apt.ContentsPackage
+	for _, p := range allPkgs {
+		f := filesOf(p)
+		if p.Name() == "base00" {
+			f = slices.Sorted(slices.Values(append(f, extra...)))
+		}
+		cps = append(cps, contentsPkg(p, f))
+	}
+	ct, err := apt.NewContents("main", "riscv64", cps)
+	require.NoError(t, err)
+	for _, f := range files {
+		fx.repo.store(f)
+	}
+	fx.repo.store(ct.File())
+	next := append(append(prevFiles, files...), ct.Plain(), ct.File())
+	update := Change{ID: 12, TokenName: "alice", Update: &Update{AddArchitectures: []string{"riscv64"}}}
+	return Config{}, Round{ID: 7, Generation: 2, Release: release(meta, 2, next), PreviousInRelease: inRelease, Changes: []Change{update}}
 }
