@@ -93,7 +93,9 @@ func TestAttackSignerContentsFileList(t *testing.T) {
 // TestContentsTurnedOn: a release created with --contents=false publishes
 // no Contents; "aptq release update --contents" turns them on in a signed
 // round (the signer accepts the new indices as the listed update says),
-// after which apt-file finds the packages published before.
+// after which apt-file finds the packages published before; an
+// architecture added later gets a Contents of its Architecture: all
+// packages.
 func TestContentsTurnedOn(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -120,4 +122,13 @@ func TestContentsTurnedOn(t *testing.T) {
 	out, err = apt.AptFile(ctx, "search", "/usr/bin/hello")
 	require.NoError(t, err, out)
 	require.Equal(t, "hello: /usr/bin/hello\n", out)
+
+	// A new architecture's Contents lists the Architecture: all packages,
+	// which the signer accepts from the component's previous Contents.
+	data := writeDeb(t, b.dir, debtest.Options{Package: "hello-data", Version: "1.0", Architecture: "all",
+		Files: []string{"./usr/share/hello/data"}})
+	b.mustCLI("pkg", "add", "--repo", "late", "--release", "stable", "--key", key, data)
+	b.mustCLI("release", "update", "--repo", "late", "--release", "stable", "--key", key, "--add-architectures", "arm64")
+	require.Equal(t, "usr/share/doc/hello-data/README\tmisc/hello-data\nusr/share/hello/data\tmisc/hello-data\n",
+		gunzipURL(t, base+"main/Contents-arm64.gz"))
 }
