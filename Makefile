@@ -33,6 +33,7 @@ FUZZTIME ?= 12s
 .PHONY: fuzz-short
 fuzz-short:
 	go test ./apt -run '^$$' -fuzz '^FuzzReadDeb$$' -fuzztime $(FUZZTIME)
+	go test ./apt -run '^$$' -fuzz '^FuzzReadDebFiles$$' -fuzztime $(FUZZTIME)
 	go test ./apt -run '^$$' -fuzz '^FuzzParseIndex$$' -fuzztime $(FUZZTIME)
 	go test ./apt -run '^$$' -fuzz '^FuzzXZBlocks$$' -fuzztime $(FUZZTIME)
 	go test ./apt -run '^$$' -fuzz '^FuzzParseRelease$$' -fuzztime $(FUZZTIME)

@@ -36,7 +36,8 @@ func (s *Server) listPackages(c echo.Context) error {
 			continue
 		}
 		out = append(out, MemberResponse{Component: m.Component, Name: p.Name, Version: p.Version,
-			Architecture: p.Architecture, SHA256: p.SHA256, Size: p.Size, Filename: m.Filename, Control: p.Control})
+			Architecture: p.Architecture, SHA256: p.SHA256, Size: p.Size, Filename: m.Filename, Control: p.Control,
+			FileCount: p.FileCount})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]

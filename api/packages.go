@@ -114,12 +114,12 @@ func (s *Server) putPackage(c echo.Context) error {
 	pr, pw := io.Pipe()
 	parsed := make(chan parseResult, 1)
 	go func() {
-		ctl, err := apt.ReadDeb(pr)
+		ctl, files, err := apt.ReadDebFiles(pr)
 		if errors.Is(err, apt.ErrInvalidPackage) {
 			pr.CloseWithError(err)
 			cancelPut(err)
 		}
-		parsed <- parseResult{ctl, err}
+		parsed <- parseResult{ctl, files, err}
 	}()
 	tee := io.TeeReader(body, io.MultiWriter(hs, pw))
 
@@ -176,10 +176,12 @@ func (s *Server) putPackage(c echo.Context) error {
 	if _, err := s.blob.Copy(ctx, tmpKey, key); err != nil {
 		return fmt.Errorf("store package: %w", err)
 	}
+	fileCount := len(res.files)
 	p, created, err := s.store.InsertPackage(ctx, store.Package{TenantID: tenant.ID, SHA256: sum,
 		SHA512: hexSum(hs.sha512), SHA1: hexSum(hs.sha1), MD5: hexSum(hs.md5), Size: hs.size,
 		Name: res.ctl.Package, Version: res.ctl.Version, Architecture: res.ctl.Architecture,
-		Source: res.ctl.Source, Control: res.ctl.Paragraph.String()})
+		Source: res.ctl.Source, Control: res.ctl.Paragraph.String(),
+		FileList: apt.EncodeFileList(res.files), FileCount: &fileCount})
 	if err != nil {
 		if store.ErrorCode(err) == wire.CodeQuotaExceeded {
 			_ = s.blob.Delete(context.WithoutCancel(ctx), key)
@@ -194,8 +196,9 @@ func (s *Server) putPackage(c echo.Context) error {
 }
 
 type parseResult struct {
-	ctl *apt.Control
-	err error
+	ctl   *apt.Control
+	files []string // data.tar's file list, for Contents indices
+	err   error
 }
 
 func tooLarge(limit int64) error {

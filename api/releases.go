@@ -25,7 +25,7 @@ func releaseResponse(r store.Release) ReleaseResponse {
 		Codename: r.Codename, Version: r.Version, Description: r.Description, Components: r.Components,
 		Architectures: r.Architectures, Compressions: r.Compressions, Generation: r.Generation,
 		PublishedGeneration: r.PublishedGeneration, CreatedAt: r.CreatedAt, KeepVersions: r.KeepVersions, NotAutomatic: r.NotAutomatic,
-		ButAutomaticUpgrades: r.ButAutomaticUpgrades, SignedBy: r.SignedBy, Deleting: r.DeletingAt != nil}
+		ButAutomaticUpgrades: r.ButAutomaticUpgrades, SignedBy: r.SignedBy, Deleting: r.DeletingAt != nil, Contents: r.Contents}
 }
 
 var (
@@ -183,7 +183,8 @@ func (s *Server) createRelease(c echo.Context) error {
 		Name: req.Name, Origin: req.Origin, Label: req.Label, Suite: req.Suite, Codename: req.Codename,
 		Version: req.Version, Description: req.Description, Components: req.Components,
 		Architectures: req.Architectures, Compressions: req.Compressions, KeepVersions: req.KeepVersions,
-		NotAutomatic: req.NotAutomatic, ButAutomaticUpgrades: req.ButAutomaticUpgrades, SignedBy: req.SignedBy})
+		NotAutomatic: req.NotAutomatic, ButAutomaticUpgrades: req.ButAutomaticUpgrades, SignedBy: req.SignedBy,
+		Contents: req.Contents == nil || *req.Contents})
 	if err != nil {
 		return err
 	}

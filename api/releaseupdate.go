@@ -89,7 +89,7 @@ func updateSettings(req *ReleaseUpdateRequest, before store.Release, repoName st
 		RemoveComponents: req.RemoveComponents, AddArchitectures: req.AddArchitectures,
 		RemoveArchitectures: req.RemoveArchitectures, Compressions: req.Compressions,
 		NotAutomatic: req.NotAutomatic, ButAutomaticUpgrades: req.ButAutomaticUpgrades, SignedBy: req.SignedBy,
-		KeepVersions: req.KeepVersions}
+		KeepVersions: req.KeepVersions, Contents: req.Contents}
 	if req.ValidFor != nil {
 		var secs int64
 		if *req.ValidFor != "none" {

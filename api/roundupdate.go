@@ -14,7 +14,8 @@ func roundUpdateView(st *store.ReleaseSettings) *RoundUpdateView {
 	}
 	v := &RoundUpdateView{Fields: map[string]string{}, AddComponents: st.AddComponents,
 		RemoveComponents: st.RemoveComponents, AddArchitectures: st.AddArchitectures,
-		RemoveArchitectures: st.RemoveArchitectures, Compressions: st.Compressions, KeepVersions: st.KeepVersions}
+		RemoveArchitectures: st.RemoveArchitectures, Compressions: st.Compressions, KeepVersions: st.KeepVersions,
+		Contents: st.Contents}
 	for _, f := range []struct {
 		name string
 		v    *string

@@ -1,12 +1,14 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/store"
 	"github.com/aptq/aptq/wire"
 )
@@ -65,6 +67,10 @@ func (s *Server) getRound(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	files, err := s.roundFileLists(ctx, rel, ids)
+	if err != nil {
+		return err
+	}
 	for _, ch := range changes {
 		v := RoundChangeView{ID: ch.ID, TokenID: ch.TokenID, TokenName: ch.TokenName,
 			Adds: []RoundAddView{}, Removes: []RoundRemoveView{}, Update: roundUpdateView(ch.Settings)}
@@ -78,7 +84,7 @@ func (s *Server) getRound(c echo.Context) error {
 			}
 			v.Adds = append(v.Adds, RoundAddView{SHA256: p.SHA256, Name: p.Name, Version: p.Version,
 				Architecture: p.Architecture, Component: a.Component, Filename: a.Filename, Size: p.Size,
-				MD5: p.MD5, SHA1: p.SHA1, SHA512: p.SHA512, Control: p.Control})
+				MD5: p.MD5, SHA1: p.SHA1, SHA512: p.SHA512, Control: p.Control, Files: files[a.PackageID]})
 		}
 		for _, r := range ch.Removes {
 			v.Removes = append(v.Removes, RoundRemoveView(r))
@@ -86,4 +92,25 @@ func (s *Server) getRound(c echo.Context) error {
 		out.Changes = append(out.Changes, v)
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// roundFileLists returns the file lists of the packages a round adds, for
+// a release with Contents on (nil otherwise).
+func (s *Server) roundFileLists(ctx context.Context, rel store.Release, ids []int64) (map[int64][]string, error) {
+	if !rel.Contents {
+		return nil, nil
+	}
+	stored, err := s.store.PackageFileLists(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64][]string, len(stored))
+	for id, list := range stored {
+		files, err := apt.DecodeFileList(list)
+		if err != nil {
+			return nil, fmt.Errorf("package %d: %w", id, err)
+		}
+		out[id] = files
+	}
+	return out, nil
 }

@@ -79,8 +79,8 @@ func sameItems(a, b []*item) bool {
 
 // compressChunks runs compress, which must go through the chunk's once,
 // on every chunk, on all CPUs.
-func compressChunks(chunks []*chunk, compress func(*chunk)) {
-	next := make(chan *chunk)
+func compressChunks[C any](chunks []C, compress func(C)) {
+	next := make(chan C)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(chunks)) {
 		wg.Go(func() {

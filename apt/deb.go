@@ -69,7 +69,7 @@ type Control struct {
 // the file.
 func ReadDeb(r io.Reader) (*Control, error) {
 	src := &errReader{r: r}
-	c, err := readDeb(bufio.NewReaderSize(src, 64<<10))
+	c, err := readDeb(bufio.NewReaderSize(src, 64<<10), nil)
 	if src.err != nil {
 		return nil, fmt.Errorf("read package: %w", src.err)
 	}
@@ -117,7 +117,9 @@ func readControlPart(ar *arReader) (*Control, string, error) {
 	return c, hdr.name, err
 }
 
-func readDeb(r io.Reader) (*Control, error) {
+// readDeb reads a whole .deb, passing each tar header of data.tar to
+// visit, if not nil.
+func readDeb(r io.Reader, visit func(*tar.Header) error) (*Control, error) {
 	ar, err := newARReader(r)
 	if err != nil {
 		return nil, err
@@ -133,7 +135,7 @@ func readDeb(r io.Reader) (*Control, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := readDataMember(data.name, ar); err != nil {
+	if err := readDataMember(data.name, ar, visit); err != nil {
 		return nil, err
 	}
 	if err := readTrailer(ar); err != nil {
@@ -204,8 +206,9 @@ func readControlMember(name string, ar *arReader) (*Control, error) {
 
 // readDataMember reads every tar header of data.tar, named name, skipping
 // the files' contents, and then the rest of the decompressed stream, so that
-// a truncated or corrupt member is found however it was compressed.
-func readDataMember(name string, ar *arReader) error {
+// a truncated or corrupt member is found however it was compressed. Each
+// header goes to visit, if not nil.
+func readDataMember(name string, ar *arReader, visit func(*tar.Header) error) error {
 	if !strings.HasPrefix(name, "data.tar") {
 		return fmt.Errorf("unexpected member %q where data.tar was expected", truncate(name))
 	}
@@ -219,12 +222,17 @@ func readDataMember(name string, ar *arReader) error {
 	defer release()
 	tr := tar.NewReader(dec)
 	for {
-		_, err := tr.Next()
+		hdr, err := tr.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, decodeError(err))
+		}
+		if visit != nil {
+			if err := visit(hdr); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
 		}
 	}
 	// Zero blocks after the end of the archive (tar pads to its record

@@ -1,103 +1,140 @@
 package apt
 
 import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
-	"strconv"
+	"io"
+	"slices"
 	"strings"
+
+	"github.com/klauspost/compress/gzip"
 )
 
-// sumField is one of the fields of a .dsc or .changes that list files with
-// a digest each: " <digest> <size> <name>" per line.
-type sumField struct {
-	name   string
-	hexLen int
-	set    func(*SourceFile, string)
+// Bounds of a package's file list, which Contents indexes list: Debian's
+// largest packages hold under 200 000 files, and a path is at most
+// PATH_MAX. A data.tar beyond them is refused, so that a hostile upload
+// cannot make the server keep (or a round render) an unbounded list.
+const (
+	MaxPackageFiles = 500_000
+	maxFileListSize = 64 << 20 // the paths' bytes, newlines included
+	maxPathLength   = 4096
+)
+
+// ReadDebFiles is ReadDeb that also returns the package's file list: the
+// paths of the non-directory members of data.tar, without their leading
+// "./" or "/", sorted and unique, as a Contents index lists them. Each
+// path is checked as it is read (no "." or ".." segment, no control
+// character: a Contents line holds one path) and the list is bounded
+// (MaxPackageFiles, and its total size); a package that breaks them is
+// invalid. The archive is streamed as ReadDeb streams it: the list is the
+// only thing that grows with the package.
+func ReadDebFiles(r io.Reader) (*Control, []string, error) {
+	src := &errReader{r: r}
+	var files []string
+	size := 0
+	c, err := readDeb(bufio.NewReaderSize(src, 64<<10), func(hdr *tar.Header) error {
+		if hdr.Typeflag == tar.TypeDir {
+			return nil
+		}
+		p, err := contentsPath(hdr.Name)
+		if err != nil {
+			return err
+		}
+		if len(files) == MaxPackageFiles {
+			return fmt.Errorf("more than %d files", MaxPackageFiles)
+		}
+		if size += len(p) + 1; size > maxFileListSize {
+			return fmt.Errorf("file names longer than %d bytes in all", maxFileListSize)
+		}
+		files = append(files, p)
+		return nil
+	})
+	if src.err != nil {
+		return nil, nil, fmt.Errorf("read package: %w", src.err)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidPackage, err)
+	}
+	slices.Sort(files)
+	// Never nil: an empty list (a package of directories only) is a list.
+	return c, append([]string{}, slices.Compact(files)...), nil
 }
 
-// sumFields lists them in the order the Sources index writes them. Files
-// (MD5) and Checksums-Sha256 are required; the others are checked when
-// present.
-var sumFields = []sumField{
-	{"Files", 32, func(f *SourceFile, s string) { f.MD5 = s }},
-	{"Checksums-Sha1", 40, func(f *SourceFile, s string) { f.SHA1 = s }},
-	{"Checksums-Sha256", 64, func(f *SourceFile, s string) { f.SHA256 = s }},
-	{"Checksums-Sha512", 128, func(f *SourceFile, s string) { f.SHA512 = s }},
+// contentsPath is a data.tar member name as Contents lists it.
+func contentsPath(name string) (string, error) {
+	p := strings.TrimLeft(strings.TrimPrefix(name, "./"), "/")
+	if err := checkContentsPath(p); err != nil {
+		return "", fmt.Errorf("member %q: %w", truncate(name), err)
+	}
+	return p, nil
 }
 
-// parseFileLists reads the file lists of p into one SourceFile per file,
-// in the order of the Files field. Every list present must name the same
-// files with the same sizes. In a .changes the Files lines carry the
-// section and priority before the name: filesExtra is the number of such
-// extra words.
-func parseFileLists(p Paragraph, checkName func(string) error, filesExtra int) ([]SourceFile, error) {
-	var files []SourceFile
-	index := map[string]int{}
-	for _, sf := range sumFields {
-		value, present := fieldValue(p, sf.name)
-		if !present {
-			if sf.name == "Files" || sf.name == "Checksums-Sha256" {
-				return nil, fmt.Errorf("no %s field", sf.name)
-			}
-			continue
+// checkContentsPath checks a path of a file list: relative, clean of "."
+// and ".." segments, and one line of a Contents index.
+func checkContentsPath(p string) error {
+	if p == "" || len(p) > maxPathLength {
+		return fmt.Errorf("path is empty or longer than %d bytes", maxPathLength)
+	}
+	for _, seg := range strings.Split(strings.TrimSuffix(p, "/"), "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return errors.New("path has an empty, . or .. segment")
 		}
-		if strings.TrimSpace(value) == "" {
-			return nil, fmt.Errorf("%s lists no file", sf.name)
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] < 0x20 || p[i] == 0x7f {
+			return errors.New("path has a control character")
 		}
-		extra := 0
-		if sf.name == "Files" {
-			extra = filesExtra
+	}
+	return nil
+}
+
+// EncodeFileList is how a package's file list is stored: its paths, one a
+// line, gzip-compressed (a tenth of the plain size on typical packages).
+func EncodeFileList(files []string) []byte {
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed) // a valid level
+	for _, f := range files {
+		zw.Write([]byte(f)) // writes to a bytes.Buffer do not fail
+		zw.Write([]byte{'\n'})
+	}
+	zw.Close()
+	return buf.Bytes()
+}
+
+// DecodeFileList reads what EncodeFileList wrote (never nil), with the bounds and
+// checks of ReadDebFiles: the stored list is trusted no more than an upload.
+func DecodeFileList(data []byte) ([]string, error) {
+	if len(data) == 0 {
+		return []string{}, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("file list: %w", err)
+	}
+	plain, err := io.ReadAll(io.LimitReader(zr, maxFileListSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("file list: %w", err)
+	}
+	if len(plain) > maxFileListSize {
+		return nil, fmt.Errorf("file list: larger than %d bytes", maxFileListSize)
+	}
+	if len(plain) == 0 {
+		return []string{}, nil
+	}
+	files := strings.Split(strings.TrimSuffix(string(plain), "\n"), "\n")
+	if len(files) > MaxPackageFiles {
+		return nil, fmt.Errorf("file list: more than %d files", MaxPackageFiles)
+	}
+	for i, f := range files {
+		if err := checkContentsPath(f); err != nil {
+			return nil, fmt.Errorf("file list: %q: %w", truncate(f), err)
 		}
-		seen := map[string]bool{}
-		for n, line := range strings.Split(strings.TrimPrefix(value, "\n"), "\n") {
-			words := strings.Fields(line)
-			if len(words) != 3+extra {
-				return nil, fmt.Errorf("%s line %d: want %d words, got %d", sf.name, n+1, 3+extra, len(words))
-			}
-			sum, sizeText, name := words[0], words[1], words[len(words)-1]
-			if len(sum) != sf.hexLen || !isLowerHex(sum) {
-				return nil, fmt.Errorf("%s line %d: %q is not a lowercase hex digest of %d digits", sf.name, n+1, truncate(sum), sf.hexLen)
-			}
-			size, err := strconv.ParseInt(sizeText, 10, 64)
-			if err != nil || size < 0 || (len(sizeText) > 1 && sizeText[0] == '0') {
-				return nil, fmt.Errorf("%s line %d: bad size %q", sf.name, n+1, truncate(sizeText))
-			}
-			if err := checkName(name); err != nil {
-				return nil, fmt.Errorf("%s line %d: %w", sf.name, n+1, err)
-			}
-			if seen[name] {
-				return nil, fmt.Errorf("%s lists %s twice", sf.name, name)
-			}
-			seen[name] = true
-			i, known := index[name]
-			switch {
-			case sf.name == "Files":
-				if len(files) == maxSourceFiles {
-					return nil, fmt.Errorf("more than %d files", maxSourceFiles)
-				}
-				index[name] = len(files)
-				files = append(files, SourceFile{Name: name, Size: size})
-				i = len(files) - 1
-			case !known:
-				return nil, fmt.Errorf("%s lists %s, which Files does not", sf.name, name)
-			case files[i].Size != size:
-				return nil, fmt.Errorf("%s gives %s %d bytes, Files %d", sf.name, name, size, files[i].Size)
-			}
-			sf.set(&files[i], sum)
-		}
-		if len(seen) != len(files) {
-			return nil, fmt.Errorf("%s does not list every file of Files", sf.name)
+		if i > 0 && files[i-1] >= f {
+			return nil, fmt.Errorf("file list: not sorted and unique at %q", truncate(f))
 		}
 	}
 	return files, nil
-}
-
-// fieldValue returns the value of a field and whether it is present (an
-// empty Files field is present but lists nothing).
-func fieldValue(p Paragraph, name string) (string, bool) {
-	for _, f := range p {
-		if strings.EqualFold(f.Name, name) {
-			return f.Value, true
-		}
-	}
-	return "", false
 }

@@ -39,6 +39,7 @@ ensure_packages() {
 	command -v gpgv >/dev/null || missing+=(gpgv)
 	command -v zstd >/dev/null || missing+=(zstd)
 	command -v xz >/dev/null || missing+=(xz-utils)
+	command -v apt-file >/dev/null || missing+=(apt-file)
 	pg_bindir >/dev/null || missing+=(postgresql)
 	[ ${#missing[@]} -eq 0 ] && return
 	if [ "$(id -u)" -ne 0 ]; then

@@ -158,7 +158,7 @@ func (s *Store) Members(ctx context.Context, releaseID int64, components, archs 
 		var m Member
 		p := &m.Package
 		if err := rows.Scan(&m.Component, &m.Filename, &p.ID, &p.TenantID, &p.SHA256, &p.SHA512, &p.SHA1,
-			&p.MD5, &p.Size, &p.Name, &p.Version, &p.Architecture, &p.Source, &p.Control, &p.CreatedAt); err != nil {
+			&p.MD5, &p.Size, &p.Name, &p.Version, &p.Architecture, &p.Source, &p.Control, &p.CreatedAt, &p.FileCount); err != nil {
 			return nil, translate("list members", err)
 		}
 		out = append(out, m)

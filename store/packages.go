@@ -25,15 +25,20 @@ type Package struct {
 	Source       string
 	Control      string // the control stanza as uploaded
 	CreatedAt    time.Time
+	// FileCount is the number of files of its data.tar (nil: uploaded
+	// before aptq read file lists). FileList, set only to insert one, is
+	// the list as apt.EncodeFileList stores it (PackageFileLists reads it).
+	FileCount *int
+	FileList  []byte
 }
 
 const packageColumns = `id, tenant_id, sha256, sha512, sha1, md5, size, name, version, architecture,
-	source, control, created_at`
+	source, control, created_at, file_count`
 
 func scanPackage(row interface{ Scan(...any) error }) (Package, error) {
 	var p Package
 	err := row.Scan(&p.ID, &p.TenantID, &p.SHA256, &p.SHA512, &p.SHA1, &p.MD5, &p.Size, &p.Name,
-		&p.Version, &p.Architecture, &p.Source, &p.Control, &p.CreatedAt)
+		&p.Version, &p.Architecture, &p.Source, &p.Control, &p.CreatedAt, &p.FileCount)
 	return p, err
 }
 
@@ -61,11 +66,13 @@ func (s *Store) InsertPackage(ctx context.Context, p Package) (out Package, crea
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		out, err = scanPackage(tx.QueryRow(ctx, `
-			INSERT INTO packages (tenant_id, sha256, sha512, sha1, md5, size, name, version, architecture, source, control)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			INSERT INTO packages (tenant_id, sha256, sha512, sha1, md5, size, name, version, architecture, source, control,
+				file_list, file_count)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 			ON CONFLICT (tenant_id, sha256) DO NOTHING
 			RETURNING `+packageColumns,
-			p.TenantID, p.SHA256, p.SHA512, p.SHA1, p.MD5, p.Size, p.Name, p.Version, p.Architecture, p.Source, p.Control))
+			p.TenantID, p.SHA256, p.SHA512, p.SHA1, p.MD5, p.Size, p.Name, p.Version, p.Architecture, p.Source, p.Control,
+			p.FileList, p.FileCount))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}

@@ -83,7 +83,7 @@ func (s *Store) poolFiles(ctx context.Context, sql string, args ...any) ([]PoolF
 		var f PoolFile
 		p := &f.Package
 		if err := rows.Scan(&f.Filename, &p.ID, &p.TenantID, &p.SHA256, &p.SHA512, &p.SHA1, &p.MD5, &p.Size,
-			&p.Name, &p.Version, &p.Architecture, &p.Source, &p.Control, &p.CreatedAt); err != nil {
+			&p.Name, &p.Version, &p.Architecture, &p.Source, &p.Control, &p.CreatedAt, &p.FileCount); err != nil {
 			return nil, translate("pool files", err)
 		}
 		out = append(out, f)

@@ -30,6 +30,8 @@ type ReleaseSettings struct {
 	// KeepVersions is the retention from the round that publishes the
 	// update on (0 keeps all versions).
 	KeepVersions *int `json:"keep_versions,omitempty"`
+	// Contents turns the Contents indices on or off from this round on.
+	Contents *bool `json:"contents,omitempty"`
 }
 
 // ErrReleaseDeleting refuses a change to a release whose delete was requested.
@@ -66,6 +68,9 @@ func (s ReleaseSettings) Apply(r Release) Release {
 	}
 	if s.KeepVersions != nil {
 		r.KeepVersions = *s.KeepVersions
+	}
+	if s.Contents != nil {
+		r.Contents = *s.Contents
 	}
 	return r
 }
@@ -147,10 +152,10 @@ func settingsStatement(ctx context.Context, db DBTX, releaseID int64, changes []
 	return &statement{Name: "apply release update", Rows: 1, SQL: `
 		UPDATE releases SET origin = $2, label = $3, suite = $4, codename = $5, version = $6, description = $7,
 			components = $8, architectures = $9, compressions = $10, valid_for = $11, not_automatic = $12,
-			but_automatic_upgrades = $13, signed_by = $14, keep_versions = $15
+			but_automatic_upgrades = $13, signed_by = $14, keep_versions = $15, contents = $16
 		WHERE id = $1`, Args: []any{releaseID, r.Origin, r.Label, r.Suite, r.Codename, r.Version, r.Description,
 		r.Components, r.Architectures, r.Compressions, r.ValidFor, r.NotAutomatic, r.ButAutomaticUpgrades, r.SignedBy,
-		r.KeepVersions}}, nil
+		r.KeepVersions, r.Contents}}, nil
 }
 
 // UnpublishedUpdates lists the release's updates not committed yet

@@ -38,18 +38,21 @@ type Release struct {
 	// KeepVersions is the retention: each round keeps at most this many
 	// versions of a (package name, architecture) in a component; 0 keeps all.
 	KeepVersions int
+	// Contents says whether the release publishes Contents-<arch>.gz
+	// indexes of its components.
+	Contents bool
 }
 
 const releaseColumns = `id, repository_id, name, origin, label, suite, codename, version, description,
 	components, architectures, compressions, valid_for, generation, release_date, inrelease_etag,
-	published_generation, created_at, keep_versions, not_automatic, but_automatic_upgrades, signed_by, deleting_at`
+	published_generation, created_at, keep_versions, not_automatic, but_automatic_upgrades, signed_by, deleting_at, contents`
 
 func scanRelease(row interface{ Scan(...any) error }) (Release, error) {
 	var r Release
 	err := row.Scan(&r.ID, &r.RepositoryID, &r.Name, &r.Origin, &r.Label, &r.Suite, &r.Codename,
 		&r.Version, &r.Description, &r.Components, &r.Architectures, &r.Compressions, &r.ValidFor,
 		&r.Generation, &r.ReleaseDate, &r.InReleaseETag, &r.PublishedGeneration, &r.CreatedAt, &r.KeepVersions,
-		&r.NotAutomatic, &r.ButAutomaticUpgrades, &r.SignedBy, &r.DeletingAt)
+		&r.NotAutomatic, &r.ButAutomaticUpgrades, &r.SignedBy, &r.DeletingAt, &r.Contents)
 	return r, err
 }
 
@@ -81,11 +84,11 @@ func (s *Store) CreateRelease(ctx context.Context, r Release) (Release, error) {
 func createRelease(ctx context.Context, db DBTX, r Release) (Release, error) {
 	row := db.QueryRow(ctx, `
 		INSERT INTO releases (repository_id, name, origin, label, suite, codename, version, description,
-			components, architectures, compressions, valid_for, keep_versions, not_automatic, but_automatic_upgrades, signed_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+			components, architectures, compressions, valid_for, keep_versions, not_automatic, but_automatic_upgrades, signed_by, contents)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 		RETURNING `+releaseColumns,
 		r.RepositoryID, r.Name, r.Origin, r.Label, r.Suite, r.Codename, r.Version, r.Description,
-		r.Components, r.Architectures, r.Compressions, r.ValidFor, r.KeepVersions, r.NotAutomatic, r.ButAutomaticUpgrades, r.SignedBy)
+		r.Components, r.Architectures, r.Compressions, r.ValidFor, r.KeepVersions, r.NotAutomatic, r.ButAutomaticUpgrades, r.SignedBy, r.Contents)
 	out, err := scanRelease(row)
 	return out, translate("create release "+r.Name, err)
 }

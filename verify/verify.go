@@ -66,6 +66,11 @@ type Update struct {
 	// KeepVersions, if set, is the retention from this round on
 	// (Aptq-Keep-Versions; 0 keeps all versions and drops the field).
 	KeepVersions *int
+	// Contents, if set, turns the Contents indices on or off: on, a new
+	// Contents index lists the release's existing packages, whose file
+	// lists the signer cannot know (it checks the round's additions only);
+	// off, the Contents indices may go.
+	Contents *bool
 }
 
 // Add is a package a change adds: what its stanza is rendered from.
@@ -74,6 +79,9 @@ type Add struct {
 	Size                                                     int64
 	MD5, SHA1, SHA512                                        string
 	Control                                                  string // as uploaded
+	// Files is the package's file list as the server gives it (nil: none
+	// given), which Contents indices must list.
+	Files []string
 }
 
 // Remove is a package a change removes.
@@ -111,6 +119,10 @@ type Config struct {
 	// cannot list other files (another orig tarball) under the signer's
 	// source.
 	OwnSources map[string]string
+	// OwnFiles maps the SHA-256 of each package the signer uploaded to the
+	// file list it read from the .deb: where the round adds it, the file
+	// list the server gives must be this one.
+	OwnFiles map[string][]string
 	// Now is the signer's clock, which the Release's Date must be close to
 	// (see MaxDateAhead and MaxDateAge); it must be set.
 	Now time.Time
@@ -153,7 +165,7 @@ func Check(ctx context.Context, cfg Config, r Round, f Fetcher) error {
 	if err != nil {
 		return err
 	}
-	changes := r.Changes
+	changes := withOwnFiles(r.Changes, cfg.OwnFiles)
 	if len(r.Retention) > 0 {
 		changes = append(slices.Clone(changes), Change{Removes: r.Retention})
 	}
@@ -164,7 +176,18 @@ func Check(ctx context.Context, cfg Config, r Round, f Fetcher) error {
 	if err := checkSources(ctx, prev, next, changes, f); err != nil {
 		return err
 	}
-	return checkIndexes(ctx, prev, next, edits, ret, f)
+	prevRest, prevContents, err := splitContents(prev)
+	if err != nil {
+		return fmt.Errorf("generation %d: %w", prev.Meta.Generation, err)
+	}
+	nextRest, nextContents, err := splitContents(next)
+	if err != nil {
+		return fmt.Errorf("the Release to sign: %w", err)
+	}
+	if err := checkIndexes(ctx, prevRest, nextRest, edits, ret, f); err != nil {
+		return err
+	}
+	return checkContents(ctx, prevContents, nextContents, changes, f)
 }
 
 // checkChanges applies --accept-from and checks the signer's own change.
@@ -184,6 +207,12 @@ func checkChanges(cfg Config, r Round) error {
 		}
 		if err := checkOwnSources(cfg, c); err != nil {
 			return err
+		}
+		for _, a := range c.Adds {
+			if files, ok := cfg.OwnFiles[a.SHA256]; ok && a.Files != nil && !slices.Equal(a.Files, files) {
+				return fmt.Errorf("change %d adds %s %s %s with a file list other than the one its .deb holds",
+					c.ID, a.Name, a.Version, a.Architecture)
+			}
 		}
 		uploaded, ok := cfg.OwnAdds[c.ID]
 		if !ok {

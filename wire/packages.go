@@ -110,6 +110,9 @@ type ReleasePackage struct {
 	Filename string `json:"filename"`
 	// Control is the package's control stanza as the Packages index has it.
 	Control string `json:"control"`
+	// FileCount is the number of files the package's data.tar holds, which
+	// the Contents indices list (nil: not known).
+	FileCount *int `json:"file_count,omitempty"`
 }
 
 // ReleasePackageList is the membership of a release's last committed

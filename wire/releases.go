@@ -28,6 +28,9 @@ type ReleaseRequest struct {
 	NotAutomatic         bool   `json:"not_automatic,omitempty"`
 	ButAutomaticUpgrades bool   `json:"but_automatic_upgrades,omitempty"`
 	SignedBy             string `json:"signed_by,omitempty"`
+	// Contents, if set, says whether the release publishes
+	// <component>/Contents-<arch> indices (nil: the default, on).
+	Contents *bool `json:"contents,omitempty"`
 }
 
 // Release is a distribution (dists/<name>) of a repository.
@@ -50,6 +53,8 @@ type Release struct {
 	NotAutomatic         bool   `json:"not_automatic"`
 	ButAutomaticUpgrades bool   `json:"but_automatic_upgrades"`
 	SignedBy             string `json:"signed_by,omitempty"`
+	// Contents says whether it publishes <component>/Contents-<arch>.gz.
+	Contents bool `json:"contents"`
 	// Deleting is true once a delete was requested.
 	Deleting bool `json:"deleting,omitempty"`
 	// Generation is the newest committed index; PublishedGeneration the
@@ -86,6 +91,8 @@ type ReleaseUpdate struct {
 	SignedBy *string `json:"signed_by,omitempty"`
 	// KeepVersions is the retention (0 keeps all versions).
 	KeepVersions *int `json:"keep_versions,omitempty"`
+	// Contents turns the Contents-<arch> indices on or off.
+	Contents *bool `json:"contents,omitempty"`
 }
 
 // ReleaseUpdateResult says whether an update changes anything; if so, its

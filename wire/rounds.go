@@ -65,6 +65,8 @@ type RoundUpdate struct {
 	Compressions        []string          `json:"compressions,omitempty"`
 	ValidFor            string            `json:"valid_for,omitempty"`
 	KeepVersions        *int              `json:"keep_versions,omitempty"`
+	// Contents, if set, turns the Contents indices on or off.
+	Contents *bool `json:"contents,omitempty"`
 }
 
 // RoundAdd is a package a change adds, with what its index stanza is
@@ -82,4 +84,7 @@ type RoundAdd struct {
 	SHA512       string `json:"sha512"`
 	// Control is the control paragraph as uploaded.
 	Control string `json:"control"`
+	// Files is the package's file list, which the release's Contents
+	// indices list; null unless the release has Contents on.
+	Files []string `json:"files"`
 }

@@ -144,6 +144,15 @@ func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes
 		up.abandon()
 		return g, err
 	}
+	var contents *contentsRound
+	var contentsBuilt []*builtContents
+	if rel.Contents {
+		contents = &contentsRound{rel: rel, edits: edits, addIDs: contentsAddIDs(changes, added), prev: prevByPath, changed: changed}
+		if contentsBuilt, err = w.generateContents(ctx, contents, up); err != nil {
+			up.abandon()
+			return g, err
+		}
+	}
 	if g.bytes, err = up.wait(); err != nil {
 		return g, fmt.Errorf("generate: %w", err)
 	}
@@ -177,6 +186,10 @@ func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes
 		}
 	}
 	appendSources(&g, rel, srcBuilt, prev)
+	if contents != nil {
+		all, newFiles := w.listContents(contents, contentsBuilt)
+		g.all, g.newFiles = append(g.all, all...), append(g.newFiles, newFiles...)
+	}
 	return g, nil
 }
 

@@ -318,7 +318,10 @@ func (r *reconciler) regenerate(ctx context.Context, dirs map[string]bool) error
 			}
 		}
 	}
-	return r.regenerateSources(ctx, dirs, want)
+	if err := r.regenerateSources(ctx, dirs, want); err != nil {
+		return err
+	}
+	return r.regenerateContents(ctx, dirs)
 }
 
 // restoreByHash puts back the by-hash objects of f, regenerated, where S3

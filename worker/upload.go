@@ -141,7 +141,7 @@ func (w *PublishWorker) upload(ctx context.Context, lease store.Lease, round sto
 		flat = append(flat, f.Path)
 		flatBytes += f.Size
 		g.Go(func() error {
-			data := w.indexes.data(cacheKey{rel.ID, indexKeyOf(f.Path)}, f.Path, f.SHA256)
+			data := w.cachedData(rel.ID, f.Path, f.SHA256)
 			if data == nil {
 				var err error
 				data, err = w.read(gctx, distsKey(repo.Prefix, rel.Name, apt.ByHashPath(f.Path, "SHA256", f.SHA256)))

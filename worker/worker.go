@@ -50,7 +50,8 @@ type Config struct {
 	// delete it (default 1 h).
 	GCGrace time.Duration
 	// IndexCacheBytes bounds the memory kept for the indexes of recent rounds
-	// (see indexCache); 0 means 256 MiB, negative means none.
+	// (see indexCache), and as much again for the Contents indexes (see
+	// contentsCache); 0 means 256 MiB, negative means none.
 	IndexCacheBytes int64
 	// IndexMaxAge is the Cache-Control max-age of the files every round
 	// replaces (InRelease, Release, Release.gpg, flat indexes): how long a
@@ -122,14 +123,15 @@ func (c Config) RescueStuckJobsAfter() time.Duration {
 // publishes every pending change of the release; the others wait for it.
 type PublishWorker struct {
 	river.WorkerDefaults[jobs.PublishArgs]
-	cfg     Config
-	indexes *indexCache
+	cfg      Config
+	indexes  *indexCache
+	contents *contentsCache
 }
 
 // NewPublishWorker returns the publish worker.
 func NewPublishWorker(cfg Config) *PublishWorker {
 	cfg.setDefaults()
-	return &PublishWorker{cfg: cfg, indexes: newIndexCache(cfg.IndexCacheBytes)}
+	return &PublishWorker{cfg: cfg, indexes: newIndexCache(cfg.IndexCacheBytes), contents: newContentsCache(cfg.IndexCacheBytes)}
 }
 
 // Register adds aptq's workers to a River worker set.

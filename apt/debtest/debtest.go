@@ -59,6 +59,9 @@ type Options struct {
 	// uncompressed data.tar (dpkg accepts it) so that it can be streamed:
 	// a compressed member's size would have to be known before writing it.
 	DataSize int64
+	// Files are more members of data.tar, written as named (e.g.
+	// "./usr/bin/hello"), each a small file holding its own name.
+	Files []string
 }
 
 // mtime is the modification time of every file and member, for
@@ -213,7 +216,20 @@ func dataPrefix(tw *tar.Writer, o Options) error {
 			return err
 		}
 	}
-	return writeFile(tw, "./usr/share/doc/"+o.Package+"/README", readme(o))
+	if err := writeFile(tw, "./usr/share/doc/"+o.Package+"/README", readme(o)); err != nil {
+		return err
+	}
+	for _, name := range o.Files {
+		hdr := fileHeader(name, int64(len(name)))
+		hdr.Format = tar.FormatUnknown // PAX when the name is too long for ustar
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if _, err := io.WriteString(tw, name); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func dataTarGz(o Options) ([]byte, error) {

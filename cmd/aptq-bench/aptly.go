@@ -50,6 +50,10 @@ type aptlyServer struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	http   *http.Client
+	// contents publishes Contents indices (aptly's default; off in S1).
+	contents bool
+	// lastPublish is how long the seed's publish took.
+	lastPublish time.Duration
 }
 
 // aptlyPrefix and aptlyDist name the publication every scenario uses.
@@ -278,14 +282,14 @@ func (a *aptlyServer) publish(ctx context.Context, repo string) error {
 	return a.callJSON(ctx, http.MethodPost, "/api/publish/"+aptlyPrefix, map[string]any{
 		"SourceKind": "local", "Sources": []map[string]string{{"Name": repo, "Component": "main"}},
 		"Distribution": aptlyDist, "Architectures": []string{"amd64"}, "Signing": a.signing(),
-		"SkipContents": true, "SkipBz2": true,
+		"SkipContents": !a.contents, "SkipBz2": true,
 	}, nil)
 }
 
 // update republishes the publication after its repository changed.
 func (a *aptlyServer) update(ctx context.Context) error {
 	return a.callJSON(ctx, http.MethodPut, "/api/publish/"+aptlyPrefix+"/"+aptlyDist, map[string]any{
-		"Signing": a.signing(), "SkipContents": true, "SkipBz2": true,
+		"Signing": a.signing(), "SkipContents": !a.contents, "SkipBz2": true,
 	}, nil)
 }
 
@@ -314,7 +318,8 @@ func (a *aptlyServer) seed(ctx context.Context, repo string, debs []debFile) err
 	if err := a.publish(ctx, repo); err != nil {
 		return err
 	}
-	a.b.logf("aptly: published %d packages in %v", len(debs), time.Since(start).Round(time.Millisecond))
+	a.lastPublish = time.Since(start)
+	a.b.logf("aptly: published %d packages in %v", len(debs), a.lastPublish.Round(time.Millisecond))
 	return nil
 }
 

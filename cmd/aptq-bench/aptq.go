@@ -36,6 +36,8 @@ type system struct {
 	cmd     *exec.Cmd
 	exited  chan struct{}
 	logPath string
+	// lastSeedPublish is how long the last seed's publish took.
+	lastSeedPublish time.Duration
 }
 
 // startSystem creates a database, migrates it, starts aptqd on it and

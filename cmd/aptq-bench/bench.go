@@ -42,7 +42,7 @@ type bench struct {
 	bin string // directory holding aptqd and aptq
 }
 
-// scenario is one of S1…S9; it returns its rows (aptq's, and aptly's when
+// scenario is one of S1…S9 or S1C; it returns its rows (aptq's, and aptly's when
 // it compares) and the aptly/aptq ratios.
 type scenario struct {
 	name    string
@@ -60,6 +60,7 @@ var scenarios = []scenario{
 	{"S7", 30 * time.Minute, (*bench).s7},
 	{"S8", 60 * time.Minute, (*bench).s8},
 	{"S9", 30 * time.Minute, (*bench).s9},
+	{"S1C", 40 * time.Minute, (*bench).s1c},
 }
 
 func isScenario(name string) bool {

@@ -137,7 +137,7 @@ func (s *system) repoWithKey(ctx context.Context, repo string, releases ...strin
 	}
 	for _, rel := range releases {
 		steps = append(steps, []string{"release", "create", "--repo", repo, "--release", rel,
-			"--architectures", "amd64", "--compressions", "gz"})
+			"--architectures", "amd64", "--compressions", "gz", "--contents=false"})
 	}
 	for _, args := range steps {
 		if _, err := s.mustCLI(ctx, args...); err != nil {

@@ -180,7 +180,7 @@ func parseOnly(s string) (map[string]bool, error) {
 	for _, name := range strings.Split(s, ",") {
 		name = strings.ToUpper(strings.TrimSpace(name))
 		if !isScenario(name) {
-			return nil, fmt.Errorf("--only: unknown scenario %q (want S1…S9)", name)
+			return nil, fmt.Errorf("--only: unknown scenario %q (want S1…S9 or S1C)", name)
 		}
 		only[name] = true
 	}

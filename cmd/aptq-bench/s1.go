@@ -82,7 +82,7 @@ func (b *bench) s1Aptq(ctx context.Context, variant string, base, fresh []debFil
 	// which adds Packages.xz to every round.
 	xzVariant := variant + ", gz+xz"
 	if _, err := s.mustCLI(ctx, "release", "create", "--repo", repo, "--release", relXZ,
-		"--architectures", "amd64", "--compressions", "gz,xz"); err != nil {
+		"--architectures", "amd64", "--compressions", "gz,xz", "--contents=false"); err != nil {
 		return append(rows, errorRow("S1", xzVariant, "aptq", err))
 	}
 	b.logf("S1 aptq: seeding %d packages into %s", len(base), relXZ)
@@ -234,16 +234,22 @@ func (b *bench) noteBytes(row *Row, written, changed []float64) float64 {
 }
 
 func (b *bench) s1Aptly(ctx context.Context, variant string, base, fresh []debFile) Row {
-	row := Row{Scenario: "S1", Variant: variant, System: "aptly"}
 	a, err := b.startAptly(ctx, "s1")
 	if err != nil {
 		return errorRow("S1", variant, "aptly", err)
 	}
 	defer a.Close()
+	return b.s1AptlySeries(ctx, a, "S1", variant, base, fresh, "Packages + gz, signed, no Contents")
+}
+
+// s1AptlySeries seeds aptly with base and times one change per fresh
+// package; layout describes what it publishes.
+func (b *bench) s1AptlySeries(ctx context.Context, a *aptlyServer, scenario, variant string, base, fresh []debFile, layout string) Row {
+	row := Row{Scenario: scenario, Variant: variant, System: "aptly"}
 	const repo = "s1"
-	b.logf("S1 aptly: seeding %d packages", len(base))
+	b.logf("%s aptly: seeding %d packages", scenario, len(base))
 	if err := a.seed(ctx, repo, base); err != nil {
-		return errorRow("S1", variant, "aptly", fmt.Errorf("seed: %w", err))
+		return errorRow(scenario, variant, "aptly", fmt.Errorf("seed: %w", err))
 	}
 	var samples []time.Duration
 	steps := map[string][]time.Duration{}
@@ -259,10 +265,10 @@ func (b *bench) s1Aptly(ctx context.Context, variant string, base, fresh []debFi
 			missing++
 		}
 		if i == 0 {
-			b.logf("S1 aptly: warm-up change %v", c.Elapsed.Round(time.Millisecond))
+			b.logf("%s aptly: warm-up change %v", scenario, c.Elapsed.Round(time.Millisecond))
 			continue
 		}
-		b.logf("S1 aptly: change %d/%d: %v (%s %v, %s %v, %s %v)", i, len(fresh)-1, c.Elapsed.Round(time.Millisecond),
+		b.logf("%s aptly: change %d/%d: %v (%s %v, %s %v, %s %v)", scenario, i, len(fresh)-1, c.Elapsed.Round(time.Millisecond),
 			stepUpload, c.Steps[stepUpload].Round(time.Millisecond), stepAdd, c.Steps[stepAdd].Round(time.Millisecond),
 			stepPublish, c.Steps[stepPublish].Round(time.Millisecond))
 		samples = append(samples, c.Elapsed)
@@ -270,7 +276,7 @@ func (b *bench) s1Aptly(ctx context.Context, variant string, base, fresh []debFi
 			steps[k] = append(steps[k], v)
 		}
 	}
-	row.aptlyFinish(samples, steps, len(base), &failed, missing, "Packages + gz, signed, no Contents")
+	row.aptlyFinish(samples, steps, len(base), &failed, missing, layout)
 	return row
 }
 

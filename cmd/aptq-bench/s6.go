@@ -110,7 +110,7 @@ func (b *bench) s6AptqVerified(ctx context.Context, variant string, base, fresh 
 	}
 	if _, err := s.mustCLI(ctx, "release", "create", "--repo", repo, "--release", rel,
 		"--components", "main,contrib,non-free,non-free-firmware", "--architectures", "amd64,arm64",
-		"--compressions", "gz,xz"); err != nil {
+		"--compressions", "gz,xz", "--contents=false"); err != nil {
 		return fail(err)
 	}
 	b.logf("S6 aptq: seeding %d packages", len(base))

@@ -73,8 +73,9 @@ const (
 // bulkFile is an item and what became of it.
 type bulkFile struct {
 	bulkItem
-	name, version, arch string // from its control file
-	onServer            bool   // the server had its content already
+	name, version, arch string   // from its control file
+	onServer            bool     // the server had its content already
+	debFiles            []string // of a .deb: its data.tar's file list
 	dup                 *bulkFile
 	files               []sourceFile // of a .dsc
 	stanza              string       // of a .dsc: its Sources stanza
@@ -308,7 +309,7 @@ func readItem(f *bulkFile) (*apt.Control, error) {
 	h := sha256.New()
 	n := &countingWriter{w: h}
 	src := io.TeeReader(rc, n)
-	ctl, err := apt.ReadDeb(src)
+	ctl, files, err := apt.ReadDebFiles(src)
 	if errors.Is(err, apt.ErrInvalidPackage) {
 		return nil, &invalidPackage{err: err}
 	}
@@ -325,7 +326,7 @@ func readItem(f *bulkFile) (*apt.Control, error) {
 	case f.Size >= 0 && f.Size != n.n:
 		return nil, fmt.Errorf("it is %d bytes, not %d as announced", n.n, f.Size)
 	}
-	f.SHA256, f.Size = sum, n.n
+	f.SHA256, f.Size, f.debFiles = sum, n.n, files
 	return ctl, nil
 }
 

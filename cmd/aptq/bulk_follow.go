@@ -59,6 +59,9 @@ func (r *bulkRun) submitAndFollow(ctx context.Context) {
 		sums := make([]string, len(batch))
 		for k, f := range batch {
 			sums[k] = f.SHA256
+			if f.debFiles != nil { // nil: read from an index, not from the .deb (import)
+				r.sess.addOwnFiles(f.SHA256, f.debFiles)
+			}
 		}
 		if len(batches) == 1 {
 			r.a.progress("change %d accepted: job %d", ref.ChangeID, ref.JobID)

@@ -33,7 +33,7 @@ func (a *app) pkgListCommand() *cobra.Command {
 		Short: "List the packages of a release",
 		Long: `List the packages of a release's last committed generation, sorted by name,
 version and architecture. With --json: {"packages":[{"component","name",
-"version","architecture","sha256","size","filename","control"}…]}.`,
+"version","architecture","sha256","size","filename","control","file_count"}…]}.`,
 		Args: cobra.NoArgs,
 		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, _ []string) error {
 			pkgs, err := a.client().ListReleasePackages(cmd.Context(), l.repo, l.release, l.filter)
@@ -68,7 +68,8 @@ func (a *app) pkgShowCommand() *cobra.Command {
 		Short: "Show a package's control stanzas, as apt sees them",
 		Long: `Print the Packages stanza of every version and architecture of a package in the
 release's last committed generation (its control fields, then Filename, Size and
-SHA256), separated by blank lines, like apt-cache show. Exit 1 when none match.`,
+SHA256, and Aptq-File-Count: the files of its data.tar, which Contents indices
+list), separated by blank lines, like apt-cache show. Exit 1 when none match.`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, args []string) error {
 			l.filter.Name = args[0]
@@ -139,6 +140,10 @@ func stanza(p client.ReleasePackage) string {
 		if f[1] != "" && !has(f[0]) {
 			fmt.Fprintf(&b, "%s: %s\n", f[0], f[1])
 		}
+	}
+	// Not an apt field: how many files the Contents indices list for it.
+	if p.FileCount != nil {
+		fmt.Fprintf(&b, "Aptq-File-Count: %d\n", *p.FileCount)
 	}
 	return b.String()
 }

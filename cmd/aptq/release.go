@@ -22,6 +22,7 @@ func (a *app) releaseCommand() *cobra.Command {
 
 func (a *app) releaseCreateCommand() *cobra.Command {
 	var repo, validFor string
+	var contents bool
 	var req client.ReleaseRequest
 	cmd := &cobra.Command{
 		Use:   "create --repo REPO --release NAME [flags]",
@@ -37,7 +38,10 @@ in time with "aptq release resign" (e.g. a weekly CI job for --valid-for 14d).
 
 --keep-versions N keeps only the newest N versions (dpkg order) of each package
 name and architecture in a component: every round also removes the older ones,
-listed in the round for the signer to check and in "aptq release history".`,
+listed in the round for the signer to check and in "aptq release history".
+
+--contents (on by default) publishes <component>/Contents-<arch>.gz, the file
+lists apt-file searches; --contents=false keeps to the Packages indices.`,
 		Args: cobra.NoArgs,
 		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, _ []string) error {
 			if validFor != "" {
@@ -47,6 +51,7 @@ listed in the round for the signer to check and in "aptq release history".`,
 				}
 				req.ValidFor = d.String() // a Go duration, which the server reads as such
 			}
+			req.Contents = &contents
 			rel, err := a.client().CreateRelease(cmd.Context(), repo, req)
 			if err != nil {
 				return err
@@ -75,6 +80,7 @@ listed in the round for the signer to check and in "aptq release history".`,
 	f.BoolVar(&req.NotAutomatic, "not-automatic", false, "write NotAutomatic: yes (apt pins the release at 1, like experimental)")
 	f.BoolVar(&req.ButAutomaticUpgrades, "but-automatic-upgrades", false, "write ButAutomaticUpgrades: yes (pin 100, like backports; needs --not-automatic)")
 	f.StringVar(&req.SignedBy, "signed-by", "", "write Signed-By: the key fingerprints apt (>= 2.3) accepts, comma-separated")
+	f.BoolVar(&contents, "contents", true, "publish Contents-<arch>.gz indices (apt-file); --contents=false for Packages only")
 	_ = cmd.MarkFlagRequired("repo")
 	_ = cmd.MarkFlagRequired("release")
 	return cmd
@@ -145,6 +151,7 @@ func (a *app) printRelease(r client.Release) {
 		{"valid for", firstNonEmpty(r.ValidFor, "- (no Valid-Until)")},
 		{"keep versions", keepVersionsText(r.KeepVersions)},
 		{"options", releaseOptions(r)},
+		{"contents", map[bool]string{true: "Contents-<arch>.gz", false: "off"}[r.Contents]},
 		{"generation", fmt.Sprint(r.Generation)},
 		{"published", fmt.Sprint(r.PublishedGeneration)},
 		{"created", r.CreatedAt.Format(time.RFC3339)},

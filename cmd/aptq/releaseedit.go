@@ -12,6 +12,7 @@ func (a *app) releaseUpdateCommand() *cobra.Command {
 	var repo, release, origin, label, suite, codename, description, validFor, signedBy string
 	var notAutomatic, butAutomatic bool
 	var keepVersions int
+	var contents bool
 	var u client.ReleaseUpdate
 	var s signFlags
 	cmd := &cobra.Command{
@@ -35,6 +36,10 @@ is installed from it unless asked for, like experimental); with
 packages follow its upgrades, like backports). --signed-by writes Signed-By:
 the fingerprints apt (>= 2.3) accepts for the next Release of this suite;
 --signed-by "" drops it. --valid-for none drops Valid-Until.
+
+--contents turns on the Contents-<arch>.gz indices (apt-file) of a release
+created without them (the first round reads the file lists of its packages);
+--contents=false stops publishing them.
 
 --keep-versions N keeps only the newest N versions (dpkg order) of each package
 name and architecture in a component, from the round that publishes the update
@@ -73,6 +78,9 @@ check); 0 keeps all versions from then on.` + publishLong,
 			if f.Changed("keep-versions") {
 				u.KeepVersions = &keepVersions
 			}
+			if f.Changed("contents") {
+				u.Contents = &contents
+			}
 			return a.publish(cmd.Context(), s, repo, func(ctx context.Context, c *client.Client) (client.JobRef, error) {
 				res, err := c.UpdateRelease(ctx, repo, release, u)
 				if err == nil && !res.Changed {
@@ -99,6 +107,7 @@ check); 0 keeps all versions from then on.` + publishLong,
 	f.BoolVar(&butAutomatic, "but-automatic-upgrades", false, "write ButAutomaticUpgrades: yes (needs --not-automatic)")
 	f.StringVar(&signedBy, "signed-by", "", `Signed-By fingerprints, comma-separated ("" drops it)`)
 	f.IntVar(&keepVersions, "keep-versions", 0, "keep only the newest N versions of each package name and architecture per component (0: keep all)")
+	f.BoolVar(&contents, "contents", false, "publish Contents-<arch>.gz indices (apt-file); --contents=false stops")
 	s.register(cmd)
 	return cmd
 }

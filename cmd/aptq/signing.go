@@ -26,7 +26,10 @@ type signing struct {
 	// sources maps each .dsc this command read (by SHA-256) to the Sources
 	// stanza it makes, which the round's add of it must carry.
 	sources map[string]string
-	signers []string // what the server accepted from this CLI's signatures
+	// ownFileLists maps the SHA-256 of each .deb this command read to its
+	// file list, which Contents indices must list for it.
+	ownFileLists map[string][]string
+	signers      []string // what the server accepted from this CLI's signatures
 	// ready is closed once every change of the command is submitted; rounds
 	// are signed only then (see hold).
 	ready chan struct{}
@@ -46,7 +49,8 @@ func (a *app) newSigning(ctx context.Context, c *client.Client, s signFlags, rep
 			return nil, err
 		}
 	}
-	sess := &signing{signer: signer, tried: map[roundKey]bool{}, own: map[int64][]string{}, sources: map[string]string{}, ready: make(chan struct{})}
+	sess := &signing{signer: signer, tried: map[roundKey]bool{}, own: map[int64][]string{}, sources: map[string]string{},
+		ownFileLists: map[string][]string{}, ready: make(chan struct{})}
 	close(sess.ready)
 	if !s.verify.noVerify && !noVerifyFromEnv(a.getenv("APTQ_NO_VERIFY")) {
 		keys, err := publicKeys(ctx, signer)
@@ -124,6 +128,19 @@ func (s *signing) ownAdds() map[int64][]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return maps.Clone(s.own)
+}
+
+// addOwnFiles records the file list read from an uploaded .deb.
+func (s *signing) addOwnFiles(sha256 string, files []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ownFileLists[sha256] = files
+}
+
+func (s *signing) ownFiles() map[string][]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.ownFileLists)
 }
 
 func (s *signing) accepted(fingerprints []string) {

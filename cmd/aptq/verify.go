@@ -105,7 +105,7 @@ func (a *app) checkRound(ctx context.Context, c *client.Client, sess *signing, r
 				ad.Component, ch.ID, ch.JobID, who)
 			vc.Adds = append(vc.Adds, verify.Add{SHA256: ad.SHA256, Name: ad.Name, Version: ad.Version,
 				Architecture: ad.Architecture, Component: ad.Component, Filename: ad.Filename, Size: ad.Size,
-				MD5: ad.MD5, SHA1: ad.SHA1, SHA512: ad.SHA512, Control: ad.Control})
+				MD5: ad.MD5, SHA1: ad.SHA1, SHA512: ad.SHA512, Control: ad.Control, Files: ad.Files})
 		}
 		for _, rm := range ch.Removes {
 			show("  - %s %s %s from %s (change %d, job %d, by %s)", rm.Name, rm.Version, rm.Architecture,
@@ -128,7 +128,7 @@ func (a *app) checkRound(ctx context.Context, c *client.Client, sess *signing, r
 		a.progress("  … and %d more", lines-maxChangeLines)
 	}
 	cfg := verify.Config{PublicKeys: rc.keys, AcceptFrom: rc.flags.acceptFrom, OwnChange: changeID, OwnAdds: sess.ownAdds(),
-		OwnSources: sess.ownSources(), Now: time.Now()}
+		OwnSources: sess.ownSources(), OwnFiles: sess.ownFiles(), Now: time.Now()}
 	fetcher := &repoFetcher{c: c, url: view.URL, release: view.Release}
 	start := time.Now()
 	if err := verify.Check(ctx, cfg, round, fetcher); err != nil {

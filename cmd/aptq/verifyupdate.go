@@ -13,7 +13,8 @@ import (
 // verifyUpdate is a round's release update as the signer checks it.
 func verifyUpdate(u *client.RoundUpdate) (*verify.Update, error) {
 	v := &verify.Update{Fields: u.Fields, AddComponents: u.AddComponents, RemoveComponents: u.RemoveComponents,
-		AddArchitectures: u.AddArchitectures, RemoveArchitectures: u.RemoveArchitectures, KeepVersions: u.KeepVersions}
+		AddArchitectures: u.AddArchitectures, RemoveArchitectures: u.RemoveArchitectures, KeepVersions: u.KeepVersions,
+		Contents: u.Contents}
 	if u.KeepVersions != nil && *u.KeepVersions < 0 {
 		return nil, fmt.Errorf("keep_versions %d is not a number of versions", *u.KeepVersions)
 	}
@@ -61,6 +62,9 @@ func describeUpdate(u *client.RoundUpdate) []string {
 	}
 	if u.ValidFor != "" {
 		out = append(out, "valid for "+u.ValidFor)
+	}
+	if u.Contents != nil {
+		out = append(out, map[bool]string{true: "Contents indices on", false: "Contents indices off"}[*u.Contents])
 	}
 	if u.KeepVersions != nil {
 		if *u.KeepVersions == 0 {

@@ -162,7 +162,7 @@ func (c *config) bindWorker(fs *pflag.FlagSet) {
 	fs.IntVar(&c.keepGenerations, "keep-generations", envInt("APTQ_KEEP_GENERATIONS", worker.DefaultKeepGenerations), "generations whose by-hash objects are kept ($APTQ_KEEP_GENERATIONS)")
 	fs.DurationVar(&c.gcGrace, "gc-grace", envDuration("APTQ_GC_GRACE", worker.DefaultGCGrace), "minimum age of an object before it is collected ($APTQ_GC_GRACE)")
 	fs.IntVar(&c.indexCacheMiB, "index-cache-mib", envInt("APTQ_INDEX_CACHE_MIB", worker.DefaultIndexCacheBytes>>20),
-		"memory for the indexes of recent rounds, which the next round of the same release edits instead of rebuilding; 0 disables ($APTQ_INDEX_CACHE_MIB)")
+		"memory for the indexes of recent rounds, which the next round of the same release edits instead of rebuilding (as much again for Contents indexes); 0 disables ($APTQ_INDEX_CACHE_MIB)")
 	fs.DurationVar(&c.indexMaxAge, "index-max-age", envDuration("APTQ_INDEX_MAX_AGE", worker.DefaultIndexMaxAge),
 		"Cache-Control max-age of InRelease, Release, Release.gpg and flat indexes, which every round replaces; pool and by-hash objects are immutable ($APTQ_INDEX_MAX_AGE)")
 	fs.DurationVar(&c.roundBudget, "round-budget", envDuration("APTQ_ROUND_BUDGET", worker.DefaultRoundBudget), "how long one job keeps cutting rounds before handing the lease on ($APTQ_ROUND_BUDGET)")

@@ -1,0 +1,375 @@
+package verify
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/aptq/aptq/apt"
+)
+
+// Contents indices (<component>/Contents-<arch>.gz) list, per path, the
+// packages that hold it, by [section/]name only. The signer checks them
+// against the previous generation's as a set of (path, name) pairs:
+//   - every pair the new index has and the previous one lacks is a file of
+//     a package the round adds (its file list: read from the .deb for the
+//     signer's own packages, else as the round view gives it);
+//   - every file of every package the round adds is listed;
+//   - every pair the previous index has and the new one lacks names a
+//     package of which the round removes or adds a version.
+//
+// It cannot prove that a removal took away every path of the removed
+// version (another version of the same name may hold it), nor anything
+// about the files of another client's package beyond what the server says
+// (as for its Packages stanza: the file list is not in the stanza).
+
+// maxContentsSize bounds what the signer decompresses of a Contents index:
+// Debian's largest is under 1 GB uncompressed.
+const maxContentsSize = 1 << 30
+
+// withOwnFiles returns the changes with the file list of each package the
+// signer uploaded as it read it from the .deb (checkChanges has refused a
+// different one the server gave).
+func withOwnFiles(changes []Change, own map[string][]string) []Change {
+	out := slices.Clone(changes)
+	for i := range out {
+		out[i].Adds = slices.Clone(out[i].Adds)
+		for j, a := range out[i].Adds {
+			if files, ok := own[a.SHA256]; ok {
+				out[i].Adds[j].Files = files
+			}
+		}
+	}
+	return out
+}
+
+// splitContents returns the Release's Contents files by component and
+// architecture, and the Release with its other files only.
+func splitContents(r *apt.Release) (*apt.Release, map[indexPair]*contentsFiles, error) {
+	contents := map[indexPair]*contentsFiles{}
+	if r == nil {
+		return nil, contents, nil
+	}
+	rest := *r
+	rest.Files = nil
+	for _, f := range r.Files {
+		comp, name := path.Split(f.Path)
+		arch, ok := strings.CutPrefix(name, "Contents-")
+		if !ok {
+			rest.Files = append(rest.Files, f)
+			continue
+		}
+		arch, gz := strings.CutSuffix(arch, ".gz")
+		comp = strings.TrimSuffix(comp, "/")
+		if !slices.Contains(r.Meta.Components, comp) || !slices.Contains(r.Meta.Architectures, arch) {
+			return nil, nil, fmt.Errorf("%s is not a Contents index of the release's components and architectures", f.Path)
+		}
+		if f.SHA256 == "" {
+			return nil, nil, fmt.Errorf("%s has no SHA256", f.Path)
+		}
+		k := indexPair{comp, arch}
+		if contents[k] == nil {
+			contents[k] = &contentsFiles{}
+		}
+		if gz {
+			contents[k].gz = f
+		} else {
+			contents[k].plain = f
+		}
+	}
+	for k, c := range contents {
+		if c.gz.Path == "" {
+			return nil, nil, fmt.Errorf("%s/Contents-%s is listed without its .gz", k.component, k.arch)
+		}
+	}
+	return &rest, contents, nil
+}
+
+// contentsFiles are the Contents-<arch>.gz a Release lists and, if listed,
+// the uncompressed Contents-<arch> it decompresses to.
+type contentsFiles struct{ plain, gz apt.IndexFile }
+
+func (c *contentsFiles) same(o *contentsFiles) bool {
+	return c.gz.SHA256 == o.gz.SHA256 && c.gz.Size == o.gz.Size && c.plain.SHA256 == o.plain.SHA256 && c.plain.Size == o.plain.Size
+}
+
+// indexPair is a component × architecture.
+type indexPair struct{ component, arch string }
+
+// checkContents checks every Contents index the new Release lists.
+// A listed update that turns Contents off lets the indices go; one that
+// turns them on lets new ones list what the signer cannot check (the files
+// of the packages already published), and only the round's additions are
+// checked in them.
+func checkContents(ctx context.Context, prev, next map[indexPair]*contentsFiles, changes []Change, f Fetcher) error {
+	var turned *bool // the last listed update's Contents
+	for _, c := range changes {
+		if c.Update != nil && c.Update.Contents != nil {
+			turned = c.Update.Contents
+		}
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(prev), comparePairs) {
+		if _, ok := next[k]; !ok && (turned == nil || *turned) {
+			return fmt.Errorf("the Release to sign drops %s", prev[k].gz.Path)
+		}
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(next), comparePairs) {
+		fresh := prev[k] == nil && turned != nil && *turned
+		if err := checkContentsIndex(ctx, k, prev, next, changes, fresh, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func comparePairs(a, b indexPair) int {
+	return strings.Compare(a.component+"\x00"+a.arch, b.component+"\x00"+b.arch)
+}
+
+// checkContentsIndex checks one Contents index (see the rules above).
+func checkContentsIndex(ctx context.Context, k indexPair, prev, next map[indexPair]*contentsFiles, changes []Change,
+	fresh bool, f Fetcher) error {
+	added := map[string][]string{} // path → qualified names added there
+	touched := map[string]bool{}   // names of which the round adds or removes a version
+	for _, c := range changes {
+		for _, a := range c.Adds {
+			if a.Component != k.component || (a.Architecture != k.arch && a.Architecture != apt.ArchAll) {
+				continue
+			}
+			if a.Files == nil {
+				return fmt.Errorf("%s: the round gives no file list for %s %s %s", next[k].gz.Path, a.Name, a.Version, a.Architecture)
+			}
+			control, err := apt.ParseParagraph([]byte(a.Control))
+			if err != nil {
+				return fmt.Errorf("change %d adds %s: its control paragraph: %w", c.ID, a.SHA256, err)
+			}
+			q := apt.QualifiedName(control.Get("Section"), a.Name)
+			for _, p := range a.Files {
+				added[p] = append(added[p], q)
+			}
+			touched[a.Name] = true
+		}
+		for _, r := range c.Removes {
+			if r.Component == k.component {
+				touched[r.Name] = true
+			}
+		}
+	}
+	old, had := prev[k]
+	cur := next[k]
+	if had && old.same(cur) && len(added) == 0 && len(touched) == 0 {
+		return nil
+	}
+	var before []byte
+	if had {
+		var err error
+		if before, err = fetchContents(ctx, f, k, old); err != nil {
+			return fmt.Errorf("the previous %s: %w", old.gz.Path, err)
+		}
+	}
+	after, err := fetchContents(ctx, f, k, cur)
+	if err != nil {
+		return fmt.Errorf("%s: %w", cur.gz.Path, err)
+	}
+	if sum := sha256.Sum256(after); cur.plain.Path != "" && (cur.plain.Size != int64(len(after)) || cur.plain.SHA256 != hex.EncodeToString(sum[:])) {
+		return fmt.Errorf("%s is not what %s decompresses to", cur.plain.Path, cur.gz.Path)
+	}
+	allowed := added
+	if !had && !fresh {
+		// A new architecture's index lists the component's Architecture:
+		// all packages, whose files a previous index of it lists.
+		if sib := siblingContents(prev, k); sib != nil {
+			text, err := fetchContents(ctx, f, indexPair{k.component, sib.arch}, prev[*sib])
+			if err != nil {
+				return fmt.Errorf("the previous %s: %w", prev[*sib].gz.Path, err)
+			}
+			if allowed, err = withSiblingPairs(added, text); err != nil {
+				return fmt.Errorf("the previous %s: %w", prev[*sib].gz.Path, err)
+			}
+		}
+	}
+	if err := diffContents(before, after, added, allowed, touched, fresh); err != nil {
+		return fmt.Errorf("%s %w", cur.gz.Path, err)
+	}
+	return nil
+}
+
+// siblingContents is, for an index new in this generation, the previous
+// index of its component whose architecture sorts first; nil if none.
+func siblingContents(prev map[indexPair]*contentsFiles, k indexPair) *indexPair {
+	var out *indexPair
+	for p := range prev {
+		if p.component == k.component && (out == nil || p.arch < out.arch) {
+			out = &p
+		}
+	}
+	return out
+}
+
+// withSiblingPairs returns allowed with every (path, name) pair of a
+// previous index of the component: a new index may list them as if the
+// round added them (the signer cannot tell which are Architecture: all,
+// but none is new to the repository).
+func withSiblingPairs(allowed map[string][]string, text []byte) (map[string][]string, error) {
+	out := maps.Clone(allowed)
+	l := &lines{text: text}
+	for {
+		if err := l.next(); err != nil {
+			return nil, err
+		}
+		if l.path == nil {
+			return out, nil
+		}
+		line, err := apt.ParseContentsLine(l.line)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", l.n, err)
+		}
+		out[line.Path] = append(slices.Clone(out[line.Path]), line.Names...)
+	}
+}
+
+// lines walks a Contents text line by line.
+type lines struct {
+	text []byte
+	n    int // the line number of line
+	line []byte
+	path []byte // nil at the end
+}
+
+// next moves to the next line.
+func (l *lines) next() error {
+	l.line, l.path = nil, nil
+	if len(l.text) == 0 {
+		return nil
+	}
+	l.n++
+	end := bytes.IndexByte(l.text, '\n')
+	if end < 0 {
+		return fmt.Errorf("line %d: no newline at the end", l.n)
+	}
+	l.line, l.text = l.text[:end], l.text[end+1:]
+	tab := bytes.IndexByte(l.line, '\t')
+	if tab < 0 {
+		return fmt.Errorf("line %d: no tab", l.n)
+	}
+	l.path = l.line[:tab]
+	return nil
+}
+
+// diffContents walks both texts in path order and checks each (path,
+// name) pair that differs: a new one must be allowed (added, or listed by
+// the component's previous index for a new index); a line byte-identical to one of the previous
+// generation (signed, checked when it was signed) is not parsed again. In a
+// fresh index (Contents just turned on) it checks only that the additions
+// are listed. The new text must be in canonical order.
+func diffContents(before, after []byte, added, allowed map[string][]string, touched map[string]bool, fresh bool) error {
+	isAdded := func(p, q string) bool { return slices.Contains(allowed[p], q) }
+	listed := map[string][]string{} // the new names of the paths the round adds files at
+	b, a := &lines{text: before}, &lines{text: after}
+	if err := cmp.Or(b.next(), a.next()); err != nil {
+		return err
+	}
+	var last []byte
+	for b.path != nil || a.path != nil {
+		order := 0 // < 0: the path is only before, > 0: only after
+		switch {
+		case a.path == nil:
+			order = -1
+		case b.path == nil:
+			order = 1
+		default:
+			order = bytes.Compare(b.path, a.path)
+		}
+		if order >= 0 {
+			if last != nil && bytes.Compare(last, a.path) >= 0 {
+				return fmt.Errorf("line %d: %q is not after %q", a.n, a.path, last)
+			}
+			last = a.path
+		}
+		if order == 0 && bytes.Equal(b.line, a.line) {
+			if _, ok := added[string(a.path)]; ok {
+				is, err := apt.ParseContentsLine(a.line)
+				if err != nil {
+					return fmt.Errorf("line %d: %w", a.n, err)
+				}
+				listed[is.Path] = is.Names
+			}
+			if err := cmp.Or(b.next(), a.next()); err != nil {
+				return err
+			}
+			continue
+		}
+		var was, is apt.ContentsLine
+		var err error
+		if order <= 0 {
+			if was, err = apt.ParseContentsLine(b.line); err != nil {
+				return fmt.Errorf("the previous index, line %d: %w", b.n, err)
+			}
+		}
+		if order >= 0 {
+			if is, err = apt.ParseContentsLine(a.line); err != nil {
+				return fmt.Errorf("line %d: %w", a.n, err)
+			}
+			if _, ok := added[is.Path]; ok {
+				listed[is.Path] = is.Names
+			}
+		}
+		p := cmp.Or(is.Path, was.Path)
+		for _, q := range is.Names {
+			if !fresh && !slices.Contains(was.Names, q) && !isAdded(p, q) {
+				return fmt.Errorf("lists %s under %s, which no package the round adds holds", p, q)
+			}
+		}
+		for _, q := range was.Names {
+			if !slices.Contains(is.Names, q) && !touched[q[strings.LastIndexByte(q, '/')+1:]] {
+				return fmt.Errorf("drops %s from %s, of which the round neither adds nor removes a version", p, q)
+			}
+		}
+		if order <= 0 {
+			err = b.next()
+		}
+		if order >= 0 {
+			err = cmp.Or(err, a.next())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(added)) {
+		for _, q := range added[p] {
+			if !slices.Contains(listed[p], q) {
+				return fmt.Errorf("does not list %s under %s, which the round adds", p, q)
+			}
+		}
+	}
+	return nil
+}
+
+// fetchContents reads a listed Contents-<arch>.gz by hash, checks it and
+// returns it decompressed.
+func fetchContents(ctx context.Context, f Fetcher, k indexPair, files *contentsFiles) ([]byte, error) {
+	file := files.gz
+	if file.Size > maxIndexSize {
+		return nil, fmt.Errorf("listed with %d bytes, more than the %d a signer reads", file.Size, int64(maxIndexSize))
+	}
+	data, err := f.ByHash(ctx, k.component, file.SHA256, file.Size)
+	if err != nil {
+		return nil, fmt.Errorf("fetch by hash: %w", err)
+	}
+	sum := sha256.Sum256(data)
+	if int64(len(data)) != file.Size || hex.EncodeToString(sum[:]) != file.SHA256 {
+		return nil, fmt.Errorf("fetched by hash %s, it is not what the Release lists (%d bytes, SHA256 %x)", file.SHA256, len(data), sum)
+	}
+	text, err := decompress(gzName, data, maxContentsSize, files.plain.Size)
+	if err != nil {
+		return nil, fmt.Errorf("decompress: %w", err)
+	}
+	return text, nil
+}
