@@ -70,7 +70,7 @@ func (s *Server) submitChange(c echo.Context) error {
 		if err := checkArch(rel, p.Architecture, field); err != nil {
 			return err
 		}
-		filename := apt.PoolPath(a.Component, p.Source, p.Name, p.Version, p.Architecture)
+		filename := poolPath(a.Component, p)
 		// The worker must be able to write every pool file a committed
 		// generation names; a key S3 refuses would stall the release.
 		if !validKey(repo.Prefix + filename) {

@@ -94,7 +94,7 @@ func (s *Server) copyPackages(c echo.Context) error {
 		if err := checkArch(rel, p.Architecture, "specs"); err != nil {
 			return err
 		}
-		filename := apt.PoolPath(comp, p.Source, p.Name, p.Version, p.Architecture)
+		filename := poolPath(comp, p)
 		if !validKey(repo.Prefix + filename) {
 			return invalidField("specs", "package %.64s %.64s would be stored at a path S3 cannot hold", p.Name, p.Version)
 		}

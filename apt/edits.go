@@ -12,6 +12,11 @@ type Edits struct {
 // edits: the last change to name a package decides whether it is in or
 // out. The worker builds the indexes from it and the signer checks them
 // with it, so both must fold alike. The zero value is ready to use.
+//
+// A udeb is folded under InstallerComponent(component), the index
+// component that lists it. A removal names no package type: it removes the
+// package from both (the repository holds one content per name, version
+// and architecture, so only one of them can list it).
 type EditFold struct {
 	last  map[foldKey]*Package // nil: removed
 	order []foldKey
@@ -24,12 +29,13 @@ type foldKey struct {
 
 // Add records that p is added to component.
 func (f *EditFold) Add(component string, p Package) {
-	f.set(foldKey{component, PackageKey{Name: p.Name(), Version: p.Version(), Arch: p.Arch()}}, &p)
+	f.set(foldKey{IndexComponent(component, p.Control), PackageKey{Name: p.Name(), Version: p.Version(), Arch: p.Arch()}}, &p)
 }
 
 // Remove records that the package k is removed from component.
 func (f *EditFold) Remove(component string, k PackageKey) {
 	f.set(foldKey{component, k}, nil)
+	f.set(foldKey{InstallerComponent(component), k}, nil)
 }
 
 func (f *EditFold) set(k foldKey, p *Package) {

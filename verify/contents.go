@@ -143,12 +143,15 @@ func checkContentsIndex(ctx context.Context, k indexPair, prev, next map[indexPa
 			if a.Component != k.component || (a.Architecture != k.arch && a.Architecture != apt.ArchAll) {
 				continue
 			}
-			if a.Files == nil {
-				return fmt.Errorf("%s: the round gives no file list for %s %s %s", next[k].gz.Path, a.Name, a.Version, a.Architecture)
-			}
 			control, err := apt.ParseParagraph([]byte(a.Control))
 			if err != nil {
 				return fmt.Errorf("change %d adds %s: its control paragraph: %w", c.ID, a.SHA256, err)
+			}
+			if apt.IsUdeb(control) {
+				continue // Contents lists no udebs, as Debian's
+			}
+			if a.Files == nil {
+				return fmt.Errorf("%s: the round gives no file list for %s %s %s", next[k].gz.Path, a.Name, a.Version, a.Architecture)
 			}
 			q := apt.QualifiedName(control.Get("Section"), a.Name)
 			for _, p := range a.Files {

@@ -52,9 +52,11 @@ func splitDirs(r *apt.Release) (map[string]*indexDir, error) {
 		if isSourcesDir(dir) {
 			continue // checked by checkSources
 		}
+		// comp is an index component: a udebs' index is in
+		// <component>/debian-installer/binary-<arch>.
 		comp, arch, ok := strings.Cut(dir, "/binary-")
 		if slash < 0 || !ok || (name != plainName && name != gzName && name != xzName) ||
-			!slices.Contains(r.Meta.Components, comp) || !slices.Contains(r.Meta.Architectures, arch) {
+			!slices.Contains(r.Meta.Components, apt.ReleaseComponent(comp)) || !slices.Contains(r.Meta.Architectures, arch) {
 			return nil, fmt.Errorf("%s is not an index of the release's components and architectures", f.Path)
 		}
 		if f.SHA256 == "" {
@@ -91,7 +93,7 @@ func checkIndexes(ctx context.Context, prev, next *apt.Release, e map[string]apt
 		// An index may go only with its component or architecture, which
 		// checkFields has matched to the round's updates; a component goes
 		// only empty.
-		compKept := slices.Contains(next.Meta.Components, d.component)
+		compKept := slices.Contains(next.Meta.Components, apt.ReleaseComponent(d.component))
 		if compKept && slices.Contains(next.Meta.Architectures, d.arch) {
 			return fmt.Errorf("the Release to sign drops index %s", p)
 		}
@@ -185,7 +187,7 @@ func (c *indexCheck) run(ctx context.Context, e apt.Edits) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if err := c.ret.check(c.dir.component, c.dir.arch, want); err != nil {
+	if err := c.ret.check(c.dir.component, c.dir.arch, prevPlain, want); err != nil {
 		return err
 	}
 	if listed, ok := c.dir.files[plainName]; ok && (listed.Size != int64(len(want)) || listed.SHA256 != hex.EncodeToString(wantSum[:])) {

@@ -159,6 +159,9 @@ func (w *PublishWorker) rebuildContents(ctx context.Context, rel store.Release, 
 		if err != nil {
 			return nil, fmt.Errorf("stored control of package %s: %w", m.Package.SHA256, err)
 		}
+		if apt.IsUdeb(control) {
+			continue // Contents lists no udebs, as Debian's (the edits fold them apart)
+		}
 		set[key] = contentsRef{key: key, section: control.Get("Section"), id: m.Package.ID}
 	}
 	e := edits[k.component]

@@ -10,7 +10,8 @@ import (
 	"github.com/aptq/aptq/store"
 )
 
-// indexKey names one Packages index: a component × architecture.
+// indexKey names one Packages index: a component × architecture; the
+// component of a udebs' index is apt.InstallerComponent's.
 type indexKey struct{ component, arch string }
 
 func (k indexKey) dir() string { return k.component + "/binary-" + k.arch }
@@ -78,13 +79,21 @@ func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes
 		prevByPath[f.Path] = f
 	}
 
-	changed := changedIndexes(rel, changes, prevByPath)
 	var addIDs []int64
 	for _, c := range changes {
 		for _, a := range c.Adds {
 			addIDs = append(addIDs, a.PackageID)
 		}
 	}
+	added, err := w.cfg.Store.PackagesByID(ctx, addIDs)
+	if err != nil {
+		return g, err
+	}
+	edits, err := netEdits(changes, added)
+	if err != nil {
+		return g, err
+	}
+	changed := changedIndexes(rel, changes, edits, prevByPath)
 
 	cached := map[indexKey]*apt.Index{}
 	rebuild := map[indexKey]bool{}
@@ -97,14 +106,6 @@ func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes
 			rebuild[k] = true
 		}
 	}
-	added, err := w.cfg.Store.PackagesByID(ctx, addIDs)
-	if err != nil {
-		return g, err
-	}
-	edits, err := netEdits(changes, added)
-	if err != nil {
-		return g, err
-	}
 	var members map[string][]apt.Package
 	if len(rebuild) > 0 {
 		if members, err = w.membersAfter(ctx, rel, rebuild, edits); err != nil {
@@ -115,28 +116,25 @@ func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes
 	kinds, stored := fileKinds(rel)
 	up := w.newByHashUploader(ctx, prefix, rel.Name)
 	var built []*builtIndex
-	for _, comp := range rel.Components {
-		for _, arch := range rel.Architectures {
-			k := indexKey{comp, arch}
-			if !changed[k] {
-				continue
-			}
-			var ix *apt.Index
-			if base := cached[k]; base != nil {
-				e := edits[comp]
-				ix, err = base.Apply(apt.SplitByArch(e.Adds, []string{arch})[arch], e.Removes)
-			} else {
-				ix, err = apt.NewIndex(comp, arch, apt.SplitByArch(members[comp], []string{arch})[arch])
-			}
-			if err != nil {
-				up.abandon()
-				return g, fmt.Errorf("generate %s: %w", k.dir(), err)
-			}
-			b := &builtIndex{key: k, ix: ix, files: make([]apt.IndexFile, len(kinds))}
-			built = append(built, b)
-			for i, c := range kinds {
-				up.produce(func() (apt.IndexFile, error) { return ix.File(c) }, &b.files[i], stored[i])
-			}
+	for _, k := range indexKeys(rel) {
+		if !changed[k] {
+			continue
+		}
+		var ix *apt.Index
+		if base := cached[k]; base != nil {
+			e := edits[k.component]
+			ix, err = base.Apply(apt.SplitByArch(e.Adds, []string{k.arch})[k.arch], e.Removes)
+		} else {
+			ix, err = apt.NewIndex(k.component, k.arch, apt.SplitByArch(members[k.component], []string{k.arch})[k.arch])
+		}
+		if err != nil {
+			up.abandon()
+			return g, fmt.Errorf("generate %s: %w", k.dir(), err)
+		}
+		b := &builtIndex{key: k, ix: ix, files: make([]apt.IndexFile, len(kinds))}
+		built = append(built, b)
+		for i, c := range kinds {
+			up.produce(func() (apt.IndexFile, error) { return ix.File(c) }, &b.files[i], stored[i])
 		}
 	}
 	srcBuilt, err := w.buildSources(ctx, rel, changes, added, prevByPath, up)
@@ -161,28 +159,25 @@ func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes
 		builtBy[b.key] = b
 		w.indexes.put(cacheKey{rel.ID, b.key}, b.ix, b.files)
 	}
-	for _, comp := range rel.Components {
-		for _, arch := range rel.Architectures {
-			k := indexKey{comp, arch}
-			b := builtBy[k]
-			if b == nil {
-				for _, f := range prev {
-					if indexDir(f.Path) == k.dir() {
-						// The new Release lists no SHA512: an older generation's
-						// by-hash/SHA512 copy is kept only by the rows that name it.
-						f.SHA512 = ""
-						g.all = append(g.all, f)
-					}
+	for _, k := range indexKeys(rel) {
+		b := builtBy[k]
+		if b == nil {
+			for _, f := range prev {
+				if indexDir(f.Path) == k.dir() {
+					// The new Release lists no SHA512: an older generation's
+					// by-hash/SHA512 copy is kept only by the rows that name it.
+					f.SHA512 = ""
+					g.all = append(g.all, f)
 				}
-				continue
 			}
-			for i, f := range b.files {
-				if stored[i] {
-					g.newFiles = append(g.newFiles, f.Path)
-				}
-				g.all = append(g.all, store.IndexFile{Path: f.Path, Size: f.Size, MD5: f.MD5,
-					SHA256: f.SHA256, ListedOnly: !stored[i]})
+			continue
+		}
+		for i, f := range b.files {
+			if stored[i] {
+				g.newFiles = append(g.newFiles, f.Path)
 			}
+			g.all = append(g.all, store.IndexFile{Path: f.Path, Size: f.Size, MD5: f.MD5,
+				SHA256: f.SHA256, ListedOnly: !stored[i]})
 		}
 	}
 	appendSources(&g, rel, srcBuilt, prev)
@@ -195,13 +190,22 @@ func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes
 
 // changedIndexes returns the indexes a round must regenerate: those its
 // changes touch (an Architecture: all package touches every one of its
-// component) and any the last generation lacks.
-func changedIndexes(rel store.Release, changes []store.Change, prevByPath map[string]store.IndexFile) map[indexKey]bool {
+// component) and any the last generation lacks. A component's udeb
+// indexes exist once a round adds a udeb to it (see hasInstallerIndexes);
+// a removal, which names no package type, touches both kinds.
+func changedIndexes(rel store.Release, changes []store.Change, edits map[string]apt.Edits,
+	prevByPath map[string]store.IndexFile) map[indexKey]bool {
 	changed := map[indexKey]bool{}
 	touch := func(component, arch string) {
-		for _, a := range rel.Architectures {
-			if arch == apt.ArchAll || arch == a {
-				changed[indexKey{component, a}] = true
+		comps := []string{component}
+		if hasInstallerIndexes(component, edits, prevByPath) {
+			comps = append(comps, apt.InstallerComponent(component))
+		}
+		for _, c := range comps {
+			for _, a := range rel.Architectures {
+				if arch == apt.ArchAll || arch == a {
+					changed[indexKey{c, a}] = true
+				}
 			}
 		}
 	}
@@ -214,12 +218,12 @@ func changedIndexes(rel store.Release, changes []store.Change, prevByPath map[st
 		}
 	}
 	kinds, stored := fileKinds(rel)
-	for _, comp := range rel.Components {
-		for _, arch := range rel.Architectures {
-			k := indexKey{comp, arch}
-			if !sameFileKinds(k.dir(), apt.IndexFileName, kinds, stored, prevByPath) {
-				changed[k] = true
-			}
+	for _, k := range indexKeys(rel) {
+		if apt.IsInstallerComponent(k.component) && !hasInstallerIndexes(apt.ReleaseComponent(k.component), edits, prevByPath) {
+			continue
+		}
+		if !sameFileKinds(k.dir(), apt.IndexFileName, kinds, stored, prevByPath) {
+			changed[k] = true
 		}
 	}
 	return changed
@@ -286,8 +290,8 @@ func (w *PublishWorker) membersAfter(ctx context.Context, rel store.Release, reb
 	edits map[string]apt.Edits) (map[string][]apt.Package, error) {
 	var comps, archs []string
 	for k := range rebuild {
-		if !slices.Contains(comps, k.component) {
-			comps = append(comps, k.component)
+		if c := apt.ReleaseComponent(k.component); !slices.Contains(comps, c) {
+			comps = append(comps, c)
 		}
 		if !slices.Contains(archs, k.arch) {
 			archs = append(archs, k.arch)
@@ -308,9 +312,13 @@ func (w *PublishWorker) membersAfter(ctx context.Context, rel store.Release, reb
 		if err != nil {
 			return nil, err
 		}
-		set[key{m.Component, apt.PackageKey{Name: m.Package.Name, Version: m.Package.Version, Arch: m.Package.Architecture}}] = p
+		set[key{apt.IndexComponent(m.Component, p.Control), apt.PackageKey{Name: m.Package.Name, Version: m.Package.Version, Arch: m.Package.Architecture}}] = p
 	}
-	for _, comp := range comps {
+	indexComps := map[string]bool{}
+	for k := range rebuild {
+		indexComps[k.component] = true
+	}
+	for comp := range indexComps {
 		for _, r := range edits[comp].Removes {
 			delete(set, key{comp, r})
 		}

@@ -287,11 +287,9 @@ func (r *reconciler) pool(ctx context.Context) error {
 // the bytes must hash as the Release says, or nothing is written.
 func (r *reconciler) regenerate(ctx context.Context, dirs map[string]bool) error {
 	changed := map[indexKey]bool{}
-	for _, comp := range r.rel.Components {
-		for _, arch := range r.rel.Architectures {
-			if k := (indexKey{comp, arch}); dirs[k.dir()] {
-				changed[k] = true
-			}
+	for _, k := range indexKeys(r.rel) {
+		if dirs[k.dir()] {
+			changed[k] = true
 		}
 	}
 	members, err := r.w.membersAfter(ctx, r.rel, changed, nil)

@@ -22,10 +22,10 @@ type changesUpload struct {
 }
 
 // readChanges reads a .changes and checks every file it lists, beside it,
-// against its sizes and checksums. Its .deb files and its .dsc become
-// items; the files the .dsc lists go with the .dsc; the .buildinfo is not
-// published (aptq keeps the .changes itself, which lists it). Any other
-// file (a .udeb, a stray tarball) is refused. A Distribution other than
+// against its sizes and checksums. Its .deb and .udeb files and its .dsc
+// become items; the files the .dsc lists go with the .dsc; the .buildinfo
+// is not published (aptq keeps the .changes itself, which lists it). Any
+// other file (a stray tarball) is refused. A Distribution other than
 // release is only a warning: --release decides where it goes.
 func (a *app) readChanges(path, component, release string) (*changesUpload, error) {
 	data, err := os.ReadFile(path)
@@ -52,7 +52,7 @@ func (a *app) readChanges(path, component, release string) (*changesUpload, erro
 			return nil, failf("invalid_package", "%s lists %s: %v; nothing was uploaded", path, f.Name, err)
 		}
 		switch filepath.Ext(f.Name) {
-		case ".deb", ".dsc":
+		case ".deb", ".udeb", ".dsc":
 			it := localItem(filepath.Join(dir, f.Name), component)
 			it.SHA256, it.Size = f.SHA256, f.Size
 			items = append(items, it)
@@ -73,7 +73,7 @@ func (a *app) readChanges(path, component, release string) (*changesUpload, erro
 	}
 	for _, name := range rest {
 		if !slices.Contains(dscFiles, name) {
-			return nil, failf("invalid", "%s lists %s, which is neither a .deb, a .dsc, a .buildinfo nor a file of its .dsc; nothing was uploaded",
+			return nil, failf("invalid", "%s lists %s, which is neither a .deb, a .udeb, a .dsc, a .buildinfo nor a file of its .dsc; nothing was uploaded",
 				path, name)
 		}
 	}
