@@ -17,6 +17,7 @@ import (
 
 	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/apt/debtest"
+	"github.com/aptq/aptq/blob/blobtest"
 )
 
 // udebTarget makes apt fetch <component>/debian-installer/binary-<arch>/
@@ -51,7 +52,8 @@ func buildUdeb(t *testing.T, dir, name, version string) string {
 // .deb in binary-amd64 only, Contents names no udeb file), by-hash too; a
 // real apt-get with the debian-installer index target fetches and verifies
 // it, and the pool file it lists matches its listed hash; pkg list/show
-// show it; its removal leaves the (empty) index listed.
+// show it; reconcile restores its deleted flat and by-hash files; its
+// removal leaves the (empty) index listed.
 func TestUdebPublished(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -117,6 +119,23 @@ func TestUdebPublished(t *testing.T) {
 	want, err := os.ReadFile(udeb)
 	require.NoError(t, err)
 	require.Equal(t, want, pool)
+
+	// Reconcile checks and repairs the udebs' index, flat and by-hash.
+	s3, _ := blobtest.New(t)
+	diKey := b.Tenant + "/di/dists/stable/main/debian-installer/binary-amd64/"
+	require.NoError(t, s3.Delete(ctx, diKey+"Packages.gz"))
+	require.NoError(t, s3.Delete(ctx, diKey+"by-hash/SHA256/"+hex.EncodeToString(sum[:])))
+	out := b.mustCLI("release", "reconcile", "--repo", "di", "--release", "stable")
+	require.Contains(t, out, "generation 1: repaired 2 objects")
+	require.Contains(t, out, "main/debian-installer/binary-amd64/Packages.gz: missing")
+	restored, status, err := get(ctx, dists+"main/debian-installer/binary-amd64/Packages.gz")
+	require.NoError(t, err)
+	require.Equal(t, 200, status)
+	require.Equal(t, gz, restored)
+	byHash, status, err = get(ctx, dists+"main/debian-installer/binary-amd64/by-hash/SHA256/"+hex.EncodeToString(sum[:]))
+	require.NoError(t, err)
+	require.Equal(t, 200, status)
+	require.Equal(t, gz, byHash)
 
 	require.Contains(t, b.mustCLI("pkg", "list", "--repo", "di", "--release", "stable"), "di-step")
 	require.Contains(t, b.mustCLI("pkg", "show", "--repo", "di", "--release", "stable", "di-step"), "\nPackage-Type: udeb\n")
