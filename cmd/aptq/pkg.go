@@ -45,7 +45,7 @@ func (a *app) pkgAddCommand() *cobra.Command {
 	var p publishFlags
 	var parallel int
 	cmd := &cobra.Command{
-		Use:   "add --repo REPO --release NAME [--component main] [--parallel 4] [--key FILE.asc…|--gpg KEYID…] FILE.deb|FILE.dsc|FILE.changes…",
+		Use:   "add --repo REPO --release NAME [--component main] [--parallel 4] [--key FILE.asc…|--gpg KEYID…] FILE.deb|FILE.udeb|FILE.dsc|FILE.changes…",
 		Short: "Upload packages and publish them in a release",
 		Long: `Upload .deb files (skipping those the server already has, by SHA-256) and add
 them to a component of a release. Any number of files may be given, e.g.
@@ -64,14 +64,20 @@ uploaded (those the server lacks) with the .dsc, which is kept byte for byte
 (a clearsigned .dsc keeps its signature). It lands in the component's
 Sources index, its files in pool/<component>/<prefix>/<source>/.
 
+A udeb (a .deb whose control says Package-Type: udeb, usually named .udeb)
+is published for the debian-installer: listed in
+<component>/debian-installer/binary-<arch>/Packages only, never in
+binary-<arch>/Packages nor in Contents, its pool file named .udeb.
+
 A .changes (dpkg-genchanges, as dput and dupload take it) publishes everything
 it lists, read from its directory and checked against its sizes and checksums
-first: its .deb files and its source package (.dsc with its files), in one
-change; its .buildinfo is not published. Its Distribution does not choose the
-release (--release does); a different one is printed as a warning. The .changes
-itself, signature included, is uploaded and recorded with the change in the
-audit log (action change.upload, details.changes_file = its SHA-256), so
-operators can find the maintainer's signed upload. One .changes per command.
+first: its .deb and .udeb files and its source package (.dsc with its files),
+in one change; its .buildinfo is not published. Its Distribution does not
+choose the release (--release does); a different one is printed as a warning.
+The .changes itself, signature included, is uploaded and recorded with the
+change in the audit log (action change.upload, details.changes_file = its
+SHA-256), so operators can find the maintainer's signed upload. One .changes
+per command.
 
 A change holds at most 1000 packages (the server's limit): more files are
 submitted as several changes, which coalesce into the release's next round
