@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -186,4 +187,39 @@ func TestAttackSignerHiddenUdeb(t *testing.T) {
 	_, status, err := get(ctx, a.URL+"/apt/"+a.Tenant+"/atk/dists/stable/main/debian-installer/binary-amd64/Packages.gz")
 	require.NoError(t, err)
 	require.Equal(t, 404, status)
+}
+
+// TestUdebChanges: a .changes listing a udeb and a .deb publishes both in
+// one change, each in its own index.
+func TestUdebChanges(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	key := b.repoWithKey("dic", "stable")
+	udeb := buildUdeb(t, b.dir, "net-step", "2.0")
+	deb := writeDeb(t, b.dir, debtest.Options{Package: "net", Version: "2.0", Architecture: "amd64"})
+	var files, sums strings.Builder
+	for _, path := range []string{udeb, deb} {
+		data, err := os.ReadFile(path)
+		require.NoError(t, err)
+		f := apt.DescribeFile(filepath.Base(path), data)
+		fmt.Fprintf(&files, " %s %d misc optional %s\n", f.MD5, f.Size, f.Name)
+		fmt.Fprintf(&sums, " %s %d %s\n", f.SHA256, f.Size, f.Name)
+	}
+	changes := filepath.Join(b.dir, "net_2.0_amd64.changes")
+	require.NoError(t, os.WriteFile(changes, []byte("Format: 1.8\nSource: net\nBinary: net net-step\nArchitecture: amd64\n"+
+		"Version: 2.0\nDistribution: stable\nChecksums-Sha256:\n"+sums.String()+"Files:\n"+files.String()), 0o644))
+	out := b.mustCLI("pkg", "add", "--repo", "dic", "--release", "stable", "--key", key, changes)
+	require.Contains(t, out, "published generation 1")
+
+	ctx := context.Background()
+	dists := b.URL + "/apt/" + b.Tenant + "/dic/dists/stable/"
+	di, status, err := getPackages(ctx, dists+"main/debian-installer/binary-amd64/Packages")
+	require.NoError(t, err)
+	require.Equal(t, 200, status)
+	require.Contains(t, string(di), "Package: net-step\n")
+	require.NotContains(t, string(di), "Package: net\n")
+	regular, _, err := getPackages(ctx, dists+"main/binary-amd64/Packages")
+	require.NoError(t, err)
+	require.Contains(t, string(regular), "Package: net\n")
+	require.NotContains(t, string(regular), "net-step")
 }
