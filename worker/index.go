@@ -192,13 +192,15 @@ func (w *PublishWorker) generate(ctx context.Context, rel store.Release, changes
 // changes touch (an Architecture: all package touches every one of its
 // component) and any the last generation lacks. A component's udeb
 // indexes exist once a round adds a udeb to it (see hasInstallerIndexes);
-// a removal, which names no package type, touches both kinds.
+// a change touches them only if the round's edits of them are not empty (a
+// udeb added, or any removal, which names no package type).
 func changedIndexes(rel store.Release, changes []store.Change, edits map[string]apt.Edits,
 	prevByPath map[string]store.IndexFile) map[indexKey]bool {
 	changed := map[indexKey]bool{}
 	touch := func(component, arch string) {
 		comps := []string{component}
-		if hasInstallerIndexes(component, edits, prevByPath) {
+		if e := edits[apt.InstallerComponent(component)]; (len(e.Adds) > 0 || len(e.Removes) > 0) &&
+			hasInstallerIndexes(component, edits, prevByPath) {
 			comps = append(comps, apt.InstallerComponent(component))
 		}
 		for _, c := range comps {
