@@ -88,20 +88,11 @@ func (s *Server) putPackage(c echo.Context) error {
 		return c.JSON(http.StatusOK, packageResponse(p))
 	}
 	req := c.Request()
-	if req.ContentLength > s.cfg.MaxUploadBytes {
-		return tooLarge(s.cfg.MaxUploadBytes)
-	}
-	if err := s.store.CheckUploadQuota(ctx, tenant.ID, max(req.ContentLength, 0)); err != nil {
-		return err
-	}
-	release, err := s.uploads.acquire(tenant.ID)
+	body, release, err := s.admitUpload(c, tenant.ID)
 	if err != nil {
-		setRetryAfter(c)
 		return err
 	}
 	defer release()
-	body := newUploadBody(c, http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxUploadBytes),
-		s.cfg.MinUploadRate, s.cfg.UploadRateWindow)
 
 	// The parser reads the stream as it goes to S3. When it finds the
 	// package invalid, the upload stops at once: the rest of the body is

@@ -45,20 +45,11 @@ func (s *Server) putFile(c echo.Context) error {
 		return c.JSON(http.StatusOK, wire.FileResponse{SHA256: f.SHA256, Size: f.Size})
 	}
 	req := c.Request()
-	if req.ContentLength > s.cfg.MaxUploadBytes {
-		return tooLarge(s.cfg.MaxUploadBytes)
-	}
-	if err := s.store.CheckUploadQuota(ctx, tenant.ID, max(req.ContentLength, 0)); err != nil {
-		return err
-	}
-	release, err := s.uploads.acquire(tenant.ID)
+	body, release, err := s.admitUpload(c, tenant.ID)
 	if err != nil {
-		setRetryAfter(c)
 		return err
 	}
 	defer release()
-	body := newUploadBody(c, http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxUploadBytes),
-		s.cfg.MinUploadRate, s.cfg.UploadRateWindow)
 	hs := newHashes()
 	tmpKey := store.UploadKey(tenant.ID, sum, randomSuffix())
 	size := req.ContentLength
