@@ -19,17 +19,6 @@ import (
 	"github.com/aptq/aptq/wire"
 )
 
-func (s *Server) headFile(c echo.Context) error {
-	sum, err := sha256Param(c)
-	if err != nil {
-		return err
-	}
-	if _, err := s.store.UploadedFileBySHA256(c.Request().Context(), tenantOf(c).ID, sum); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusOK)
-}
-
 // putFile stores a file of a source package (a tarball, a diff, an upstream
 // signature) under its SHA-256, streamed to S3 while it is hashed, as
 // putPackage does with a .deb; the server reads nothing in it, since the
