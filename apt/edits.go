@@ -27,8 +27,13 @@ func (f *EditFold) Add(component string, p Package) {
 	f.set(foldKey{component, PackageKey{Name: p.Name(), Version: p.Version(), Arch: p.Arch()}}, &p)
 }
 
-// Remove records that the package k is removed from component.
+// Remove records that the binary package k is removed from component; a
+// source package's removal is not a Packages edit (the Sources index folds
+// its own) and is ignored.
 func (f *EditFold) Remove(component string, k PackageKey) {
+	if k.Arch == ArchSource {
+		return
+	}
 	f.set(foldKey{component, k}, nil)
 }
 

@@ -33,3 +33,12 @@ func TestEditFold(t *testing.T) {
 	require.Empty(t, got["contrib"].Removes)
 	require.Zero(t, got["non-free"], "an untouched component has no edits")
 }
+
+// TestEditFoldIgnoresSourceRemovals: removing a source package is not a
+// Packages edit, even when a binary of the same name and version is added.
+func TestEditFoldIgnoresSourceRemovals(t *testing.T) {
+	t.Parallel()
+	var f EditFold
+	f.Remove("main", PackageKey{Name: "hello", Version: "1.0-1", Arch: ArchSource})
+	require.Empty(t, f.Edits())
+}
