@@ -41,15 +41,19 @@ func sha256Param(c echo.Context) (string, error) {
 	return sum, nil
 }
 
-func (s *Server) headPackage(c echo.Context) error {
-	sum, err := sha256Param(c)
-	if err != nil {
-		return err
+// headBySHA256 answers whether the tenant has the upload the path names
+// (a package, or a file a source lists): 200, or 404 from find.
+func headBySHA256[T any](find func(ctx context.Context, tenantID int64, sha256 string) (T, error)) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		sum, err := sha256Param(c)
+		if err != nil {
+			return err
+		}
+		if _, err := find(c.Request().Context(), tenantOf(c).ID, sum); err != nil {
+			return err
+		}
+		return c.NoContent(http.StatusOK)
 	}
-	if _, err := s.store.PackageBySHA256(c.Request().Context(), tenantOf(c).ID, sum); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusOK)
 }
 
 // hashes computes every checksum a Packages stanza lists in one pass.
@@ -88,20 +92,11 @@ func (s *Server) putPackage(c echo.Context) error {
 		return c.JSON(http.StatusOK, packageResponse(p))
 	}
 	req := c.Request()
-	if req.ContentLength > s.cfg.MaxUploadBytes {
-		return tooLarge(s.cfg.MaxUploadBytes)
-	}
-	if err := s.store.CheckUploadQuota(ctx, tenant.ID, max(req.ContentLength, 0)); err != nil {
-		return err
-	}
-	release, err := s.uploads.acquire(tenant.ID)
+	body, release, err := s.admitUpload(c, tenant.ID)
 	if err != nil {
-		setRetryAfter(c)
 		return err
 	}
 	defer release()
-	body := newUploadBody(c, http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxUploadBytes),
-		s.cfg.MinUploadRate, s.cfg.UploadRateWindow)
 
 	// The parser reads the stream as it goes to S3. When it finds the
 	// package invalid, the upload stops at once: the rest of the body is

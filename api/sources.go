@@ -19,17 +19,6 @@ import (
 	"github.com/aptq/aptq/wire"
 )
 
-func (s *Server) headFile(c echo.Context) error {
-	sum, err := sha256Param(c)
-	if err != nil {
-		return err
-	}
-	if _, err := s.store.UploadedFileBySHA256(c.Request().Context(), tenantOf(c).ID, sum); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusOK)
-}
-
 // putFile stores a file of a source package (a tarball, a diff, an upstream
 // signature) under its SHA-256, streamed to S3 while it is hashed, as
 // putPackage does with a .deb; the server reads nothing in it, since the
@@ -45,20 +34,11 @@ func (s *Server) putFile(c echo.Context) error {
 		return c.JSON(http.StatusOK, wire.FileResponse{SHA256: f.SHA256, Size: f.Size})
 	}
 	req := c.Request()
-	if req.ContentLength > s.cfg.MaxUploadBytes {
-		return tooLarge(s.cfg.MaxUploadBytes)
-	}
-	if err := s.store.CheckUploadQuota(ctx, tenant.ID, max(req.ContentLength, 0)); err != nil {
-		return err
-	}
-	release, err := s.uploads.acquire(tenant.ID)
+	body, release, err := s.admitUpload(c, tenant.ID)
 	if err != nil {
-		setRetryAfter(c)
 		return err
 	}
 	defer release()
-	body := newUploadBody(c, http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxUploadBytes),
-		s.cfg.MinUploadRate, s.cfg.UploadRateWindow)
 	hs := newHashes()
 	tmpKey := store.UploadKey(tenant.ID, sum, randomSuffix())
 	size := req.ContentLength

@@ -151,3 +151,24 @@ func (b *uploadBody) bodyError(maxBytes int64, bytesPerSecond int64) error {
 	}
 	return store.Errorf(wire.CodeIncompleteBody, "the upload ended before the whole package arrived: %v", b.err)
 }
+
+// admitUpload lets an upload's body in: within the size limit and the
+// tenant's quota (by its declared length), in one of the upload slots,
+// read at the minimum rate. release frees the slot.
+func (s *Server) admitUpload(c echo.Context, tenantID int64) (body *uploadBody, release func(), err error) {
+	req := c.Request()
+	if req.ContentLength > s.cfg.MaxUploadBytes {
+		return nil, nil, tooLarge(s.cfg.MaxUploadBytes)
+	}
+	if err := s.store.CheckUploadQuota(req.Context(), tenantID, max(req.ContentLength, 0)); err != nil {
+		return nil, nil, err
+	}
+	release, err = s.uploads.acquire(tenantID)
+	if err != nil {
+		setRetryAfter(c)
+		return nil, nil, err
+	}
+	body = newUploadBody(c, http.MaxBytesReader(c.Response(), req.Body, s.cfg.MaxUploadBytes),
+		s.cfg.MinUploadRate, s.cfg.UploadRateWindow)
+	return body, release, nil
+}

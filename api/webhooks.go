@@ -62,30 +62,22 @@ func (s *Server) listWebhooks(c echo.Context) error {
 }
 
 func (s *Server) removeWebhook(c echo.Context) error {
-	id, err := webhookID(c)
+	repoID, id, err := s.webhookFromPath(c)
 	if err != nil {
 		return err
 	}
-	repo, err := s.repoFromPath(c)
-	if err != nil {
-		return err
-	}
-	if err := s.store.DeleteWebhook(c.Request().Context(), repo.ID, id); err != nil {
+	if err := s.store.DeleteWebhook(c.Request().Context(), repoID, id); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
 }
 
 func (s *Server) listWebhookDeliveries(c echo.Context) error {
-	id, err := webhookID(c)
+	repoID, id, err := s.webhookFromPath(c)
 	if err != nil {
 		return err
 	}
-	repo, err := s.repoFromPath(c)
-	if err != nil {
-		return err
-	}
-	ds, err := s.store.WebhookDeliveries(c.Request().Context(), repo.ID, id, webhookDeliveriesShown)
+	ds, err := s.store.WebhookDeliveries(c.Request().Context(), repoID, id, webhookDeliveriesShown)
 	if err != nil {
 		return err
 	}
@@ -169,4 +161,17 @@ func invalidWebhook(field, reason, format string, args ...any) error {
 	e := store.Errorf(store.CodeInvalid, format, args...)
 	e.Details = map[string]any{"field": field, "reason": reason}
 	return e
+}
+
+// webhookFromPath reads the repository and the webhook id of the path;
+// whether the webhook is the repository's is the store's to say.
+func (s *Server) webhookFromPath(c echo.Context) (repoID, id int64, err error) {
+	if id, err = webhookID(c); err != nil {
+		return 0, 0, err
+	}
+	repo, err := s.repoFromPath(c)
+	if err != nil {
+		return 0, 0, err
+	}
+	return repo.ID, id, nil
 }

@@ -33,18 +33,8 @@ func ParseChanges(data []byte) (*Changes, error) {
 }
 
 func parseChanges(data []byte) (*Changes, error) {
-	if len(data) > MaxDSCSize {
-		return nil, fmt.Errorf("%d bytes, more than the %d KiB limit", len(data), MaxDSCSize>>10)
-	}
-	text, signed, err := unarmor(data)
+	p, signed, err := parseSigned(data)
 	if err != nil {
-		return nil, err
-	}
-	p, err := ParseParagraph(text)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkControlLengths(p); err != nil {
 		return nil, err
 	}
 	for _, f := range []string{"Format", "Source", "Version", "Distribution"} {

@@ -107,19 +107,9 @@ func ParseDSC(data []byte) (*DSC, error) {
 }
 
 func parseDSC(data []byte) (*DSC, error) {
-	if len(data) > MaxDSCSize {
-		return nil, fmt.Errorf(".dsc is %d bytes, more than the %d KiB limit", len(data), MaxDSCSize>>10)
-	}
-	text, signed, err := unarmor(data)
+	p, signed, err := parseSigned(data)
 	if err != nil {
-		return nil, err
-	}
-	p, err := ParseParagraph(text)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkControlLengths(p); err != nil {
-		return nil, err
+		return nil, fmt.Errorf(".dsc: %w", err)
 	}
 	d := &DSC{Source: p.Get("Source"), Version: p.Get("Version"), Paragraph: p, Signed: signed}
 	for _, f := range []string{"Format", "Source", "Version"} {
@@ -196,4 +186,23 @@ func CheckFileName(name string) error {
 		}
 	}
 	return nil
+}
+
+// parseSigned reads the one paragraph of a .dsc or .changes, clearsigned
+// or not, within the size and field-length limits.
+func parseSigned(data []byte) (p Paragraph, signed bool, err error) {
+	if len(data) > MaxDSCSize {
+		return nil, false, fmt.Errorf("%d bytes, more than the %d KiB limit", len(data), MaxDSCSize>>10)
+	}
+	text, signed, err := unarmor(data)
+	if err != nil {
+		return nil, false, err
+	}
+	if p, err = ParseParagraph(text); err != nil {
+		return nil, false, err
+	}
+	if err := checkControlLengths(p); err != nil {
+		return nil, false, err
+	}
+	return p, signed, nil
 }

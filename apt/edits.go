@@ -32,8 +32,13 @@ func (f *EditFold) Add(component string, p Package) {
 	f.set(foldKey{IndexComponent(component, p.Control), PackageKey{Name: p.Name(), Version: p.Version(), Arch: p.Arch()}}, &p)
 }
 
-// Remove records that the package k is removed from component.
+// Remove records that the binary package k is removed from component (and
+// from its udebs' index); a source package's removal is not a Packages
+// edit (the Sources index folds its own) and is ignored.
 func (f *EditFold) Remove(component string, k PackageKey) {
+	if k.Arch == ArchSource {
+		return
+	}
 	f.set(foldKey{component, k}, nil)
 	f.set(foldKey{InstallerComponent(component), k}, nil)
 }

@@ -60,3 +60,12 @@ func TestEditFoldUdeb(t *testing.T) {
 	require.Equal(t, "main", ReleaseComponent("main"))
 	require.Equal(t, "pool/main/u/u/u_1_amd64.udeb", UdebPoolPath("main", "u", "u", "1", "amd64"))
 }
+
+// TestEditFoldIgnoresSourceRemovals: removing a source package is not a
+// Packages edit, even when a binary of the same name and version is added.
+func TestEditFoldIgnoresSourceRemovals(t *testing.T) {
+	t.Parallel()
+	var f EditFold
+	f.Remove("main", PackageKey{Name: "hello", Version: "1.0-1", Arch: ArchSource})
+	require.Empty(t, f.Edits())
+}

@@ -185,7 +185,11 @@ func parseARSize(t *testing.T, field []byte) int64 {
 func TestAttackUploadGarbageStopsEarly(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	head := append([]byte("MZ this is an executable, not a package"), make([]byte, 1<<20)...)
+	// The head fits in the sockets' buffers, so the client has written it
+	// all and waits at the gate when the answer comes: with a larger head
+	// it could still be writing when aptqd, having answered, resets the
+	// connection, and a slow client would then lose the answer.
+	head := append([]byte("MZ this is an executable, not a package"), make([]byte, 32<<10)...)
 	tail := make([]byte, 63<<20)
 	gate := make(chan struct{}) // opened only after the answer
 	_, res := put(t, b.URL, b.Token, head, tail, gate)

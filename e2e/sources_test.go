@@ -76,3 +76,35 @@ func TestSourcePackages(t *testing.T) {
 	require.Contains(t, list, "1.0-2")
 	require.NotContains(t, list, "1.0-1")
 }
+
+// TestSourceCopyAndPrune: the lifecycle commands take source packages
+// (NAME=VERSION:source): a revision copied from staging to stable lands in
+// stable's Sources with its files, and pruning staging to one version drops
+// the older revision's stanza.
+func TestSourceCopyAndPrune(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	key := b.repoWithKey("srclife", "staging", "stable")
+	srcDir := filepath.Join(b.dir, "src")
+	require.NoError(t, os.MkdirAll(srcDir, 0o755))
+	for _, rev := range []string{"1", "2"} {
+		dsc := debtest.BuildSource(t, srcDir, debtest.SourceOptions{Source: "hello", Upstream: "1.0", Revision: rev})
+		b.mustCLI("pkg", "add", "--repo", "srclife", "--release", "staging", "--key", key, dsc)
+	}
+	url := b.URL + "/apt/" + b.Tenant + "/srclife/dists/"
+	staging := gunzipURL(t, url+"staging/main/source/Sources.gz")
+	require.Contains(t, staging, "Version: 1.0-1")
+	require.Contains(t, staging, "Version: 1.0-2")
+
+	b.mustCLI("pkg", "copy", "--repo", "srclife", "--from", "staging", "--release", "stable", "--key", key, "hello=1.0-2:source")
+	stable := gunzipURL(t, url+"stable/main/source/Sources.gz")
+	require.Contains(t, stable, "Package: hello\n")
+	require.Contains(t, stable, "Version: 1.0-2")
+	require.NotContains(t, stable, "Version: 1.0-1")
+	require.Contains(t, stable, "hello_1.0.orig.tar.gz", "the copy lists the shared orig tarball")
+
+	b.mustCLI("pkg", "prune", "--repo", "srclife", "--release", "staging", "--keep", "1", "--key", key)
+	staging = gunzipURL(t, url+"staging/main/source/Sources.gz")
+	require.Contains(t, staging, "Version: 1.0-2")
+	require.NotContains(t, staging, "Version: 1.0-1", "prune keeps the newest source revision only")
+}

@@ -63,6 +63,12 @@ func UploadKey(tenantID int64, sha256, suffix string) string {
 // upload quota; when the tenant already has that content it returns the
 // existing row and created = false.
 func (s *Store) InsertPackage(ctx context.Context, p Package) (out Package, created bool, err error) {
+	return s.insertPackage(ctx, p, nil)
+}
+
+// insertPackage is InsertPackage that also records the files a source
+// package lists.
+func (s *Store) insertPackage(ctx context.Context, p Package, files []SourceFile) (out Package, created bool, err error) {
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		out, err = scanPackage(tx.QueryRow(ctx, `
@@ -80,6 +86,12 @@ func (s *Store) InsertPackage(ctx context.Context, p Package) (out Package, crea
 			return translate("insert package "+p.SHA256, err)
 		}
 		created = true
+		for _, f := range files {
+			if _, err := tx.Exec(ctx, `INSERT INTO source_files (package_id, name, sha256, md5, size) VALUES ($1, $2, $3, $4, $5)`,
+				out.ID, f.Name, f.SHA256, f.MD5, f.Size); err != nil {
+				return translate("insert source file "+f.Name, err)
+			}
+		}
 		_, err = tx.Exec(ctx, `UPDATE tenants SET upload_bytes = upload_bytes + $2 WHERE id = $1`, p.TenantID, p.Size)
 		return err
 	})

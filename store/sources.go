@@ -58,37 +58,7 @@ func (s *Store) UploadedFileBySHA256(ctx context.Context, tenantID int64, sha256
 // its .dsc) and the files it lists, in one transaction; when the tenant
 // has that .dsc already it returns the existing row and created = false.
 func (s *Store) InsertSource(ctx context.Context, p Package, files []SourceFile) (out Package, created bool, err error) {
-	err = s.InTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		out, err = scanPackage(tx.QueryRow(ctx, `
-			INSERT INTO packages (tenant_id, sha256, sha512, sha1, md5, size, name, version, architecture, source, control)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-			ON CONFLICT (tenant_id, sha256) DO NOTHING
-			RETURNING `+packageColumns,
-			p.TenantID, p.SHA256, p.SHA512, p.SHA1, p.MD5, p.Size, p.Name, p.Version, p.Architecture, p.Source, p.Control))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return translate("insert source "+p.SHA256, err)
-		}
-		created = true
-		for _, f := range files {
-			if _, err := tx.Exec(ctx, `INSERT INTO source_files (package_id, name, sha256, md5, size) VALUES ($1, $2, $3, $4, $5)`,
-				out.ID, f.Name, f.SHA256, f.MD5, f.Size); err != nil {
-				return translate("insert source file "+f.Name, err)
-			}
-		}
-		_, err = tx.Exec(ctx, `UPDATE tenants SET upload_bytes = upload_bytes + $2 WHERE id = $1`, p.TenantID, p.Size)
-		return err
-	})
-	if err != nil {
-		return Package{}, false, quotaError(ctx, s.Pool, translate("count upload", err), p.TenantID)
-	}
-	if !created {
-		out, err = s.PackageBySHA256(ctx, p.TenantID, p.SHA256)
-	}
-	return out, created, err
+	return s.insertPackage(ctx, p, files)
 }
 
 // claimSourceFiles claims the pool path of every file of the added sources

@@ -30,9 +30,6 @@ func foldEdits(changes []Change) (map[string]apt.Edits, error) {
 			fold.Add(a.Component, p)
 		}
 		for _, r := range c.Removes {
-			if r.Architecture == apt.ArchSource {
-				continue
-			}
 			fold.Remove(r.Component, apt.PackageKey{Name: r.Name, Version: r.Version, Arch: r.Architecture})
 		}
 	}

@@ -277,9 +277,6 @@ func netEdits(changes []store.Change, added map[int64]store.Package) (map[string
 			fold.Add(a.Component, p)
 		}
 		for _, r := range c.Removes {
-			if r.Architecture == apt.ArchSource {
-				continue
-			}
 			fold.Remove(r.Component, apt.PackageKey{Name: r.Name, Version: r.Version, Arch: r.Architecture})
 		}
 	}
