@@ -25,11 +25,11 @@ test: services lint
 	@$(MAKE) --no-print-directory fuzz-short
 
 # Each parser of hostile input is fuzzed briefly on every test run, beyond
-# its committed corpus (go test alone only replays the corpus); 10 s each
+# its committed corpus (go test alone only replays the corpus); 7 s each
 # for the sixteen targets, so that the whole suite stays well under 15
 # minutes on two cores (a much shorter run can end before a large cached
 # corpus is replayed). Longer: make fuzz-short FUZZTIME=10m.
-FUZZTIME ?= 10s
+FUZZTIME ?= 7s
 .PHONY: fuzz-short
 fuzz-short:
 	go test ./apt -run '^$$' -fuzz '^FuzzReadDeb$$' -fuzztime $(FUZZTIME)
