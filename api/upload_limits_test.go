@@ -180,7 +180,11 @@ func TestUploadTooSlow(t *testing.T) {
 func TestUploadRefusedEarly(t *testing.T) {
 	t.Parallel()
 	b := setup(t, 1<<30)
-	head := append([]byte("this is not a Debian package"), make([]byte, 1<<20)...)
+	// The head fits in the sockets' buffers, so the client has written it
+	// all and waits at the gate when the answer comes: with a larger head it
+	// could still be writing when the server, having answered, resets the
+	// connection, and a slow client would then lose the answer.
+	head := append([]byte("this is not a Debian package"), make([]byte, 32<<10)...)
 	tail := make([]byte, 63<<20)
 	gate := make(chan struct{}) // opened only after the answer: the server cannot wait for the tail
 	_, res := upload(t, b.server.URL, b.token, head, tail, gate)
