@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	aptpkg "github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/apt/debtest"
 )
 
@@ -17,7 +18,8 @@ import (
 // build dependency, then a real apt-get source downloads files
 // byte-identical to those uploaded, and apt-get build-dep resolves against
 // the repository's binaries. A second revision shares the orig tarball;
-// the first is then removed as NAME=VERSION:source.
+// the first is then removed as NAME=VERSION:source. pkg show prints a
+// source's stanza as apt-cache showsrc does.
 func TestSourcePackages(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -56,12 +58,22 @@ func TestSourcePackages(t *testing.T) {
 	deps := apt.run("-s", "build-dep", "hello")
 	require.Contains(t, deps, "Inst hello-tool (2.0", "build-dep resolves hello-tool from the repository")
 
+	// pkg show prints the source's stanza as apt-cache showsrc does.
+	showsrc, err := apt.Cache(context.Background(), "showsrc", "hello")
+	require.NoError(t, err)
+	want, err := aptpkg.ParseParagraph([]byte(showsrc))
+	require.NoError(t, err)
+	shown, err := aptpkg.ParseParagraph([]byte(b.mustCLI("pkg", "show", "--repo", "src", "--release", "stable", "--arch", "source", "hello")))
+	require.NoError(t, err)
+	require.ElementsMatch(t, want, shown)
+	require.Equal(t, "pool/main/h/hello", shown.Get("Directory"))
+
 	// A second revision shares the orig tarball; the first is removed.
 	dsc2 := debtest.BuildSource(t, srcDir, debtest.SourceOptions{Source: "hello", Upstream: "1.0", Revision: "2"})
 	b.mustCLI("pkg", "add", "--repo", "src", "--release", "stable", "--key", key, dsc2)
 	b.mustCLI("pkg", "remove", "--repo", "src", "--release", "stable", "--key", key, "hello=1.0-1:source")
 	apt.run("update")
-	showsrc, err := apt.Cache(context.Background(), "showsrc", "hello")
+	showsrc, err = apt.Cache(context.Background(), "showsrc", "hello")
 	require.NoError(t, err)
 	require.Contains(t, showsrc, "Version: 1.0-2")
 	require.NotContains(t, showsrc, "Version: 1.0-1")

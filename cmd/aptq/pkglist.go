@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"path"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/aptq/aptq/apt"
 	"github.com/aptq/aptq/client"
 )
 
@@ -69,7 +71,9 @@ func (a *app) pkgShowCommand() *cobra.Command {
 		Long: `Print the Packages stanza of every version and architecture of a package in the
 release's last committed generation (its control fields, then Filename, Size and
 SHA256, and Aptq-File-Count: the files of its data.tar, which Contents indices
-list), separated by blank lines, like apt-cache show. Exit 1 when none match.`,
+list), separated by blank lines, like apt-cache show. A source package (--arch
+source) prints its Sources stanza, ending with Directory, like apt-cache showsrc.
+Exit 1 when none match.`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.action(defaultTimeout, func(cmd *cobra.Command, args []string) error {
 			l.filter.Name = args[0]
@@ -124,7 +128,9 @@ func describeFilter(f client.PackageFilter) string {
 }
 
 // stanza is the package's control stanza with the index fields that say
-// where its file is, unless the control text has them already.
+// where its file is, unless the control text has them already: for a
+// source package its Sources stanza, which names the pool directory of its
+// files (Files lists them), as apt-cache showsrc prints it.
 func stanza(p client.ReleasePackage) string {
 	var b strings.Builder
 	control := strings.TrimRight(p.Control, "\n")
@@ -136,7 +142,11 @@ func stanza(p client.ReleasePackage) string {
 	has := func(field string) bool {
 		return strings.HasPrefix(control, field+":") || strings.Contains(control, "\n"+field+":")
 	}
-	for _, f := range [][2]string{{"Filename", p.Filename}, {"Size", fmt.Sprint(p.Size)}, {"SHA256", p.SHA256}} {
+	where := [][2]string{{"Filename", p.Filename}, {"Size", fmt.Sprint(p.Size)}, {"SHA256", p.SHA256}}
+	if p.Architecture == apt.ArchSource {
+		where = [][2]string{{"Directory", path.Dir(p.Filename)}}
+	}
+	for _, f := range where {
 		if f[1] != "" && !has(f[0]) {
 			fmt.Fprintf(&b, "%s: %s\n", f[0], f[1])
 		}

@@ -71,3 +71,10 @@ func TestStanzaKeepsIndexFields(t *testing.T) {
 		Control: "Package: a\nFilename: pool/a.deb\nSize: 3\n\n"}
 	require.Equal(t, "Package: a\nFilename: pool/a.deb\nSize: 3\nSHA256: ff\n", stanza(p))
 }
+
+func TestStanzaOfSource(t *testing.T) {
+	t.Parallel()
+	p := client.ReleasePackage{Name: "hello", Version: "1.0-1", Architecture: "source", Filename: "pool/main/h/hello/hello_1.0-1.dsc",
+		Size: 683, SHA256: "36bc", Control: "Package: hello\nVersion: 1.0-1\nFiles:\n 1234 683 hello_1.0-1.dsc\n"}
+	require.Equal(t, "Package: hello\nVersion: 1.0-1\nFiles:\n 1234 683 hello_1.0-1.dsc\nDirectory: pool/main/h/hello\n", stanza(p))
+}
