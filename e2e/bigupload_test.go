@@ -23,13 +23,13 @@ import (
 	"github.com/aptq/aptq/store"
 )
 
-// TestBigUploadMemory streams a 1 GiB .deb through the API and checks the
+// TestBigUploadMemory streams a 512 MiB .deb through the API and checks the
 // server's peak RSS grows by less than 64 MiB: the upload is hashed, parsed
 // and stored as it arrives, never held in memory. The server here is built
 // without the race detector, whose shadow memory would swamp the number.
 func TestBigUploadMemory(t *testing.T) {
 	t.Parallel()
-	size := int64(1 << 30)
+	size := int64(512 << 20)
 	if v := os.Getenv("APTQ_BIG_UPLOAD_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		require.NoError(t, err)

@@ -100,24 +100,24 @@ func packageNames(index string) []string {
 	return names
 }
 
-// TestBulkPublish: one pkg add of 2 500 files (more than two changes'
+// TestBulkPublish: one pkg add of 2 050 files (more than two changes'
 // worth) publishes every one, in few rounds, and apt-get sees them all in
 // the signed index and installs one.
 func TestBulkPublish(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	key := b.repoWithKey("bulk", "stable")
-	paths, names := writeDebs(t, filepath.Join(b.dir, "dist"), "bulk", 2500)
+	paths, names := writeDebs(t, filepath.Join(b.dir, "dist"), "bulk", 2050)
 
 	res, errOut, code := b.pkgAdd("bulk", key, paths, "--parallel", "8")
 	require.Equal(t, 0, code, "stderr: %s", systemTail(errOut))
-	require.Equal(t, 2500, res.PublishedFiles)
+	require.Equal(t, 2050, res.PublishedFiles)
 	require.Zero(t, res.UnpublishedFiles)
 	require.Len(t, res.Changes, 3, "changes of at most 1000 adds")
 	for _, f := range res.Files {
 		require.True(t, f.Published, "%s", f.File)
 	}
-	t.Logf("2500 files: %d changes published in %d round(s)", len(res.Changes), res.rounds())
+	t.Logf("2050 files: %d changes published in %d round(s)", len(res.Changes), res.rounds())
 	require.LessOrEqual(t, res.rounds(), 3)
 
 	require.ElementsMatch(t, names, b.indexNames("bulk"))

@@ -94,14 +94,14 @@ func (a *aptClient) listed() int {
 	return n
 }
 
-// TestCopyAllOneGeneration: a snapshot promotion of 2 500 packages, more
+// TestCopyAllOneGeneration: a snapshot promotion of 1 200 packages, more
 // than a change a client submits may hold, is one change, one round and
 // exactly one new generation of the target; apt sees all of it and
 // installs the very file uploaded to staging.
 func TestCopyAllOneGeneration(t *testing.T) {
 	t.Parallel()
 	e := newPromoteEnv(t, "snap")
-	const n = 2500
+	const n = 1200
 	opts := make([]debtest.Options, n)
 	for i := range opts {
 		opts[i] = debtest.Options{Package: fmt.Sprintf("snap%04d", i), Version: "1.0", Architecture: "amd64"}
@@ -125,8 +125,8 @@ func TestCopyAllOneGeneration(t *testing.T) {
 
 	stable := e.aptPlain("stable")
 	require.Equal(t, n, stable.listed(), "apt sees every package")
-	require.True(t, stable.sees("snap2499", "1.0"))
-	require.Equal(t, sums["snap2499_1.0"], stable.archived("snap2499_1.0_amd64.deb"), "the same content")
+	require.True(t, stable.sees("snap1199", "1.0"))
+	require.Equal(t, sums["snap1199_1.0"], stable.archived("snap1199_1.0_amd64.deb"), "the same content")
 }
 
 // TestPlansOverClientLimit: on a server whose plan bound is 1 500, a
