@@ -330,25 +330,28 @@ func explain(t *testing.T, s *store.Store, q store.Query, how string) string {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
 
+// cutRound adds a change to rel and cuts a round of it, awaiting its
+// signature, as the release's leader.
+func (b *overviewBundle) cutRound(t *testing.T, rel store.Release, generation int64) store.Round {
+	t.Helper()
+	change := b.addChange(t, rel, "pkg-"+systest.RandomHex(4))
+	lease, ok, err := b.store.AcquireLease(b.ctx, rel.ID, "worker", time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	round, err := b.store.CutRound(b.ctx, store.Cut{Lease: lease, Generation: generation, ReleaseDate: time.Now().UTC(),
+		ReleaseBytes: []byte("Origin: x\n"), Files: []store.IndexFile{}, ChangeIDs: []int64{change.ID},
+		SignatureTimeout: time.Minute})
+	require.NoError(t, err)
+	return round
+}
+
 // TestRoundFinishedAt: a round that fails or is published records when,
 // through migration 0025's trigger, and the charts count it in that
 // minute; while it is open, its change counts as awaiting its signature.
 func TestRoundFinishedAt(t *testing.T) {
 	t.Parallel()
 	b := setupOverview(t)
-	cut := func(rel store.Release, generation int64) store.Round {
-		t.Helper()
-		change := b.addChange(t, rel, "pkg-"+systest.RandomHex(4))
-		lease, ok, err := b.store.AcquireLease(b.ctx, rel.ID, "worker", time.Minute)
-		require.NoError(t, err)
-		require.True(t, ok)
-		round, err := b.store.CutRound(b.ctx, store.Cut{Lease: lease, Generation: generation, ReleaseDate: time.Now().UTC(),
-			ReleaseBytes: []byte("Origin: x\n"), Files: []store.IndexFile{}, ChangeIDs: []int64{change.ID},
-			SignatureTimeout: time.Minute})
-		require.NoError(t, err)
-		return round
-	}
-	round := cut(b.release, 1)
+	round := b.cutRound(t, b.release, 1)
 	b.addChange(t, b.release, "queued")
 	open, err := b.store.OpenJobs(b.ctx, b.release.ID)
 	require.NoError(t, err)
@@ -356,7 +359,7 @@ func TestRoundFinishedAt(t *testing.T) {
 
 	require.NoError(t, b.store.FailRound(b.ctx, round, "no_signature", "no signature"))
 	other := b.newRelease(t, "other")
-	published := cut(other, 1)
+	published := b.cutRound(t, other, 1)
 	_, err = b.store.Pool.Exec(b.ctx, `UPDATE rounds SET state = 'published', published_at = now() - interval '3 seconds' WHERE id = $1`, published.ID)
 	require.NoError(t, err)
 
