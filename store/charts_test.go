@@ -151,6 +151,8 @@ var chartIndexes = map[string][2]string{
 	"round buckets (release)": {"rounds_release_finished_idx", "rounds_release_(finished|id)_idx"},
 	"round hours":             {"round_hours_pkey", "round_hours_pkey"},
 	"round hours (release)":   {"round_hours_pkey", "round_hours_pkey"},
+	"queue depth":             {"queue_samples_pkey", "queue_samples_pkey"},
+	"queue depth (release)":   {"queue_samples_pkey", "queue_samples_pkey"},
 	"open jobs":               {"changes_open_idx", "changes_open_idx"},
 	"open jobs (release)":     {"changes_open_idx", "changes_open_idx"},
 	"busiest releases":        {"changes_release_pending_idx", "changes_release_pending_idx"},
@@ -163,7 +165,7 @@ var chartIndexes = map[string][2]string{
 
 // seqScanOnBigTable finds a sequential scan of the tables that grow with
 // the jobs in a plan.
-var seqScanOnBigTable = regexp.MustCompile(`Seq Scan on (rounds|changes|job_events|round_hours)\b`)
+var seqScanOnBigTable = regexp.MustCompile(`Seq Scan on (rounds|changes|job_events|round_hours|queue_samples)\b`)
 
 // s0repo is the seed's first repository.
 func s0repo(t testing.TB, s *store.Store, tenant store.Tenant) int64 {
@@ -196,6 +198,7 @@ func TestChartQueriesUseIndexes(t *testing.T) {
 	days := envInt(t, "APTQ_UI_SEED_DAYS", 30)
 	seed := seedCharts(t, s, jobs, days)
 	first := seed.releases[0]
+	seedSamples(t, s, seed.end, seed.releases, envInt(t, "APTQ_UI_SEED_SAMPLE_RELEASES", 10))
 
 	// The answers: the buckets hold the rounds that ended in the window.
 	// Windows end with the bucket of their end, as the page's do.
@@ -229,6 +232,21 @@ func TestChartQueriesUseIndexes(t *testing.T) {
 	require.Equal(t, wantFailed, failed)
 	published, _ = sum(first)
 	require.Equal(t, wantFirst, published)
+	// The queue depth: every bucket of the week sampled; a release's peak
+	// of (7r+m) mod 5 over 120 minutes is 4, with one awaiting a signature.
+	for _, rel := range []int64{0, first} {
+		depth, err := s.QueueDepth(ctx, rel, weekEnd.Add(-week.span), weekEnd, week.step)
+		require.NoError(t, err)
+		require.Len(t, depth, int(week.span/week.step))
+		for _, d := range depth {
+			require.True(t, d.Sampled, d.At)
+			if rel == first {
+				require.Equal(t, map[string]int{store.JobQueued: 4, store.RoundAwaitingSignature: 1}, d.Jobs, d.At)
+			} else {
+				require.Greater(t, d.Jobs[store.JobQueued], 4, d.At)
+			}
+		}
+	}
 	open, err := s.OpenJobs(ctx, 0)
 	require.NoError(t, err)
 	require.Equal(t, []store.StateCount{{State: store.JobQueued, Count: seed.queued}}, open)

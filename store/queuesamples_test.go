@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -157,4 +158,46 @@ func TestSampleQueueConcurrent(t *testing.T) {
 			coalesce(sum(jobs) FILTER (WHERE state = 'all'), 0)
 		FROM queue_samples WHERE at = $1`, at).Scan(&rows, &perRelease, &total, &mark))
 	require.Equal(t, [4]int{6 + 1 + 1, 21, 21, 21}, [4]int{rows, perRelease, total, mark})
+}
+
+// seedSamples fills queue_samples with SampleRetention's worth of minutes
+// before end, for n releases (the given ones first, then ids no release
+// has: samples have no foreign key): release r at minute m has
+// (7r+m) mod 5 queued jobs and, every third minute, one awaiting its
+// signature; then the totals and marks, as SampleQueue writes them.
+func seedSamples(t testing.TB, s *store.Store, end time.Time, releases []int64, n int) {
+	t.Helper()
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = int64(1_000_000 + i)
+		if i < len(releases) {
+			ids[i] = releases[i]
+		}
+	}
+	at, minutes := end.UTC().Truncate(time.Minute), int(store.SampleRetention/time.Minute)
+	start := time.Now()
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{{`
+		INSERT INTO queue_samples (at, release_id, state, jobs)
+		SELECT $1::timestamptz - make_interval(mins => m), rel, st.state, st.jobs
+		FROM generate_series(0, $2::int - 1) m, unnest($3::bigint[]) rel,
+			LATERAL (VALUES ('queued', ((7 * rel + m) % 5)::int),
+				('awaiting_signature', ((m + rel) % 3 = 0)::int)) st(state, jobs)
+		WHERE st.jobs > 0`, []any{at, minutes, ids}}, {`
+		INSERT INTO queue_samples (at, release_id, state, jobs)
+		SELECT at, 0, state, sum(jobs) FROM queue_samples GROUP BY at, state`, nil}, {`
+		INSERT INTO queue_samples (at, release_id, state, jobs)
+		SELECT $1::timestamptz - make_interval(mins => m), 0, 'all',
+			coalesce((SELECT sum(jobs) FROM queue_samples WHERE release_id = 0 AND at = $1::timestamptz - make_interval(mins => m)), 0)
+		FROM generate_series(0, $2::int - 1) m`, []any{at, minutes}},
+		{`VACUUM ANALYZE queue_samples`, nil},
+	} {
+		_, err := s.Pool.Exec(context.Background(), q.sql, q.args...)
+		require.NoError(t, err, q.sql)
+	}
+	var rows int
+	require.NoError(t, s.Pool.QueryRow(context.Background(), `SELECT count(*) FROM queue_samples`).Scan(&rows))
+	t.Logf("seeded %d queue samples of %d releases in %s", rows, n, time.Since(start).Round(time.Millisecond))
 }
