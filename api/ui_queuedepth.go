@@ -32,7 +32,9 @@ func (s *Server) queueDepthChart(ctx context.Context, releaseID int64, start, en
 		}
 		series = append(series, se)
 	}
-	return svgchart.TimeChart{ID: "chart-queue-depth", Title: "Queue depth by state, peak per " + stepLabel(step) + " bucket",
+	// No "bucket" after the step, as the other charts have: the four
+	// states' legend needs the room.
+	return svgchart.TimeChart{ID: "chart-queue-depth", Title: "Queue depth by state, peak per " + stepLabel(step),
 		Unit: "jobs", Start: start, End: end, Step: step, Style: svgchart.Lines, Series: series}.Render(), nil
 }
 
