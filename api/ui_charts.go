@@ -15,7 +15,7 @@ import (
 
 // The charts of the operator page and of a release's page: rounds per
 // minute, round duration and signature wait over a window, open jobs by
-// state and, on the overview, the releases with the most queued changes.
+// state over the window and now and, on the overview, the releases with the most queued changes.
 // They are SVG drawn on the server (internal/svgchart), so the page still
 // needs no script.
 
@@ -57,6 +57,7 @@ type uiCharts struct {
 	Windows []uiWindow
 	Rounds  template.HTML
 	Timings []template.HTML
+	Depth   template.HTML // the queue depth over the window, beside its bar chart of now
 	Bars    []template.HTML
 }
 
@@ -99,6 +100,9 @@ func (s *Server) charts(ctx context.Context, w uiWindow, releaseID int64, now ti
 		timeChart("chart-signature-wait", "Signature wait, cut to accepted signature", "seconds", svgchart.Lines,
 			series("p50", func(b store.ChartBucket) float64 { return b.SignP50 }),
 			series("p95", func(b store.ChartBucket) float64 { return b.SignP95 })),
+	}
+	if ch.Depth, err = s.queueDepthChart(ctx, releaseID, start, end, w.Step); err != nil {
+		return nil, err
 	}
 	ch.Bars = append(ch.Bars, svgchart.BarChart{ID: "chart-queue", Title: "Queue depth: open jobs by state, now",
 		Unit: "jobs", Bars: openBars(open)}.Render())

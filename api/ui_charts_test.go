@@ -106,6 +106,7 @@ func TestUIReleasePage(t *testing.T) {
 		"chart-round-duration": {0, 5 * 2},
 		"chart-signature-wait": {0, 5 * 2},
 		"chart-queue":          {1, 0}, // one queued job
+		"chart-queue-depth":    {0, 0}, // no sample taken
 	}, shapes)
 	for g := 1; g <= 5; g++ {
 		require.Contains(t, res.body, fmt.Sprintf(`<tr id="generation-%d">`, g))
@@ -289,6 +290,7 @@ func TestUIChartsInChromium(t *testing.T) {
 	b := setup(t, 1<<20)
 	b.chartRelease("charts", "stable", 6)
 	b.queueChange(t, "charts", "stable", "queued-pkg")
+	b.sampleQueue(t, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3)
 	res := b.uiDo(http.MethodGet, "/ui/releases/"+b.tenant.Name+"/charts/stable", nil,
 		map[string]string{"Authorization": "Bearer " + b.token}, "")
 	require.Equal(t, http.StatusOK, res.status)
@@ -297,7 +299,7 @@ func TestUIChartsInChromium(t *testing.T) {
 	style := regexp.MustCompile(`(?s)<style>.*?</style>`).FindString(res.body)
 	require.NotEmpty(t, style)
 	charts := chartSVG.FindAllString(res.body, -1)
-	require.Len(t, charts, 4)
+	require.Len(t, charts, 5)
 	var page strings.Builder
 	page.WriteString("<!doctype html><html><head>" + style + "</head><body style=\"margin:0\">")
 	for i, c := range charts {
@@ -350,5 +352,6 @@ func TestUIChartsInChromium(t *testing.T) {
 	require.Equal(t, [2]int{0, 6 * 2}, shapes["chart-round-duration"])
 	require.Equal(t, [2]int{0, 6 * 2}, shapes["chart-signature-wait"])
 	require.Equal(t, [2]int{1, 0}, shapes["chart-queue"])
+	require.Equal(t, [2]int{0, 10 * len(openStates)}, shapes["chart-queue-depth"], "a point per sampled minute and state")
 	require.Equal(t, [2]int{1, 0}, shapes["chart-pending"])
 }

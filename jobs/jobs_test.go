@@ -16,7 +16,7 @@ import (
 
 // kinded is every job args type aptq enqueues.
 var kinded = []river.JobArgs{
-	jobs.PublishArgs{}, jobs.SweepArgs{}, jobs.MaintainArgs{}, jobs.ReconcileArgs{}, jobs.GCArgs{},
+	jobs.PublishArgs{}, jobs.SweepArgs{}, jobs.QueueSampleArgs{}, jobs.MaintainArgs{}, jobs.ReconcileArgs{}, jobs.GCArgs{},
 	jobs.DeleteReleaseArgs{}, jobs.DeleteRepositoryArgs{},
 }
 
@@ -80,7 +80,7 @@ func TestInsertOpts(t *testing.T) {
 		args        river.JobArgs
 		maxAttempts int
 	}{
-		{jobs.SweepArgs{}, 1}, {jobs.MaintainArgs{}, 1}, {jobs.ReconcileArgs{ReleaseID: 9}, 3}, {jobs.GCArgs{RepositoryID: 3}, 3},
+		{jobs.SweepArgs{}, 1}, {jobs.QueueSampleArgs{}, 1}, {jobs.MaintainArgs{}, 1}, {jobs.ReconcileArgs{ReleaseID: 9}, 3}, {jobs.GCArgs{RepositoryID: 3}, 3},
 		{jobs.DeleteReleaseArgs{ReleaseID: 9}, 25}, {jobs.DeleteRepositoryArgs{RepositoryID: 3}, 25},
 	} {
 		_, err := b.client.Insert(b.ctx, tt.args, nil)

@@ -190,13 +190,19 @@ type StateCount struct {
 	Count int
 }
 
+// openJobsSQL selects the open changes c (alias c) with their state as
+// clients see it: queued, then their round's. The queue depth samples
+// (queuesamples.go) count the same.
+const openJobsSQL = `
+		SELECT c.release_id, CASE WHEN c.state = 'pending' THEN 'queued'
+			ELSE coalesce((SELECT r.state FROM rounds r WHERE r.id = c.round_id), 'in_round') END AS state
+		FROM changes c
+		WHERE c.state IN ('pending', 'in_round')`
+
 func openJobsQuery(releaseID int64) query {
 	cond, extra := releaseCond("c.", releaseID, "$1")
 	return query{Name: "open jobs" + variant(releaseID), Args: extra, SQL: `
-		SELECT CASE WHEN c.state = 'pending' THEN 'queued'
-			ELSE coalesce((SELECT r.state FROM rounds r WHERE r.id = c.round_id), 'in_round') END, count(*)
-		FROM changes c
-		WHERE c.state IN ('pending', 'in_round')` + cond + `
+		SELECT state, count(*) FROM (` + openJobsSQL + cond + `) o
 		GROUP BY 1 ORDER BY 1`}
 }
 

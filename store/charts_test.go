@@ -151,6 +151,8 @@ var chartIndexes = map[string][2]string{
 	"round buckets (release)": {"rounds_release_finished_idx", "rounds_release_(finished|id)_idx"},
 	"round hours":             {"round_hours_pkey", "round_hours_pkey"},
 	"round hours (release)":   {"round_hours_pkey", "round_hours_pkey"},
+	"queue depth":             {"queue_samples_pkey", "queue_samples_pkey"},
+	"queue depth (release)":   {"queue_samples_pkey", "queue_samples_pkey"},
 	"open jobs":               {"changes_open_idx", "changes_open_idx"},
 	"open jobs (release)":     {"changes_open_idx", "changes_open_idx"},
 	"busiest releases":        {"changes_release_pending_idx", "changes_release_pending_idx"},
@@ -163,7 +165,7 @@ var chartIndexes = map[string][2]string{
 
 // seqScanOnBigTable finds a sequential scan of the tables that grow with
 // the jobs in a plan.
-var seqScanOnBigTable = regexp.MustCompile(`Seq Scan on (rounds|changes|job_events|round_hours)\b`)
+var seqScanOnBigTable = regexp.MustCompile(`Seq Scan on (rounds|changes|job_events|round_hours|queue_samples)\b`)
 
 // s0repo is the seed's first repository.
 func s0repo(t testing.TB, s *store.Store, tenant store.Tenant) int64 {
@@ -196,6 +198,9 @@ func TestChartQueriesUseIndexes(t *testing.T) {
 	days := envInt(t, "APTQ_UI_SEED_DAYS", 30)
 	seed := seedCharts(t, s, jobs, days)
 	first := seed.releases[0]
+	// Ten releases' samples at least: with fewer, the totals are so large
+	// a part of the table that scanning it whole is the better plan.
+	seedSamples(t, s, seed.end, seed.releases, envInt(t, "APTQ_UI_SEED_SAMPLE_RELEASES", 10))
 
 	// The answers: the buckets hold the rounds that ended in the window.
 	// Windows end with the bucket of their end, as the page's do.
@@ -229,6 +234,21 @@ func TestChartQueriesUseIndexes(t *testing.T) {
 	require.Equal(t, wantFailed, failed)
 	published, _ = sum(first)
 	require.Equal(t, wantFirst, published)
+	// The queue depth: every bucket of the week sampled; a release's peak
+	// of (7r+m) mod 5 over 120 minutes is 4, with one awaiting a signature.
+	for _, rel := range []int64{0, first} {
+		depth, err := s.QueueDepth(ctx, rel, weekEnd.Add(-week.span), weekEnd, week.step)
+		require.NoError(t, err)
+		require.Len(t, depth, int(week.span/week.step))
+		for _, d := range depth {
+			require.True(t, d.Sampled, d.At)
+			if rel == first {
+				require.Equal(t, map[string]int{store.JobQueued: 4, store.RoundAwaitingSignature: 1}, d.Jobs, d.At)
+			} else {
+				require.Greater(t, d.Jobs[store.JobQueued], 4, d.At)
+			}
+		}
+	}
 	open, err := s.OpenJobs(ctx, 0)
 	require.NoError(t, err)
 	require.Equal(t, []store.StateCount{{State: store.JobQueued, Count: seed.queued}}, open)
@@ -330,25 +350,28 @@ func explain(t *testing.T, s *store.Store, q store.Query, how string) string {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
 
+// cutRound adds a change to rel and cuts a round of it, awaiting its
+// signature, as the release's leader.
+func (b *overviewBundle) cutRound(t *testing.T, rel store.Release, generation int64) store.Round {
+	t.Helper()
+	change := b.addChange(t, rel, "pkg-"+systest.RandomHex(4))
+	lease, ok, err := b.store.AcquireLease(b.ctx, rel.ID, "worker", time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	round, err := b.store.CutRound(b.ctx, store.Cut{Lease: lease, Generation: generation, ReleaseDate: time.Now().UTC(),
+		ReleaseBytes: []byte("Origin: x\n"), Files: []store.IndexFile{}, ChangeIDs: []int64{change.ID},
+		SignatureTimeout: time.Minute})
+	require.NoError(t, err)
+	return round
+}
+
 // TestRoundFinishedAt: a round that fails or is published records when,
 // through migration 0025's trigger, and the charts count it in that
 // minute; while it is open, its change counts as awaiting its signature.
 func TestRoundFinishedAt(t *testing.T) {
 	t.Parallel()
 	b := setupOverview(t)
-	cut := func(rel store.Release, generation int64) store.Round {
-		t.Helper()
-		change := b.addChange(t, rel, "pkg-"+systest.RandomHex(4))
-		lease, ok, err := b.store.AcquireLease(b.ctx, rel.ID, "worker", time.Minute)
-		require.NoError(t, err)
-		require.True(t, ok)
-		round, err := b.store.CutRound(b.ctx, store.Cut{Lease: lease, Generation: generation, ReleaseDate: time.Now().UTC(),
-			ReleaseBytes: []byte("Origin: x\n"), Files: []store.IndexFile{}, ChangeIDs: []int64{change.ID},
-			SignatureTimeout: time.Minute})
-		require.NoError(t, err)
-		return round
-	}
-	round := cut(b.release, 1)
+	round := b.cutRound(t, b.release, 1)
 	b.addChange(t, b.release, "queued")
 	open, err := b.store.OpenJobs(b.ctx, b.release.ID)
 	require.NoError(t, err)
@@ -356,7 +379,7 @@ func TestRoundFinishedAt(t *testing.T) {
 
 	require.NoError(t, b.store.FailRound(b.ctx, round, "no_signature", "no signature"))
 	other := b.newRelease(t, "other")
-	published := cut(other, 1)
+	published := b.cutRound(t, other, 1)
 	_, err = b.store.Pool.Exec(b.ctx, `UPDATE rounds SET state = 'published', published_at = now() - interval '3 seconds' WHERE id = $1`, published.ID)
 	require.NoError(t, err)
 

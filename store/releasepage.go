@@ -103,6 +103,8 @@ func pageQueries(releaseID int64, start, end time.Time, step time.Duration) []qu
 		roundBucketsQuery(releaseID, start, end, step),
 		openJobsQuery(0),
 		openJobsQuery(releaseID),
+		queueDepthQuery(0, start, end, step),
+		queueDepthQuery(releaseID, start, end, step),
 		busiestQuery(10),
 		generationsQuery(releaseID, 20),
 		releaseRoundsQuery(releaseID, 20),

@@ -1,8 +1,11 @@
 package worker
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -10,6 +13,7 @@ import (
 	"github.com/riverqueue/river/rivertest"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aptq/aptq/internal/systest"
 	"github.com/aptq/aptq/jobs"
 	"github.com/aptq/aptq/store"
 )
@@ -141,4 +145,62 @@ func TestMaintainEnqueues(t *testing.T) {
 	var gc jobs.GCArgs
 	require.NoError(t, json.Unmarshal(rows[2].EncodedArgs, &gc))
 	require.Equal(t, b.repo.ID, gc.RepositoryID)
+}
+
+// TestQueueSampleWorker: the sample job records the open jobs of the
+// minute it runs in.
+func TestQueueSampleWorker(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.addChange(t, "one")
+	b.addChange(t, "two")
+	before := time.Now().UTC().Truncate(time.Minute)
+	rw := rivertest.NewWorker(t, riverpgxv5.New(b.store.Pool), &river.Config{},
+		river.Worker[jobs.QueueSampleArgs](&QueueSampleWorker{cfg: Config{Store: b.store}}))
+	res, err := rw.Work(b.ctx, t, b.riverTx(t), jobs.QueueSampleArgs{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
+	var queued int
+	require.NoError(t, b.store.Pool.QueryRow(b.ctx, `SELECT jobs FROM queue_samples
+		WHERE release_id = $1 AND state = 'queued' AND at >= $2 AND at <= now()`, b.release.ID, before).Scan(&queued))
+	require.Equal(t, 2, queued)
+}
+
+// TestPeriodicJobsSample: a River client with aptq's periodic jobs and
+// workers samples the queue as it starts (RunOnStart), on its elected
+// leader, through the maintenance queue.
+func TestPeriodicJobsSample(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.addChange(t, "queued")
+	cfg := Config{Store: b.store, Blob: b.blob, Listener: b.listener, Logger: slog.New(slog.DiscardHandler),
+		Holder: "periodic-" + systest.RandomHex(3), Partitions: 1}
+	workers := river.NewWorkers()
+	Register(workers, cfg)
+	client, err := river.NewClient(riverpgxv5.New(b.store.Pool), &river.Config{
+		Logger: slog.New(slog.DiscardHandler), Workers: workers, PeriodicJobs: PeriodicJobs(cfg),
+		Queues:            map[string]river.QueueConfig{jobs.MaintenanceQueue: {MaxWorkers: 2}},
+		FetchPollInterval: 50 * time.Millisecond, FetchCooldown: 10 * time.Millisecond,
+	})
+	require.NoError(t, err)
+	events, cancel := client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed)
+	defer cancel()
+	require.NoError(t, client.Start(b.ctx))
+	t.Cleanup(func() { _ = client.StopAndCancel(context.Background()) })
+	timeout := time.After(30 * time.Second)
+	for sampled := false; !sampled; {
+		select {
+		case ev := <-events:
+			if ev.Job.Kind == (jobs.QueueSampleArgs{}).Kind() {
+				require.Equal(t, river.EventKindJobCompleted, ev.Kind)
+				sampled = true
+			}
+		case <-timeout:
+			t.Fatal("no queue sample job ran within 30 s of the start")
+		}
+	}
+	var queued int
+	require.NoError(t, b.store.Pool.QueryRow(b.ctx, `SELECT jobs FROM queue_samples
+		WHERE release_id = $1 AND state = 'queued'`, b.release.ID).Scan(&queued))
+	require.Equal(t, 1, queued)
 }

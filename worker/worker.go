@@ -139,6 +139,7 @@ func Register(workers *river.Workers, cfg Config) {
 	pub := NewPublishWorker(cfg)
 	river.AddWorker(workers, pub)
 	river.AddWorker(workers, &SweepWorker{cfg: pub.cfg})
+	river.AddWorker(workers, &QueueSampleWorker{cfg: pub.cfg})
 	river.AddWorker(workers, &MaintainWorker{pub: pub})
 	river.AddWorker(workers, &ReconcileWorker{pub: pub})
 	river.AddWorker(workers, &GCWorker{pub: pub})
@@ -156,6 +157,9 @@ func PeriodicJobs(cfg Config) []*river.PeriodicJob {
 	return []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(SweepInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return jobs.SweepArgs{}, nil },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(QueueSampleInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return jobs.QueueSampleArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true}),
 		river.NewPeriodicJob(river.PeriodicInterval(cfg.MaintenanceInterval),
 			func() (river.JobArgs, *river.InsertOpts) { return jobs.MaintainArgs{}, nil }, nil),
