@@ -14,8 +14,9 @@ import (
 )
 
 // The charts of the operator page and of a release's page: rounds per
-// minute, round duration and signature wait over a window, open jobs by
-// state over the window and now and, on the overview, the releases with the most queued changes.
+// minute, round duration, signature wait and open jobs by state over a
+// window, open jobs by state now and, on the overview, the releases with
+// the most queued changes.
 // They are SVG drawn on the server (internal/svgchart), so the page still
 // needs no script.
 
