@@ -108,7 +108,10 @@ func traceGzip(data []byte, limit, sizeHint int64) ([]byte, *gzipTrace, error) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			second, secondEnds, secondErr = inflateSegment(stream, split, len(stream), nil, limit)
+			// About the part of the output its part of the stream is, so
+			// that the buffer is not grown (and copied) a dozen times.
+			hint := min(max(sizeHint, 0), limit) / int64(len(stream)) * int64(len(stream)-split) * 9 / 8
+			second, secondEnds, secondErr = inflateSegment(stream, split, len(stream), make([]byte, 0, hint), limit)
 		}()
 		t.plain, t.ends, err = inflateSegment(stream, 0, split, buf, limit)
 		<-done
