@@ -14,15 +14,17 @@ import (
 
 // A round that adds one package to a 20 000-package index changes one
 // chunk of its Packages.gz (apt.Index writes independently compressed
-// chunks): the new file shares its deflate stream with the previous one
-// up to that chunk and from the next one on. Decoding the previous file,
-// which the signer does anyway to rebuild the index, records the state of
-// the decoder at the end of each deflate block; the new file is then
-// decoded only from the last such state within the bytes both share to
-// the first state after which both have the same bytes left and the same
-// 32 KiB window. Deflate decoding is a function of the bits read and the
-// window, so the rest decodes as the previous file did. Any file aptq does
-// not write this way is decoded whole.
+// chunks), and a few of its Contents-<arch>.gz (one per place its files
+// sort to): the new file shares its deflate stream with the previous one
+// but for those chunks. Decoding the previous file, which the signer does
+// anyway, records the state of the decoder at the end of each deflate
+// block; the new file is then decoded only from the last such state within
+// the bytes both share to the first of its block ends where it has the
+// same 32 KiB window as the previous file at one of its block ends and the
+// same bits after it up to a later one (or to both ends), and so on to its
+// end (decodeLike). Deflate decoding is a function of the bits read and
+// the window, so what it skips decodes as the previous file did. Any file
+// aptq does not write this way is decoded whole.
 
 // gzipHeaderSize is that of the only header the fast path reads: no name, comment,
 // extra field or header CRC (FLG 0), so the deflate stream starts at byte
