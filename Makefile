@@ -46,6 +46,7 @@ fuzz-short:
 	go test ./sign -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(or $(FUZZTIME),10000x)
 	go test ./verify -run '^$$' -fuzz '^FuzzSameGzip$$' -fuzztime $(or $(FUZZTIME),6000x)
 	go test ./verify -run '^$$' -fuzz '^FuzzTraceGzip$$' -fuzztime $(or $(FUZZTIME),8000x)
+	go test ./verify -run '^$$' -fuzz '^FuzzContentsLike$$' -fuzztime $(or $(FUZZTIME),10000x)
 	go test ./store -run '^$$' -fuzz '^FuzzParseSpec$$' -fuzztime $(or $(FUZZTIME),50000x)
 	go test ./mirror -run '^$$' -fuzz '^FuzzParsePackages$$' -fuzztime $(or $(FUZZTIME),30000x)
 	go test ./internal/svgchart -run '^$$' -fuzz '^FuzzChartText$$' -fuzztime $(or $(FUZZTIME),10000x)

@@ -1,8 +1,6 @@
 package verify
 
 import (
-	"bytes"
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,6 +9,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/aptq/aptq/apt"
 )
@@ -170,19 +169,29 @@ func checkContentsIndex(ctx context.Context, k indexPair, prev, next map[indexPa
 	if had && old.same(cur) && len(added) == 0 && len(touched) == 0 {
 		return nil
 	}
+	// The new index is fetched while the previous one is decoded, which
+	// records where its deflate blocks end: the new one is then decoded
+	// only where it differs (gunzipLike).
+	var data []byte
+	var fetchErr error
+	var fetched sync.WaitGroup
+	fetched.Go(func() { data, fetchErr = fetchContentsGz(ctx, f, k, cur.gz) })
 	var before []byte
+	var trace *gzipTrace
+	var prevErr error
 	if had {
-		var err error
-		if before, err = fetchContents(ctx, f, k, old); err != nil {
-			return fmt.Errorf("the previous %s: %w", old.gz.Path, err)
-		}
+		before, trace, prevErr = previousContents(ctx, f, k, old)
 	}
-	after, err := fetchContents(ctx, f, k, cur)
+	fetched.Wait()
+	if prevErr != nil {
+		return fmt.Errorf("the previous %s: %w", old.gz.Path, prevErr)
+	}
+	if fetchErr != nil {
+		return fmt.Errorf("%s: %w", cur.gz.Path, fetchErr)
+	}
+	after, err := gunzipLike(data, before, trace, maxContentsSize, cur.plain.Size)
 	if err != nil {
-		return fmt.Errorf("%s: %w", cur.gz.Path, err)
-	}
-	if sum := sha256.Sum256(after); cur.plain.Path != "" && (cur.plain.Size != int64(len(after)) || cur.plain.SHA256 != hex.EncodeToString(sum[:])) {
-		return fmt.Errorf("%s is not what %s decompresses to", cur.plain.Path, cur.gz.Path)
+		return fmt.Errorf("%s: decompress: %w", cur.gz.Path, err)
 	}
 	allowed := added
 	if !had && !fresh {
@@ -198,10 +207,33 @@ func checkContentsIndex(ctx context.Context, k indexPair, prev, next map[indexPa
 			}
 		}
 	}
-	if err := diffContents(before, after, added, allowed, touched, fresh); err != nil {
+	// The listed uncompressed index is hashed beside the walk.
+	sumOK := true
+	var summed sync.WaitGroup
+	if cur.plain.Path != "" {
+		summed.Go(func() { sumOK = hasDigest(&after, cur.plain) })
+	}
+	err = diffContents(after, added, allowed, touched, fresh)
+	summed.Wait()
+	if !sumOK {
+		return fmt.Errorf("%s is not what %s decompresses to", cur.plain.Path, cur.gz.Path)
+	}
+	if err != nil {
 		return fmt.Errorf("%s %w", cur.gz.Path, err)
 	}
 	return nil
+}
+
+// hasDigest says whether text has the size and SHA256 f is listed with.
+func hasDigest(text *likeText, f apt.IndexFile) bool {
+	if f.Size != int64(text.size) {
+		return false
+	}
+	h := sha256.New()
+	for _, p := range text.pieces() {
+		h.Write(p)
+	}
+	return hex.EncodeToString(h.Sum(nil)) == f.SHA256
 }
 
 // siblingContents is, for an index new in this generation, the previous
@@ -232,133 +264,43 @@ func withSiblingPairs(allowed map[string][]string, text []byte) (map[string][]st
 		}
 		line, err := apt.ParseContentsLine(l.line)
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", l.n, err)
+			return nil, fmt.Errorf("line %d: %w", l.no(), err)
 		}
 		out[line.Path] = append(slices.Clone(out[line.Path]), line.Names...)
 	}
 }
 
-// lines walks a Contents text line by line.
-type lines struct {
-	text []byte
-	n    int // the line number of line
-	line []byte
-	path []byte // nil at the end
-}
-
-// next moves to the next line.
-func (l *lines) next() error {
-	l.line, l.path = nil, nil
-	if len(l.text) == 0 {
-		return nil
-	}
-	l.n++
-	end := bytes.IndexByte(l.text, '\n')
-	if end < 0 {
-		return fmt.Errorf("line %d: no newline at the end", l.n)
-	}
-	l.line, l.text = l.text[:end], l.text[end+1:]
-	tab := bytes.IndexByte(l.line, '\t')
-	if tab < 0 {
-		return fmt.Errorf("line %d: no tab", l.n)
-	}
-	l.path = l.line[:tab]
-	return nil
-}
-
-// diffContents walks both texts in path order and checks each (path,
-// name) pair that differs: a new one must be allowed (added, or listed by
-// the component's previous index for a new index); a line byte-identical to one of the previous
-// generation (signed, checked when it was signed) is not parsed again. In a
-// fresh index (Contents just turned on) it checks only that the additions
-// are listed. The new text must be in canonical order.
-func diffContents(before, after []byte, added, allowed map[string][]string, touched map[string]bool, fresh bool) error {
-	isAdded := func(p, q string) bool { return slices.Contains(allowed[p], q) }
-	listed := map[string][]string{} // the new names of the paths the round adds files at
-	b, a := &lines{text: before}, &lines{text: after}
-	if err := cmp.Or(b.next(), a.next()); err != nil {
-		return err
-	}
-	var last []byte
-	for b.path != nil || a.path != nil {
-		order := 0 // < 0: the path is only before, > 0: only after
-		switch {
-		case a.path == nil:
-			order = -1
-		case b.path == nil:
-			order = 1
-		default:
-			order = bytes.Compare(b.path, a.path)
-		}
-		if order >= 0 {
-			if last != nil && bytes.Compare(last, a.path) >= 0 {
-				return fmt.Errorf("line %d: %q is not after %q", a.n, a.path, last)
-			}
-			last = a.path
-		}
-		if order == 0 && bytes.Equal(b.line, a.line) {
-			if _, ok := added[string(a.path)]; ok {
-				is, err := apt.ParseContentsLine(a.line)
-				if err != nil {
-					return fmt.Errorf("line %d: %w", a.n, err)
-				}
-				listed[is.Path] = is.Names
-			}
-			if err := cmp.Or(b.next(), a.next()); err != nil {
-				return err
-			}
-			continue
-		}
-		var was, is apt.ContentsLine
-		var err error
-		if order <= 0 {
-			if was, err = apt.ParseContentsLine(b.line); err != nil {
-				return fmt.Errorf("the previous index, line %d: %w", b.n, err)
-			}
-		}
-		if order >= 0 {
-			if is, err = apt.ParseContentsLine(a.line); err != nil {
-				return fmt.Errorf("line %d: %w", a.n, err)
-			}
-			if _, ok := added[is.Path]; ok {
-				listed[is.Path] = is.Names
-			}
-		}
-		p := cmp.Or(is.Path, was.Path)
-		for _, q := range is.Names {
-			if !fresh && !slices.Contains(was.Names, q) && !isAdded(p, q) {
-				return fmt.Errorf("lists %s under %s, which no package the round adds holds", p, q)
-			}
-		}
-		for _, q := range was.Names {
-			if !slices.Contains(is.Names, q) && !touched[q[strings.LastIndexByte(q, '/')+1:]] {
-				return fmt.Errorf("drops %s from %s, of which the round neither adds nor removes a version", p, q)
-			}
-		}
-		if order <= 0 {
-			err = b.next()
-		}
-		if order >= 0 {
-			err = cmp.Or(err, a.next())
-		}
-		if err != nil {
-			return err
-		}
-	}
-	for _, p := range slices.Sorted(maps.Keys(added)) {
-		for _, q := range added[p] {
-			if !slices.Contains(listed[p], q) {
-				return fmt.Errorf("does not list %s under %s, which the round adds", p, q)
-			}
-		}
-	}
-	return nil
-}
-
 // fetchContents reads a listed Contents-<arch>.gz by hash, checks it and
 // returns it decompressed.
 func fetchContents(ctx context.Context, f Fetcher, k indexPair, files *contentsFiles) ([]byte, error) {
-	file := files.gz
+	data, err := fetchContentsGz(ctx, f, k, files.gz)
+	if err != nil {
+		return nil, err
+	}
+	text, err := decompress(gzName, data, maxContentsSize, files.plain.Size)
+	if err != nil {
+		return nil, fmt.Errorf("decompress: %w", err)
+	}
+	return text, nil
+}
+
+// previousContents reads the previous generation's Contents-<arch>.gz as
+// fetchContents does, and its trace if aptq wrote it (see gzip.go).
+func previousContents(ctx context.Context, f Fetcher, k indexPair, files *contentsFiles) ([]byte, *gzipTrace, error) {
+	data, err := fetchContentsGz(ctx, f, k, files.gz)
+	if err != nil {
+		return nil, nil, err
+	}
+	text, trace, err := traceGzip(data, maxContentsSize, files.plain.Size)
+	if err != nil {
+		return nil, nil, fmt.Errorf("decompress: %w", err)
+	}
+	return text, trace, nil
+}
+
+// fetchContentsGz fetches a listed Contents-<arch>.gz by hash and checks
+// it against the Release.
+func fetchContentsGz(ctx context.Context, f Fetcher, k indexPair, file apt.IndexFile) ([]byte, error) {
 	if file.Size > maxIndexSize {
 		return nil, fmt.Errorf("listed with %d bytes, more than the %d a signer reads", file.Size, int64(maxIndexSize))
 	}
@@ -370,9 +312,5 @@ func fetchContents(ctx context.Context, f Fetcher, k indexPair, files *contentsF
 	if int64(len(data)) != file.Size || hex.EncodeToString(sum[:]) != file.SHA256 {
 		return nil, fmt.Errorf("fetched by hash %s, it is not what the Release lists (%d bytes, SHA256 %x)", file.SHA256, len(data), sum)
 	}
-	text, err := decompress(gzName, data, maxContentsSize, files.plain.Size)
-	if err != nil {
-		return nil, fmt.Errorf("decompress: %w", err)
-	}
-	return text, nil
+	return data, nil
 }

@@ -223,11 +223,13 @@ func BenchmarkCheckContents(b *testing.B) {
 		Control: "Package: pkg20000\nVersion: 1.0-1\nArchitecture: amd64\nSection: utils\n", Files: pkgs[20000].Files}
 	changes := []Change{{ID: 1, Adds: []Add{add}}}
 	b.ResetTimer()
+	cpu := cpuTime()
 	for b.Loop() {
 		if err := checkContents(context.Background(), prev, next, changes, repo); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 }
 
 // newArchRound adds architecture riscv64 by a listed update: its indexes

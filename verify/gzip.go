@@ -14,15 +14,17 @@ import (
 
 // A round that adds one package to a 20 000-package index changes one
 // chunk of its Packages.gz (apt.Index writes independently compressed
-// chunks): the new file shares its deflate stream with the previous one
-// up to that chunk and from the next one on. Decoding the previous file,
-// which the signer does anyway to rebuild the index, records the state of
-// the decoder at the end of each deflate block; the new file is then
-// decoded only from the last such state within the bytes both share to
-// the first state after which both have the same bytes left and the same
-// 32 KiB window. Deflate decoding is a function of the bits read and the
-// window, so the rest decodes as the previous file did. Any file aptq does
-// not write this way is decoded whole.
+// chunks), and a few of its Contents-<arch>.gz (one per place its files
+// sort to): the new file shares its deflate stream with the previous one
+// but for those chunks. Decoding the previous file, which the signer does
+// anyway, records the state of the decoder at the end of each deflate
+// block; the new file is then decoded only from the last such state within
+// the bytes both share to the first of its block ends where it has the
+// same 32 KiB window as the previous file at one of its block ends and the
+// same bits after it up to a later one (or to both ends), and so on to its
+// end (decodeLike). Deflate decoding is a function of the bits read and
+// the window, so what it skips decodes as the previous file did. Any file
+// aptq does not write this way is decoded whole.
 
 // gzipHeaderSize is that of the only header the fast path reads: no name, comment,
 // extra field or header CRC (FLG 0), so the deflate stream starts at byte
@@ -108,7 +110,10 @@ func traceGzip(data []byte, limit, sizeHint int64) ([]byte, *gzipTrace, error) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			second, secondEnds, secondErr = inflateSegment(stream, split, len(stream), nil, limit)
+			// About the part of the output its part of the stream is, so
+			// that the buffer is not grown (and copied) a dozen times.
+			hint := min(max(sizeHint, 0), limit) / int64(len(stream)) * int64(len(stream)-split) * 9 / 8
+			second, secondEnds, secondErr = inflateSegment(stream, split, len(stream), make([]byte, 0, hint), limit)
 		}()
 		t.plain, t.ends, err = inflateSegment(stream, 0, split, buf, limit)
 		<-done
@@ -179,10 +184,17 @@ func inflateSegment(stream []byte, from, to int, dst []byte, limit int64) ([]byt
 	}
 }
 
-// checkTrailer checks a gzip file's CRC-32 and size against plain.
-func checkTrailer(data, plain []byte) error {
+// checkTrailer checks a gzip file's CRC-32 and size against its text (in
+// pieces).
+func checkTrailer(data []byte, pieces ...[]byte) error {
+	var crc uint32
+	size := 0
+	for _, p := range pieces {
+		crc = crc32.Update(crc, crc32.IEEETable, p)
+		size += len(p)
+	}
 	trailer := data[len(data)-8:]
-	if binary.LittleEndian.Uint32(trailer) != crc32.ChecksumIEEE(plain) || binary.LittleEndian.Uint32(trailer[4:]) != uint32(len(plain)) {
+	if binary.LittleEndian.Uint32(trailer) != crc || binary.LittleEndian.Uint32(trailer[4:]) != uint32(size) {
 		return errors.New("its gzip trailer (CRC-32 and size) does not match its content")
 	}
 	return nil
@@ -194,73 +206,14 @@ func sameGzip(data, stream, want []byte, prev *gzipTrace) error {
 	if err := checkTrailer(data, want); err != nil {
 		return err
 	}
-	shared := commonPrefix(prev.deflate, stream)
-	from := blockEnd{}
-	for _, e := range prev.ends {
-		if (e.bit+7)/8 > int64(shared) {
-			break
-		}
-		from = e
+	t, err := decodeLike(stream, prev, int64(len(want)))
+	if err != nil {
+		return err
 	}
-	if from.out > int64(len(want)) || !bytes.Equal(prev.plain[:from.out], want[:from.out]) {
-		return fmt.Errorf("it decodes to the previous Packages' first %d bytes, which the round's changes change", from.out)
+	if !t.equal(want) {
+		return errors.New("it decodes to other bytes than the Packages the round's changes give")
 	}
-	tail := commonSuffix(prev.deflate, stream)
-	// The previous file's block ends by the number of bits after them.
-	endsByRest := make(map[int64]int64, len(prev.ends))
-	for _, e := range prev.ends {
-		endsByRest[int64(len(prev.deflate))*8-e.bit] = e.out
-	}
-	in := bytes.NewReader(stream[from.bit/8:])
-	rec := &endRecorder{in: in, base: from.bit / 8, size: int64(in.Len())}
-	zr := flate.NewReaderOpts(in,
-		flate.WithResumeFrom(flate.InflateCheckpoint{CompressedOffset: from.bit / 8, BitOffset: uint8(from.bit % 8),
-			UncompressedOffset: from.out, Window: want[max(0, from.out-window):from.out]}),
-		flate.WithEobCallback(rec.record))
-	buf := make([]byte, 64<<10)
-	pos := from.out
-	for {
-		n, err := zr.Read(buf)
-		if pos+int64(n) > int64(len(want)) || !bytes.Equal(buf[:n], want[pos:pos+int64(n)]) {
-			return fmt.Errorf("it differs from the Packages the round's changes give after byte %d", pos)
-		}
-		pos += int64(n)
-		// An end the output read so far has reached: both streams have
-		// decoded to want up to there.
-		for len(rec.ends) > 0 && rec.ends[0].out <= pos {
-			if !rec.broken && rejoins(rec.ends[0], stream, tail, want, prev, endsByRest) {
-				return nil
-			}
-			rec.ends = rec.ends[1:]
-		}
-		switch {
-		case err == io.EOF:
-			if pos != int64(len(want)) || in.Len() != 0 {
-				return fmt.Errorf("it holds %d bytes of %d, or more than one deflate stream", pos, len(want))
-			}
-			return nil
-		case err != nil:
-			return err
-		}
-	}
-}
-
-// rejoins says whether the new stream, at the block end e (up to which it
-// decoded to want), has the same bits left as the previous stream at one of
-// its block ends, with the same window before, and whether what the
-// previous stream decoded to from there is the rest of want. Then the
-// new stream decodes to want.
-func rejoins(e blockEnd, stream []byte, tail int, want []byte, prev *gzipTrace, endsByRest map[int64]int64) bool {
-	rest := int64(len(stream))*8 - e.bit
-	prevOut, ok := endsByRest[rest]
-	if !ok || int64(len(stream))-e.bit/8 > int64(tail) {
-		return false
-	}
-	w := min(e.out, window)
-	if min(prevOut, window) != w || !bytes.Equal(want[e.out-w:e.out], prev.plain[prevOut-w:prevOut]) {
-		return false
-	}
-	return bytes.Equal(want[e.out:], prev.plain[prevOut:])
+	return nil
 }
 
 func commonPrefix(a, b []byte) int {
