@@ -64,7 +64,11 @@ func (s *svg) legend(names []string) {
 // to top in steps of step, with the unit above the labels.
 func (s *svg) valueAxis(top, step float64, unit string) {
 	s.b.WriteString(`<g class="axis">`)
-	for v := 0.0; v <= top+step/2; v += step {
+	// Counted, not summed up to top: near the largest float, top+step is
+	// +Inf and a sum would never pass it.
+	ticks := int(math.Round(top / step))
+	for i := 0; i <= ticks; i++ {
+		v := float64(i) * step
 		y := yOf(v, top)
 		fmt.Fprintf(&s.b, `<line class="grid" x1="%d" y1="%.1f" x2="%d" y2="%.1f"/>`, padLeft, y, Width-padRight, y)
 		fmt.Fprintf(&s.b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`, padLeft-6, y+4, esc(formatValue(v, step)))
@@ -100,7 +104,12 @@ func NiceScale(max float64, n int) (step, top float64) {
 			break
 		}
 	}
-	return step, math.Ceil(max/step-1e-9) * step
+	top = math.Ceil(max/step-1e-9) * step
+	if math.IsInf(top, 0) {
+		// The nice multiple is past the largest float: n plain steps.
+		return max / float64(n), max
+	}
+	return step, top
 }
 
 // formatValue prints a tick value with as many decimals as the step needs.

@@ -27,12 +27,28 @@ func TestNiceScale(t *testing.T) {
 		require.InDelta(t, tc.step, step, 1e-12, "max %v", tc.max)
 		require.InDelta(t, tc.top, top, 1e-12, "max %v", tc.max)
 	}
+	// Near the largest float the nice top would overflow: plain steps.
+	step, top := NiceScale(1.6666666666666666e+308, 4)
+	require.False(t, math.IsInf(top, 0))
+	require.InDelta(t, 1.6666666666666666e+308, top, 1e295)
+	require.InDelta(t, 4, top/step, 1e-9)
 	require.Equal(t, "0.5", formatValue(0.5, 0.5))
 	require.Equal(t, "0.015", formatValue(0.015, 0.005))
 	require.Equal(t, "1500", formatValue(1500, 500))
 	require.Equal(t, "1.50", FormatValue(1.5))
 	require.Equal(t, "0.0123", FormatValue(0.01234))
 	require.Equal(t, "42", FormatValue(42))
+}
+
+// TestHugeValueAxis: a value near the largest float (FuzzChartText found
+// it) draws its axis's five lines and returns, where the axis loop once
+// summed steps up to an infinite top and never ended.
+func TestHugeValueAxis(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	out := string(TimeChart{ID: "c", Title: "huge", Unit: "u", Start: start, End: start.Add(time.Hour), Step: time.Minute,
+		Series: []Series{{Name: "s", Points: []Point{{start, 1.6666666666666666e+308}}}}}.Render())
+	require.Equal(t, 5, strings.Count(out, `<line class="grid"`))
 }
 
 func TestTimeTicks(t *testing.T) {
