@@ -136,19 +136,16 @@ func (a *signerAttack) published(t *testing.T) (generation int64, packages strin
 	return generation, string(plain)
 }
 
-// TestAttackSignerHiddenPackage: a package injected in Postgres behind the
-// signer's back (a pending change whose row the round does not list, so
-// the worker indexes it but the signer is not told) is refused: exit 1,
-// nothing published.
-func TestAttackSignerHiddenPackage(t *testing.T) {
-	t.Parallel()
-	a := setupSignerAttack(t)
+// slipHiddenChange plays a server that slips a change past the signer: a
+// pending change adding the uploaded package of that SHA-256 (at filename,
+// in main), whose round_id a trigger keeps NULL, so the worker indexes it
+// but the round's list, which the signer is told, leaves it out.
+func (a *signerAttack) slipHiddenChange(t *testing.T, sha256, arch, filename string) {
+	t.Helper()
 	ctx := context.Background()
-	evil := a.upload(t, a.Token, debtest.Options{Package: "evil", Version: "6.6.6", Architecture: "amd64"})
-	var evilID int64
-	require.NoError(t, a.conn.QueryRow(ctx, `SELECT id FROM packages WHERE sha256 = $1`, evil).Scan(&evilID))
-	adds := fmt.Sprintf(`[{"package_id": %d, "component": "main", "architecture": "amd64", "filename": %q}]`,
-		evilID, apt.PoolPath("main", "evil", "evil", "6.6.6", "amd64"))
+	var id int64
+	require.NoError(t, a.conn.QueryRow(ctx, `SELECT id FROM packages WHERE sha256 = $1`, sha256).Scan(&id))
+	adds := fmt.Sprintf(`[{"package_id": %d, "component": "main", "architecture": %q, "filename": %q}]`, id, arch, filename)
 	var changeID int64
 	require.NoError(t, a.conn.QueryRow(ctx, `INSERT INTO changes (release_id, adds, removes) VALUES ($1, $2, '[]')
 		RETURNING id`, a.releaseID, adds).Scan(&changeID))
@@ -158,11 +155,29 @@ func TestAttackSignerHiddenPackage(t *testing.T) {
 		CREATE TRIGGER hide_change BEFORE UPDATE ON changes FOR EACH ROW
 		WHEN (NEW.id = %d AND NEW.round_id IS NOT NULL) EXECUTE FUNCTION hide_change();`, changeID))
 	require.NoError(t, err)
+}
 
+// refusedGood publishes good 1.0 with the signer's CLI, which must refuse
+// to sign the round (exit 1), and returns what it printed on stderr.
+func (a *signerAttack) refusedGood(t *testing.T) string {
+	t.Helper()
 	good := writeDeb(t, a.dir, debtest.Options{Package: "good", Version: "1.0", Architecture: "amd64"})
-	out, errOut, code := a.cli(ctx, "pkg", "add", "--repo", "atk", "--release", "stable", "--key", a.key, good)
+	out, errOut, code := a.cli(context.Background(), "pkg", "add", "--repo", "atk", "--release", "stable", "--key", a.key, good)
 	require.Equal(t, 1, code, "stdout: %s\nstderr: %s", out, errOut)
 	require.Contains(t, errOut, "refusing to sign round")
+	return errOut
+}
+
+// TestAttackSignerHiddenPackage: a package injected in Postgres behind the
+// signer's back (a pending change whose row the round does not list, so
+// the worker indexes it but the signer is not told) is refused: exit 1,
+// nothing published.
+func TestAttackSignerHiddenPackage(t *testing.T) {
+	t.Parallel()
+	a := setupSignerAttack(t)
+	evil := a.upload(t, a.Token, debtest.Options{Package: "evil", Version: "6.6.6", Architecture: "amd64"})
+	a.slipHiddenChange(t, evil, "amd64", apt.PoolPath("main", "evil", "evil", "6.6.6", "amd64"))
+	errOut := a.refusedGood(t)
 	require.Contains(t, errOut, "main/binary-amd64/Packages is not the previous generation plus the round's changes: "+
 		"it lists evil 6.6.6 amd64, which no change of the round adds")
 	require.Contains(t, errOut, "+ good 1.0 amd64 in main")

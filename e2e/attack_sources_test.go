@@ -46,35 +46,21 @@ func TestAttackSignerHiddenSource(t *testing.T) {
 	debtest.BuildSource(t, dir, debtest.SourceOptions{Source: "evil", Upstream: "6.6.6"})
 	// The server holds the source (uploaded, never submitted).
 	c := client.New(a.URL, a.Token)
+	var dscSum string
 	for _, name := range []string{"evil_6.6.6.orig.tar.gz", "evil_6.6.6-1.debian.tar.xz", "evil_6.6.6-1.dsc"} {
 		data, err := os.ReadFile(filepath.Join(dir, name))
 		require.NoError(t, err)
 		sum := apt.DescribeFile(name, data).SHA256
 		if filepath.Ext(name) == ".dsc" {
+			dscSum = sum
 			_, err = c.UploadSource(ctx, sum, bytes.NewReader(data), int64(len(data)))
 		} else {
 			_, err = c.UploadFile(ctx, sum, bytes.NewReader(data), int64(len(data)))
 		}
 		require.NoError(t, err)
 	}
-	var evilID int64
-	require.NoError(t, a.conn.QueryRow(ctx, `SELECT id FROM packages WHERE name = 'evil'`).Scan(&evilID))
-	adds := fmt.Sprintf(`[{"package_id": %d, "component": "main", "architecture": "source", "filename": %q}]`,
-		evilID, apt.PoolPath("main", "evil", "evil", "6.6.6-1", apt.ArchSource))
-	var changeID int64
-	require.NoError(t, a.conn.QueryRow(ctx, `INSERT INTO changes (release_id, adds, removes) VALUES ($1, $2, '[]')
-		RETURNING id`, a.releaseID, adds).Scan(&changeID))
-	_, err := a.conn.Exec(ctx, fmt.Sprintf(`
-		CREATE FUNCTION hide_change() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN NEW.round_id := NULL; RETURN NEW; END $$;
-		CREATE TRIGGER hide_change BEFORE UPDATE ON changes FOR EACH ROW
-		WHEN (NEW.id = %d AND NEW.round_id IS NOT NULL) EXECUTE FUNCTION hide_change();`, changeID))
-	require.NoError(t, err)
-
-	good := writeDeb(t, a.dir, debtest.Options{Package: "good", Version: "1.0", Architecture: "amd64"})
-	out, errOut, code := a.cli(ctx, "pkg", "add", "--repo", "atk", "--release", "stable", "--key", a.key, good)
-	require.Equal(t, 1, code, "stdout: %s\nstderr: %s", out, errOut)
-	require.Contains(t, errOut, "refusing to sign round")
+	a.slipHiddenChange(t, dscSum, apt.ArchSource, apt.PoolPath("main", "evil", "evil", "6.6.6-1", apt.ArchSource))
+	errOut := a.refusedGood(t)
 	require.Contains(t, errOut, "main/source/Sources is not the previous generation's plus the round's source changes")
 	require.NotContains(t, a.publishedSources(t), "Package: evil")
 }

@@ -161,24 +161,8 @@ func TestAttackSignerHiddenUdeb(t *testing.T) {
 	ctx := context.Background()
 	sum := a.upload(t, a.Token, debtest.Options{Package: "evil-step", Version: "6.6.6", Architecture: "amd64",
 		Extra: []debtest.Field{{Name: "Package-Type", Value: "udeb"}}})
-	var evilID int64
-	require.NoError(t, a.conn.QueryRow(ctx, `SELECT id FROM packages WHERE sha256 = $1`, sum).Scan(&evilID))
-	adds := fmt.Sprintf(`[{"package_id": %d, "component": "main", "architecture": "amd64", "filename": %q}]`,
-		evilID, apt.UdebPoolPath("main", "evil-step", "evil-step", "6.6.6", "amd64"))
-	var changeID int64
-	require.NoError(t, a.conn.QueryRow(ctx, `INSERT INTO changes (release_id, adds, removes) VALUES ($1, $2, '[]')
-		RETURNING id`, a.releaseID, adds).Scan(&changeID))
-	_, err := a.conn.Exec(ctx, fmt.Sprintf(`
-		CREATE FUNCTION hide_change() RETURNS trigger LANGUAGE plpgsql AS $$
-		BEGIN NEW.round_id := NULL; RETURN NEW; END $$;
-		CREATE TRIGGER hide_change BEFORE UPDATE ON changes FOR EACH ROW
-		WHEN (NEW.id = %d AND NEW.round_id IS NOT NULL) EXECUTE FUNCTION hide_change();`, changeID))
-	require.NoError(t, err)
-
-	good := writeDeb(t, a.dir, debtest.Options{Package: "good", Version: "1.0", Architecture: "amd64"})
-	out, errOut, code := a.cli(ctx, "pkg", "add", "--repo", "atk", "--release", "stable", "--key", a.key, good)
-	require.Equal(t, 1, code, "stdout: %s\nstderr: %s", out, errOut)
-	require.Contains(t, errOut, "refusing to sign round")
+	a.slipHiddenChange(t, sum, "amd64", apt.UdebPoolPath("main", "evil-step", "evil-step", "6.6.6", "amd64"))
+	errOut := a.refusedGood(t)
 	require.Contains(t, errOut, "main/debian-installer/binary-amd64/Packages")
 	gen, packages := a.published(t)
 	require.Equal(t, int64(1), gen)
