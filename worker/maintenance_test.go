@@ -19,20 +19,11 @@ import (
 // publish runs one full round of the given new packages and returns it.
 func (b *bundle) publish(t *testing.T, w *PublishWorker, names ...string) store.Round {
 	t.Helper()
-	log := slog.New(slog.DiscardHandler)
 	var changes []store.Change
 	for _, n := range names {
 		changes = append(changes, b.addChange(t, n))
 	}
-	lease := b.lease(t, w)
-	defer func() { require.NoError(t, b.store.ReleaseLease(b.ctx, lease)) }()
-	round, err := w.cut(b.ctx, lease, changes, log)
-	require.NoError(t, err)
-	require.NoError(t, w.drive(b.ctx, lease, b.signRound(t, round), log))
-	published, err := b.store.RoundByID(b.ctx, round.ID)
-	require.NoError(t, err)
-	require.Equal(t, store.RoundPublished, published.State)
-	return published
+	return b.publishChanges(t, w, changes...)
 }
 
 // TestReconcileRepairs: a deleted by-hash object, a stale flat Packages and

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -55,21 +54,6 @@ func (b *bundle) sourceChange(t *testing.T, src store.Package) store.Change {
 	return c
 }
 
-// roundOf cuts, signs and publishes one round of the given changes.
-func (b *bundle) roundOf(t *testing.T, w *PublishWorker, changes ...store.Change) store.Round {
-	t.Helper()
-	log := slog.New(slog.DiscardHandler)
-	lease := b.lease(t, w)
-	defer func() { require.NoError(t, b.store.ReleaseLease(b.ctx, lease)) }()
-	round, err := w.cut(b.ctx, lease, changes, log)
-	require.NoError(t, err)
-	require.NoError(t, w.drive(b.ctx, lease, b.signRound(t, round), log))
-	published, err := b.store.RoundByID(b.ctx, round.ID)
-	require.NoError(t, err)
-	require.Equal(t, store.RoundPublished, published.State)
-	return published
-}
-
 // TestSourcesIndex: a release without sources lists no Sources; the first
 // source added to a component makes main/source/Sources (listed) and
 // Sources.gz (stored flat and by-hash) with its stanza in its pool
@@ -84,7 +68,7 @@ func TestSourcesIndex(t *testing.T) {
 	require.NotContains(t, string(first.ReleaseBytes), "source/Sources")
 
 	src := b.uploadSource(t, "hello", "1.0-1", [2]string{"hello_1.0.orig.tar.gz", systest.RandomHex(32)})
-	round := b.roundOf(t, w, b.sourceChange(t, src))
+	round := b.publishChanges(t, w, b.sourceChange(t, src))
 
 	listed := listedFiles(t, round)
 	require.Contains(t, listed, "main/source/Sources")
@@ -110,7 +94,7 @@ func TestSourcesIndex(t *testing.T) {
 	remove, err := b.store.InsertChange(b.ctx, b.store.Pool, b.release.ID, nil, nil, []store.ChangeRemove{{Name: "hello",
 		Version: "1.0-1", Architecture: apt.ArchSource, Component: "main"}})
 	require.NoError(t, err)
-	last := b.roundOf(t, w, remove)
+	last := b.publishChanges(t, w, remove)
 	require.Equal(t, int64(0), listedFiles(t, last)["main/source/Sources"].Size, "an empty Sources stays listed")
 }
 
@@ -144,7 +128,7 @@ func TestSourcesPoolGCReconcile(t *testing.T) {
 	orig := [2]string{"hello_1.0.orig.tar.gz", "upstream " + systest.RandomHex(8)}
 	first := b.uploadSource(t, "hello", "1.0-1", orig, [2]string{"hello_1.0-1.debian.tar.xz", "debian 1"})
 	second := b.uploadSource(t, "hello", "1.0-2", orig, [2]string{"hello_1.0-2.debian.tar.xz", "debian 2"})
-	round := b.roundOf(t, w, b.sourceChange(t, first), b.sourceChange(t, second))
+	round := b.publishChanges(t, w, b.sourceChange(t, first), b.sourceChange(t, second))
 
 	dir := b.repo.Prefix + "pool/main/h/hello/"
 	names := []string{"hello_1.0-1.dsc", "hello_1.0-2.dsc", orig[0], "hello_1.0-1.debian.tar.xz", "hello_1.0-2.debian.tar.xz"}
@@ -162,7 +146,7 @@ func TestSourcesPoolGCReconcile(t *testing.T) {
 	remove, err := b.store.InsertChange(b.ctx, b.store.Pool, b.release.ID, nil, nil, []store.ChangeRemove{{Name: "hello",
 		Version: "1.0-1", Architecture: apt.ArchSource, Component: "main"}})
 	require.NoError(t, err)
-	b.roundOf(t, w, remove)
+	b.publishChanges(t, w, remove)
 	w.cfg.GCGrace = time.Hour
 	_, err = w.collect(b.ctx, b.repo.ID)
 	require.NoError(t, err)
