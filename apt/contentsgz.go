@@ -2,7 +2,6 @@ package apt
 
 import (
 	"bytes"
-	"encoding/binary"
 	"hash/crc32"
 	"slices"
 	"sync"
@@ -69,23 +68,15 @@ func (c *contentsChunk) compress() {
 // yet on all CPUs. The CRC of the whole text is combined from the chunks'.
 func (ct *Contents) gzip() []byte {
 	compressChunks(ct.chunks, (*contentsChunk).compress)
-	size := len(gzipHeader) + len(finalBlock) + 8
-	for _, c := range ct.chunks {
-		size += len(c.data)
-	}
-	out := make([]byte, 0, size)
-	out = append(out, gzipHeader...)
+	data := make([][]byte, len(ct.chunks))
 	var crc uint32
 	total := 0
-	for _, c := range ct.chunks {
-		out = append(out, c.data...)
+	for i, c := range ct.chunks {
+		data[i] = c.data
 		crc = crc32Combine(crc, c.crc, int64(c.size))
 		total += c.size
 	}
-	out = append(out, finalBlock...)
-	out = binary.LittleEndian.AppendUint32(out, crc)
-	out = binary.LittleEndian.AppendUint32(out, uint32(total))
-	return out
+	return gzipMember(data, crc, total)
 }
 
 // crc32Combine is the CRC-32 (IEEE) of A followed by B, from crcA, crcB

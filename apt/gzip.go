@@ -70,17 +70,26 @@ var finalBlock = []byte{0x03, 0x00}
 // all CPUs.
 func (ix *Index) gzip() []byte {
 	compressChunks(ix.gzChunks, (*chunk).compressGzip)
-	size := len(gzipHeader) + len(finalBlock) + 8
-	for _, c := range ix.gzChunks {
-		size += len(c.data)
+	data := make([][]byte, len(ix.gzChunks))
+	for i, c := range ix.gzChunks {
+		data[i] = c.data
 	}
-	out := make([]byte, 0, size)
+	return gzipMember(data, crc32.ChecksumIEEE(ix.plain), len(ix.plain))
+}
+
+// gzipMember joins deflate chunks, each ending on a byte boundary without
+// BFINAL, into one gzip member of a text of size bytes with CRC-32 crc.
+func gzipMember(chunks [][]byte, crc uint32, size int) []byte {
+	n := len(gzipHeader) + len(finalBlock) + 8
+	for _, c := range chunks {
+		n += len(c)
+	}
+	out := make([]byte, 0, n)
 	out = append(out, gzipHeader...)
-	for _, c := range ix.gzChunks {
-		out = append(out, c.data...)
+	for _, c := range chunks {
+		out = append(out, c...)
 	}
 	out = append(out, finalBlock...)
-	out = binary.LittleEndian.AppendUint32(out, crc32.ChecksumIEEE(ix.plain))
-	out = binary.LittleEndian.AppendUint32(out, uint32(len(ix.plain)))
-	return out
+	out = binary.LittleEndian.AppendUint32(out, crc)
+	return binary.LittleEndian.AppendUint32(out, uint32(size))
 }
